@@ -1,0 +1,179 @@
+/**
+ * m3lab node agent. Bundled to one file and copied to each node over SSH; runs
+ * under the node's own `node` and answers JSON-lines requests on stdin/stdout.
+ * Needs nothing but Node.js and a Linux /proc, so a real board with SSH and node
+ * runs it exactly as our guest image does.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import readline from 'node:readline';
+import { AGENT_VERSION, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
+
+class AgentFailure extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function cpuList(file: string): number[] {
+  const text = readFileSync(file, 'utf8').trim();
+  const cpus: number[] = [];
+  for (const part of text.split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    for (let c = a!; c <= (b ?? a!); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+function hello(nonce: string): HelloResult {
+  const imagePath = '/etc/m3lab/image.json';
+  return {
+    nonce,
+    agentVersion: AGENT_VERSION,
+    node: os.hostname(),
+    kernelRelease: os.release(),
+    cpusOnline: cpuList('/sys/devices/system/cpu/online'),
+    cpusPossible: cpuList('/sys/devices/system/cpu/possible'),
+    uptimeSeconds: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]),
+    image: existsSync(imagePath) ? JSON.parse(readFileSync(imagePath, 'utf8')) : undefined,
+    pid: process.pid,
+  };
+}
+
+function exec(p: ExecParams): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    let child;
+    try {
+      child = spawn(p.cmd, p.args ?? [], {
+        cwd: p.cwd,
+        env: { ...process.env, ...p.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      reject(new AgentFailure('ESPAWN', (e as Error).message));
+      return;
+    }
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const limit = 16 * 1024 * 1024;
+    child.stdout.on('data', (d: Buffer) => {
+      if (stdout.length < limit) stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < limit) stderr += d.toString('utf8');
+    });
+    const timer =
+      p.timeoutMs && p.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, p.timeoutMs)
+        : undefined;
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(new AgentFailure((e as NodeJS.ErrnoException).code ?? 'ESPAWN', `${p.cmd}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        timedOut,
+      });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(p.stdin ?? '');
+  });
+}
+
+/** Reads /dev/kmsg records without blocking; each read returns exactly one record. */
+function readKmsg(since: number): { records: KmsgRecord[]; lost: number } {
+  const fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+  const buf = Buffer.alloc(8192);
+  const records: KmsgRecord[] = [];
+  let lost = 0;
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') break;
+        if (code === 'EPIPE') {
+          lost++; // overwritten before we read it; the next read continues
+          continue;
+        }
+        throw e;
+      }
+      const line = buf.toString('utf8', 0, n);
+      const semi = line.indexOf(';');
+      const [pri, seq, usec] = line.slice(0, semi).split(',');
+      const s = Number(seq);
+      if (s <= since) continue;
+      const text = line.slice(semi + 1).split('\n')[0]!;
+      records.push({ seq: s, level: Number(pri) & 7, usec: Number(usec), text });
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { records, lost };
+}
+
+type Handler = (params: any) => unknown;
+
+const handlers: Record<string, Handler> = {
+  hello: (p: { nonce: string }) => hello(p.nonce),
+  exec: (p: ExecParams) => exec(p),
+  dmesgMark: () => {
+    const { records } = readKmsg(-1);
+    return { seq: records.length ? records[records.length - 1]!.seq : -1 };
+  },
+  dmesg: (p: { since: number }) => readKmsg(p.since ?? -1),
+  readFile: (p: { path: string; encoding?: 'utf8' | 'base64' }) => ({
+    data: readFileSync(p.path).toString(p.encoding ?? 'utf8'),
+  }),
+  writeFile: (p: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }) => {
+    const data = Buffer.from(p.data, p.encoding ?? 'utf8');
+    writeFileSync(p.path, data, { mode: p.mode });
+    return { bytes: data.length };
+  },
+};
+
+function send(r: Response): void {
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+
+async function handle(line: string): Promise<void> {
+  let req: Request;
+  try {
+    req = JSON.parse(line);
+  } catch {
+    send({ id: -1, ok: false, error: { code: 'EPROTO', message: `not JSON: ${line.slice(0, 100)}` } });
+    return;
+  }
+  const h = handlers[req.method];
+  if (!h) {
+    send({ id: req.id, ok: false, error: { code: 'ENOSYS', message: `unknown method ${String(req.method)}` } });
+    return;
+  }
+  try {
+    send({ id: req.id, ok: true, result: await h(req.params ?? {}) });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { code?: string };
+    send({ id: req.id, ok: false, error: { code: err.code ?? 'EAGENT', message: err.message } });
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  if (line.trim() !== '') void handle(line);
+});
+// The harness closing the channel ends the agent: nothing outlives the session.
+rl.on('close', () => process.exit(0));

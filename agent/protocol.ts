@@ -1,0 +1,66 @@
+/**
+ * The node agent's wire protocol: JSON lines over the SSH channel's stdin/stdout.
+ * Request {id, method, params}; answer {id, ok: true, result} or
+ * {id, ok: false, error: {code, message}}. The agent writes nothing else to stdout.
+ */
+export const AGENT_VERSION = '0.2.0';
+
+export interface HelloResult {
+  nonce: string;
+  agentVersion: string;
+  node: string;
+  kernelRelease: string;
+  cpusOnline: number[];
+  cpusPossible: number[];
+  uptimeSeconds: number;
+  image?: { hash: string; name: string; release: string };
+  pid: number;
+}
+
+export interface ExecParams {
+  cmd: string;
+  args?: string[];
+  timeoutMs?: number;
+  stdin?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+export interface KmsgRecord {
+  seq: number;
+  level: number;
+  usec: number;
+  text: string;
+}
+
+export interface Methods {
+  hello: { params: { nonce: string }; result: HelloResult };
+  exec: { params: ExecParams; result: ExecResult };
+  /** The sequence number of the newest kernel log record: a mark to read from later. */
+  dmesgMark: { params: Record<string, never>; result: { seq: number } };
+  /** Kernel log records after a mark (all when the mark is -1). */
+  dmesg: { params: { since: number }; result: { records: KmsgRecord[]; lost: number } };
+  readFile: { params: { path: string; encoding?: 'utf8' | 'base64' }; result: { data: string } };
+  writeFile: { params: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }; result: { bytes: number } };
+}
+
+export type Method = keyof Methods;
+
+export interface Request<M extends Method = Method> {
+  id: number;
+  method: M;
+  params: Methods[M]['params'];
+}
+
+export type Response =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string } };

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientChannel } from 'ssh2';
+import type { HelloResult, Method, Methods, Response } from '../agent/protocol.ts';
+import { AgentError, InfraError } from './errors.ts';
+import type { SshTransport } from './transport/ssh.ts';
+
+/** Where the agent lives on a node: /tmp exists on our image and on any board. */
+export const AGENT_REMOTE_PATH = '/tmp/m3lab/agent.cjs';
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * One long-lived agent per node (a cold `node` start costs ~1 s in a TCG guest).
+ * Deployed by plain SSH: copy the bundle with `cat`, then run it on an exec channel.
+ */
+export class AgentClient {
+  private ch?: ClientChannel;
+  private buf = '';
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private dead?: Error;
+
+  constructor(readonly node: string, private readonly ssh: SshTransport) {}
+
+  async start(bundle: Buffer): Promise<HelloResult> {
+    const dir = AGENT_REMOTE_PATH.slice(0, AGENT_REMOTE_PATH.lastIndexOf('/'));
+    const copy = await this.ssh.exec(`mkdir -p ${dir} && cat > ${AGENT_REMOTE_PATH}.new && mv ${AGENT_REMOTE_PATH}.new ${AGENT_REMOTE_PATH}`, {
+      stdin: bundle,
+      timeoutMs: 30000,
+    });
+    if (copy.code !== 0) throw new InfraError(`${this.node}: copying the agent failed: ${copy.stderr}`);
+    const ch = await this.ssh.channel(`exec node ${AGENT_REMOTE_PATH}`);
+    this.ch = ch;
+    let stderr = '';
+    ch.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
+    ch.on('data', (d: Buffer) => this.onData(d.toString('utf8')));
+    ch.on('close', () => this.fail(new InfraError(`${this.node}: agent channel closed${stderr ? `: ${stderr.trim()}` : ''}`)));
+    const nonce = randomBytes(8).toString('hex');
+    const hello = await this.call('hello', { nonce }, 30000);
+    if (hello.nonce !== nonce) throw new InfraError(`${this.node}: agent answered nonce ${hello.nonce}, expected ${nonce}`);
+    return hello;
+  }
+
+  private onData(chunk: string): void {
+    this.buf += chunk;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      let msg: Response;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue; // not ours: the agent writes only JSON lines
+      }
+      const p = this.pending.get(msg.id);
+      if (!p) continue;
+      this.pending.delete(msg.id);
+      if (p.timer) clearTimeout(p.timer);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new AgentError(this.node, msg.error.code, msg.error.message));
+    }
+  }
+
+  /** Rejects every pending and future call with this error (node gone, link lost). */
+  fail(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  call<M extends Method>(method: M, params: Methods[M]['params'], timeoutMs = 60000): Promise<Methods[M]['result']> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (!this.ch) return Promise.reject(new InfraError(`${this.node}: agent not started`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const p: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      if (timeoutMs > 0) {
+        p.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new InfraError(`${this.node}: agent ${method} gave no answer in ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.pending.set(id, p);
+      this.ch!.write(`${JSON.stringify({ id, method, params })}\n`);
+    });
+  }
+
+  close(): void {
+    this.fail(new InfraError(`${this.node}: agent closed`));
+    this.ch?.end();
+  }
+}

@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BootError, ConfigError, InfraError } from './errors.ts';
+import { buildImage } from './image/build.ts';
+import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
+import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
+import { repoRoot } from './paths.ts';
+import { SshTransport } from './transport/ssh.ts';
+
+const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
+
+  m3lab image build [--force]       build (or reuse) the guest image
+  m3lab up [--nodes N] [--cpus C] [--maxcpus M] [--memory MB] [--accel auto|kvm|tcg]
+           [--lab FILE] [--append ARGS] [--json]
+                                    boot a lab and leave it running
+  m3lab status [--json]             the running lab's nodes
+  m3lab ssh NODE [-- CMD...]        a shell or one command on a node
+  m3lab down                        stop the running lab
+  m3lab run [SUITE...]              run vitest suites (on the running lab or their own)
+  m3lab report                      Allure HTML report from allure-results/
+`;
+
+const log = (l: string) => process.stderr.write(`${l}\n`);
+
+function labOptions(values: Record<string, unknown>): LabOptions {
+  const num = (k: string) => {
+    const v = values[k];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new ConfigError(`--${k}`, `must be an integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  return {
+    nodes: num('nodes'),
+    cpus: num('cpus'),
+    maxcpus: num('maxcpus'),
+    memory: num('memory'),
+    append: values.append as string | undefined,
+    accel: values.accel as LabOptions['accel'],
+  };
+}
+
+async function cmdUp(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string' },
+      cpus: { type: 'string' },
+      maxcpus: { type: 'string' },
+      memory: { type: 'string' },
+      accel: { type: 'string' },
+      append: { type: 'string' },
+      lab: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const overrides = labOptions(values);
+  const spec = values.lab ? loadLabFile(values.lab, overrides) : resolveLab({}, overrides);
+  const lab = await Lab.boot(spec, { detached: true, log });
+  const status = lab.status();
+  lab.detach();
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ id: lab.state.id, accel: lab.state.accel.accel, image: lab.state.image.hash, nodes: status }, null, 2)}\n`);
+  } else {
+    console.log(`lab ${lab.state.id} up (${lab.state.accel.accel})`);
+    for (const s of status) console.log(`  ${s.name.padEnd(8)} ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}  ready in ${s.readySeconds} s`);
+  }
+  return 0;
+}
+
+async function cmdStatus(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } });
+  sweepStale();
+  if (!readState(currentLabDir())) {
+    if (values.json) console.log(JSON.stringify({ up: false, nodes: [] }));
+    else console.log('no lab is up');
+    return 0;
+  }
+  const lab = await Lab.attach(currentLabDir(), { connect: false });
+  const status = lab.status();
+  if (values.json) console.log(JSON.stringify({ up: true, id: lab.state.id, accel: lab.state.accel.accel, nodes: status }, null, 2));
+  else {
+    console.log(`lab ${lab.state.id} (${lab.state.accel.accel}, image ${lab.state.image.hash})`);
+    for (const s of status) console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} pid ${s.pid ?? '-'}  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}`);
+  }
+  return 0;
+}
+
+async function cmdSsh(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name) throw new ConfigError('NODE', 'm3lab ssh needs a node name');
+  const command = rest[0] === '--' ? rest.slice(1) : rest;
+  const state = readState(currentLabDir());
+  if (!state) throw new InfraError('no lab is up; run `m3lab up` first');
+  const rec = state.nodes.find((n) => n.name === name);
+  if (!rec) throw new ConfigError('NODE', `no node ${name} (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
+  const image = await buildImage({ log: () => {} });
+  const ssh = new SshTransport(name, { host: '127.0.0.1', port: rec.sshPort, username: 'root', privateKey: image.key.privateKey });
+  await ssh.connect(Date.now() + 15000);
+  try {
+    if (command.length > 0) {
+      const out = await ssh.exec(command.join(' '));
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      return out.code ?? 255;
+    }
+    return await interactive(ssh);
+  } finally {
+    ssh.close();
+  }
+}
+
+async function interactive(ssh: SshTransport): Promise<number> {
+  const ch = await ssh.channel('exec /bin/sh -i');
+  const stdin = process.stdin;
+  stdin.pipe(ch);
+  ch.pipe(process.stdout);
+  ch.stderr.pipe(process.stderr);
+  return new Promise((resolve) => {
+    let code = 0;
+    ch.on('exit', (c: number | null) => (code = c ?? 255));
+    ch.on('close', () => {
+      stdin.unpipe(ch);
+      stdin.pause();
+      resolve(code);
+    });
+  });
+}
+
+async function cmdDown(): Promise<number> {
+  sweepStale();
+  if (!existsSync(currentLabDir())) {
+    console.log('no lab is up');
+    return 0;
+  }
+  const lab = await Lab.attach(currentLabDir(), { connect: false });
+  await lab.teardown();
+  console.log(`lab ${lab.state.id} down`);
+  return 0;
+}
+
+function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', cwd: repoRoot, env });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const suites = argv.map((s) => (s.includes('/') || s.endsWith('.ts') ? s : `suites/${s}.test.ts`));
+  const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
+  return runChild(vitest, ['run', '--project', 'lab', ...suites]);
+}
+
+async function cmdReport(): Promise<number> {
+  const results = path.join(repoRoot, 'allure-results');
+  if (!existsSync(results)) throw new InfraError('no allure-results/ yet; run `m3lab run` first');
+  const allure = path.join(repoRoot, 'node_modules', '.bin', 'allure');
+  const code = await runChild(allure, ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
+  if (code === 0) console.log(`report: ${path.join(repoRoot, 'allure-report', 'index.html')}`);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'image': {
+        if (rest[0] !== 'build') throw new ConfigError('image', 'the only image command is `image build`');
+        const { values } = parseArgs({ args: rest.slice(1), options: { force: { type: 'boolean' } } });
+        const img = await buildImage({ force: values.force, log });
+        console.log(`image ${img.name} ${img.hash}: kernel ${img.release}, initrd ${(img.initrdBytes / 1e6).toFixed(1)} MB in ${img.dir}`);
+        return 0;
+      }
+      case 'up':
+        return await cmdUp(rest);
+      case 'status':
+        return await cmdStatus(rest);
+      case 'ssh':
+        return await cmdSsh(rest);
+      case 'down':
+        return await cmdDown();
+      case 'run':
+        return await cmdRun(rest);
+      case 'report':
+        return await cmdReport();
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`m3lab: unknown command ${cmd}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof BootError) process.stderr.write(`m3lab: boot failed: ${err.message}\n`);
+    else if (err instanceof ConfigError) process.stderr.write(`m3lab: invalid configuration: ${err.message}\n`);
+    else if (err instanceof InfraError) process.stderr.write(`m3lab: lab error: ${err.message}\n`);
+    else process.stderr.write(`m3lab: ${err.stack ?? err.message}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}

@@ -1,0 +1,43 @@
+import { rmSync } from 'node:fs';
+import { signalIfOurs } from './procs.ts';
+
+/**
+ * Labs this process is responsible for, killed synchronously if the process is
+ * interrupted (SIGINT, SIGTERM) or exits before tearing them down itself. A lab
+ * handed over to the user (`m3lab up` after success) is released from here.
+ */
+interface Owned {
+  dir: string;
+  pids: () => number[];
+}
+
+const owned = new Map<string, Owned>();
+let installed = false;
+
+export function killNow(o: Owned): void {
+  for (const pid of o.pids()) signalIfOurs(pid, o.dir, 'SIGKILL');
+  rmSync(o.dir, { recursive: true, force: true });
+}
+
+function onSignal(sig: NodeJS.Signals): void {
+  for (const o of owned.values()) killNow(o);
+  owned.clear();
+  process.stderr.write(`m3lab: ${sig}: lab torn down\n`);
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+}
+
+export function own(o: Owned): void {
+  owned.set(o.dir, o);
+  if (installed) return;
+  installed = true;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  process.on('exit', () => {
+    for (const o of owned.values()) killNow(o);
+  });
+}
+
+export function release(dir: string): void {
+  owned.delete(dir);
+}

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { ConfigError } from '../errors.ts';
+import type { AccelChoice } from '../qemu/accel.ts';
+import { integer, join, list, object, oneOf, string } from '../config/validate.ts';
+
+export interface NodeSpec {
+  name: string;
+  cpus: number;
+  maxcpus: number;
+  memoryMb: number;
+  append: string;
+}
+
+export interface LabSpec {
+  name: string;
+  accel: AccelChoice;
+  nodes: NodeSpec[];
+}
+
+/** Fields a lab file may set; flags on the command line use the same names. */
+export interface LabOptions {
+  name?: string;
+  nodes?: number;
+  cpus?: number;
+  maxcpus?: number;
+  memory?: number;
+  append?: string;
+  accel?: AccelChoice;
+}
+
+export const LIMITS = { nodes: 16, cpus: 8, memoryMin: 384, memoryMax: 8192 };
+const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'memory', 'append', 'accel'] as const;
+const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'memory', 'append'] as const;
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+/**
+ * Validates a lab description (parsed YAML or flags) and expands it to one spec per
+ * node. Every error names the field, e.g. `nodes[1].maxcpus: must be at least 2`.
+ * `nodes` is a count, or a list of per-node overrides.
+ */
+export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec {
+  const doc = object(input ?? {}, '', TOP_FIELDS);
+  const merged: Record<string, unknown> = { ...doc };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+
+  const name = merged.name === undefined ? 'lab' : string(merged.name, 'name', NAME);
+  const accel = oneOf(merged.accel ?? 'auto', 'accel', ['auto', 'kvm', 'tcg'] as const);
+  const cpus = integer(merged.cpus ?? 1, 'cpus', { min: 1, max: LIMITS.cpus });
+  const maxcpus = integer(merged.maxcpus ?? cpus, 'maxcpus', { min: cpus, max: LIMITS.cpus });
+  const memory = integer(merged.memory ?? 1024, 'memory', { min: LIMITS.memoryMin, max: LIMITS.memoryMax });
+  const append = merged.append === undefined ? '' : typeof merged.append === 'string' ? merged.append : string(merged.append, 'append');
+
+  let entries: Record<string, unknown>[];
+  if (Array.isArray(merged.nodes)) {
+    const l = list(merged.nodes, 'nodes');
+    if (l.length === 0) throw new ConfigError('nodes', 'must list at least one node');
+    if (l.length > LIMITS.nodes) throw new ConfigError('nodes', `at most ${LIMITS.nodes} nodes, got ${l.length}`);
+    entries = l.map((n, i) => object(n ?? {}, join('nodes', i), NODE_FIELDS));
+  } else {
+    const count = integer(merged.nodes ?? 3, 'nodes', { min: 1, max: LIMITS.nodes });
+    entries = Array.from({ length: count }, () => ({}));
+  }
+
+  const nodes = entries.map((e, i): NodeSpec => {
+    const f = (k: string) => join(Array.isArray(merged.nodes) ? join('nodes', i) : '', k) || k;
+    const nCpus = e.cpus === undefined ? cpus : integer(e.cpus, f('cpus'), { min: 1, max: LIMITS.cpus });
+    const nMax = e.maxcpus === undefined ? Math.max(maxcpus, nCpus) : integer(e.maxcpus, f('maxcpus'), { min: nCpus, max: LIMITS.cpus });
+    return {
+      name: e.name === undefined ? `node${i + 1}` : string(e.name, f('name'), NAME),
+      cpus: nCpus,
+      maxcpus: nMax,
+      memoryMb: e.memory === undefined ? memory : integer(e.memory, f('memory'), { min: LIMITS.memoryMin, max: LIMITS.memoryMax }),
+      append: [append, e.append === undefined ? '' : string(e.append, f('append'))].filter(Boolean).join(' '),
+    };
+  });
+  const seen = new Set<string>();
+  nodes.forEach((n, i) => {
+    if (seen.has(n.name)) throw new ConfigError(join('nodes', i) + '.name', `duplicate node name ${n.name}`);
+    seen.add(n.name);
+  });
+  return { name, accel, nodes };
+}
+
+export function loadLabFile(path: string, overrides: LabOptions = {}): LabSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--lab', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    throw new ConfigError(path, `not valid YAML: ${(e as Error).message}`);
+  }
+  return resolveLab(doc, overrides);
+}

@@ -1,0 +1,341 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { agentBundle } from '../agent-bundle.ts';
+import { AgentClient } from '../agent-client.ts';
+import type { HelloResult } from '../../agent/protocol.ts';
+import { InfraError, NodeGoneError } from '../errors.ts';
+import { buildImage, type BuiltImage } from '../image/build.ts';
+import { VdeSwitch } from '../network/vde.ts';
+import { stateRoot } from '../paths.ts';
+import { chooseAccel, type Accel, type AccelDecision } from '../qemu/accel.ts';
+import { QemuTarget, type QemuNodeSpec } from '../qemu/qemu-target.ts';
+import { SshTransport } from '../transport/ssh.ts';
+import { killNow, own, release } from './cleanup.ts';
+import type { LabSpec } from './lab-file.ts';
+import { freePort } from './ports.ts';
+import { isAlive, isOurs, stopProcess } from './procs.ts';
+
+export const LAN_PREFIX = 24;
+/** The inter-node LAN lives on link-local addresses inside the lab's own VDE switch. */
+export const lanAddress = (index: number) => `169.254.77.${index}`;
+
+/** booting: not yet ready; ready: agent handshake done; running: up, not connected from here; gone. */
+export type NodeState = 'booting' | 'ready' | 'running' | 'gone';
+
+export interface NodeRecord {
+  name: string;
+  index: number;
+  pid?: number;
+  sshPort: number;
+  lanAddress: string;
+  dir: string;
+  spec: Omit<QemuNodeSpec, 'privateKey'>;
+  readySeconds?: number;
+}
+
+export interface LabState {
+  version: 1;
+  id: string;
+  dir: string;
+  detached: boolean;
+  ownerPid: number;
+  createdAt: string;
+  accel: AccelDecision;
+  image: { hash: string; release: string; kernel: string; initrd: string };
+  spec: LabSpec;
+  vdePid?: number;
+  nodes: NodeRecord[];
+}
+
+/** Boot deadline: scaled by accelerator, vCPUs and how many nodes share the host's cores. */
+export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number): number {
+  const env = Number(process.env.M3LAB_BOOT_TIMEOUT);
+  if (env > 0) return env * 1000;
+  const base = accel === 'kvm' ? 20 : 60;
+  return Math.round(base * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * 1000);
+}
+
+/** One machine of a lab: its target, command channel and agent. */
+export class LabNode {
+  state: NodeState = 'booting';
+  ssh?: SshTransport;
+  agent?: AgentClient;
+  hello?: HelloResult;
+  goneReason?: string;
+
+  constructor(readonly record: NodeRecord, readonly target: QemuTarget) {
+    void target.gone.then((why) => this.markGone(why));
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  markGone(why: string): void {
+    if (this.state === 'gone') return;
+    this.state = 'gone';
+    this.goneReason = why;
+    this.agent?.fail(new NodeGoneError(this.name, why));
+    this.ssh?.close();
+  }
+
+  /** SSH, agent deploy and the nonce handshake. */
+  async connect(deadline: number, bundle: Buffer): Promise<void> {
+    const ssh = new SshTransport(this.name, this.target.ssh);
+    this.ssh = ssh;
+    await Promise.race([ssh.connect(deadline), this.goneError()]);
+    const agent = new AgentClient(this.name, ssh);
+    this.agent = agent;
+    ssh.on('lost', (e: Error) => agent.fail(e));
+    this.hello = await Promise.race([agent.start(bundle), this.goneError()]);
+    this.state = 'ready';
+  }
+
+  private goneError(): Promise<never> {
+    return this.target.gone.then((why) => {
+      throw new NodeGoneError(this.name, why);
+    });
+  }
+
+  /** The node's agent, or an error saying why there is none. */
+  get rpc(): AgentClient {
+    if (this.state === 'gone') throw new NodeGoneError(this.name, this.goneReason ?? 'gone');
+    if (!this.agent) throw new InfraError(`${this.name}: not connected`);
+    return this.agent;
+  }
+
+  /** Runs a command through the agent; sh -c keeps pipelines simple for tests. */
+  async sh(script: string, timeoutMs = 60000) {
+    return this.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', script], timeoutMs }, timeoutMs + 10000);
+  }
+
+  disconnect(): void {
+    this.agent?.close();
+    this.ssh?.close();
+    this.target.dispose();
+  }
+}
+
+function writeState(state: LabState): void {
+  const file = path.join(state.dir, 'lab.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  // rename is atomic: a reader never sees half a state file.
+  renameSync(`${file}.tmp`, file);
+}
+
+export function readState(dir: string): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, 'lab.json'), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+export const currentLabDir = () => path.join(stateRoot(), 'current');
+
+function statePids(s: LabState): number[] {
+  return [...s.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined), ...(s.vdePid ? [s.vdePid] : [])];
+}
+
+/**
+ * Finds labs left behind by runs that crashed or were killed and cleans them: a
+ * run's lab whose owner process is gone, or an `up` lab whose machines all died.
+ * Only processes whose command line names that lab's folder are signalled.
+ */
+export function sweepStale(root = stateRoot(), log: (l: string) => void = () => {}): number {
+  if (!existsSync(root)) return 0;
+  let cleaned = 0;
+  for (const name of readdirSync(root)) {
+    const dir = path.join(root, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const s = readState(dir);
+    if (!s) {
+      // A folder without state older than a minute: a boot that died before writing it.
+      if (Date.now() - statSync(dir).mtimeMs > 60000) rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
+    const nodesAlive = s.nodes.some((n) => n.pid !== undefined && isOurs(n.pid, dir));
+    const ownerAlive = !s.detached && isAlive(s.ownerPid) && s.ownerPid !== process.pid;
+    if (s.detached ? nodesAlive : ownerAlive) continue;
+    killNow({ dir, pids: () => statePids(s) });
+    log(`m3lab: cleaned stale lab ${s.id} (${dir})`);
+    cleaned++;
+  }
+  return cleaned;
+}
+
+export interface BootOptions {
+  detached?: boolean;
+  log?: (line: string) => void;
+}
+
+export class Lab {
+  private constructor(readonly state: LabState, readonly nodes: LabNode[], readonly vde: VdeSwitch) {}
+
+  get dir(): string {
+    return this.state.dir;
+  }
+
+  node(name: string): LabNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new InfraError(`no node ${name} in this lab (nodes: ${this.nodes.map((x) => x.name).join(', ')})`);
+    return n;
+  }
+
+  static async boot(spec: LabSpec, opts: BootOptions = {}): Promise<Lab> {
+    const log = opts.log ?? (() => {});
+    const root = stateRoot();
+    mkdirSync(root, { recursive: true });
+    sweepStale(root, log);
+    const image: BuiltImage = await buildImage({ log });
+    const accel = await chooseAccel(spec.accel, image.kernel, root);
+    log(`lab: accelerator ${accel.accel} (${accel.reason})`);
+
+    const id = `${spec.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const dir = opts.detached ? currentLabDir() : path.join(root, `run-${process.pid}-${randomBytes(3).toString('hex')}`);
+    if (opts.detached && existsSync(dir)) {
+      const prior = readState(dir);
+      throw new InfraError(`a lab is already up (${prior?.id ?? dir}); run \`m3lab down\` first`);
+    }
+    mkdirSync(dir, { recursive: true });
+    const state: LabState = {
+      version: 1,
+      id,
+      dir,
+      detached: Boolean(opts.detached),
+      ownerPid: process.pid,
+      createdAt: new Date().toISOString(),
+      accel,
+      image: { hash: image.hash, release: image.release, kernel: image.kernel, initrd: image.initrd },
+      spec,
+      nodes: [],
+    };
+    own({ dir, pids: () => statePids(state) });
+    const vde = new VdeSwitch(dir);
+    const nodes: LabNode[] = [];
+    const lab = new Lab(state, nodes, vde);
+    try {
+      await vde.start();
+      state.vdePid = vde.pid;
+      for (const [i, n] of spec.nodes.entries()) {
+        const index = i + 1;
+        const nodeDir = path.join(dir, n.name);
+        mkdirSync(nodeDir, { recursive: true });
+        const qspec: QemuNodeSpec = {
+          name: n.name,
+          index,
+          dir: nodeDir,
+          kernel: image.kernel,
+          initrd: image.initrd,
+          cpus: n.cpus,
+          maxcpus: n.maxcpus,
+          memoryMb: n.memoryMb,
+          append: n.append,
+          accel: accel.accel,
+          sshPort: await freePort(),
+          lanSocket: vde.ctl,
+          lanAddress: lanAddress(index),
+          lanPrefix: LAN_PREFIX,
+          privateKey: image.key.privateKey,
+        };
+        const { privateKey: _k, ...persisted } = qspec;
+        const record: NodeRecord = { name: n.name, index, sshPort: qspec.sshPort, lanAddress: qspec.lanAddress, dir: nodeDir, spec: persisted };
+        state.nodes.push(record);
+        nodes.push(new LabNode(record, new QemuTarget(qspec)));
+      }
+      writeState(state);
+      const bundle = (await agentBundle()).code;
+      const started = Date.now();
+      const maxCpus = Math.max(...spec.nodes.map((n) => n.cpus));
+      const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length);
+      await Promise.all(nodes.map((n) => n.target.power.on().then(() => (n.record.pid = n.target.pid))));
+      writeState(state);
+      log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
+      await Promise.all(
+        nodes.map(async (n) => {
+          await n.target.waitBooted(deadline);
+          await n.connect(deadline, bundle);
+          n.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
+          log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
+        }),
+      );
+      writeState(state);
+      return lab;
+    } catch (e) {
+      await lab.teardown();
+      throw e;
+    }
+  }
+
+  /** Connects to a lab another process booted (the one `m3lab up` left running). */
+  static async attach(dir = currentLabDir(), opts: { connect?: boolean; timeoutMs?: number } = {}): Promise<Lab> {
+    const state = readState(dir);
+    if (!state) throw new InfraError(`no lab is up (no state in ${dir}); run \`m3lab up\` first`);
+    const image = await buildImage({ log: () => {} }).catch(() => undefined);
+    const key = image?.key.privateKey ?? '';
+    const nodes = state.nodes.map((r) => {
+      const alive = r.pid !== undefined && isOurs(r.pid, dir);
+      const t = new QemuTarget({ ...r.spec, privateKey: key }, alive ? r.pid : undefined);
+      const node = new LabNode(r, t);
+      if (!alive) node.markGone('QEMU process is not running');
+      else node.state = 'running';
+      return node;
+    });
+    const lab = new Lab(state, nodes, new VdeSwitch(dir, state.vdePid));
+    if (opts.connect !== false) {
+      const bundle = (await agentBundle()).code;
+      const deadline = Date.now() + (opts.timeoutMs ?? 30000);
+      await Promise.all(nodes.filter((n) => n.state !== 'gone').map((n) => n.connect(deadline, bundle)));
+    }
+    return lab;
+  }
+
+  /** Power-cycles one node with its original command line and waits until it is ready again. */
+  async restart(name: string): Promise<LabNode> {
+    const old = this.node(name);
+    old.disconnect();
+    await old.target.power.off(2000);
+    const record = old.record;
+    const target = new QemuTarget(old.target.spec);
+    const node = new LabNode(record, target);
+    this.nodes[this.nodes.indexOf(old)] = node;
+    const started = Date.now();
+    const deadline = started + bootTimeoutMs(this.state.accel.accel, record.spec.cpus, 1);
+    await target.power.on();
+    record.pid = target.pid;
+    writeState(this.state);
+    await target.waitBooted(deadline);
+    await node.connect(deadline, (await agentBundle()).code);
+    record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
+    writeState(this.state);
+    return node;
+  }
+
+  status(): { name: string; state: NodeState; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; reason?: string }[] {
+    return this.nodes.map((n) => ({
+      name: n.name,
+      state: n.state === 'gone' || !n.target.power.isOn() ? 'gone' : n.state,
+      pid: n.record.pid,
+      sshPort: n.record.sshPort,
+      lanAddress: n.record.lanAddress,
+      readySeconds: n.record.readySeconds,
+      reason: n.goneReason,
+    }));
+  }
+
+  /** Stops every machine and the switch and removes the lab's state. Always safe to call. */
+  async teardown(): Promise<void> {
+    for (const n of this.nodes) n.disconnect();
+    await Promise.all(this.nodes.map((n) => (n.record.pid ? stopProcess(n.record.pid, this.dir, 2000) : undefined)));
+    await this.vde.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+    release(this.dir);
+  }
+
+  /** Hands the lab over to the user: it stays up after this process exits. */
+  detach(): void {
+    for (const n of this.nodes) n.disconnect();
+    release(this.dir);
+  }
+}

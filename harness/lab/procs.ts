@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Process checks by PID, with a marker (the lab's state folder) that must appear in
+ * the command line: we only ever signal processes a lab of ours started.
+ */
+export function cmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+export function isOurs(pid: number, marker: string): boolean {
+  const cl = cmdline(pid);
+  return cl !== undefined && cl.includes(marker) && isAlive(pid);
+}
+
+export function signalIfOurs(pid: number, marker: string, sig: NodeJS.Signals): boolean {
+  if (!isOurs(pid, marker)) return false;
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, a grace period, then SIGKILL; resolves when the process is gone. */
+export async function stopProcess(pid: number, marker: string, graceMs = 3000): Promise<void> {
+  if (!signalIfOurs(pid, marker, 'SIGTERM')) return;
+  const until = Date.now() + graceMs;
+  while (Date.now() < until) {
+    if (!isAlive(pid)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  signalIfOurs(pid, marker, 'SIGKILL');
+  const hard = Date.now() + 5000;
+  while (isAlive(pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
+}

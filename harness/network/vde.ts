@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execa } from 'execa';
+import { InfraError } from '../errors.ts';
+import { stopProcess } from '../lab/procs.ts';
+
+/**
+ * The private inter-node LAN: one VDE switch per lab. Frames travel over unix
+ * sockets only, so the LAN needs no root and can never leak onto a host network.
+ */
+export class VdeSwitch {
+  constructor(readonly dir: string, public pid?: number) {}
+
+  get ctl(): string {
+    return path.join(this.dir, 'vde.ctl');
+  }
+
+  get mgmt(): string {
+    return path.join(this.dir, 'vde.mgmt');
+  }
+
+  async start(): Promise<void> {
+    const pidFile = path.join(this.dir, 'vde.pid');
+    // -d daemonizes and chdirs to /: every path must be absolute.
+    const res = await execa('vde_switch', ['-s', this.ctl, '-M', this.mgmt, '-d', '-p', pidFile], { reject: false, all: true });
+    if (res.exitCode !== 0) throw new InfraError(`vde_switch failed to start: ${res.all}`);
+    const until = Date.now() + 5000;
+    while (!(existsSync(pidFile) && existsSync(this.mgmt)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (!existsSync(pidFile)) throw new InfraError('vde_switch did not write its pid file');
+    this.pid = Number(readFileSync(pidFile, 'utf8').trim());
+  }
+
+  /** One management command (e.g. `port/setvlan 3 2`); returns its output lines. */
+  command(cmd: string, timeoutMs = 3000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const sock = net.createConnection(this.mgmt);
+      let out = '';
+      let sent = false;
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new InfraError(`vde ${cmd}: no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => {
+        out += d;
+        if (!sent && out.includes('vde$ ')) {
+          sent = true;
+          out = '';
+          sock.write(`${cmd}\n`);
+          return;
+        }
+        const m = out.match(/^(\d{4}) (.*)$/m);
+        if (sent && m) {
+          clearTimeout(timer);
+          sock.end();
+          if (m[1] === '1000') resolve(out.slice(0, m.index).trim());
+          else reject(new InfraError(`vde ${cmd}: ${m[1]} ${m[2]}`));
+        }
+      });
+      sock.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new InfraError(`vde ${cmd}: ${e.message}`));
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.pid) await stopProcess(this.pid, this.dir, 1000);
+  }
+}

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type Accel = 'kvm' | 'tcg';
+export type AccelChoice = Accel | 'auto';
+
+export interface AccelDecision {
+  accel: Accel;
+  reason: string;
+}
+
+/** The -cpu model that goes with each accelerator (LAB-FACTS: -cpu max has RDRAND under TCG). */
+export function cpuModel(accel: Accel): string {
+  return accel === 'kvm' ? 'host' : 'max';
+}
+
+/**
+ * KVM only when a short probe boot proves it: /dev/kvm can exist and still hang a
+ * guest at "Booting from ROM". The probe boots the image's kernel with no initrd;
+ * a working accelerator reaches the kernel's panic and QEMU exits (-no-reboot).
+ * The verdict is cached per host boot.
+ */
+export async function chooseAccel(choice: AccelChoice, kernel: string, stateDir: string): Promise<AccelDecision> {
+  if (choice === 'tcg') return { accel: 'tcg', reason: 'asked for tcg' };
+  if (choice === 'kvm') return { accel: 'kvm', reason: 'asked for kvm' };
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return { accel: 'tcg', reason: '/dev/kvm is not usable' };
+  }
+  const bootId = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : 'unknown';
+  const cacheFile = path.join(stateDir, 'accel-probe.json');
+  try {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as AccelDecision & { bootId: string };
+    if (cached.bootId === bootId) return { accel: cached.accel, reason: `${cached.reason} (probed earlier this host boot)` };
+  } catch {
+    /* no verdict yet */
+  }
+  const decision = await probeKvm(kernel);
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(cacheFile, JSON.stringify({ ...decision, bootId }));
+  return decision;
+}
+
+function probeKvm(kernel: string, timeoutMs = 8000): Promise<AccelDecision> {
+  return new Promise((resolve) => {
+    const args = ['-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256', '-display', 'none', '-nodefaults', '-no-reboot',
+      '-serial', 'stdio', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 loglevel=1'];
+    const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (/Kernel panic/.test(out)) resolve({ accel: 'kvm', reason: 'KVM probe boot reached the kernel' });
+      else resolve({ accel: 'tcg', reason: `KVM probe boot failed (${code === null ? `no kernel output in ${timeoutMs} ms` : out.trim().split('\n').pop()})` });
+    });
+  });
+}

@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { excerpt, isFatal, scanConsole } from '../console/scan.ts';
+import { BootError, BootTimeoutError, InfraError } from '../errors.ts';
+import { isAlive, signalIfOurs, stopProcess } from '../lab/procs.ts';
+import type { ConsoleLog, Power, Target } from '../target/target.ts';
+import type { SshEndpoint } from '../transport/ssh.ts';
+import { cpuModel, type Accel } from './accel.ts';
+import { QmpClient } from './qmp.ts';
+
+export interface QemuNodeSpec {
+  name: string;
+  index: number;
+  dir: string;
+  kernel: string;
+  initrd: string;
+  cpus: number;
+  maxcpus: number;
+  memoryMb: number;
+  append: string;
+  accel: Accel;
+  sshPort: number;
+  lanSocket?: string;
+  lanAddress: string;
+  lanPrefix: number;
+  privateKey: string;
+}
+
+export function macs(index: number): { mgmt: string; lan: string } {
+  const hex = index.toString(16).padStart(2, '0');
+  return { mgmt: `52:54:00:4d:00:${hex}`, lan: `52:54:00:4c:00:${hex}` };
+}
+
+export const READY_MARKER = 'M3LAB-READY';
+
+/** The full QEMU command line for one node; stored in the lab state so a node can be restarted. */
+export function qemuArgs(s: QemuNodeSpec): string[] {
+  const mac = macs(s.index);
+  const cmdline = [
+    'console=ttyS0',
+    'loglevel=5',
+    'panic=-1',
+    'cryptomgr.notests',
+    `m3lab.name=${s.name}`,
+    `m3lab.mgmtmac=${mac.mgmt}`,
+    `m3lab.lanmac=${mac.lan}`,
+    `m3lab.lan=${s.lanAddress}/${s.lanPrefix}`,
+    s.append,
+  ].filter(Boolean).join(' ');
+  const smp = s.maxcpus > s.cpus ? `${s.cpus},maxcpus=${s.maxcpus}` : `${s.cpus}`;
+  const args = [
+    '-name', `m3lab-${s.name},debug-threads=on`,
+    '-accel', s.accel,
+    '-cpu', cpuModel(s.accel),
+    '-smp', smp,
+    '-m', `${s.memoryMb}`,
+    '-display', 'none',
+    '-nodefaults',
+    '-no-reboot',
+    '-chardev', `file,id=con0,path=${path.join(s.dir, 'console.log')}`,
+    '-serial', 'chardev:con0',
+    '-qmp', `unix:${path.join(s.dir, 'qmp.sock')},server=on,wait=off`,
+    '-pidfile', path.join(s.dir, 'qemu.pid'),
+    '-kernel', s.kernel,
+    '-initrd', s.initrd,
+    '-append', cmdline,
+    // restrict=on: the guest reaches nothing through user networking; only the
+    // forwarded SSH port comes in.
+    '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
+    '-device', `virtio-net-pci,netdev=mgmt,mac=${mac.mgmt}`,
+  ];
+  if (s.lanSocket) {
+    args.push('-netdev', `vde,id=lan,sock=${s.lanSocket}`, '-device', `virtio-net-pci,netdev=lan,mac=${mac.lan}`);
+  }
+  return args;
+}
+
+class FileConsole implements ConsoleLog {
+  constructor(readonly path: string) {}
+  text(): string {
+    return existsSync(this.path) ? readFileSync(this.path, 'utf8') : '';
+  }
+}
+
+/** A QEMU x86 VM as a lab Target. */
+export class QemuTarget implements Target {
+  readonly kind = 'qemu';
+  readonly console: FileConsole;
+  readonly ssh: SshEndpoint;
+  readonly power: Power;
+  pid?: number;
+  private child?: ChildProcess;
+  private goneResolve!: (why: string) => void;
+  gone!: Promise<string>;
+  private poller?: NodeJS.Timeout;
+  private exitNote = '';
+
+  constructor(readonly spec: QemuNodeSpec, pid?: number) {
+    this.console = new FileConsole(path.join(spec.dir, 'console.log'));
+    this.ssh = { host: '127.0.0.1', port: spec.sshPort, username: 'root', privateKey: spec.privateKey };
+    this.resetGone();
+    if (pid !== undefined) {
+      this.pid = pid;
+      this.watch();
+    }
+    this.power = {
+      on: () => this.start(),
+      off: (graceMs = 3000) => this.stop(graceMs),
+      kill: () => this.hardKill(),
+      isOn: () => this.pid !== undefined && isAlive(this.pid),
+    };
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get lanAddress(): string {
+    return this.spec.lanAddress;
+  }
+
+  get argv(): string[] {
+    return qemuArgs(this.spec);
+  }
+
+  private resetGone(): void {
+    this.gone = new Promise((r) => (this.goneResolve = r));
+  }
+
+  private async start(): Promise<void> {
+    if (this.power.isOn()) return;
+    this.resetGone();
+    this.exitNote = '';
+    const errPath = path.join(this.spec.dir, 'qemu.stderr');
+    const errFd = openSync(errPath, 'w');
+    // Detached: a lab from `m3lab up` outlives the command; teardown code and the
+    // stale-lab sweep stop it by PID.
+    const child = spawn('qemu-system-x86_64', this.argv, { detached: true, stdio: ['ignore', errFd, errFd] });
+    closeSync(errFd);
+    this.child = child;
+    child.unref();
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (e) => reject(new InfraError(`${this.name}: cannot start qemu-system-x86_64: ${e.message}`)));
+    });
+    this.pid = child.pid!;
+    child.once('exit', (code, signal) => {
+      this.exitNote = signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}`;
+      this.markGone();
+    });
+    this.watch();
+  }
+
+  /** For a lab we attached to (not our child): poll the PID. */
+  private watch(): void {
+    clearInterval(this.poller);
+    this.poller = setInterval(() => {
+      if (this.pid !== undefined && !isAlive(this.pid)) {
+        this.exitNote ||= 'QEMU process is gone';
+        this.markGone();
+      }
+    }, 200);
+    this.poller.unref();
+  }
+
+  private markGone(): void {
+    clearInterval(this.poller);
+    this.poller = undefined;
+    this.goneResolve(this.exitNote);
+  }
+
+  stderrText(): string {
+    const p = path.join(this.spec.dir, 'qemu.stderr');
+    return existsSync(p) ? readFileSync(p, 'utf8').trim() : '';
+  }
+
+  async waitBooted(deadline: number): Promise<void> {
+    const marker = `${READY_MARKER} ${this.name}`;
+    let exited: string | undefined;
+    void this.gone.then((why) => (exited = why));
+    for (;;) {
+      const text = this.console.text();
+      const findings = scanConsole(text);
+      const fatal = findings.find(isFatal);
+      if (fatal) {
+        throw new BootError(`${this.name}: kernel panic during boot: ${fatal.text}`, this.name, excerpt(text, fatal.line, 30, 20));
+      }
+      if (text.includes(marker)) return;
+      if (exited !== undefined) {
+        const err = this.stderrText();
+        throw new BootError(`${this.name}: ${exited} before the guest was ready${err ? `: ${err}` : ''}`, this.name, excerpt(text));
+      }
+      if (Date.now() > deadline) {
+        throw new BootTimeoutError(`${this.name}: not ready before the boot deadline`, this.name, excerpt(text));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async stop(graceMs: number): Promise<void> {
+    if (this.pid === undefined) return;
+    await stopProcess(this.pid, this.spec.dir, graceMs);
+    this.markGone();
+  }
+
+  private async hardKill(): Promise<void> {
+    if (this.pid === undefined) return;
+    signalIfOurs(this.pid, this.spec.dir, 'SIGKILL');
+  }
+
+  /** A QMP session to this VM (CPU hotplug, link up/down, quit). */
+  async qmp(): Promise<QmpClient> {
+    const q = new QmpClient(path.join(this.spec.dir, 'qmp.sock'));
+    await q.connect();
+    return q;
+  }
+
+  consoleBytes(): number {
+    return existsSync(this.console.path) ? statSync(this.console.path).size : 0;
+  }
+
+  dispose(): void {
+    clearInterval(this.poller);
+  }
+}

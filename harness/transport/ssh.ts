@@ -1,0 +1,115 @@
+import { EventEmitter } from 'node:events';
+import { Client, type ClientChannel } from 'ssh2';
+import { InfraError } from '../errors.ts';
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+}
+
+export interface ExecOutput {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The command channel to a node: one ssh2 connection, many exec channels. Keepalives
+ * notice a dead link; 'lost' fires once when the connection ends unasked.
+ */
+export class SshTransport extends EventEmitter {
+  private client?: Client;
+  private ending = false;
+
+  constructor(readonly label: string, private readonly endpoint: SshEndpoint) {
+    super();
+  }
+
+  /** Connects, retrying refused or reset attempts until the deadline. */
+  async connect(deadline: number): Promise<void> {
+    let lastErr: Error | undefined;
+    while (Date.now() < deadline) {
+      try {
+        await this.connectOnce(Math.max(1000, deadline - Date.now()));
+        return;
+      } catch (e) {
+        lastErr = e as Error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw new InfraError(`${this.label}: SSH to ${this.endpoint.host}:${this.endpoint.port} failed: ${lastErr?.message ?? 'deadline passed'}`);
+  }
+
+  private connectOnce(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const c = new Client();
+      let ready = false;
+      c.on('ready', () => {
+        ready = true;
+        this.client = c;
+        resolve();
+      });
+      c.on('error', (e) => {
+        if (!ready) reject(e);
+      });
+      c.on('close', () => {
+        if (!ready) reject(new Error('connection closed during handshake'));
+        else if (!this.ending) this.emit('lost', new InfraError(`${this.label}: SSH link lost`));
+      });
+      c.connect({
+        host: this.endpoint.host,
+        port: this.endpoint.port,
+        username: this.endpoint.username,
+        privateKey: this.endpoint.privateKey,
+        readyTimeout: timeoutMs,
+        keepaliveInterval: 2000,
+        keepaliveCountMax: 5,
+      });
+    });
+  }
+
+  channel(command: string): Promise<ClientChannel> {
+    const c = this.client;
+    if (!c) return Promise.reject(new InfraError(`${this.label}: not connected`));
+    return new Promise((resolve, reject) => {
+      c.exec(command, (err, ch) => (err ? reject(new InfraError(`${this.label}: exec ${command}: ${err.message}`)) : resolve(ch)));
+    });
+  }
+
+  /** Runs a shell command on the node; stdin is written and closed. */
+  async exec(command: string, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecOutput> {
+    const ch = await this.channel(command);
+    return new Promise((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      let code: number | null = null;
+      let signal: string | null = null;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            ch.close();
+            reject(new InfraError(`${this.label}: ${command}: no answer in ${opts.timeoutMs} ms`));
+          }, opts.timeoutMs)
+        : undefined;
+      ch.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+      ch.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      ch.on('exit', (c: number | null, s?: string) => {
+        code = c;
+        signal = s ?? null;
+      });
+      ch.on('close', () => {
+        if (timer) clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+      ch.end(opts.stdin ?? '');
+    });
+  }
+
+  close(): void {
+    this.ending = true;
+    this.client?.end();
+    this.client = undefined;
+  }
+}

@@ -1,0 +1,63 @@
+#!/bin/busybox sh
+# The boot script of every m3lab guest, run by busybox init (which, as PID 1,
+# reaps orphans and handles poweroff). Reads its settings from the kernel command line
+# (m3lab.name, m3lab.lan, m3lab.mgmtmac, m3lab.lanmac), brings up the two NICs,
+# starts dropbear and prints the ready marker the harness waits for.
+/bin/busybox --install -s
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+
+say() { echo "m3lab-init: $*" > /dev/console; }
+
+while read -r ko; do
+	insmod "$ko" || say "insmod $ko failed"
+done < /etc/m3lab/modules
+
+for word in $(cat /proc/cmdline); do
+	case "$word" in
+	m3lab.name=*) NAME="${word#*=}" ;;
+	m3lab.lan=*) LAN="${word#*=}" ;;
+	m3lab.mgmtmac=*) MGMTMAC="${word#*=}" ;;
+	m3lab.lanmac=*) LANMAC="${word#*=}" ;;
+	esac
+done
+
+hostname "${NAME:-m3lab}"
+ip link set lo up
+
+# Find each NIC by its MAC: PCI probe order is not a contract.
+iface_of() {
+	for dev in /sys/class/net/*; do
+		[ "$(cat "$dev/address")" = "$1" ] && basename "$dev" && return 0
+	done
+	return 1
+}
+
+if MGMT=$(iface_of "$MGMTMAC"); then
+	ip link set "$MGMT" name mgmt0 && MGMT=mgmt0
+	ip addr add 10.0.2.15/24 dev "$MGMT"
+	ip link set "$MGMT" up
+else
+	say "no management NIC with MAC $MGMTMAC"
+fi
+if [ -n "$LAN" ] && LANIF=$(iface_of "$LANMAC"); then
+	ip link set "$LANIF" name lan0 && LANIF=lan0
+	ip addr add "$LAN" dev "$LANIF"
+	ip link set "$LANIF" up
+fi
+
+mkdir -p /etc/dropbear /var/log /root
+chmod 700 /root /root/.ssh
+dropbear -R -s -p 22 -P /run/dropbear.pid
+echo "M3LAB-READY ${NAME:-m3lab}" > /dev/console
+

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * m3ipc_internal.h - data structures shared by the files of m3ipc.ko.
+ *
+ * LOCK ORDER (outermost first; never take them in another order):
+ *
+ *   1. m3_admin_mutex  (mutex)   DVS state, the DC table, admin ioctls,
+ *                                top-level /proc files, module init/exit.
+ *   2. dc->lock        (spinlock) every slot of that DC and all IPC state
+ *                                in it. Never two DC locks at once (IPC is
+ *                                always inside one DC).
+ *   3. m3_task_lock    (rwlock)  task_struct -> slot hash (m3_task_hash).
+ *   4. task_lock(task) (spinlock, leaf; only via get_task_comm()).
+ *
+ * Locks 2-4 are spinlocks: nothing that can sleep or fault runs under them
+ * (copy_{to,from}_user, access_process_vm, set_cpus_allowed_ptr, kmalloc
+ * with GFP_KERNEL, proc_mkdir/proc_remove happen with none of them held).
+ * A blocked IPC caller sleeps with no lock held (see m3_wait() in ipc.c).
+ *
+ * The task-exit hook (exit.c) runs with preemption disabled, so the whole
+ * unbind path (m3_unbind_locked) only uses locks 2-4, wake_up_process() and
+ * put_task_struct(); a DC is freed from a workqueue, never inline.
+ *
+ * Lifetime: a DC is reference counted (dc->ref). The DC table holds one
+ * reference; an IPC call holds one for its duration (taken under
+ * m3_task_lock while the caller's slot is still hashed). Slots live inside
+ * the DC, so a slot pointer is valid while a DC reference is held; whether
+ * the slot is still bound to the same task is re-checked under dc->lock.
+ */
+#ifndef _M3IPC_INTERNAL_H
+#define _M3IPC_INTERNAL_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/proc_fs.h>
+
+#include "../uapi/m3ipc.h"
+
+#define M3_NAME "m3ipc"
+
+/* a blocked caller; lives on the caller's kernel stack */
+struct m3_waiter {
+	struct task_struct *task;
+	struct m3_msg msg;	/* message delivered to the waiter */
+	int result;
+	bool done;		/* set (release) by the waker under dc->lock */
+};
+
+struct m3_dc;
+
+struct m3_proc {
+	struct m3_dc *dc;
+	int p_nr;
+	u16 gen;		/* generation of the current/last binding */
+	s32 endpoint;		/* M3_NONE when the slot is free */
+	struct task_struct *task; /* bound task (reference held), or NULL */
+	pid_t pid;
+	int node;		/* node of the process (remote IPC: later) */
+	int priv;
+
+	/* IPC state, all under dc->lock */
+	unsigned int state;	/* M3_PST_* */
+	struct m3_proc *blocked_on; /* SENDING / REPLY_WAIT peer */
+	struct m3_proc *getfrom; /* RECEIVING from (NULL = ANY) */
+	struct list_head caller_q; /* procs SENDING to this one, FIFO */
+	struct list_head q_link; /* our link in blocked_on->caller_q */
+	struct m3_msg msg_out;	/* message of a pending send */
+	struct m3_waiter *waiter; /* non-NULL iff blocked */
+	unsigned long *notify_pending; /* bit i: slot index i notified us */
+	unsigned int nr_notify;
+
+	u64 msgs_sent;
+	u64 msgs_rcvd;
+
+	struct hlist_node hnode; /* in m3_task_hash while bound */
+};
+
+struct m3_dc {
+	struct kref ref;
+	spinlock_t lock;
+	int dcid;
+	char name[M3_DC_NAME_LEN];
+	unsigned int nr_tasks;
+	unsigned int nr_procs;
+	unsigned int nr_slots;	/* nr_tasks + nr_procs */
+	unsigned int flags;
+	u64 cpumask;
+	u64 nodes;
+	bool alive;		/* false once dc_end started (under lock) */
+	unsigned int nr_bound;	/* under lock */
+	struct m3_proc *procs;	/* nr_slots entries, index = p_nr + nr_tasks */
+	unsigned long *bitmaps;	/* storage of every notify_pending map */
+	struct proc_dir_entry *procdir;
+	struct work_struct free_work;
+};
+
+struct m3_dvs {
+	bool initialized;
+	int node_id;
+	struct m3_dvs_limits limits;
+	u64 nodes;
+	unsigned int nr_dcs;
+	struct m3_dc *dcs[M3_MAX_DCS];
+};
+
+/* main.c */
+extern struct mutex m3_admin_mutex;
+extern struct m3_dvs m3_dvs;	/* under m3_admin_mutex */
+extern struct workqueue_struct *m3_wq;
+extern atomic_t m3_nr_bound;
+
+/* dvs.c */
+int m3_dvs_init(struct m3_dvs_init *arg);
+int m3_dvs_end(void);
+void m3_dvs_get_info(struct m3_dvs_info *info);
+
+/* dc.c */
+int m3_dc_init(struct m3_dc_spec *spec);
+int m3_dc_end(int dcid);
+void m3_dc_end_locked(struct m3_dc *dc);
+struct m3_dc *m3_dc_lookup(int dcid);		/* admin mutex held */
+int m3_dc_get_info(struct m3_dc_info *info);
+void m3_dc_put(struct m3_dc *dc);
+static inline struct m3_proc *m3_slot(struct m3_dc *dc, int p_nr)
+{
+	return &dc->procs[p_nr + dc->nr_tasks];
+}
+static inline unsigned int m3_slot_index(struct m3_proc *p)
+{
+	return p->p_nr + p->dc->nr_tasks;
+}
+
+/* bind.c */
+int m3_bind(struct m3_bind *arg);
+int m3_unbind(struct m3_unbind *arg);
+int m3_setpriv(struct m3_setpriv *arg);
+int m3_getep(struct m3_getep *arg);
+int m3_proc_info(struct m3_proc_info *info);
+void m3_unbind_locked(struct m3_proc *p);
+struct m3_proc *m3_current_proc(struct m3_dc **dcp);	/* dc->lock held */
+void m3_current_put(struct m3_dc *dc);
+struct m3_proc *m3_task_proc_get(struct task_struct *task,
+				 struct m3_dc **dcp);
+int m3_resolve(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
+	       int dead_err, struct m3_proc **out);
+
+/* ipc.c */
+int m3_ipc_send(struct m3_ipc *a);
+int m3_ipc_receive(struct m3_ipc *a, bool rqst_only);
+int m3_ipc_sendrec(struct m3_ipc *a);
+int m3_ipc_notify(struct m3_ipc *a);
+int m3_ipc_reply(struct m3_ipc *a);
+int m3_ipc_reply_rcv(struct m3_reply_rcv *a);
+void m3_wake(struct m3_proc *p, int result);
+
+/* vcopy.c */
+int m3_vcopy(struct m3_vcopy *a);
+
+/* priv.c */
+int m3_priv_send(struct m3_proc *src, struct m3_proc *dst);
+int m3_priv_sendrec(struct m3_proc *src, struct m3_proc *dst);
+int m3_priv_notify(struct m3_proc *src, struct m3_proc *dst);
+int m3_priv_receive(struct m3_proc *caller);
+int m3_priv_vcopy(struct m3_proc *caller);
+
+/* procfs.c */
+int m3_procfs_init(void);
+void m3_procfs_exit(void);
+int m3_procfs_dc_add(struct m3_dc *dc);
+void m3_procfs_dc_remove(struct m3_dc *dc);
+
+/* exit.c */
+int m3_exit_hook_init(void);
+void m3_exit_hook_exit(void);
+
+#endif /* _M3IPC_INTERNAL_H */

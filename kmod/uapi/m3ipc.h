@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * m3ipc.h - user-space ABI of the M3-IPC kernel module (/dev/m3ipc).
+ *
+ * Shared by the module, libm3ipc, the tools, the proxies and (as generated
+ * constants) the TypeScript lab. Fixed-width types only; user addresses are
+ * carried as __u64, never as pointers. Every struct is 8-byte aligned and has
+ * explicit padding, so its layout is the same for 32- and 64-bit callers.
+ *
+ * ---------------------------------------------------------------------------
+ * Endpoints
+ * ---------------------------------------------------------------------------
+ * A DC has nr_tasks + nr_procs slots; slot numbers (p_nr) run from -nr_tasks
+ * to nr_procs - 1 (negative slots are "tasks", as in MINIX). An endpoint is
+ *
+ *     endpoint = (gen << 16) | (p_nr + M3_SLOT_BIAS)          (always > 0)
+ *
+ * where gen (1..M3_GEN_MAX) is the slot's generation: it is incremented each
+ * time the slot is bound, so an endpoint kept from an earlier binding of the
+ * same slot is detected (-ESTALE) and never reaches the new owner.
+ * Endpoints with gen 0 are never valid; the special endpoints below use that
+ * space. They are only meaningful inside one DC.
+ *
+ * ---------------------------------------------------------------------------
+ * Errno table: each condition maps to exactly one negative errno. Calls return
+ * 0 (or a non-negative value such as an endpoint or dcid) on success.
+ * ---------------------------------------------------------------------------
+ *  condition                                                         errno
+ *  destination died: the process the caller sends/sendrecs/notifies/
+ *    replies/vcopies to is gone (unbound or exited), before or while
+ *    the caller is blocked on it (incl. waiting for its reply)     -EPIPE
+ *  source died: the specific process the caller receives from (or
+ *    vcopy source) is gone, before or while the caller waits       -ECONNRESET
+ *  not bound: the caller is not bound to a DC, or the caller was
+ *    unbound (unbind, dc_end, dvs_end, rmmod) while blocked, or an
+ *    admin call names a free slot                                  -ENOTCONN
+ *  stale endpoint: the slot was re-bound (other generation)        -ESTALE
+ *  deadlock: the destination is (transitively) blocked sending to,
+ *    or waiting for a reply from, the caller; or send/receive to SELF -EDEADLK
+ *  no proxy for the destination's node (remote IPC, later)         -ENOLINK
+ *  node down (remote IPC, later)                                   -EHOSTDOWN
+ *  timeout: a timeout > 0 expired                                  -ETIMEDOUT
+ *  would block: timeout 0 and the call cannot complete at once     -EAGAIN
+ *  permission: an M3 privilege rule forbids the call               -EACCES
+ *  admin call without CAP_SYS_ADMIN (or self-bind not allowed)     -EPERM
+ *  bad DC: dcid out of range or no such DC                         -ENXIO
+ *  DVS not initialized (dvs_init not called)                       -ENODEV
+ *  bad endpoint: malformed endpoint, slot out of range, special
+ *    endpoint where it is not allowed                              -EBADSLT
+ *  busy: slot occupied, task already bound, DVS already
+ *    initialized, DC id or name in use                             -EBUSY
+ *  reply to a process that is not waiting for the caller's reply   -EBADE
+ *  no such pid (bind)                                              -ESRCH
+ *  invalid argument (limits, names, flags, priv level, timeout<-1) -EINVAL
+ *  bad user pointer / unmapped memory in vcopy                     -EFAULT
+ *  unknown ioctl or wrong argument size                            -ENOTTY
+ *  interrupted by a signal while blocked                           -EINTR
+ *  not implemented yet (remote IPC: proxy_bind ...)                -EOPNOTSUPP
+ *  out of memory                                                   -ENOMEM
+ *
+ * ---------------------------------------------------------------------------
+ * Privilege levels (lower number = more privileged). A newly bound process
+ * gets M3_PRIV_USER; an admin raises it with setpriv. A bound process may
+ * lower its own privilege (setpriv SELF with a level >= its current one).
+ *   NOTIFY : priv(src) in {HARDWARE, KERNEL}, priv(dst) in {KERNEL, TASK}
+ *            and priv(src) < priv(dst)
+ *   SEND   : priv(src) in {KERNEL, TASK, SERVER} and priv(src) <= priv(dst)
+ *   SENDREC: src USER: priv(dst) < USER; otherwise priv(src) >= priv(dst)
+ *   RECEIVE/RCVRQST (and the receive half of reply_receive): priv < USER
+ *   REPLY  : anyone holding a request of a client that waits for it
+ *   VCOPY  : priv(caller) == KERNEL
+ * Violations return -EACCES.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef _UAPI_M3IPC_H
+#define _UAPI_M3IPC_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define M3_DEVICE		"/dev/m3ipc"
+#define M3_ABI_VERSION		1
+
+/* Limits */
+#define M3_MAX_NODES		64	/* node ids 0..63 (64-bit bitmaps) */
+#define M3_MAX_DCS		32	/* dcids 0..M3_MAX_DCS-1 */
+#define M3_MAX_TASKS		256	/* per DC, slots -nr_tasks..-1 */
+#define M3_MAX_PROCS		4096	/* per DC, slots 0..nr_procs-1 */
+#define M3_DC_NAME_LEN		16	/* including the NUL; [A-Za-z0-9_.-] */
+
+/* Defaults used when a dvs_init limit is 0 */
+#define M3_DEF_DCS		M3_MAX_DCS
+#define M3_DEF_TASKS		M3_MAX_TASKS
+#define M3_DEF_PROCS		M3_MAX_PROCS
+
+/* Endpoint encoding */
+#define M3_SLOT_BIAS		M3_MAX_TASKS
+#define M3_GEN_SHIFT		16
+#define M3_GEN_MAX		0x7fff
+#define M3_ENDPOINT(gen, p_nr) \
+	((__s32)(((__u32)(gen) << M3_GEN_SHIFT) | \
+		 (__u32)(__u16)((p_nr) + M3_SLOT_BIAS)))
+#define M3_EP_GEN(ep)		((int)(((__u32)(ep) >> M3_GEN_SHIFT) & M3_GEN_MAX))
+#define M3_EP_SLOT(ep)		((int)((__u32)(ep) & 0xffff) - M3_SLOT_BIAS)
+
+/* Special endpoints (generation 0, never a real endpoint) */
+#define M3_ANY			((__s32)0x7ace)	/* receive from anyone */
+#define M3_NONE			((__s32)0x6ace)	/* no endpoint */
+#define M3_SELF			((__s32)0x8ace)	/* the caller itself */
+/* bind: pick the first free slot in 0..nr_procs-1 */
+#define M3_ANY_SLOT		((__s32)0x7ace)
+
+/* Privilege levels */
+#define M3_PRIV_HARDWARE	0
+#define M3_PRIV_KERNEL		1
+#define M3_PRIV_TASK		2
+#define M3_PRIV_SERVER		3
+#define M3_PRIV_USER		4
+#define M3_PRIV_DEFAULT		M3_PRIV_USER
+
+/* Timeouts (milliseconds) */
+#define M3_TIMEOUT_FOREVER	(-1)
+#define M3_TIMEOUT_NOWAIT	0
+
+/* Message */
+#define M3_PAYLOAD_LEN		56
+struct m3_msg {
+	__s32 m_source;		/* set by the kernel: sender's endpoint */
+	__s32 m_type;		/* m_type < 0 is reserved for the kernel */
+	__u8  payload[M3_PAYLOAD_LEN];
+};
+
+/*
+ * A notification arrives as a message with m_source = notifier's endpoint,
+ * m_type = M3_MTYPE_NOTIFY and a zeroed payload. Notifications from the same
+ * notifier coalesce into one pending bit until received. receive() takes
+ * pending notifications before queued messages; rcvrqst() never takes them.
+ */
+#define M3_MTYPE_NOTIFY		(-0x1000)
+
+/* ---- IPC calls (caller must be bound) ---- */
+
+/* send, receive, sendrec, notify, rcvrqst, reply */
+struct m3_ipc {
+	__s32 ep;		/* dst (send/sendrec/notify/reply) or src|M3_ANY */
+	__s32 timeout_ms;	/* -1 forever, 0 no wait, else ms; unused by
+				 * notify and reply (they never block) */
+	__u32 flags;		/* must be 0 */
+	__u32 pad;		/* must be 0 */
+	struct m3_msg msg;	/* in (send...), out (receive...), in/out sendrec */
+};
+
+/* reply to reply_ep (skipped when M3_NONE), then receive from src */
+#define M3_RR_RCVRQST		0x1	/* receive half behaves like rcvrqst */
+struct m3_reply_rcv {
+	__s32 reply_ep;
+	__s32 src;		/* M3_ANY or an endpoint */
+	__s32 timeout_ms;	/* for the receive half */
+	__u32 flags;		/* M3_RR_* */
+	__s32 reply_result;	/* out: 0 or the reply's negative errno */
+	__u32 pad;
+	struct m3_msg reply_msg; /* in */
+	struct m3_msg msg;	/* out: the received message */
+};
+
+struct m3_vcopy {
+	__s32 src_ep;		/* endpoint or M3_SELF */
+	__s32 dst_ep;		/* endpoint or M3_SELF */
+	__u64 src_addr;
+	__u64 dst_addr;
+	__u64 len;
+	__u64 copied;		/* out: bytes copied (== len on success) */
+};
+
+/* getep: pid 0 = caller; else that task's binding (same DC unless admin) */
+struct m3_getep {
+	__s32 pid;
+	__s32 endpoint;		/* out */
+	__s32 dcid;		/* out */
+	__s32 p_nr;		/* out */
+	__s32 priv;		/* out */
+	__s32 node;		/* out */
+};
+
+/* ---- admin calls (CAP_SYS_ADMIN unless noted) ---- */
+
+struct m3_dvs_limits {
+	__u32 max_dcs;		/* 1..M3_MAX_DCS, 0 = default */
+	__u32 max_tasks;	/* 0..M3_MAX_TASKS per DC, 0 = default */
+	__u32 max_procs;	/* 1..M3_MAX_PROCS per DC, 0 = default */
+	__u32 flags;		/* must be 0 */
+};
+
+struct m3_dvs_init {
+	__s32 node_id;		/* 0..M3_MAX_NODES-1 */
+	__u32 pad;
+	struct m3_dvs_limits limits;	/* in; out: effective limits */
+};
+
+/* any caller */
+struct m3_dvs_info {
+	__u32 abi_version;	/* out: M3_ABI_VERSION */
+	__s32 initialized;	/* out: 0/1 */
+	__s32 node_id;		/* out */
+	__u32 nr_dcs;		/* out */
+	struct m3_dvs_limits limits;	/* out */
+	__u64 nodes;		/* out: bitmap of known nodes */
+	__u64 nr_bound;		/* out: bound slots over all DCs */
+};
+
+#define M3_DCF_SELF_BIND	0x1	/* a process may bind itself (no CAP) */
+#define M3_DCF_WAKE_AFFINE	0x2	/* reserved: prefer the waker's CPU */
+#define M3_DCF_ALL		(M3_DCF_SELF_BIND | M3_DCF_WAKE_AFFINE)
+
+struct m3_dc_spec {
+	char  name[M3_DC_NAME_LEN];
+	__s32 dcid;		/* in: -1 = first free; out: assigned dcid */
+	__u32 nr_tasks;		/* 0..limits.max_tasks */
+	__u32 nr_procs;		/* 1..limits.max_procs */
+	__u32 flags;		/* M3_DCF_* */
+	__u64 cpumask;		/* CPUs of bound processes, 0 = all */
+	__u64 nodes;		/* in: ignored (local node added); out: bitmap */
+};
+
+struct m3_dc_ref {
+	__s32 dcid;
+	__u32 pad;
+};
+
+/* any caller: dcid in; the rest out */
+struct m3_dc_info {
+	__s32 dcid;
+	__u32 nr_bound;
+	struct m3_dc_spec spec;
+};
+
+/* bind pid (0 = caller) into dcid at p_nr (or M3_ANY_SLOT) -> endpoint.
+ * Without CAP_SYS_ADMIN only pid 0 / own pid in a DC with M3_DCF_SELF_BIND. */
+struct m3_bind {
+	__s32 dcid;
+	__s32 pid;
+	__s32 p_nr;
+	__s32 endpoint;		/* out */
+};
+
+/* unbind endpoint (admin), or M3_SELF / own endpoint (any bound caller) */
+struct m3_unbind {
+	__s32 dcid;
+	__s32 endpoint;
+};
+
+struct m3_setpriv {
+	__s32 dcid;
+	__s32 endpoint;		/* or M3_SELF */
+	__s32 priv;		/* M3_PRIV_* */
+	__u32 pad;
+};
+
+/* proc state bits in m3_proc_info.state (and /proc .../procs "state") */
+#define M3_PST_SENDING		0x1	/* blocked sending to send_to */
+#define M3_PST_RECEIVING	0x2	/* blocked receiving from getfrom */
+#define M3_PST_REPLY_WAIT	0x4	/* sendrec: waiting for send_to's reply */
+#define M3_PST_REQUEST		0x8	/* the pending send is a sendrec */
+#define M3_PST_RQST_ONLY	0x10	/* receiving with rcvrqst semantics */
+
+/* any caller: dcid and p_nr in; the rest out (endpoint M3_NONE = free) */
+struct m3_proc_info {
+	__s32 dcid;
+	__s32 p_nr;
+	__s32 endpoint;
+	__s32 pid;
+	__s32 priv;
+	__s32 node;
+	__u32 state;		/* M3_PST_* */
+	__s32 send_to;		/* endpoint or M3_NONE */
+	__s32 getfrom;		/* endpoint, M3_ANY or M3_NONE */
+	__u32 notify_pending;	/* number of pending notifications */
+	__u64 msgs_sent;
+	__u64 msgs_rcvd;
+	char  comm[16];
+};
+
+/* remote IPC: not implemented yet, returns -EOPNOTSUPP */
+struct m3_proxy_bind {
+	__s32 node_id;
+	__s32 sender_pid;
+	__s32 receiver_pid;
+	__u32 max_payload;
+};
+
+#define M3_IOC_MAGIC		'M'
+/* admin */
+#define M3_IOC_DVS_INIT		_IOWR(M3_IOC_MAGIC, 0x01, struct m3_dvs_init)
+#define M3_IOC_DVS_END		_IOWR(M3_IOC_MAGIC, 0x02, struct m3_dc_ref)
+#define M3_IOC_DVS_INFO		_IOWR(M3_IOC_MAGIC, 0x03, struct m3_dvs_info)
+#define M3_IOC_DC_INIT		_IOWR(M3_IOC_MAGIC, 0x04, struct m3_dc_spec)
+#define M3_IOC_DC_END		_IOWR(M3_IOC_MAGIC, 0x05, struct m3_dc_ref)
+#define M3_IOC_DC_INFO		_IOWR(M3_IOC_MAGIC, 0x06, struct m3_dc_info)
+#define M3_IOC_BIND		_IOWR(M3_IOC_MAGIC, 0x07, struct m3_bind)
+#define M3_IOC_UNBIND		_IOWR(M3_IOC_MAGIC, 0x08, struct m3_unbind)
+#define M3_IOC_SETPRIV		_IOWR(M3_IOC_MAGIC, 0x09, struct m3_setpriv)
+#define M3_IOC_PROC_INFO	_IOWR(M3_IOC_MAGIC, 0x0a, struct m3_proc_info)
+#define M3_IOC_PROXY_BIND	_IOWR(M3_IOC_MAGIC, 0x0b, struct m3_proxy_bind)
+/* IPC */
+#define M3_IOC_SEND		_IOWR(M3_IOC_MAGIC, 0x20, struct m3_ipc)
+#define M3_IOC_RECEIVE		_IOWR(M3_IOC_MAGIC, 0x21, struct m3_ipc)
+#define M3_IOC_SENDREC		_IOWR(M3_IOC_MAGIC, 0x22, struct m3_ipc)
+#define M3_IOC_NOTIFY		_IOWR(M3_IOC_MAGIC, 0x23, struct m3_ipc)
+#define M3_IOC_RCVRQST		_IOWR(M3_IOC_MAGIC, 0x24, struct m3_ipc)
+#define M3_IOC_REPLY		_IOWR(M3_IOC_MAGIC, 0x25, struct m3_ipc)
+#define M3_IOC_REPLY_RCV	_IOWR(M3_IOC_MAGIC, 0x26, struct m3_reply_rcv)
+#define M3_IOC_VCOPY		_IOWR(M3_IOC_MAGIC, 0x27, struct m3_vcopy)
+#define M3_IOC_GETEP		_IOWR(M3_IOC_MAGIC, 0x28, struct m3_getep)
+
+#endif /* _UAPI_M3IPC_H */
