@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
+import { echoStart, echoStop, tcpRoundTrips } from './net.ts';
 import { AGENT_VERSION, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
 
 class AgentFailure extends Error {
@@ -139,6 +140,10 @@ const handlers: Record<string, Handler> = {
   readFile: (p: { path: string; encoding?: 'utf8' | 'base64' }) => ({
     data: readFileSync(p.path).toString(p.encoding ?? 'utf8'),
   }),
+  echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
+  echoStop: (p: { port: number }) => echoStop(p.port),
+  tcpRoundTrips: (p: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }) =>
+    tcpRoundTrips(p.host, p.port, p.count, p.bytes, p.timeoutMs),
   writeFile: (p: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }) => {
     const data = Buffer.from(p.data, p.encoding ?? 'utf8');
     writeFileSync(p.path, data, { mode: p.mode });

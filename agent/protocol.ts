@@ -53,12 +53,29 @@ export interface Methods {
   writeFile: { params: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }; result: { bytes: number } };
 }
 
-export type Method = keyof Methods;
+export interface RoundTrips {
+  count: number;
+  medianUs: number;
+  p90Us: number;
+  minUs: number;
+  maxUs: number;
+}
+
+export interface NetMethods {
+  /** A TCP echo server inside the agent (the peer side of round-trip probes). */
+  echoStart: { params: { port: number; host?: string }; result: { port: number } };
+  echoStop: { params: { port: number }; result: { stopped: boolean } };
+  /** 1-byte (or `bytes`) TCP round trips to an echo server, after a short warm-up. */
+  tcpRoundTrips: { params: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }; result: RoundTrips };
+}
+
+export type AllMethods = Methods & NetMethods;
+export type Method = keyof AllMethods;
 
 export interface Request<M extends Method = Method> {
   id: number;
   method: M;
-  params: Methods[M]['params'];
+  params: AllMethods[M]['params'];
 }
 
 export type Response =

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
-import type { HelloResult, Method, Methods, Response } from '../agent/protocol.ts';
+import type { AllMethods, HelloResult, Method, Response } from '../agent/protocol.ts';
 import { AgentError, InfraError } from './errors.ts';
 import type { SshTransport } from './transport/ssh.ts';
 
@@ -23,6 +23,8 @@ export class AgentClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private dead?: Error;
+  /** Called when the channel closes unasked; the node decides whether that means "gone". */
+  onUnexpectedClose: (err: Error) => void = (err) => this.fail(err);
 
   constructor(readonly node: string, private readonly ssh: SshTransport) {}
 
@@ -38,7 +40,9 @@ export class AgentClient {
     let stderr = '';
     ch.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
     ch.on('data', (d: Buffer) => this.onData(d.toString('utf8')));
-    ch.on('close', () => this.fail(new InfraError(`${this.node}: agent channel closed${stderr ? `: ${stderr.trim()}` : ''}`)));
+    ch.on('close', () => {
+      if (!this.dead) this.onUnexpectedClose(new InfraError(`${this.node}: agent channel closed${stderr ? `: ${stderr.trim()}` : ''}`));
+    });
     const nonce = randomBytes(8).toString('hex');
     const hello = await this.call('hello', { nonce }, 30000);
     if (hello.nonce !== nonce) throw new InfraError(`${this.node}: agent answered nonce ${hello.nonce}, expected ${nonce}`);
@@ -77,7 +81,7 @@ export class AgentClient {
     this.pending.clear();
   }
 
-  call<M extends Method>(method: M, params: Methods[M]['params'], timeoutMs = 60000): Promise<Methods[M]['result']> {
+  call<M extends Method>(method: M, params: AllMethods[M]['params'], timeoutMs = 60000): Promise<AllMethods[M]['result']> {
     if (this.dead) return Promise.reject(this.dead);
     if (!this.ch) return Promise.reject(new InfraError(`${this.node}: agent not started`));
     const id = this.nextId++;

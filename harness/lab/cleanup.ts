@@ -20,9 +20,10 @@ export function killNow(o: Owned): void {
 }
 
 function onSignal(sig: NodeJS.Signals): void {
+  const had = owned.size;
   for (const o of owned.values()) killNow(o);
   owned.clear();
-  process.stderr.write(`m3lab: ${sig}: lab torn down\n`);
+  if (had > 0) process.stderr.write(`m3lab: ${sig}: lab torn down\n`);
   process.exit(sig === 'SIGINT' ? 130 : 143);
 }
 

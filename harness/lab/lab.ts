@@ -87,9 +87,21 @@ export class LabNode {
     await Promise.race([ssh.connect(deadline), this.goneError()]);
     const agent = new AgentClient(this.name, ssh);
     this.agent = agent;
-    ssh.on('lost', (e: Error) => agent.fail(e));
+    agent.onUnexpectedClose = (e) => void this.linkDown(e);
+    ssh.on('lost', (e: Error) => void this.linkDown(e));
     this.hello = await Promise.race([agent.start(bundle), this.goneError()]);
     this.state = 'ready';
+  }
+
+  /**
+   * The SSH link or agent channel closed. When the machine itself died, the closed
+   * socket often arrives before the process exit is seen: give the target a moment
+   * to say so, so a dead node is reported as gone, not as a lost link.
+   */
+  private async linkDown(err: Error): Promise<void> {
+    const why = await Promise.race([this.target.gone, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500))]);
+    if (why !== undefined) this.markGone(why);
+    else this.agent?.fail(err);
   }
 
   private goneError(): Promise<never> {

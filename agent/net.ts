@@ -1,0 +1,71 @@
+import net from 'node:net';
+import type { RoundTrips } from './protocol.ts';
+
+const servers = new Map<number, net.Server>();
+
+export function echoStart(port: number, host = '0.0.0.0'): Promise<{ port: number }> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((sock) => {
+      sock.setNoDelay(true);
+      sock.on('error', () => {});
+      sock.pipe(sock);
+    });
+    srv.on('error', reject);
+    srv.listen(port, host, () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      servers.set(bound, srv);
+      resolve({ port: bound });
+    });
+  });
+}
+
+export function echoStop(port: number): { stopped: boolean } {
+  const srv = servers.get(port);
+  if (!srv) return { stopped: false };
+  srv.close();
+  servers.delete(port);
+  return { stopped: true };
+}
+
+export function tcpRoundTrips(host: string, port: number, count: number, bytes = 1, timeoutMs = 20000): Promise<RoundTrips> {
+  return new Promise((resolve, reject) => {
+    const warmup = Math.min(10, count);
+    const samples: number[] = [];
+    const payload = Buffer.alloc(bytes, 0x5a);
+    let got = 0;
+    let sentAt = 0n;
+    let done = 0;
+    const sock = net.createConnection({ host, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`round trips to ${host}:${port}: ${done}/${count} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.setNoDelay(true);
+    const send = () => {
+      got = 0;
+      sentAt = process.hrtime.bigint();
+      sock.write(payload);
+    };
+    sock.on('connect', send);
+    sock.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got < bytes) return;
+      const us = Number(process.hrtime.bigint() - sentAt) / 1000;
+      done++;
+      if (done > warmup) samples.push(us);
+      if (done < count + warmup) {
+        send();
+        return;
+      }
+      clearTimeout(timer);
+      sock.end();
+      samples.sort((a, b) => a - b);
+      const q = (f: number) => samples[Math.min(samples.length - 1, Math.floor(f * samples.length))]!;
+      resolve({ count: samples.length, medianUs: q(0.5), p90Us: q(0.9), minUs: samples[0]!, maxUs: samples[samples.length - 1]! });
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}

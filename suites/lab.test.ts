@@ -1,0 +1,103 @@
+import * as allure from 'allure-js-commons';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeGoneError } from '../harness/errors.ts';
+import { attachConsoles, consoleFindings, releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
+
+const NODES = 3;
+const ECHO_PORT = 7000;
+let handle: LabHandle | undefined;
+
+describe('lab: a 3-node QEMU lab', () => {
+  beforeAll(async () => {
+    handle = await useLab({ nodes: NODES });
+  });
+
+  afterAll(async () => {
+    await releaseLab(handle);
+  });
+
+  it('every node runs the image kernel and reports its CPUs', async () => {
+    const { lab } = requireLab(handle);
+    const rows = [];
+    for (const node of lab.nodes.slice(0, NODES)) {
+      const hello = await node.rpc.call('hello', { nonce: 'check' });
+      expect(hello.kernelRelease).toBe(lab.state.image.release);
+      expect(hello.image?.hash).toBe(lab.state.image.hash);
+      expect(hello.node).toBe(node.name);
+      expect(hello.cpusOnline).toHaveLength(node.record.spec.cpus);
+      expect(hello.cpusPossible).toHaveLength(node.record.spec.maxcpus);
+      const uname = await node.sh('uname -r');
+      expect(uname.code).toBe(0);
+      expect(uname.stdout.trim()).toBe(lab.state.image.release);
+      const nproc = await node.sh('grep -c ^processor /proc/cpuinfo');
+      expect(Number(nproc.stdout.trim())).toBe(node.record.spec.cpus);
+      rows.push({ node: node.name, kernel: hello.kernelRelease, cpusOnline: hello.cpusOnline, cpusPossible: hello.cpusPossible, uptime: hello.uptimeSeconds });
+    }
+    await allure.attachment('nodes', JSON.stringify({ accel: lab.state.accel, nodes: rows }, null, 2), { contentType: 'application/json' });
+  });
+
+  it('every node reaches every other over the private LAN', async () => {
+    const { lab } = requireLab(handle);
+    const nodes = lab.nodes.slice(0, NODES);
+    await Promise.all(nodes.map((n) => n.rpc.call('echoStart', { port: ECHO_PORT })));
+    try {
+      const table: { from: string; to: string; medianUs: number; p90Us: number }[] = [];
+      // One prober per node at a time, all nodes in parallel.
+      await Promise.all(
+        nodes.map(async (from) => {
+          for (const to of nodes) {
+            if (to === from) continue;
+            const rtt = await from.rpc.call('tcpRoundTrips', { host: to.record.lanAddress, port: ECHO_PORT, count: 50 });
+            expect(rtt.count).toBe(50);
+            expect(rtt.medianUs).toBeGreaterThan(0);
+            table.push({ from: from.name, to: to.name, medianUs: Math.round(rtt.medianUs), p90Us: Math.round(rtt.p90Us) });
+          }
+        }),
+      );
+      expect(table).toHaveLength(nodes.length * (nodes.length - 1));
+      // The management network must not be a way around the LAN: the LAN address answers only on lan0.
+      const route = await nodes[0]!.sh(`ip route get ${nodes[1]!.record.lanAddress}`);
+      expect(route.stdout).toContain('dev lan0');
+      table.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+      await allure.attachment('LAN TCP round trips (us)', JSON.stringify(table, null, 2), { contentType: 'application/json' });
+      console.log(table.map((r) => `${r.from} -> ${r.to}: median ${r.medianUs} us, p90 ${r.p90Us} us`).join('\n'));
+    } finally {
+      await Promise.all(nodes.map((n) => n.rpc.call('echoStop', { port: ECHO_PORT }).catch(() => undefined)));
+    }
+  });
+
+  it('no console shows a panic, Oops, BUG or WARNING; consoles attached', async () => {
+    const h = requireLab(handle);
+    await attachConsoles(h);
+    for (const n of h.lab.nodes) expect(n.target.console.text()).toContain(`M3LAB-READY ${n.name}`);
+    expect(consoleFindings(h)).toEqual([]);
+  });
+
+  it('a node whose QEMU is killed is reported gone promptly, then comes back', async () => {
+    const { lab } = requireLab(handle);
+    const victim = lab.nodes[NODES - 1]!;
+    const agent = victim.rpc;
+    // A call in flight when the machine dies must fail, not hang.
+    const inFlight = agent.call('exec', { cmd: 'sleep', args: ['30'] }, 60000).then(
+      () => 'answered',
+      (e: Error) => e,
+    );
+    const killedAt = Date.now();
+    await victim.target.power.kill();
+    const err = await inFlight;
+    const detectMs = Date.now() - killedAt;
+    expect(err).toBeInstanceOf(NodeGoneError);
+    expect(detectMs).toBeLessThan(5000);
+    await expect(agent.call('hello', { nonce: 'x' })).rejects.toBeInstanceOf(NodeGoneError);
+    expect(lab.status().find((s) => s.name === victim.name)?.state).toBe('gone');
+    const others = lab.nodes.filter((n) => n !== victim);
+    for (const n of others) expect((await n.sh('true')).code).toBe(0);
+    await allure.attachment('gone detection', JSON.stringify({ node: victim.name, detectMs }), { contentType: 'application/json' });
+
+    const back = await lab.restart(victim.name);
+    const hello = await back.rpc.call('hello', { nonce: 'again' });
+    expect(hello.kernelRelease).toBe(lab.state.image.release);
+    expect(hello.uptimeSeconds).toBeLessThan(120);
+    expect(lab.status().find((s) => s.name === victim.name)?.state).toBe('ready');
+  });
+});

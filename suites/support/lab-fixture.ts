@@ -1,0 +1,69 @@
+import * as allure from 'allure-js-commons';
+import { scanConsole, type Finding } from '../../harness/console/scan.ts';
+import { InfraError } from '../../harness/errors.ts';
+import { Lab, currentLabDir, readState } from '../../harness/lab/lab.ts';
+import { resolveLab, type LabOptions } from '../../harness/lab/lab-file.ts';
+
+export interface LabHandle {
+  lab: Lab;
+  /** True when this suite booted the lab (and so tears it down). */
+  owned: boolean;
+  /** Console length per node when the suite started: findings are judged from here on. */
+  consoleStart: Map<string, number>;
+}
+
+const log = (l: string) => process.stderr.write(`${l}\n`);
+
+/**
+ * A lab for one suite file: the running lab from `m3lab up` when it has what the
+ * suite needs (unless M3LAB_OWN_LAB=1), otherwise one booted for this file alone.
+ * Boot and connection failures surface as InfraError, i.e. Allure "broken".
+ */
+export async function useLab(need: LabOptions & { nodes: number }): Promise<LabHandle> {
+  const state = process.env.M3LAB_OWN_LAB === '1' ? undefined : readState(currentLabDir());
+  let lab: Lab | undefined;
+  let owned = false;
+  if (state && state.nodes.length >= need.nodes && (need.cpus === undefined || state.nodes.every((n) => n.spec.cpus === need.cpus))) {
+    try {
+      lab = await Lab.attach(currentLabDir());
+      log(`suite: using the running lab ${state.id}`);
+    } catch (e) {
+      log(`suite: running lab ${state.id} unusable (${(e as Error).message}); booting a new one`);
+    }
+  }
+  if (!lab) {
+    const accel = (process.env.M3LAB_ACCEL as LabOptions['accel']) ?? undefined;
+    lab = await Lab.boot(resolveLab({}, { accel, ...need }), { log });
+    owned = true;
+  }
+  const consoleStart = new Map(lab.nodes.map((n) => [n.name, n.target.console.text().length]));
+  return { lab, owned, consoleStart };
+}
+
+export async function releaseLab(h: LabHandle | undefined): Promise<void> {
+  if (!h) return;
+  if (h.owned) await h.lab.teardown();
+  else h.lab.detach();
+}
+
+/** Attaches every node's console log to the current Allure test. */
+export async function attachConsoles(h: LabHandle): Promise<void> {
+  for (const n of h.lab.nodes) {
+    await allure.attachment(`console ${n.name}`, n.target.console.text(), { contentType: 'text/plain' });
+  }
+}
+
+/** Kernel trouble (panic, Oops, BUG, WARNING, hung task, lockdep) printed since the suite began. */
+export function consoleFindings(h: LabHandle): { node: string; finding: Finding }[] {
+  const out: { node: string; finding: Finding }[] = [];
+  for (const n of h.lab.nodes) {
+    const text = n.target.console.text().slice(h.consoleStart.get(n.name) ?? 0);
+    for (const f of scanConsole(text)) out.push({ node: n.name, finding: f });
+  }
+  return out;
+}
+
+export function requireLab(h: LabHandle | undefined): LabHandle {
+  if (!h) throw new InfraError('the lab did not come up (see the beforeAll error)');
+  return h;
+}
