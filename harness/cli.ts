@@ -6,6 +6,7 @@ import { BootError, ConfigError, InfraError } from './errors.ts';
 import { buildImage } from './image/build.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
+import { labJob } from './lab-job.ts';
 import { repoRoot } from './paths.ts';
 import { SshTransport } from './transport/ssh.ts';
 
@@ -20,6 +21,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab down                        stop the running lab
   m3lab run [SUITE...]              run vitest suites (on the running lab or their own)
   m3lab report                      Allure HTML report from allure-results/
+  m3lab lab [--lab FILE] [SUITE...]  the main job (make lab): image, lab, suites, report, summary
 `;
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
@@ -100,22 +102,19 @@ async function cmdSsh(argv: string[]): Promise<number> {
   const ssh = new SshTransport(name, { host: '127.0.0.1', port: rec.sshPort, username: 'root', privateKey: image.key.privateKey });
   await ssh.connect(Date.now() + 15000);
   try {
-    if (command.length > 0) {
-      const out = await ssh.exec(command.join(' '));
-      process.stdout.write(out.stdout);
-      process.stderr.write(out.stderr);
-      return out.code ?? 255;
-    }
-    return await interactive(ssh);
+    return await streamed(ssh, command.length > 0 ? command.join(' ') : 'exec /bin/sh -i');
   } finally {
     ssh.close();
   }
 }
 
-async function interactive(ssh: SshTransport): Promise<number> {
-  const ch = await ssh.channel('exec /bin/sh -i');
+/** Runs a command with this process's stdin, stdout and stderr wired to it. */
+async function streamed(ssh: SshTransport, command: string): Promise<number> {
+  const ch = await ssh.channel(command);
   const stdin = process.stdin;
-  stdin.pipe(ch);
+  // A terminal stays attached for an interactive shell; a pipe or file is forwarded to EOF.
+  if (stdin.isTTY && command !== 'exec /bin/sh -i') ch.end();
+  else stdin.pipe(ch);
   ch.pipe(process.stdout);
   ch.stderr.pipe(process.stderr);
   return new Promise((resolve) => {
@@ -186,6 +185,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case 'report':
         return await cmdReport();
+      case 'lab': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' } } });
+        return await labJob({ labFile: values.lab, overrides: labOptions(values), suites: positionals });
+      }
       case undefined:
       case 'help':
       case '--help':

@@ -29,6 +29,21 @@ export interface BuiltImage {
   initrdBytes: number;
 }
 
+/**
+ * PID 1 stub: honours `init=` on the kernel command line as a real root filesystem
+ * would (the kernel itself ignores init= when an initramfs has /init), so a bad
+ * init= panics the guest; otherwise hands over to busybox init.
+ */
+const INIT_STUB = `#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+for word in $(/bin/busybox cat /proc/cmdline); do
+	case "$word" in
+	init=*) exec "\${word#init=}" ;;
+	esac
+done
+exec /bin/busybox init
+`;
+
 const INITTAB = `::sysinit:/etc/m3lab/rc.sh
 ::ctrlaltdel:/sbin/poweroff -f
 ::shutdown:/bin/sync
@@ -55,6 +70,7 @@ export async function imageHash(recipe: Recipe, key: LabKey): Promise<string> {
   h.update(`builder ${BUILDER_VERSION}\n`);
   h.update(readFileSync(recipePath));
   h.update(readFileSync(guestInitPath));
+  h.update(INIT_STUB);
   h.update(INITTAB);
   h.update(key.publicKey);
   h.update(await sha256File(recipe.node));
@@ -104,7 +120,7 @@ export async function buildImage(opts: { force?: boolean; log?: Log } = {}): Pro
   for (const d of ['/proc', '/sys', '/dev', '/tmp', '/run', '/root/.ssh', '/var/log', '/etc/dropbear', '/mnt', '/usr/sbin', '/sbin', '/usr/bin']) addDir(d);
   entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1 });
   entries.push({ kind: 'chardev', path: '/dev/null', major: 1, minor: 3, mode: 0o666 });
-  entries.push({ kind: 'symlink', path: '/init', target: '/bin/busybox' });
+  entries.push({ kind: 'file', path: '/init', data: Buffer.from(INIT_STUB), mode: 0o755 });
   addFile('/etc/m3lab/rc.sh', readFileSync(guestInitPath), 0o755);
   for (const [p, text] of Object.entries(ETC_FILES)) addFile(p, Buffer.from(text), p === '/etc/shadow' ? 0o600 : 0o644);
   addFile('/root/.ssh/authorized_keys', Buffer.from(`${key.publicKey}\n`), 0o600);

@@ -160,7 +160,7 @@ export function sweepStale(root = stateRoot(), log: (l: string) => void = () => 
   let cleaned = 0;
   for (const name of readdirSync(root)) {
     const dir = path.join(root, name);
-    if (!statSync(dir).isDirectory()) continue;
+    if (name === 'failed' || !statSync(dir).isDirectory()) continue;
     const s = readState(dir);
     if (!s) {
       // A folder without state older than a minute: a boot that died before writing it.
@@ -275,9 +275,25 @@ export class Lab {
       writeState(state);
       return lab;
     } catch (e) {
+      const bundle = lab.saveBundle(e as Error);
+      log(`lab: boot failed; consoles and QEMU command lines kept in ${bundle}`);
       await lab.teardown();
       throw e;
     }
+  }
+
+  /** Keeps what explains a failure (consoles, QEMU stderr and argv, state) outside the lab folder. */
+  saveBundle(err: Error): string {
+    const out = path.join(stateRoot(), 'failed', this.state.id);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, 'error.txt'), `${err.stack ?? err.message}\n`);
+    writeFileSync(path.join(out, 'lab.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    for (const n of this.nodes) {
+      const t = n.target;
+      writeFileSync(path.join(out, `${n.name}.console.log`), t.console.text());
+      writeFileSync(path.join(out, `${n.name}.qemu.txt`), `${['qemu-system-x86_64', ...t.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n\n${t.stderrText()}\n`);
+    }
+    return out;
   }
 
   /** Connects to a lab another process booted (the one `m3lab up` left running). */

@@ -68,10 +68,10 @@ export function qemuArgs(s: QemuNodeSpec): string[] {
     // restrict=on: the guest reaches nothing through user networking; only the
     // forwarded SSH port comes in.
     '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
-    '-device', `virtio-net-pci,netdev=mgmt,mac=${mac.mgmt}`,
+    '-device', `virtio-net-pci,netdev=mgmt,mac=${mac.mgmt},romfile=`,
   ];
   if (s.lanSocket) {
-    args.push('-netdev', `vde,id=lan,sock=${s.lanSocket}`, '-device', `virtio-net-pci,netdev=lan,mac=${mac.lan}`);
+    args.push('-netdev', `vde,id=lan,sock=${s.lanSocket}`, '-device', `virtio-net-pci,netdev=lan,mac=${mac.lan},romfile=`);
   }
   return args;
 }

@@ -1,0 +1,56 @@
+# m3lab — two entry points: `make lab` (the main job) and `make test` (the project's tests).
+# Both install what is missing themselves: Debian packages with apt-get (as root)
+# and npm packages with `npm ci`.
+SHELL := /bin/bash
+M3LAB := node bin/m3lab.js
+
+# Host tools the lab needs, and the Debian packages that provide them.
+HOST_TOOLS := qemu-system-x86_64:qemu-system-x86 vde_switch:vde2 lz4:lz4 readelf:binutils \
+	dpkg-deb:dpkg cpio:cpio gcc:gcc make:make
+HOST_PKGS_EXTRA := libc6-dev
+
+.PHONY: lab test deps npm image unit typecheck down clean help
+
+help:
+	@echo "make lab   build what is missing, boot the default 3-node lab, run the suites, write the report"
+	@echo "make test  the project's own tests: unit tests and the lab suites in real QEMU guests"
+
+deps: npm
+	@missing=""; for pair in $(HOST_TOOLS); do \
+		tool=$${pair%%:*}; pkg=$${pair##*:}; \
+		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "m3lab: missing Debian packages:$$missing — run as root or: sudo apt-get install$$missing"; exit 1; \
+		fi; \
+		echo "m3lab: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing $(HOST_PKGS_EXTRA) >/dev/null; \
+	fi
+
+npm: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+image: deps
+	@$(M3LAB) image build
+
+typecheck: npm
+	@npx tsc --noEmit -p .
+
+unit: npm
+	@npx vitest run --project unit
+
+lab: deps
+	@$(M3LAB) lab
+
+test: deps typecheck
+	@npx vitest run
+
+down:
+	@$(M3LAB) down
+
+clean:
+	rm -rf allure-results allure-report reports .m3lab/failed

@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { buildImage } from './image/build.ts';
+import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
+import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
+import { repoRoot } from './paths.ts';
+
+export interface Verdicts {
+  passed: number;
+  failed: number;
+  broken: number;
+  skipped: number;
+  failures: { name: string; status: string; message: string }[];
+}
+
+/** Counts Allure verdicts (passed / failed / broken / skipped) from allure-results/. */
+export function readVerdicts(dir: string): Verdicts {
+  const v: Verdicts = { passed: 0, failed: 0, broken: 0, skipped: 0, failures: [] };
+  if (!existsSync(dir)) return v;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('-result.json'))) {
+    const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { name: string; fullName?: string; status: string; statusDetails?: { message?: string } };
+    const key = (['passed', 'failed', 'broken', 'skipped'] as const).find((k) => k === r.status) ?? 'broken';
+    v[key]++;
+    if (key === 'failed' || key === 'broken') v.failures.push({ name: r.fullName ?? r.name, status: key, message: (r.statusDetails?.message ?? '').split('\n')[0]!.slice(0, 200) });
+  }
+  return v;
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', cwd: repoRoot });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/**
+ * The main job (`make lab`): build what is missing, boot the default lab (or use
+ * the one that is up), run the lab suites on it, write Allure results, JUnit XML
+ * and the HTML report, tear down what it booted, and print a summary.
+ */
+export async function labJob(opts: { labFile?: string; overrides?: LabOptions; suites?: string[] } = {}): Promise<number> {
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const started = Date.now();
+  sweepStale(undefined, log);
+  const image = await buildImage({ log });
+  let lab: Lab | undefined;
+  let booted = false;
+  const results = path.join(repoRoot, 'allure-results');
+  rmSync(results, { recursive: true, force: true });
+  try {
+    if (readState(currentLabDir())) {
+      lab = await Lab.attach(currentLabDir());
+      log(`lab: using the lab that is already up (${lab.state.id})`);
+    } else {
+      const spec = opts.labFile ? loadLabFile(opts.labFile, opts.overrides) : resolveLab({}, opts.overrides);
+      lab = await Lab.boot(spec, { detached: true, log });
+      booted = true;
+    }
+    const status = lab.status();
+    const accel = lab.state.accel;
+    lab.detach();
+    if (booted) {
+      // Still ours to tear down on SIGINT/SIGTERM while the suites run.
+      const { own } = await import('./lab/cleanup.ts');
+      own({ dir: lab.dir, pids: () => lab!.state.nodes.map((n) => n.pid!).concat(lab!.state.vdePid ? [lab!.state.vdePid] : []) });
+    }
+    const suites = (opts.suites ?? []).map((s) => (s.includes('/') || s.endsWith('.ts') ? s : `suites/${s}.test.ts`));
+    const testCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'lab', ...suites]);
+    const reportCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
+    const v = readVerdicts(results);
+    const lines = [
+      '',
+      '=== m3lab summary ===',
+      `image      ${image.name} ${image.hash} (kernel ${image.release})`,
+      `lab        ${lab.state.id}: ${status.length} node(s), accelerator ${accel.accel} (${accel.reason})`,
+      ...status.map((s) => `           ${s.name}: ready in ${s.readySeconds ?? '?'} s, ssh 127.0.0.1:${s.sshPort}, lan ${s.lanAddress}`),
+      `tests      ${v.passed} passed, ${v.failed} failed, ${v.broken} broken (lab errors), ${v.skipped} skipped`,
+      ...v.failures.map((f) => `  ${f.status.toUpperCase().padEnd(7)} ${f.name}: ${f.message}`),
+      `results    ${results}`,
+      `junit      ${path.join(repoRoot, 'reports', 'junit.xml')}`,
+      `report     ${reportCode === 0 ? path.join(repoRoot, 'allure-report', 'index.html') : 'not generated (allure failed)'}`,
+      `took       ${Math.round((Date.now() - started) / 1000)} s`,
+    ];
+    console.log(lines.join('\n'));
+    return testCode !== 0 ? testCode : reportCode;
+  } finally {
+    if (booted && lab) {
+      const again = await Lab.attach(lab.dir, { connect: false }).catch(() => undefined);
+      await again?.teardown();
+    }
+  }
+}

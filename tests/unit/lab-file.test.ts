@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../harness/errors.ts';
+import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
+
+function labFile(text: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-labfile-'));
+  const file = path.join(dir, 'lab.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).field;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('lab file validation', () => {
+  it('expands defaults to three 1-vCPU nodes', () => {
+    const spec = resolveLab({});
+    expect(spec.nodes.map((n) => n.name)).toEqual(['node1', 'node2', 'node3']);
+    expect(spec.nodes.every((n) => n.cpus === 1 && n.maxcpus === 1)).toBe(true);
+    expect(spec.accel).toBe('auto');
+  });
+
+  it('reads a YAML lab file with per-node overrides', () => {
+    const spec = loadLabFile(labFile('name: smp\ncpus: 2\nmaxcpus: 4\nnodes:\n  - {}\n  - { name: big, cpus: 4, memory: 2048 }\n'));
+    expect(spec.name).toBe('smp');
+    expect(spec.nodes).toHaveLength(2);
+    expect(spec.nodes[0]).toMatchObject({ name: 'node1', cpus: 2, maxcpus: 4 });
+    expect(spec.nodes[1]).toMatchObject({ name: 'big', cpus: 4, maxcpus: 4, memoryMb: 2048 });
+  });
+
+  it('rejects an unknown field, naming it', () => {
+    expect(fieldOf(() => loadLabFile(labFile('nodes: 2\ncpu: 2\n')))).toBe('cpu');
+    expect(fieldOf(() => loadLabFile(labFile('nodes:\n  - { name: a, colour: red }\n')))).toBe('nodes[0].colour');
+  });
+
+  it('rejects nodes: 0, cpus: 0 and maxcpus below cpus', () => {
+    expect(fieldOf(() => loadLabFile(labFile('nodes: 0\n')))).toBe('nodes');
+    expect(fieldOf(() => loadLabFile(labFile('cpus: 0\n')))).toBe('cpus');
+    expect(fieldOf(() => loadLabFile(labFile('cpus: 2\nmaxcpus: 1\n')))).toBe('maxcpus');
+    expect(fieldOf(() => loadLabFile(labFile('nodes:\n  - { cpus: 3, maxcpus: 2 }\n')))).toBe('nodes[0].maxcpus');
+  });
+
+  it('says what was wrong in the message', () => {
+    expect(() => resolveLab({ cpus: 2, maxcpus: 1 })).toThrow('maxcpus: must be at least 2, got 1');
+    expect(() => resolveLab({ nodes: 'three' })).toThrow(/nodes: must be an integer/);
+    expect(() => resolveLab({ accel: 'hvf' })).toThrow(/accel: must be one of auto, kvm, tcg/);
+  });
+
+  it('rejects duplicate node names and non-mapping documents', () => {
+    expect(fieldOf(() => resolveLab({ nodes: [{ name: 'a' }, { name: 'a' }] }))).toBe('nodes[1].name');
+    expect(fieldOf(() => loadLabFile(labFile('- 1\n- 2\n')))).toBe('');
+  });
+
+  it('lets command-line flags override the file', () => {
+    const spec = loadLabFile(labFile('nodes: 2\ncpus: 1\n'), { cpus: 2, append: 'nosmp' });
+    expect(spec.nodes.every((n) => n.cpus === 2 && n.append === 'nosmp')).toBe(true);
+  });
+});
