@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { signalIfOurs } from './procs.ts';
+import { processesWithMarker, signalIfOurs } from './procs.ts';
 
 /**
  * Labs this process is responsible for, killed synchronously if the process is
@@ -15,7 +15,8 @@ const owned = new Map<string, Owned>();
 let installed = false;
 
 export function killNow(o: Owned): void {
-  for (const pid of o.pids()) signalIfOurs(pid, o.dir, 'SIGKILL');
+  const pids = new Set([...o.pids(), ...processesWithMarker(o.dir)]);
+  for (const pid of pids) signalIfOurs(pid, o.dir, 'SIGKILL');
   rmSync(o.dir, { recursive: true, force: true });
 }
 

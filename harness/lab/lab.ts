@@ -215,7 +215,8 @@ export class Lab {
       version: 1,
       id,
       dir,
-      detached: Boolean(opts.detached),
+      // Owned by this process until detach(): a boot killed half-way is swept as stale.
+      detached: false,
       ownerPid: process.pid,
       createdAt: new Date().toISOString(),
       accel,
@@ -364,6 +365,10 @@ export class Lab {
   /** Hands the lab over to the user: it stays up after this process exits. */
   detach(): void {
     for (const n of this.nodes) n.disconnect();
+    if (this.state.ownerPid === process.pid && !this.state.detached) {
+      this.state.detached = true;
+      writeState(this.state);
+    }
     release(this.dir);
   }
 }

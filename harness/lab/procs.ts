@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /**
  * Process checks by PID, with a marker (the lab's state folder) that must appear in
@@ -48,4 +48,20 @@ export async function stopProcess(pid: number, marker: string, graceMs = 3000): 
   signalIfOurs(pid, marker, 'SIGKILL');
   const hard = Date.now() + 5000;
   while (isAlive(pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * Every live process whose command line names the marker (a lab folder): finds the
+ * QEMU and switch processes of a lab whose state was never written in full.
+ */
+export function processesWithMarker(marker: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const cl = cmdline(pid);
+    if (cl?.includes(`${marker}/`) && isAlive(pid)) pids.push(pid);
+  }
+  return pids;
 }
