@@ -1,6 +1,10 @@
 import * as allure from 'allure-js-commons';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeGoneError } from '../harness/errors.ts';
+import { agentBundle } from '../harness/agent-bundle.ts';
+import { InfraError, NodeGoneError } from '../harness/errors.ts';
+import { buildImage } from '../harness/image/build.ts';
+import { LabNode } from '../harness/lab/node.ts';
+import { BoardTarget } from '../harness/target/board.ts';
 import { attachConsoles, consoleFindings, releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
 
 const NODES = 3;
@@ -71,6 +75,28 @@ describe('lab: a 3-node QEMU lab', () => {
     await attachConsoles(h);
     for (const n of h.lab.nodes) expect(n.target.console.text()).toContain(`M3LAB-READY ${n.name}`);
     expect(consoleFindings(h)).toEqual([]);
+  });
+
+  it('a board reached only by SSH gets the agent the same way', async () => {
+    const { lab } = requireLab(handle);
+    // A lab VM stands in for a board: the board path may use nothing but its SSH port.
+    const vm = lab.nodes[0]!;
+    const key = (await buildImage({ log: () => {} })).key.privateKey;
+    const board = new BoardTarget({ name: 'board1', ssh: { host: '127.0.0.1', port: vm.record.sshPort, username: 'root', privateKey: key }, lanAddress: vm.record.lanAddress });
+    const node = new LabNode({ name: board.name, lanAddress: board.lanAddress }, board);
+    try {
+      await board.waitBooted(Date.now() + 20000);
+      await node.connect(Date.now() + 30000, (await agentBundle()).code);
+      expect(node.state).toBe('ready');
+      expect(node.hello?.node).toBe(vm.name);
+      expect(node.hello?.kernelRelease).toBe(lab.state.image.release);
+      const res = await node.sh('cat /proc/sys/kernel/hostname');
+      expect(res.stdout.trim()).toBe(vm.name);
+      // Without a power-off command the harness cannot cut a board's power, and says so.
+      await expect(board.power.kill()).rejects.toBeInstanceOf(InfraError);
+    } finally {
+      node.disconnect();
+    }
   });
 
   it('a node whose QEMU is killed is reported gone promptly, then comes back', async () => {

@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentBundle } from '../agent-bundle.ts';
-import { AgentClient } from '../agent-client.ts';
-import type { HelloResult } from '../../agent/protocol.ts';
-import { InfraError, NodeGoneError } from '../errors.ts';
+import { InfraError } from '../errors.ts';
 import { buildImage, type BuiltImage } from '../image/build.ts';
 import { VdeSwitch } from '../network/vde.ts';
 import { stateRoot } from '../paths.ts';
 import { chooseAccel, type Accel, type AccelDecision } from '../qemu/accel.ts';
 import { QemuTarget, type QemuNodeSpec } from '../qemu/qemu-target.ts';
-import { SshTransport } from '../transport/ssh.ts';
 import { killNow, own, release } from './cleanup.ts';
 import type { LabSpec } from './lab-file.ts';
+import { LabNode, type NodeRecordBase, type NodeState } from './node.ts';
+
+export { LabNode, type NodeState } from './node.ts';
 import { freePort } from './ports.ts';
 import { isAlive, isOurs, stopProcess } from './procs.ts';
 
@@ -20,10 +20,8 @@ export const LAN_PREFIX = 24;
 /** The inter-node LAN lives on link-local addresses inside the lab's own VDE switch. */
 export const lanAddress = (index: number) => `169.254.77.${index}`;
 
-/** booting: not yet ready; ready: agent handshake done; running: up, not connected from here; gone. */
-export type NodeState = 'booting' | 'ready' | 'running' | 'gone';
 
-export interface NodeRecord {
+export interface NodeRecord extends NodeRecordBase {
   name: string;
   index: number;
   pid?: number;
@@ -54,79 +52,6 @@ export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number): number
   if (env > 0) return env * 1000;
   const base = accel === 'kvm' ? 20 : 60;
   return Math.round(base * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * 1000);
-}
-
-/** One machine of a lab: its target, command channel and agent. */
-export class LabNode {
-  state: NodeState = 'booting';
-  ssh?: SshTransport;
-  agent?: AgentClient;
-  hello?: HelloResult;
-  goneReason?: string;
-
-  constructor(readonly record: NodeRecord, readonly target: QemuTarget) {
-    void target.gone.then((why) => this.markGone(why));
-  }
-
-  get name(): string {
-    return this.record.name;
-  }
-
-  markGone(why: string): void {
-    if (this.state === 'gone') return;
-    this.state = 'gone';
-    this.goneReason = why;
-    this.agent?.fail(new NodeGoneError(this.name, why));
-    this.ssh?.close();
-  }
-
-  /** SSH, agent deploy and the nonce handshake. */
-  async connect(deadline: number, bundle: Buffer): Promise<void> {
-    const ssh = new SshTransport(this.name, this.target.ssh);
-    this.ssh = ssh;
-    await Promise.race([ssh.connect(deadline), this.goneError()]);
-    const agent = new AgentClient(this.name, ssh);
-    this.agent = agent;
-    agent.onUnexpectedClose = (e) => void this.linkDown(e);
-    ssh.on('lost', (e: Error) => void this.linkDown(e));
-    this.hello = await Promise.race([agent.start(bundle), this.goneError()]);
-    this.state = 'ready';
-  }
-
-  /**
-   * The SSH link or agent channel closed. When the machine itself died, the closed
-   * socket often arrives before the process exit is seen: give the target a moment
-   * to say so, so a dead node is reported as gone, not as a lost link.
-   */
-  private async linkDown(err: Error): Promise<void> {
-    const why = await Promise.race([this.target.gone, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500))]);
-    if (why !== undefined) this.markGone(why);
-    else this.agent?.fail(err);
-  }
-
-  private goneError(): Promise<never> {
-    return this.target.gone.then((why) => {
-      throw new NodeGoneError(this.name, why);
-    });
-  }
-
-  /** The node's agent, or an error saying why there is none. */
-  get rpc(): AgentClient {
-    if (this.state === 'gone') throw new NodeGoneError(this.name, this.goneReason ?? 'gone');
-    if (!this.agent) throw new InfraError(`${this.name}: not connected`);
-    return this.agent;
-  }
-
-  /** Runs a command through the agent; sh -c keeps pipelines simple for tests. */
-  async sh(script: string, timeoutMs = 60000) {
-    return this.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', script], timeoutMs }, timeoutMs + 10000);
-  }
-
-  disconnect(): void {
-    this.agent?.close();
-    this.ssh?.close();
-    this.target.dispose();
-  }
 }
 
 function writeState(state: LabState): void {
@@ -182,14 +107,16 @@ export interface BootOptions {
   log?: (line: string) => void;
 }
 
+export type QemuLabNode = LabNode<QemuTarget, NodeRecord>;
+
 export class Lab {
-  private constructor(readonly state: LabState, readonly nodes: LabNode[], readonly vde: VdeSwitch) {}
+  private constructor(readonly state: LabState, readonly nodes: QemuLabNode[], readonly vde: VdeSwitch) {}
 
   get dir(): string {
     return this.state.dir;
   }
 
-  node(name: string): LabNode {
+  node(name: string): QemuLabNode {
     const n = this.nodes.find((x) => x.name === name);
     if (!n) throw new InfraError(`no node ${name} in this lab (nodes: ${this.nodes.map((x) => x.name).join(', ')})`);
     return n;
@@ -226,7 +153,7 @@ export class Lab {
     };
     own({ dir, pids: () => statePids(state) });
     const vde = new VdeSwitch(dir);
-    const nodes: LabNode[] = [];
+    const nodes: QemuLabNode[] = [];
     const lab = new Lab(state, nodes, vde);
     try {
       await vde.start();
@@ -321,7 +248,7 @@ export class Lab {
   }
 
   /** Power-cycles one node with its original command line and waits until it is ready again. */
-  async restart(name: string): Promise<LabNode> {
+  async restart(name: string): Promise<QemuLabNode> {
     const old = this.node(name);
     old.disconnect();
     await old.target.power.off(2000);

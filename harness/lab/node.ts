@@ -1,0 +1,88 @@
+import type { HelloResult } from '../../agent/protocol.ts';
+import { AgentClient } from '../agent-client.ts';
+import { InfraError, NodeGoneError } from '../errors.ts';
+import type { Target } from '../target/target.ts';
+import { SshTransport } from '../transport/ssh.ts';
+
+/** booting: not yet ready; ready: agent handshake done; running: up, not connected from here; gone. */
+export type NodeState = 'booting' | 'ready' | 'running' | 'gone';
+
+/** What a lab remembers of any node, VM or board. */
+export interface NodeRecordBase {
+  name: string;
+  lanAddress: string;
+  readySeconds?: number;
+}
+
+/** One machine of a lab: its target, command channel and agent. */
+export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeRecordBase> {
+  state: NodeState = 'booting';
+  ssh?: SshTransport;
+  agent?: AgentClient;
+  hello?: HelloResult;
+  goneReason?: string;
+
+  constructor(readonly record: R, readonly target: T) {
+    void target.gone.then((why) => this.markGone(why));
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  markGone(why: string): void {
+    if (this.state === 'gone') return;
+    this.state = 'gone';
+    this.goneReason = why;
+    this.agent?.fail(new NodeGoneError(this.name, why));
+    this.ssh?.close();
+  }
+
+  /** SSH, agent deploy and the nonce handshake. */
+  async connect(deadline: number, bundle: Buffer): Promise<void> {
+    const ssh = new SshTransport(this.name, this.target.ssh);
+    this.ssh = ssh;
+    await Promise.race([ssh.connect(deadline), this.goneError()]);
+    const agent = new AgentClient(this.name, ssh);
+    this.agent = agent;
+    agent.onUnexpectedClose = (e) => void this.linkDown(e);
+    ssh.on('lost', (e: Error) => void this.linkDown(e));
+    this.hello = await Promise.race([agent.start(bundle), this.goneError()]);
+    this.state = 'ready';
+  }
+
+  /**
+   * The SSH link or agent channel closed. When the machine itself died, the closed
+   * socket often arrives before the process exit is seen: give the target a moment
+   * to say so, so a dead node is reported as gone, not as a lost link.
+   */
+  private async linkDown(err: Error): Promise<void> {
+    const why = await Promise.race([this.target.gone, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500))]);
+    if (why !== undefined) this.markGone(why);
+    else this.agent?.fail(err);
+  }
+
+  private goneError(): Promise<never> {
+    return this.target.gone.then((why) => {
+      throw new NodeGoneError(this.name, why);
+    });
+  }
+
+  /** The node's agent, or an error saying why there is none. */
+  get rpc(): AgentClient {
+    if (this.state === 'gone') throw new NodeGoneError(this.name, this.goneReason ?? 'gone');
+    if (!this.agent) throw new InfraError(`${this.name}: not connected`);
+    return this.agent;
+  }
+
+  /** Runs a command through the agent; sh -c keeps pipelines simple for tests. */
+  async sh(script: string, timeoutMs = 60000) {
+    return this.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', script], timeoutMs }, timeoutMs + 10000);
+  }
+
+  disconnect(): void {
+    this.agent?.close();
+    this.ssh?.close();
+    (this.target as { dispose?: () => void }).dispose?.();
+  }
+}
