@@ -7,9 +7,10 @@ M3LAB := node bin/m3lab.js
 # Host tools the lab needs, and the Debian packages that provide them.
 HOST_TOOLS := qemu-system-x86_64:qemu-system-x86 vde_switch:vde2 lz4:lz4 readelf:binutils \
 	dpkg-deb:dpkg cpio:cpio gcc:gcc make:make
-HOST_PKGS_EXTRA := libc6-dev
+# Files (not commands) the build needs: static glibc for the guest programs.
+HOST_FILES := /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 
-.PHONY: lab test deps npm image unit typecheck down clean help
+.PHONY: lab test deps npm image kmod unit typecheck down clean help
 
 help:
 	@echo "make lab   build what is missing, boot the default 3-node lab, run the suites, write the report"
@@ -20,12 +21,15 @@ deps: npm
 		tool=$${pair%%:*}; pkg=$${pair##*:}; \
 		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
+	for pair in $(HOST_FILES); do \
+		[ -e "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "m3lab: missing Debian packages:$$missing — run as root or: sudo apt-get install$$missing"; exit 1; \
 		fi; \
 		echo "m3lab: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing $(HOST_PKGS_EXTRA) >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 npm: node_modules/.package-lock.json
@@ -36,6 +40,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 image: deps
 	@$(M3LAB) image build
+
+# The module against the image's own headers, and the static guest programs.
+kmod: image
+	@$(M3LAB) kmod build
 
 typecheck: npm
 	@npx tsc --noEmit -p .
@@ -54,3 +62,4 @@ down:
 
 clean:
 	rm -rf allure-results allure-report reports .m3lab/failed
+	$(MAKE) -C kmod clean KDIR=$(CURDIR)/.cache/headers/none 2>/dev/null || rm -rf kmod/build

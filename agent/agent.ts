@@ -9,6 +9,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, readSync, wri
 import os from 'node:os';
 import readline from 'node:readline';
 import { echoStart, echoStop, tcpRoundTrips } from './net.ts';
+import { perfStat } from './perf.ts';
 import { AGENT_VERSION, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
 
 class AgentFailure extends Error {
@@ -140,6 +141,7 @@ const handlers: Record<string, Handler> = {
   readFile: (p: { path: string; encoding?: 'utf8' | 'base64' }) => ({
     data: readFileSync(p.path).toString(p.encoding ?? 'utf8'),
   }),
+  perfStat: (p: ExecParams & { events: string[] }) => perfStat(p, exec),
   echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
   echoStop: (p: { port: number }) => echoStop(p.port),
   tcpRoundTrips: (p: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }) =>

@@ -35,6 +35,14 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+export interface PerfCounter {
+  event: string;
+  /** null when perf cannot count this event here (e.g. hardware events under TCG). */
+  value: number | null;
+  unit: string;
+  unavailable?: string;
+}
+
 export interface KmsgRecord {
   seq: number;
   level: number;
@@ -49,6 +57,8 @@ export interface Methods {
   dmesgMark: { params: Record<string, never>; result: { seq: number } };
   /** Kernel log records after a mark (all when the mark is -1). */
   dmesg: { params: { since: number }; result: { records: KmsgRecord[]; lost: number } };
+  /** A command under `perf stat`; counters perf cannot count come back as unavailable. */
+  perfStat: { params: ExecParams & { events: string[] }; result: ExecResult & { counters: PerfCounter[] } };
   readFile: { params: { path: string; encoding?: 'utf8' | 'base64' }; result: { data: string } };
   writeFile: { params: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }; result: { bytes: number } };
 }

@@ -13,6 +13,7 @@ import { SshTransport } from './transport/ssh.ts';
 const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
 
   m3lab image build [--force]       build (or reuse) the guest image
+  m3lab kmod build                  build m3ipc.ko and the static tools against the image's headers
   m3lab up [--nodes N] [--cpus C] [--maxcpus M] [--memory MB] [--accel auto|kvm|tcg]
            [--lab FILE] [--append ARGS] [--json]
                                     boot a lab and leave it running
@@ -171,6 +172,13 @@ export async function main(argv: string[]): Promise<number> {
         const { values } = parseArgs({ args: rest.slice(1), options: { force: { type: 'boolean' } } });
         const img = await buildImage({ force: values.force, log });
         console.log(`image ${img.name} ${img.hash}: kernel ${img.release}, initrd ${(img.initrdBytes / 1e6).toFixed(1)} MB in ${img.dir}`);
+        return 0;
+      }
+      case 'kmod': {
+        if (rest[0] !== 'build') throw new ConfigError('kmod', 'the only kmod command is `kmod build`');
+        const { buildKmod } = await import('./kmod/build.ts');
+        const a = await buildKmod(await buildImage({ log }), log);
+        console.log(`kmod: ${a.module} (${a.vermagic}); tools ${a.tools.length}, tests ${a.tests.length}, bench ${a.bench.length}`);
         return 0;
       }
       case 'up':

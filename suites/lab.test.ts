@@ -70,6 +70,25 @@ describe('lab: a 3-node QEMU lab', () => {
     }
   });
 
+  it('perf counts software events and reports uncountable ones as unavailable', async () => {
+    const { lab } = requireLab(handle);
+    const node = lab.nodes[0]!;
+    const res = await node.rpc.call('perfStat', { cmd: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done'], events: ['task-clock', 'context-switches', 'page-faults', 'cycles', 'instructions'], timeoutMs: 60000 });
+    expect(res.code).toBe(0);
+    const byEvent = Object.fromEntries(res.counters.map((c) => [c.event, c]));
+    expect(byEvent['task-clock']?.value).toBeGreaterThan(0);
+    expect(byEvent['page-faults']?.value).toBeGreaterThan(0);
+    for (const hw of ['cycles', 'instructions']) {
+      const c = byEvent[hw];
+      expect(c).toBeDefined();
+      // Either a real count or explicitly unavailable: never a silent zero.
+      if (c!.value === null) expect(c!.unavailable).toMatch(/not (supported|counted)/);
+      else expect(c!.value).toBeGreaterThan(0);
+    }
+    if (lab.state.accel.accel === 'tcg') expect(byEvent.cycles?.value).toBeNull();
+    await allure.attachment('perf counters', JSON.stringify(res.counters, null, 2), { contentType: 'application/json' });
+  });
+
   it('no console shows a panic, Oops, BUG or WARNING; consoles attached', async () => {
     const h = requireLab(handle);
     await attachConsoles(h);

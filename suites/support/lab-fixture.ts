@@ -2,7 +2,8 @@ import * as allure from 'allure-js-commons';
 import { scanConsole, type Finding } from '../../harness/console/scan.ts';
 import { InfraError } from '../../harness/errors.ts';
 import { Lab, currentLabDir, readState } from '../../harness/lab/lab.ts';
-import { resolveLab, type LabOptions } from '../../harness/lab/lab-file.ts';
+import { resolveLab, type LabOptions, type LabSpec } from '../../harness/lab/lab-file.ts';
+import type { LabState } from '../../harness/lab/lab.ts';
 
 export interface LabHandle {
   lab: Lab;
@@ -19,11 +20,13 @@ const log = (l: string) => process.stderr.write(`${l}\n`);
  * suite needs (unless M3LAB_OWN_LAB=1), otherwise one booted for this file alone.
  * Boot and connection failures surface as InfraError, i.e. Allure "broken".
  */
-export async function useLab(need: LabOptions & { nodes: number }): Promise<LabHandle> {
+export async function useLab(need: Record<string, unknown>): Promise<LabHandle> {
+  const accel = (process.env.M3LAB_ACCEL as LabOptions['accel']) ?? undefined;
+  const spec = resolveLab(need, { accel });
   const state = process.env.M3LAB_OWN_LAB === '1' ? undefined : readState(currentLabDir());
   let lab: Lab | undefined;
   let owned = false;
-  if (state && state.nodes.length >= need.nodes && (need.cpus === undefined || state.nodes.every((n) => n.spec.cpus === need.cpus))) {
+  if (state && fits(state, spec)) {
     try {
       lab = await Lab.attach(currentLabDir());
       log(`suite: using the running lab ${state.id}`);
@@ -32,12 +35,17 @@ export async function useLab(need: LabOptions & { nodes: number }): Promise<LabH
     }
   }
   if (!lab) {
-    const accel = (process.env.M3LAB_ACCEL as LabOptions['accel']) ?? undefined;
-    lab = await Lab.boot(resolveLab({}, { accel, ...need }), { log });
+    lab = await Lab.boot(spec, { log });
     owned = true;
   }
   const consoleStart = new Map(lab.nodes.map((n) => [n.name, n.target.console.text().length]));
   return { lab, owned, consoleStart };
+}
+
+/** A running lab serves a suite when its first nodes have the vCPUs the suite asks for. */
+function fits(state: LabState, spec: LabSpec): boolean {
+  if (state.nodes.length < spec.nodes.length) return false;
+  return spec.nodes.every((n, i) => state.nodes[i]!.spec.cpus === n.cpus && state.nodes[i]!.spec.maxcpus >= n.maxcpus);
 }
 
 export async function releaseLab(h: LabHandle | undefined): Promise<void> {

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { execa } from 'execa';
+import { InfraError } from '../errors.ts';
+import type { LabNode } from '../lab/node.ts';
+import type { KmodArtifacts } from './build.ts';
+
+/** Where the module and its programs live on every node. */
+export const REMOTE_KMOD_DIR = '/tmp/m3lab/kmod';
+
+export interface RemoteKmod {
+  module: string;
+  m3ctl: string;
+  tests: Record<string, string>;
+  bench: Record<string, string>;
+}
+
+/**
+ * Copies the build output to a node as one tar stream over SSH: only `tar` and a
+ * shell on the far side, the same for a VM and a board.
+ */
+export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<RemoteKmod> {
+  const files = [a.module, ...a.tools, ...a.tests, ...a.bench].map((f) => path.relative(a.dir, f));
+  const tar = await execa('tar', ['-c', '-C', a.dir, ...files], { encoding: 'buffer', reject: false });
+  if (tar.exitCode !== 0) throw new InfraError(`tar of ${a.dir} failed: ${tar.stderr.toString()}`);
+  if (!node.ssh) throw new InfraError(`${node.name}: not connected`);
+  const out = await node.ssh.exec(`rm -rf ${REMOTE_KMOD_DIR} && mkdir -p ${REMOTE_KMOD_DIR} && tar -x -C ${REMOTE_KMOD_DIR}`, { stdin: Buffer.from(tar.stdout), timeoutMs: 60000 });
+  if (out.code !== 0) throw new InfraError(`${node.name}: unpacking kmod build failed: ${out.stderr}`);
+  const remote = (f: string) => path.posix.join(REMOTE_KMOD_DIR, path.relative(a.dir, f));
+  const byName = (list: string[]) => Object.fromEntries(list.map((f) => [path.basename(f), remote(f)]));
+  return { module: remote(a.module), m3ctl: remote(a.tools[0]!), tests: byName(a.tests), bench: byName(a.bench) };
+}
+
+/** insmod, unless the module is already in; returns whether this call loaded it. */
+export async function loadModule(node: LabNode, r: RemoteKmod): Promise<boolean> {
+  const loaded = await node.sh('grep -q "^m3ipc " /proc/modules');
+  if (loaded.code === 0) return false;
+  const res = await node.sh(`insmod ${r.module}`);
+  if (res.code !== 0) throw new InfraError(`${node.name}: insmod m3ipc failed: ${res.stderr.trim()}`);
+  return true;
+}
+
+export async function unloadModule(node: LabNode): Promise<{ code: number | null; stderr: string }> {
+  const res = await node.sh('rmmod m3ipc', 30000);
+  return { code: res.code, stderr: res.stderr.trim() };
+}
