@@ -55,6 +55,7 @@ lab: deps
 	@$(M3LAB) lab
 
 test: deps typecheck
+	@rm -rf allure-results
 	@npx vitest run
 
 down:

@@ -16,7 +16,8 @@ export interface TapReport {
   other: string[];
 }
 
-const RESULT = /^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(SKIP|TODO)\b\s*(.*))?$/i;
+// The description may itself contain '#' (a file:line note); only "# SKIP" / "# TODO" are directives.
+const RESULT = /^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*?)(?:\s*#\s*(SKIP|TODO)\b\s*(.*))?$/i;
 
 export function parseTap(text: string): TapReport {
   const report: TapReport = { results: [], other: [] };

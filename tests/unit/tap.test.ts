@@ -24,6 +24,13 @@ describe('TAP reader', () => {
     expect(tapProblems(parseTap('1..1\nok 1 - x # SKIP not here\n'))).toEqual(['skipped 1 - x: not here']);
   });
 
+  it('reads a failure whose description carries a "# file:line" note', () => {
+    const r = parseTap('1..1\nnot ok 1 - dvs_info: node 0 # tests/t_admin.c:87\n');
+    expect(r.results).toHaveLength(1);
+    expect(r.results[0]).toMatchObject({ ok: false, number: 1, description: 'dvs_info: node 0 # tests/t_admin.c:87', directive: undefined });
+    expect(tapProblems(r)).toEqual(['not ok 1 - dvs_info: node 0 # tests/t_admin.c:87']);
+  });
+
   it('keeps non-TAP lines apart', () => {
     expect(parseTap('1..1\nSegmentation fault\nok 1\n').other).toEqual(['Segmentation fault']);
   });

@@ -1,0 +1,69 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import * as allure from 'allure-js-commons';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RemoteKmod } from '../harness/kmod/deploy.ts';
+import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
+import { kmodDir } from '../harness/kmod/build.ts';
+import { parseTap, tapProblems } from '../harness/tap.ts';
+import { KernelLogWatch } from './support/kernel-log.ts';
+import { installKmod } from './support/kmod-fixture.ts';
+import { releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
+
+// One C program per concern, each printing TAP; the stress program runs on its own below.
+const PROGRAMS = readdirSync(path.join(kmodDir, 'tests'))
+  .filter((f) => /^t_.*\.c$/.test(f) && f !== 't_stress.c')
+  .map((f) => f.slice(0, -2))
+  .sort();
+
+let handle: LabHandle | undefined;
+let remote = new Map<string, RemoteKmod>();
+const watch = new KernelLogWatch(() => requireLab(handle).lab.nodes.slice(0, 2));
+
+describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
+  beforeAll(async () => {
+    handle = await useLab({ nodes: [{ cpus: 1 }, { cpus: 2 }] });
+    const nodes = handle.lab.nodes.slice(0, 2);
+    remote = await installKmod(nodes, [1, 2]);
+  });
+
+  afterAll(async () => {
+    await releaseLab(handle);
+  });
+
+  beforeEach(async () => {
+    await watch.mark();
+  });
+
+  afterEach(async () => {
+    // Anything the kernel complained about while the test ran fails that test.
+    expect(await watch.findings()).toEqual([]);
+  });
+
+  for (const program of PROGRAMS) {
+    it(`${program} passes on every node`, async () => {
+      const { lab } = requireLab(handle);
+      const runs = await Promise.all(
+        lab.nodes.slice(0, 2).map(async (n) => {
+          const res = await n.sh(`PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!}`, 240_000);
+          await allure.attachment(`${program} on ${n.name} (${n.record.spec.cpus} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+          return { node: n.name, res, problems: tapProblems(parseTap(res.stdout)) };
+        }),
+      );
+      for (const r of runs) {
+        expect.soft({ node: r.node, problems: r.problems }).toEqual({ node: r.node, problems: [] });
+        expect.soft({ node: r.node, exit: r.res.code, timedOut: r.res.timedOut }).toEqual({ node: r.node, exit: 0, timedOut: false });
+      }
+    });
+  }
+
+  it('rmmod m3ipc succeeds on every node and leaves no trace', async () => {
+    const { lab } = requireLab(handle);
+    for (const n of lab.nodes.slice(0, 2)) {
+      const rm = await unloadModule(n);
+      expect({ node: n.name, ...rm }).toEqual({ node: n.name, code: 0, stderr: '' });
+      const gone = await n.sh('test -e /proc/m3ipc || test -e /dev/m3ipc; echo $?');
+      expect(gone.stdout.trim()).toBe('1');
+    }
+  });
+});
