@@ -20,6 +20,9 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab status [--json]             the running lab's nodes
   m3lab ssh NODE [-- CMD...]        a shell or one command on a node
   m3lab down                        stop the running lab
+  m3lab bench ipc-local [--cpus 1,2] [--repeat N] [--iters N] [--json]
+                                    M3-IPC message rates and vcopy bandwidth against pipe, UNIX
+                                    socket, futex, process_vm_readv and memcpy in the same guest
   m3lab run [SUITE...]              run vitest suites (on the running lab or their own)
   m3lab report                      Allure HTML report from allure-results/
   m3lab lab [--lab FILE] [SUITE...]  the main job (make lab): image, lab, suites, report, summary
@@ -71,6 +74,24 @@ async function cmdUp(argv: string[]): Promise<number> {
     for (const s of status) console.log(`  ${s.name.padEnd(8)} ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}  ready in ${s.readySeconds} s`);
   }
   return 0;
+}
+
+async function cmdBench(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' } },
+  });
+  const which = positionals[0];
+  if (which !== 'ipc-local') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local)`);
+  const cpus = (values.cpus ?? '1,2').split(',').map((c) => Number(c));
+  if (cpus.some((c) => !Number.isInteger(c) || c < 1 || c > 8)) throw new ConfigError('--cpus', `must be a list of vCPU counts 1..8, got ${values.cpus}`);
+  const repeat = Number(values.repeat ?? 5);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
+  const msgIters = Number(values.iters ?? 5000);
+  if (!Number.isInteger(msgIters) || msgIters < 100) throw new ConfigError('--iters', `must be an integer >= 100, got ${values.iters}`);
+  const { benchIpcLocal } = await import('./bench/ipc-local.ts');
+  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
 }
 
 async function cmdStatus(argv: string[]): Promise<number> {
@@ -181,6 +202,8 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`kmod: ${a.module} (${a.vermagic}); tools ${a.tools.length}, tests ${a.tests.length}, bench ${a.bench.length}`);
         return 0;
       }
+      case 'bench':
+        return await cmdBench(rest);
       case 'up':
         return await cmdUp(rest);
       case 'status':

@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { kmodDir } from '../harness/kmod/build.ts';
+import { installKmod } from '../harness/kmod/install.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { KernelLogWatch } from './support/kernel-log.ts';
-import { installKmod } from './support/kmod-fixture.ts';
 import { releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
 
 // One C program per concern, each printing TAP; the stress program runs on its own below.

@@ -143,8 +143,8 @@ struct m3_msg {
 /* send, receive, sendrec, notify, rcvrqst, reply */
 struct m3_ipc {
 	__s32 ep;		/* dst (send/sendrec/notify/reply) or src|M3_ANY */
-	__s32 timeout_ms;	/* -1 forever, 0 no wait, else ms; unused by
-				 * notify and reply (they never block) */
+	__s32 timeout_ms;	/* -1 forever, 0 no wait, else ms */
+				/* (notify and reply never block) */
 	__u32 flags;		/* must be 0 */
 	__u32 pad;		/* must be 0 */
 	struct m3_msg msg;	/* in (send...), out (receive...), in/out sendrec */
@@ -234,8 +234,10 @@ struct m3_dc_info {
 	struct m3_dc_spec spec;
 };
 
-/* bind pid (0 = caller) into dcid at p_nr (or M3_ANY_SLOT) -> endpoint.
- * Without CAP_SYS_ADMIN only pid 0 / own pid in a DC with M3_DCF_SELF_BIND. */
+/*
+ * bind pid (0 = caller) into dcid at p_nr (or M3_ANY_SLOT) -> endpoint.
+ * Without CAP_SYS_ADMIN only pid 0 / own pid in a DC with M3_DCF_SELF_BIND.
+ */
 struct m3_bind {
 	__s32 dcid;
 	__s32 pid;

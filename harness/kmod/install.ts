@@ -1,17 +1,15 @@
-import { buildImage } from '../../harness/image/build.ts';
-import { buildKmod } from '../../harness/kmod/build.ts';
-import { deployKmod, loadModule, unloadModule, type RemoteKmod } from '../../harness/kmod/deploy.ts';
-import { InfraError } from '../../harness/errors.ts';
-import type { LabNode } from '../../harness/lab/node.ts';
-
-const log = (l: string) => process.stderr.write(`${l}\n`);
+import { InfraError } from '../errors.ts';
+import { buildImage } from '../image/build.ts';
+import type { LabNode } from '../lab/node.ts';
+import { buildKmod } from './build.ts';
+import { deployKmod, loadModule, unloadModule, type RemoteKmod } from './deploy.ts';
 
 /**
  * Builds the module and its programs for the lab's image, copies them to every
  * node, and loads a fresh m3ipc (an older copy left loaded by an earlier run on a
  * reused lab is removed first) with the DVS initialized as node id = node index.
  */
-export async function installKmod(nodes: LabNode[], nodeIds: number[]): Promise<Map<string, RemoteKmod>> {
+export async function installKmod(nodes: LabNode[], nodeIds: number[], log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Map<string, RemoteKmod>> {
   const artifacts = await buildKmod(await buildImage({ log }), log);
   const out = new Map<string, RemoteKmod>();
   await Promise.all(

@@ -1,0 +1,159 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PerfCounter } from '../../agent/protocol.ts';
+import { InfraError } from '../errors.ts';
+import { REMOTE_KMOD_DIR } from '../kmod/deploy.ts';
+import { installKmod } from '../kmod/install.ts';
+import { Lab } from '../lab/lab.ts';
+import { resolveLab, type LabOptions } from '../lab/lab-file.ts';
+import type { LabNode } from '../lab/node.ts';
+import { repoRoot } from '../paths.ts';
+import { formatRate, ratio, summarize, type Summary } from './stats.ts';
+
+/** One ipcbench invocation: a case, its size and how many iterations. */
+interface Case {
+  id: string;
+  args: string[];
+  kind: 'msg' | 'copy';
+}
+
+const MSG_CASES = ['pipe', 'unix', 'futex', 'm3-send', 'm3-sendrec', 'm3-sendrec-rr', 'm3-rcvrqst', 'm3-notify'];
+const COPY_SIZES = [4096, 65536, 1 << 20, 4 << 20];
+const COPY_BYTES = 64 << 20;
+
+/** Comparisons reported for every run: [M3-IPC figure, baseline], by case id. */
+const MSG_RATIOS: [string, string][] = [
+  ['m3-sendrec', 'pipe'],
+  ['m3-sendrec', 'unix'],
+  ['m3-sendrec', 'futex'],
+  ['m3-sendrec-rr', 'pipe'],
+  ['m3-sendrec-rr', 'unix'],
+  ['m3-send', 'pipe'],
+  ['m3-send', 'unix'],
+  ['m3-rcvrqst', 'pipe'],
+  ['m3-rcvrqst', 'unix'],
+  ['m3-notify', 'futex'],
+];
+
+/** The issue's targets: a figure passes when its median ratio reaches the bound. */
+const TARGETS: { a: string; b: string; min: number }[] = [
+  { a: 'm3-sendrec', b: 'pipe', min: 1.5 },
+  { a: 'm3-sendrec', b: 'unix', min: 1.5 },
+  ...COPY_SIZES.filter((s) => s >= 65536).map((s) => ({ a: `vcopy-${s}`, b: `pvm-${s}`, min: 0.9 })),
+];
+
+function cases(msgIters: number): Case[] {
+  const out: Case[] = MSG_CASES.map((c) => ({ id: c, args: ['-n', `${msgIters}`, c], kind: 'msg' as const }));
+  for (const size of COPY_SIZES) {
+    const n = Math.max(8, Math.round(COPY_BYTES / size));
+    for (const c of ['vcopy', 'pvm', 'memcpy']) out.push({ id: `${c}-${size}`, args: ['-n', `${n}`, c, `${size}`], kind: 'copy' });
+  }
+  return out;
+}
+
+export interface CaseResult {
+  id: string;
+  unit: string;
+  samples: number[];
+  summary: Summary;
+}
+
+export interface ConfigResult {
+  cpus: number;
+  accel: string;
+  kernel: string;
+  cases: CaseResult[];
+  ratios: { a: string; b: string; value: number; low: number; high: number }[];
+  targets: { a: string; b: string; min: number; value: number; met: boolean }[];
+  perf: Record<string, { perMessage: Record<string, number | null>; counters: PerfCounter[] }>;
+}
+
+async function runCase(node: LabNode, bin: string, c: Case): Promise<{ value: number; unit: string }> {
+  const res = await node.rpc.call('exec', { cmd: bin, args: c.args, timeoutMs: 300_000 }, 320_000);
+  if (res.code !== 0) throw new InfraError(`${node.name}: ipcbench ${c.args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
+  const line = JSON.parse(res.stdout.trim().split('\n').pop()!) as { value: number; unit: string };
+  return line;
+}
+
+/**
+ * Where the time goes: software perf events (the only ones TCG has) for a run of
+ * the message cases, per one-way message.
+ */
+async function perfProfile(node: LabNode, bin: string, id: string, iters: number) {
+  const events = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
+  const res = await node.rpc.call('perfStat', { cmd: bin, args: ['-n', `${iters}`, id], events, timeoutMs: 300_000 }, 320_000);
+  const msgs = 2 * iters;
+  const perMessage: Record<string, number | null> = {};
+  for (const c of res.counters) perMessage[c.event] = c.value === null ? null : c.value / msgs;
+  return { perMessage, counters: res.counters };
+}
+
+export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; msgIters: number; accel?: LabOptions['accel']; log: (l: string) => void }): Promise<ConfigResult> {
+  const { log } = opts;
+  const lab = await Lab.boot(resolveLab({ name: `bench-${cpus}cpu`, nodes: [{ cpus, maxcpus: cpus }] }, { accel: opts.accel }), { log });
+  try {
+    const node = lab.nodes[0]!;
+    await installKmod([node], [1], log);
+    const bin = `${REMOTE_KMOD_DIR}/bench/ipcbench`;
+    const list = cases(opts.msgIters);
+    const samples = new Map<string, { unit: string; values: number[] }>();
+    // Round-robin over the cases so a slow phase of the host touches every case alike.
+    for (let r = 0; r < opts.repeat; r++) {
+      for (const c of list) {
+        const { value, unit } = await runCase(node, bin, c);
+        const s = samples.get(c.id) ?? { unit, values: [] };
+        s.values.push(value);
+        samples.set(c.id, s);
+      }
+      log(`bench: ${cpus} vCPU: round ${r + 1}/${opts.repeat} done`);
+    }
+    const results: CaseResult[] = list.map((c) => {
+      const s = samples.get(c.id)!;
+      return { id: c.id, unit: s.unit, samples: s.values, summary: summarize(s.values) };
+    });
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const pairs: [string, string][] = [...MSG_RATIOS, ...COPY_SIZES.flatMap((s): [string, string][] => [[`vcopy-${s}`, `pvm-${s}`], [`vcopy-${s}`, `memcpy-${s}`]])];
+    const ratios = pairs.map(([a, b]) => ({ a, b, ...ratio(byId.get(a)!.summary, byId.get(b)!.summary) }));
+    const targets = TARGETS.map((t) => {
+      const value = byId.get(t.a)!.summary.median / byId.get(t.b)!.summary.median;
+      return { ...t, value, met: value >= t.min };
+    });
+    const perf: ConfigResult['perf'] = {};
+    for (const id of ['pipe', 'unix', 'm3-sendrec', 'm3-sendrec-rr']) perf[id] = await perfProfile(node, bin, id, opts.msgIters);
+    return { cpus, accel: lab.state.accel.accel, kernel: lab.state.image.release, cases: results, ratios, targets, perf };
+  } finally {
+    await lab.teardown();
+  }
+}
+
+export function formatTable(configs: ConfigResult[]): string {
+  const lines: string[] = [];
+  for (const c of configs) {
+    lines.push(`\n== ipc-local, ${c.cpus} vCPU, ${c.accel.toUpperCase()}, kernel ${c.kernel}; median of ${c.cases[0]!.summary.n} runs (spread = (max-min)/median)`);
+    lines.push(`${'case'.padEnd(18)} ${'median'.padStart(14)} ${'spread'.padStart(7)}`);
+    for (const r of c.cases) lines.push(`${r.id.padEnd(18)} ${formatRate(r.summary.median, r.unit).padStart(14)} ${`${(r.summary.spread * 100).toFixed(0)}%`.padStart(7)}`);
+    lines.push(`${'ratio'.padEnd(30)} ${'median'.padStart(7)}  range`);
+    for (const r of c.ratios) lines.push(`${`${r.a} / ${r.b}`.padEnd(30)} ${r.value.toFixed(2).padStart(7)}  ${r.low.toFixed(2)}..${r.high.toFixed(2)}`);
+    lines.push('targets:');
+    for (const t of c.targets) lines.push(`  ${t.a} / ${t.b} >= ${t.min}: ${t.value.toFixed(2)} ${t.met ? 'MET' : 'MISSED'}`);
+    lines.push('per one-way message (perf software events; hardware events "n/a" when the guest cannot count them):');
+    for (const [id, p] of Object.entries(c.perf)) {
+      const f = (e: string, scale = 1, digits = 2) => (p.perMessage[e] === null || p.perMessage[e] === undefined ? 'n/a' : (p.perMessage[e]! * scale).toFixed(digits));
+      lines.push(`  ${id.padEnd(16)} task-clock ${f('task-clock', 1000, 1)} us  ctx-switches ${f('context-switches')}  migrations ${f('cpu-migrations', 1, 3)}  cycles ${f('cycles', 1, 0)}  instructions ${f('instructions', 1, 0)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function benchIpcLocal(opts: { cpus: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel'] }): Promise<number> {
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const configs: ConfigResult[] = [];
+  for (const cpus of opts.cpus) configs.push(await benchIpcLocalConfig(cpus, { ...opts, log }));
+  const doc = { bench: 'ipc-local', date: new Date().toISOString(), repeat: opts.repeat, msgIters: opts.msgIters, configs };
+  const out = path.join(repoRoot, 'reports', 'bench-ipc-local.json');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else process.stdout.write(`${formatTable(configs)}\n\nfigures: ${out}\n`);
+  return 0;
+}

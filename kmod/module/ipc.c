@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipc.c - send, receive, sendrec, notify, rcvrqst, reply, reply_receive.
+ *
+ * All IPC state lives in the slots of one DC under dc->lock. Messages are
+ * copied from user space by the ioctl layer before the lock is taken and
+ * back after it is dropped. A sender that cannot deliver at once queues on
+ * the destination's caller_q with its message in msg_out; a receiver that
+ * finds nothing sleeps with a m3_waiter on its stack, which the delivering
+ * process fills in. Invariant: p->waiter != NULL <=> p->state != 0.
+ */
+#include <linux/bitmap.h>
+#include <linux/errno.h>
+#include <linux/jiffies.h>
+#include <linux/sched/signal.h>
+
+#include "m3ipc_internal.h"
+
+static int m3_timeout(s32 ms, long *jiffies)
+{
+	if (ms == M3_TIMEOUT_FOREVER)
+		*jiffies = MAX_SCHEDULE_TIMEOUT;
+	else if (ms >= 0)
+		*jiffies = ms ? max_t(long, msecs_to_jiffies(ms), 1) : 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* dc->lock held: leave every blocked state */
+static void m3_clear_wait(struct m3_proc *p)
+{
+	if (p->state & M3_PST_SENDING)
+		list_del_init(&p->q_link);
+	p->state = 0;
+	p->blocked_on = NULL;
+	p->getfrom = NULL;
+	p->waiter = NULL;
+}
+
+/* dc->lock held: complete @p's blocking call with @result */
+void m3_wake(struct m3_proc *p, int result)
+{
+	struct m3_waiter *w = p->waiter;
+	struct task_struct *task = w->task;
+
+	m3_clear_wait(p);
+	w->result = result;
+	/*
+	 * Publish result/msg before done (pairs with smp_load_acquire() in
+	 * m3_wait()); the waiter relocks dc->lock before it touches w again.
+	 */
+	smp_store_release(&w->done, true);
+	wake_up_process(task);
+}
+
+/*
+ * dc->lock held, @c->waiter == @w armed. Sleeps without the lock until the
+ * call completes, the timeout expires or a signal arrives; returns with the
+ * lock held and the call's result.
+ */
+static int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
+		   long timeout)
+	__must_hold(&dc->lock)
+{
+	bool timed_out = false;
+
+	spin_unlock(&dc->lock);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* pairs with smp_store_release() in m3_wake() */
+		if (smp_load_acquire(&w->done))
+			break;
+		if (!timeout) {
+			timed_out = true;
+			break;
+		}
+		if (signal_pending(current))
+			break;
+		timeout = schedule_timeout(timeout);
+	}
+	__set_current_state(TASK_RUNNING);
+	spin_lock(&dc->lock);
+	if (!w->done) {
+		/* still armed, so c is still our slot: cancel */
+		m3_clear_wait(c);
+		w->result = timed_out ? -ETIMEDOUT : -EINTR;
+		w->done = true;
+	}
+	return w->result;
+}
+
+static void m3_arm(struct m3_proc *c, struct m3_waiter *w)
+{
+	w->task = current;
+	w->done = false;
+	w->result = 0;
+	c->waiter = w;
+}
+
+static bool m3_accepts(struct m3_proc *dst, struct m3_proc *src, bool request)
+{
+	if (!(dst->state & M3_PST_RECEIVING))
+		return false;
+	if (dst->getfrom && dst->getfrom != src)
+		return false;
+	if ((dst->state & M3_PST_RQST_ONLY) && !request)
+		return false;
+	return true;
+}
+
+/* dc->lock held, @dst is receiving and accepts @src */
+static void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
+		       const struct m3_msg *m)
+{
+	dst->waiter->msg = *m;
+	dst->waiter->msg.m_source = src->endpoint;
+	src->msgs_sent++;
+	dst->msgs_rcvd++;
+	m3_wake(dst, 0);
+}
+
+static void m3_notify_msg(struct m3_msg *m, struct m3_proc *src)
+{
+	memset(m, 0, sizeof(*m));
+	m->m_source = src->endpoint;
+	m->m_type = M3_MTYPE_NOTIFY;
+}
+
+/*
+ * Would @c blocking on @dst close a cycle? Follow the chain of processes
+ * blocked sending to / waiting for a reply from the next one.
+ */
+static int m3_deadlock(struct m3_dc *dc, struct m3_proc *c,
+		       struct m3_proc *dst)
+{
+	struct m3_proc *x = dst;
+	unsigned int n;
+
+	for (n = 0; n < dc->nr_slots; n++) {
+		if (!(x->state & (M3_PST_SENDING | M3_PST_REPLY_WAIT)))
+			return 0;
+		x = x->blocked_on;
+		if (x == c)
+			return -EDEADLK;
+	}
+	return 0;
+}
+
+static int m3_do_send(struct m3_ipc *a, bool request)
+{
+	struct m3_proc *c, *dst;
+	struct m3_waiter w;
+	struct m3_dc *dc;
+	long timeout;
+	int ret;
+
+	if (a->flags || a->pad)
+		return -EINVAL;
+	ret = m3_timeout(a->timeout_ms, &timeout);
+	if (ret)
+		return ret;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+
+	ret = m3_resolve(dc, c, a->ep, -EPIPE, &dst);
+	if (ret)
+		goto out;
+	if (dst == c) {
+		ret = -EDEADLK;
+		goto out;
+	}
+	ret = request ? m3_priv_sendrec(c, dst) : m3_priv_send(c, dst);
+	if (ret)
+		goto out;
+	ret = m3_deadlock(dc, c, dst);
+	if (ret)
+		goto out;
+
+	if (m3_accepts(dst, c, request)) {
+		m3_deliver(dst, c, &a->msg);
+		if (!request)
+			goto out;
+		/* the request is in: wait for the reply (timeout 0: forever) */
+		m3_arm(c, &w);
+		c->state = M3_PST_REPLY_WAIT;
+		c->blocked_on = dst;
+		if (!timeout)
+			timeout = MAX_SCHEDULE_TIMEOUT;
+	} else {
+		if (!timeout) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		m3_arm(c, &w);
+		c->msg_out = a->msg;
+		c->state = M3_PST_SENDING | (request ? M3_PST_REQUEST : 0);
+		c->blocked_on = dst;
+		list_add_tail(&c->q_link, &dst->caller_q);
+	}
+	ret = m3_wait(dc, c, &w, timeout);
+	if (!ret && request)
+		a->msg = w.msg;
+out:
+	m3_current_put(dc);
+	return ret;
+}
+
+int m3_ipc_send(struct m3_ipc *a)
+{
+	return m3_do_send(a, false);
+}
+
+int m3_ipc_sendrec(struct m3_ipc *a)
+{
+	return m3_do_send(a, true);
+}
+
+int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
+{
+	struct m3_proc *c, *src = NULL, *x;
+	struct m3_waiter w;
+	struct m3_dc *dc;
+	unsigned int idx;
+	long timeout;
+	int ret;
+
+	if (a->flags || a->pad)
+		return -EINVAL;
+	ret = m3_timeout(a->timeout_ms, &timeout);
+	if (ret)
+		return ret;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+
+	ret = m3_priv_receive(c);
+	if (ret)
+		goto out;
+	if (a->ep != M3_ANY) {
+		ret = m3_resolve(dc, c, a->ep, -ECONNRESET, &src);
+		if (ret)
+			goto out;
+		if (src == c) {
+			ret = -EDEADLK;
+			goto out;
+		}
+	}
+
+	/* pending notifications first (never for rcvrqst) */
+	if (!rqst_only && c->nr_notify) {
+		if (src)
+			idx = test_bit(m3_slot_index(src), c->notify_pending) ?
+			      m3_slot_index(src) : dc->nr_slots;
+		else
+			idx = find_first_bit(c->notify_pending, dc->nr_slots);
+		if (idx < dc->nr_slots) {
+			clear_bit(idx, c->notify_pending);
+			c->nr_notify--;
+			m3_notify_msg(&a->msg, &dc->procs[idx]);
+			c->msgs_rcvd++;
+			goto out;
+		}
+	}
+
+	/* then queued senders, oldest first */
+	list_for_each_entry(x, &c->caller_q, q_link) {
+		if (src && x != src)
+			continue;
+		if (rqst_only && !(x->state & M3_PST_REQUEST))
+			continue;
+		a->msg = x->msg_out;
+		a->msg.m_source = x->endpoint;
+		x->msgs_sent++;
+		c->msgs_rcvd++;
+		if (x->state & M3_PST_REQUEST) {
+			/* sendrec: keep x blocked, now waiting for our reply */
+			list_del_init(&x->q_link);
+			x->state = M3_PST_REPLY_WAIT;
+		} else {
+			m3_wake(x, 0);
+		}
+		goto out;
+	}
+
+	if (!timeout) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	m3_arm(c, &w);
+	c->state = M3_PST_RECEIVING | (rqst_only ? M3_PST_RQST_ONLY : 0);
+	c->getfrom = src;
+	ret = m3_wait(dc, c, &w, timeout);
+	if (!ret)
+		a->msg = w.msg;
+out:
+	m3_current_put(dc);
+	return ret;
+}
+
+int m3_ipc_notify(struct m3_ipc *a)
+{
+	struct m3_proc *c, *dst;
+	struct m3_msg m;
+	struct m3_dc *dc;
+	unsigned int idx;
+	int ret;
+
+	if (a->flags || a->pad)
+		return -EINVAL;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = m3_resolve(dc, c, a->ep, -EPIPE, &dst);
+	if (ret)
+		goto out;
+	ret = m3_priv_notify(c, dst);
+	if (ret)
+		goto out;
+	if (m3_accepts(dst, c, false)) {
+		m3_notify_msg(&m, c);
+		m3_deliver(dst, c, &m);
+	} else {
+		idx = m3_slot_index(c);
+		if (!test_bit(idx, dst->notify_pending)) {
+			set_bit(idx, dst->notify_pending);
+			dst->nr_notify++;
+		}
+	}
+out:
+	m3_current_put(dc);
+	return ret;
+}
+
+int m3_ipc_reply(struct m3_ipc *a)
+{
+	struct m3_proc *c, *dst;
+	struct m3_dc *dc;
+	int ret;
+
+	if (a->flags || a->pad)
+		return -EINVAL;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = m3_resolve(dc, c, a->ep, -EPIPE, &dst);
+	if (ret)
+		goto out;
+	if (!(dst->state & M3_PST_REPLY_WAIT) || dst->blocked_on != c) {
+		ret = -EBADE;
+		goto out;
+	}
+	m3_deliver(dst, c, &a->msg);
+out:
+	m3_current_put(dc);
+	return ret;
+}
+
+int m3_ipc_reply_rcv(struct m3_reply_rcv *a)
+{
+	struct m3_ipc r = { .ep = a->reply_ep };
+	int ret;
+
+	if ((a->flags & ~M3_RR_RCVRQST) || a->pad)
+		return -EINVAL;
+	if (a->timeout_ms < M3_TIMEOUT_FOREVER)
+		return -EINVAL;
+	a->reply_result = 0;
+	if (a->reply_ep != M3_NONE) {
+		r.msg = a->reply_msg;
+		a->reply_result = m3_ipc_reply(&r);
+	}
+	memset(&r, 0, sizeof(r));
+	r.ep = a->src;
+	r.timeout_ms = a->timeout_ms;
+	ret = m3_ipc_receive(&r, a->flags & M3_RR_RCVRQST);
+	a->msg = r.msg;
+	return ret;
+}
