@@ -10,11 +10,15 @@ import { parseTap, tapProblems } from '../harness/tap.ts';
 import { KernelLogWatch } from './support/kernel-log.ts';
 import { releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
 
-// One C program per concern, each printing TAP; the stress program runs on its own below.
+// One C program per concern, each printing TAP; the stress programs run on their own below.
+const STRESS = ['t_stress.c', 't_pairs.c'];
 const PROGRAMS = readdirSync(path.join(kmodDir, 'tests'))
-  .filter((f) => /^t_.*\.c$/.test(f) && f !== 't_stress.c')
+  .filter((f) => /^t_.*\.c$/.test(f) && !STRESS.includes(f))
   .map((f) => f.slice(0, -2))
   .sort();
+
+// One seed drives the stress runs; set M3LAB_SEED to replay a run.
+const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 
 let handle: LabHandle | undefined;
 let remote = new Map<string, RemoteKmod>();
@@ -40,22 +44,49 @@ describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
     expect(await watch.findings()).toEqual([]);
   });
 
+  /** Runs one TAP program on both nodes at once and asserts every line of it. */
+  async function tapOnEveryNode(program: string, args: string[] = []): Promise<void> {
+    const { lab } = requireLab(handle);
+    const runs = await Promise.all(
+      lab.nodes.slice(0, 2).map(async (n) => {
+        const res = await n.sh(`PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`, 240_000);
+        await allure.attachment(`${program} on ${n.name} (${n.record.spec.cpus} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+        return { node: n.name, res, problems: tapProblems(parseTap(res.stdout)) };
+      }),
+    );
+    for (const r of runs) {
+      expect.soft({ node: r.node, problems: r.problems }).toEqual({ node: r.node, problems: [] });
+      expect.soft({ node: r.node, exit: r.res.code, timedOut: r.res.timedOut }).toEqual({ node: r.node, exit: 0, timedOut: false });
+    }
+  }
+
+  /** Nothing bound in any DC, no m3 test process left, none in uninterruptible sleep. */
+  async function expectNoLeftovers(): Promise<void> {
+    const { lab } = requireLab(handle);
+    for (const n of lab.nodes.slice(0, 2)) {
+      const bound = await n.sh('for f in /proc/m3ipc/dc/*/procs; do [ -e "$f" ] && tail -n +2 "$f"; done; true');
+      expect({ node: n.name, bound: bound.stdout.trim() }).toEqual({ node: n.name, bound: '' });
+      const procs = await n.sh("ps -o pid,stat,comm | awk '$3 ~ /^t_/ || $2 ~ /^D/'");
+      expect({ node: n.name, left: procs.stdout.trim() }).toEqual({ node: n.name, left: '' });
+    }
+  }
+
   for (const program of PROGRAMS) {
     it(`${program} passes on every node`, async () => {
-      const { lab } = requireLab(handle);
-      const runs = await Promise.all(
-        lab.nodes.slice(0, 2).map(async (n) => {
-          const res = await n.sh(`PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!}`, 240_000);
-          await allure.attachment(`${program} on ${n.name} (${n.record.spec.cpus} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
-          return { node: n.name, res, problems: tapProblems(parseTap(res.stdout)) };
-        }),
-      );
-      for (const r of runs) {
-        expect.soft({ node: r.node, problems: r.problems }).toEqual({ node: r.node, problems: [] });
-        expect.soft({ node: r.node, exit: r.res.code, timedOut: r.res.timedOut }).toEqual({ node: r.node, exit: 0, timedOut: false });
-      }
+      await tapOnEveryNode(program);
     });
   }
+
+  it('stress: everything at once, clients killed and replaced (t_stress)', async () => {
+    await tapOnEveryNode('t_stress');
+    await expectNoLeftovers();
+  });
+
+  it(`stress: 8 client/server pairs x 2000 messages, 24 random kills of clients and servers (seed ${SEED})`, async () => {
+    await allure.parameter('seed', `${SEED}`);
+    await tapOnEveryNode('t_pairs', ['8', '2000', '24', `${SEED}`]);
+    await expectNoLeftovers();
+  });
 
   it('rmmod m3ipc succeeds on every node and leaves no trace', async () => {
     const { lab } = requireLab(handle);

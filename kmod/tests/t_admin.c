@@ -80,15 +80,15 @@ int main(void)
 	struct m3_proc_info pi;
 	char first[512], all[4096], path[128], out[8192];
 	struct kid k;
-	int dc, dc2, ep, ep2, ret, n;
+	int dc, dc2, ep, ep2, ret, n, node;
 
-	m3_dvs_init(0, NULL);
+	node = m3t_node_id();
 	is(m3_dvs_info(&di), 0, "dvs_info");
-	ok(di.abi_version == M3_ABI_VERSION && di.initialized && di.node_id == 0,
-	   "dvs_info: ABI %u, initialized, node 0", di.abi_version);
+	ok(di.abi_version == M3_ABI_VERSION && di.initialized && di.node_id == node,
+	   "dvs_info: ABI %u, initialized, node %d", di.abi_version, node);
 	ok(di.limits.max_dcs == M3_MAX_DCS && di.limits.max_procs == M3_MAX_PROCS,
 	   "default limits");
-	is(m3_dvs_init(0, NULL), -EBUSY, "dvs_init twice: -EBUSY");
+	is(m3_dvs_init(node, NULL), -EBUSY, "dvs_init twice: -EBUSY");
 	is(dvs_lim(-1, 0, 0, 0, 0), -EINVAL, "dvs_init node -1: -EINVAL");
 	is(dvs_lim(64, 0, 0, 0, 0), -EINVAL, "dvs_init node 64: -EINVAL");
 	is(dvs_lim(0, M3_MAX_DCS + 1, 0, 0, 0), -EINVAL, "max_dcs too big: -EINVAL");
@@ -112,7 +112,7 @@ int main(void)
 	is(dc_spec("c", -1, 0, 1, 0, 0), -EBUSY, "no free dcid: -EBUSY");
 	is(dc_spec("c", 2, 0, 1, 0, 0), -ENXIO, "dcid beyond max_dcs: -ENXIO");
 	m3_dvs_end();
-	is(m3_dvs_init(0, NULL), 0, "dvs_init node 0 with defaults");
+	is(m3_dvs_init(node, NULL), 0, "dvs_init again with defaults");
 
 	/* dc_init validation */
 	is(dc_spec("", -1, 0, 4, 0, 0), -EINVAL, "empty DC name: -EINVAL");
@@ -138,7 +138,7 @@ int main(void)
 	is(m3_dc_info(dc, &ci), 0, "dc_info");
 	ok(!strcmp(ci.spec.name, "t_admin") && ci.spec.nr_tasks == 2 &&
 	   ci.spec.nr_procs == 4 && ci.spec.cpumask == 1 && ci.nr_bound == 0 &&
-	   ci.spec.nodes == 1, "dc_info fields");
+	   ci.spec.nodes == 1ULL << node, "dc_info fields");
 	is(m3_dc_info(8, &ci), -ENXIO, "dc_info of a free dcid: -ENXIO");
 	is(m3_dc_info(-1, &ci), -ENXIO, "dc_info of dcid -1: -ENXIO");
 	is(m3_dc_end(8), -ENXIO, "dc_end of a free dcid: -ENXIO");
@@ -182,8 +182,9 @@ int main(void)
 	ok(n == 2 && !strncmp(first, "abi initialized node_id", 23),
 	   "/proc/m3ipc/info: header + 1 record");
 	n = read_lines("/proc/m3ipc/nodes", first, sizeof(first), all, sizeof(all));
-	ok(n == 2 && !strncmp(first, "node_id ", 8) && strstr(all, "\n0 up 1\n"),
-	   "/proc/m3ipc/nodes: local node 0 up");
+	snprintf(path, sizeof(path), "\n%d up 1\n", node);
+	ok(n == 2 && !strncmp(first, "node_id ", 8) && strstr(all, path),
+	   "/proc/m3ipc/nodes: local node %d up", node);
 	n = read_lines("/proc/m3ipc/proxies", first, sizeof(first), NULL, 0);
 	ok(n == 1 && !strncmp(first, "node_id sender_pid", 18),
 	   "/proc/m3ipc/proxies: header only");
@@ -193,7 +194,7 @@ int main(void)
 	   "/proc/m3ipc/dc/t_admin/info");
 	n = read_lines("/proc/m3ipc/dc/t_admin/procs", first, sizeof(first), all,
 		       sizeof(all));
-	snprintf(path, sizeof(path), "\n0 %d 1 %d 0 4 idle ", k.ep, k.pid);
+	snprintf(path, sizeof(path), "\n0 %d 1 %d %d 4 idle ", k.ep, k.pid, node);
 	ok(n == 3 && !strncmp(first, "p_nr endpoint gen pid", 21) &&
 	   strstr(all, path), "/proc/m3ipc/dc/t_admin/procs: 2 bound processes");
 

@@ -116,7 +116,7 @@ int main(void)
 	fd = m3_open();
 	if (fd < 0)
 		bail("open", fd);
-	m3_dvs_init(0, NULL);
+	m3t_node_id();
 
 	/* unknown commands and sizes */
 	is(rawio(_IOWR('M', 0x7f, struct m3_ipc), &m), -ENOTTY, "unknown ioctl number: -ENOTTY");

@@ -262,4 +262,19 @@ static int wait_unbound(int dc, int ep)
 	return -ETIMEDOUT;
 }
 
+/*
+ * The node id the DVS runs with: the lab initializes each node's DVS with its
+ * own id, and a test that ends and re-inits the DVS must put that id back.
+ * Initializes node 0 when nothing did yet (a bare VM).
+ */
+static int m3t_node_id(void)
+{
+	struct m3_dvs_info di;
+
+	if (m3_dvs_info(&di) == 0 && di.initialized)
+		return di.node_id;
+	m3_dvs_init(0, NULL);
+	return 0;
+}
+
 #endif
