@@ -2,45 +2,98 @@
 /*
  * vcopy.c - copy between the address spaces of two bound processes.
  *
- * The data goes through a one-page bounce buffer, one chunk at a time:
- * copy_{from,to}_user for the caller's own memory, access_process_vm()
- * for another process (it pins the pages itself and may fault/sleep). No
- * spinlock is held while copying; the two tasks are pinned with a task
- * reference taken under dc->lock.
+ * Every byte is copied once. The pages of one side (the destination when
+ * the caller is the source, else the source) are pinned a batch at a time
+ * with pin_user_pages_remote() under that mm's mmap_read_lock, which is
+ * dropped before copying; each pinned page is then copied straight to or
+ * from the other side: copy_{to,from}_user() when that side is the caller,
+ * access_process_vm() when the caller is a third party. No lock is held
+ * while copying, so faults on the caller's side are fine. The two tasks are
+ * pinned with a task reference taken under dc->lock.
  */
 #include <linux/errno.h>
-#include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/uaccess.h>
 
 #include "m3ipc_internal.h"
 
-static int m3_vread(struct task_struct *t, u64 addr, void *buf, size_t n)
-{
-	if (t == current)
-		return copy_from_user(buf, u64_to_user_ptr(addr), n) ?
-		       -EFAULT : 0;
-	return access_process_vm(t, addr, buf, n, 0) == n ? 0 : -EFAULT;
-}
+/* pages pinned per batch: 64 KiB with 4 KiB pages */
+#define M3_VCOPY_BATCH	16
 
-static int m3_vwrite(struct task_struct *t, u64 addr, void *buf, size_t n)
+static int m3_vcopy_pages(struct m3_vcopy *a, struct task_struct *st,
+			  struct task_struct *dt, u64 *done)
 {
-	if (t == current)
-		return copy_to_user(u64_to_user_ptr(addr), buf, n) ?
-		       -EFAULT : 0;
-	return access_process_vm(t, addr, buf, n, FOLL_WRITE) == n ?
-	       0 : -EFAULT;
+	bool pin_dst = st == current;
+	struct task_struct *rt = pin_dst ? dt : st;
+	u64 raddr = pin_dst ? a->dst_addr : a->src_addr;
+	struct page *pages[M3_VCOPY_BATCH];
+	struct mm_struct *mm;
+	long got, i;
+	int ret = 0;
+
+	mm = get_task_mm(rt);
+	if (!mm)
+		return pin_dst ? -EPIPE : -ECONNRESET;
+	while (*done < a->len) {
+		u64 pos = raddr + *done;
+		unsigned long off = pos & ~PAGE_MASK;
+		unsigned long nr = min_t(u64, M3_VCOPY_BATCH,
+					 DIV_ROUND_UP(off + (a->len - *done), PAGE_SIZE));
+
+		mmap_read_lock(mm);
+		got = pin_user_pages_remote(mm, pos & PAGE_MASK, nr,
+					    pin_dst ? FOLL_WRITE : 0, pages,
+					    NULL, NULL);
+		mmap_read_unlock(mm);
+		if (got <= 0) {
+			ret = -EFAULT;
+			break;
+		}
+		for (i = 0; i < got && !ret; i++) {
+			size_t n = min_t(u64, PAGE_SIZE - off, a->len - *done);
+			void *k = kmap_local_page(pages[i]) + off;
+			bool fail;
+
+			if (pin_dst)
+				fail = copy_from_user(k, u64_to_user_ptr(a->src_addr + *done), n);
+			else if (dt == current)
+				fail = copy_to_user(u64_to_user_ptr(a->dst_addr + *done), k, n);
+			else
+				fail = access_process_vm(dt, a->dst_addr + *done, k, n,
+							 FOLL_WRITE) != n;
+			kunmap_local(k);
+			if (fail)
+				ret = -EFAULT;
+			else
+				*done += n;
+			off = 0;
+		}
+		if (pin_dst)
+			unpin_user_pages_dirty_lock(pages, got, true);
+		else
+			unpin_user_pages(pages, got);
+		if (ret)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	mmput(mm);
+	return ret;
 }
 
 int m3_vcopy(struct m3_vcopy *a)
 {
 	struct task_struct *st, *dt;
 	struct m3_proc *c, *src, *dst;
-	u64 left = a->len, done = 0;
+	u64 done = 0;
 	struct m3_dc *dc;
-	void *buf;
 	int ret;
 
 	a->copied = 0;
@@ -67,32 +120,9 @@ int m3_vcopy(struct m3_vcopy *a)
 		ret = -EFAULT;
 		goto out_tasks;
 	}
-	if (!left)
-		goto out_tasks;
-	buf = (void *)__get_free_page(GFP_KERNEL);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out_tasks;
-	}
-	while (left) {
-		size_t n = min_t(u64, left, PAGE_SIZE);
-
-		ret = m3_vread(st, a->src_addr + done, buf, n);
-		if (ret)
-			break;
-		ret = m3_vwrite(dt, a->dst_addr + done, buf, n);
-		if (ret)
-			break;
-		done += n;
-		left -= n;
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
+	if (a->len)
+		ret = m3_vcopy_pages(a, st, dt, &done);
 	a->copied = done;
-	free_page((unsigned long)buf);
 out_tasks:
 	put_task_struct(dt);
 	put_task_struct(st);
