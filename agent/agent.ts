@@ -10,7 +10,8 @@ import os from 'node:os';
 import readline from 'node:readline';
 import { echoStart, echoStop, tcpRoundTrips } from './net.ts';
 import { perfStat } from './perf.ts';
-import { AGENT_VERSION, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
+import { killAll, killProc, listProcs, spawnProc, waitProc } from './procs.ts';
+import { AGENT_VERSION, type SpawnParams, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
 
 class AgentFailure extends Error {
   constructor(readonly code: string, message: string) {
@@ -141,6 +142,10 @@ const handlers: Record<string, Handler> = {
   readFile: (p: { path: string; encoding?: 'utf8' | 'base64' }) => ({
     data: readFileSync(p.path).toString(p.encoding ?? 'utf8'),
   }),
+  spawn: (p: SpawnParams) => spawnProc(p),
+  wait: (p: { id: number; timeoutMs?: number }) => waitProc(p.id, p.timeoutMs),
+  kill: (p: { id: number; signal?: NodeJS.Signals }) => killProc(p.id, p.signal),
+  procs: () => listProcs(),
   perfStat: (p: ExecParams & { events: string[] }) => perfStat(p, exec),
   echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
   echoStop: (p: { port: number }) => echoStop(p.port),
@@ -183,4 +188,7 @@ rl.on('line', (line) => {
   if (line.trim() !== '') void handle(line);
 });
 // The harness closing the channel ends the agent: nothing outlives the session.
-rl.on('close', () => process.exit(0));
+rl.on('close', () => {
+  killAll();
+  process.exit(0);
+});

@@ -43,6 +43,30 @@ export interface PerfCounter {
   unavailable?: string;
 }
 
+export interface SpawnParams {
+  cmd: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export interface WaitResult {
+  id: number;
+  exited: boolean;
+  code: number | null;
+  signal: string | null;
+  /** The last 64 KiB of each stream. */
+  stdout: string;
+  stderr: string;
+}
+
+export interface ProcInfo {
+  id: number;
+  pid: number;
+  cmd: string;
+  running: boolean;
+}
+
 export interface KmsgRecord {
   seq: number;
   level: number;
@@ -59,6 +83,12 @@ export interface Methods {
   dmesg: { params: { since: number }; result: { records: KmsgRecord[]; lost: number } };
   /** A command under `perf stat`; counters perf cannot count come back as unavailable. */
   perfStat: { params: ExecParams & { events: string[] }; result: ExecResult & { counters: PerfCounter[] } };
+  /** A long-running process (a proxy, a server); killed when the agent's channel closes. */
+  spawn: { params: SpawnParams; result: { id: number; pid: number } };
+  /** Waits up to timeoutMs (0: just look, -1: forever) for a spawned process to exit. */
+  wait: { params: { id: number; timeoutMs?: number }; result: WaitResult };
+  kill: { params: { id: number; signal?: string }; result: { sent: boolean } };
+  procs: { params: Record<string, never>; result: ProcInfo[] };
   readFile: { params: { path: string; encoding?: 'utf8' | 'base64' }; result: { data: string } };
   writeFile: { params: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }; result: { bytes: number } };
 }

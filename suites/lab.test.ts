@@ -113,9 +113,33 @@ describe('lab: a 3-node QEMU lab', () => {
       expect(res.stdout.trim()).toBe(vm.name);
       // Without a power-off command the harness cannot cut a board's power, and says so.
       await expect(board.power.kill()).rejects.toBeInstanceOf(InfraError);
+      // A process the agent spawned does not outlive the agent's session.
+      const { pid } = await node.rpc.call('spawn', { cmd: 'sleep', args: ['300'] });
+      expect((await vm.sh(`kill -0 ${pid}`)).code).toBe(0);
+      node.disconnect();
+      let alive = true;
+      for (let i = 0; i < 50 && alive; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        alive = (await vm.sh(`kill -0 ${pid} 2>/dev/null`)).code === 0;
+      }
+      expect(alive).toBe(false);
     } finally {
       node.disconnect();
     }
+  });
+
+  it('the agent spawns, waits for and kills long-running processes', async () => {
+    const { lab } = requireLab(handle);
+    const rpc = lab.nodes[1]!.rpc;
+    const done = await rpc.call('spawn', { cmd: '/bin/sh', args: ['-c', 'echo out; echo err >&2; exit 3'] });
+    const r = await rpc.call('wait', { id: done.id, timeoutMs: -1 });
+    expect(r).toMatchObject({ exited: true, code: 3, stdout: 'out\n', stderr: 'err\n' });
+    const sleeper = await rpc.call('spawn', { cmd: 'sleep', args: ['300'] });
+    expect((await rpc.call('wait', { id: sleeper.id, timeoutMs: 200 })).exited).toBe(false);
+    expect((await rpc.call('procs', {})).find((p) => p.id === sleeper.id)?.running).toBe(true);
+    expect(await rpc.call('kill', { id: sleeper.id, signal: 'SIGTERM' })).toEqual({ sent: true });
+    expect(await rpc.call('wait', { id: sleeper.id, timeoutMs: 5000 })).toMatchObject({ exited: true, code: null, signal: 'SIGTERM' });
+    await expect(rpc.call('wait', { id: 9999 })).rejects.toThrow(/ENOENT: no process with id 9999/);
   });
 
   it('a node whose QEMU is killed is reported gone promptly, then comes back', async () => {
