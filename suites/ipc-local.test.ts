@@ -17,6 +17,8 @@ const PROGRAMS = readdirSync(path.join(kmodDir, 'tests'))
   .map((f) => f.slice(0, -2))
   .sort();
 
+const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
+
 // One seed drives the stress runs; set M3LAB_SEED to replay a run.
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 
@@ -49,8 +51,14 @@ describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
     const { lab } = requireLab(handle);
     const runs = await Promise.all(
       lab.nodes.slice(0, 2).map(async (n) => {
-        const res = await n.sh(`PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`, 240_000);
+        // Under perf stat: the counters go into the report beside the TAP output.
+        const res = await n.rpc.call(
+          'perfStat',
+          { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`], events: PERF_EVENTS, timeoutMs: 240_000 },
+          250_000,
+        );
         await allure.attachment(`${program} on ${n.name} (${n.record.spec.cpus} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+        await allure.attachment(`perf ${program} on ${n.name}`, JSON.stringify(res.counters, null, 2), { contentType: 'application/json' });
         return { node: n.name, res, problems: tapProblems(parseTap(res.stdout)) };
       }),
     );
@@ -84,6 +92,7 @@ describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
 
   it(`stress: 8 client/server pairs x 2000 messages, 24 random kills of clients and servers (seed ${SEED})`, async () => {
     await allure.parameter('seed', `${SEED}`);
+    await allure.description(`Replay: M3LAB_SEED=${SEED} npx m3lab run ipc-local`);
     await tapOnEveryNode('t_pairs', ['8', '2000', '24', `${SEED}`]);
     await expectNoLeftovers();
   });
