@@ -7,6 +7,7 @@ import { buildImage } from './image/build.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
 import { labJob } from './lab-job.ts';
+import { parseTable } from './m3/procfs.ts';
 import { repoRoot } from './paths.ts';
 import { SshTransport } from './transport/ssh.ts';
 
@@ -94,6 +95,22 @@ async function cmdBench(argv: string[]): Promise<number> {
   return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
 }
 
+/** Module and proxy state of one node, read over SSH from /proc/m3ipc. */
+async function m3State(name: string, port: number, key: string) {
+  const ssh = new SshTransport(name, { host: '127.0.0.1', port, username: 'root', privateKey: key });
+  try {
+    await ssh.connect(Date.now() + 5000);
+    const sep = '@@m3lab@@';
+    const out = await ssh.exec(`for f in info nodes proxies; do cat /proc/m3ipc/$f 2>/dev/null; echo ${sep}; done`, { timeoutMs: 5000 });
+    const [info, nodes, proxies] = out.stdout.split(`${sep}\n`).map((t) => parseTable(t));
+    return { loaded: (info ?? []).length > 0, info: info?.[0], nodes: nodes ?? [], proxies: proxies ?? [] };
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    ssh.close();
+  }
+}
+
 async function cmdStatus(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } });
   sweepStale();
@@ -103,11 +120,24 @@ async function cmdStatus(argv: string[]): Promise<number> {
     return 0;
   }
   const lab = await Lab.attach(currentLabDir(), { connect: false });
-  const status = lab.status();
+  const key = (await buildImage({ log: () => {} })).key.privateKey;
+  const status = await Promise.all(
+    lab.status().map(async (s) => ({ ...s, m3: s.state === 'gone' ? undefined : await m3State(s.name, s.sshPort, key) })),
+  );
   if (values.json) console.log(JSON.stringify({ up: true, id: lab.state.id, accel: lab.state.accel.accel, nodes: status }, null, 2));
   else {
     console.log(`lab ${lab.state.id} (${lab.state.accel.accel}, image ${lab.state.image.hash})`);
-    for (const s of status) console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} pid ${s.pid ?? '-'}  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}`);
+    for (const s of status) {
+      console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} pid ${s.pid ?? '-'}  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}`);
+      const m3 = s.m3;
+      if (!m3) continue;
+      if ('error' in m3) console.log(`           m3ipc: unknown (${m3.error})`);
+      else if (!m3.loaded) console.log('           m3ipc: not loaded');
+      else {
+        console.log(`           m3ipc: ${Object.entries(m3.info ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        for (const p of m3.proxies) console.log(`           proxy ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      }
+    }
   }
   return 0;
 }
