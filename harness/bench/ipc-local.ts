@@ -15,7 +15,11 @@ interface Case {
   id: string;
   args: string[];
   kind: 'msg' | 'copy';
+  /** Runs with the module's spin_us parameter set to this (then restored). */
+  spinUs?: number;
 }
+
+const SPIN_PARAM = '/sys/module/m3ipc/parameters/spin_us';
 
 const MSG_CASES = ['pipe', 'unix', 'futex', 'm3-send', 'm3-sendrec', 'm3-sendrec-rr', 'm3-rcvrqst', 'm3-notify'];
 const COPY_SIZES = [4096, 65536, 1 << 20, 4 << 20];
@@ -23,6 +27,8 @@ const COPY_BYTES = 64 << 20;
 
 /** Comparisons reported for every run: [M3-IPC figure, baseline], by case id. */
 const MSG_RATIOS: [string, string][] = [
+  ['m3-sendrec-nospin', 'pipe'],
+  ['m3-sendrec-nospin', 'unix'],
   ['m3-sendrec', 'pipe'],
   ['m3-sendrec', 'unix'],
   ['m3-sendrec', 'futex'],
@@ -44,6 +50,8 @@ const TARGETS: { a: string; b: string; min: number }[] = [
 
 function cases(msgIters: number): Case[] {
   const out: Case[] = MSG_CASES.map((c) => ({ id: c, args: ['-n', `${msgIters}`, c], kind: 'msg' as const }));
+  // The same calls with adaptive spinning off: what a blocked call costs when it always sleeps.
+  for (const c of ['m3-sendrec', 'm3-sendrec-rr']) out.push({ id: `${c}-nospin`, args: ['-n', `${msgIters}`, c], kind: 'msg', spinUs: 0 });
   for (const size of COPY_SIZES) {
     const n = Math.max(8, Math.round(COPY_BYTES / size));
     for (const c of ['vcopy', 'pvm', 'memcpy']) out.push({ id: `${c}-${size}`, args: ['-n', `${n}`, c, `${size}`], kind: 'copy' });
@@ -69,7 +77,8 @@ export interface ConfigResult {
 }
 
 async function runCase(node: LabNode, bin: string, c: Case): Promise<{ value: number; unit: string }> {
-  const res = await node.rpc.call('exec', { cmd: bin, args: c.args, timeoutMs: 300_000 }, 320_000);
+  const cmd = c.spinUs === undefined ? `exec ${bin} ${c.args.join(' ')}` : `old=$(cat ${SPIN_PARAM}) && echo ${c.spinUs} > ${SPIN_PARAM} && ${bin} ${c.args.join(' ')}; rc=$?; echo $old > ${SPIN_PARAM}; exit $rc`;
+  const res = await node.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', cmd], timeoutMs: 300_000 }, 320_000);
   if (res.code !== 0) throw new InfraError(`${node.name}: ipcbench ${c.args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
   const line = JSON.parse(res.stdout.trim().split('\n').pop()!) as { value: number; unit: string };
   return line;

@@ -66,6 +66,7 @@ static int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 	bool timed_out = false;
 
 	spin_unlock(&dc->lock);
+	m3_spin_wait(&w->done);
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		/* pairs with smp_store_release() in m3_wake() */

@@ -157,6 +157,7 @@ int m3_ipc_notify(struct m3_ipc *a);
 int m3_ipc_reply(struct m3_ipc *a);
 int m3_ipc_reply_rcv(struct m3_reply_rcv *a);
 void m3_wake(struct m3_proc *p, int result);
+void m3_spin_wait(bool *done);
 
 /* vcopy.c */
 int m3_vcopy(struct m3_vcopy *a);
