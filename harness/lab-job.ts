@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { buildImage } from './image/build.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
-import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
+import { loadLabFile, type LabOptions } from './lab/lab-file.ts';
 import { repoRoot } from './paths.ts';
 
 export interface Verdicts {
@@ -53,7 +53,7 @@ export async function labJob(opts: { labFile?: string; overrides?: LabOptions; s
       lab = await Lab.attach(currentLabDir());
       log(`lab: using the lab that is already up (${lab.state.id})`);
     } else {
-      const spec = opts.labFile ? loadLabFile(opts.labFile, opts.overrides) : resolveLab({}, opts.overrides);
+      const spec = loadLabFile(opts.labFile ?? path.join(repoRoot, 'labs', 'default.yaml'), opts.overrides);
       lab = await Lab.boot(spec, { detached: true, log });
       booted = true;
     }

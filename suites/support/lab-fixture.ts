@@ -26,7 +26,7 @@ export async function useLab(need: Record<string, unknown>): Promise<LabHandle> 
   const state = process.env.M3LAB_OWN_LAB === '1' ? undefined : readState(currentLabDir());
   let lab: Lab | undefined;
   let owned = false;
-  if (state && fits(state, spec)) {
+  if (state && fits(state, need, spec)) {
     try {
       lab = await Lab.attach(currentLabDir());
       log(`suite: using the running lab ${state.id}`);
@@ -42,10 +42,19 @@ export async function useLab(need: Record<string, unknown>): Promise<LabHandle> 
   return { lab, owned, consoleStart };
 }
 
-/** A running lab serves a suite when its first nodes have the vCPUs the suite asks for. */
-function fits(state: LabState, spec: LabSpec): boolean {
+/**
+ * A running lab serves a suite when it has enough nodes and its first nodes have
+ * the vCPUs the suite asks for (only where the suite names a count).
+ */
+function fits(state: LabState, need: Record<string, unknown>, spec: LabSpec): boolean {
   if (state.nodes.length < spec.nodes.length) return false;
-  return spec.nodes.every((n, i) => state.nodes[i]!.spec.cpus === n.cpus && state.nodes[i]!.spec.maxcpus >= n.maxcpus);
+  const asked = (i: number): { cpus?: unknown; maxcpus?: unknown } =>
+    Array.isArray(need.nodes) ? ((need.nodes[i] as object | undefined) ?? {}) : { cpus: need.cpus, maxcpus: need.maxcpus };
+  return spec.nodes.every((n, i) => {
+    const a = asked(i);
+    const have = state.nodes[i]!.spec;
+    return (a.cpus === undefined || have.cpus === n.cpus) && (a.maxcpus === undefined || have.maxcpus >= n.maxcpus);
+  });
 }
 
 export async function releaseLab(h: LabHandle | undefined): Promise<void> {

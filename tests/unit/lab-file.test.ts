@@ -61,6 +61,11 @@ describe('lab file validation', () => {
     expect(fieldOf(() => loadLabFile(labFile('- 1\n- 2\n')))).toBe('');
   });
 
+  it('the shipped default lab (make lab) is valid: three nodes, the second with two vCPUs', () => {
+    const spec = loadLabFile(path.join(import.meta.dirname, '..', '..', 'labs', 'default.yaml'));
+    expect(spec.nodes.map((n) => [n.name, n.cpus])).toEqual([['node1', 1], ['node2', 2], ['node3', 1]]);
+  });
+
   it('lets command-line flags override the file', () => {
     const spec = loadLabFile(labFile('nodes: 2\ncpus: 1\n'), { cpus: 2, append: 'nosmp' });
     expect(spec.nodes.every((n) => n.cpus === 2 && n.append === 'nosmp')).toBe(true);
