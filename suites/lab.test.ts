@@ -2,6 +2,8 @@ import * as allure from 'allure-js-commons';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBundle } from '../harness/agent-bundle.ts';
 import { InfraError, NodeGoneError } from '../harness/errors.ts';
+import { lanLinkDown } from '../harness/faults/faults.ts';
+import { Nemesis } from '../harness/faults/nemesis.ts';
 import { buildImage } from '../harness/image/build.ts';
 import { LabNode } from '../harness/lab/node.ts';
 import { BoardTarget } from '../harness/target/board.ts';
@@ -67,6 +69,30 @@ describe('lab: a 3-node QEMU lab', () => {
       console.log(table.map((r) => `${r.from} -> ${r.to}: median ${r.medianUs} us, p90 ${r.p90Us} us`).join('\n'));
     } finally {
       await Promise.all(nodes.map((n) => n.rpc.call('echoStop', { port: ECHO_PORT }).catch(() => undefined)));
+    }
+  });
+
+  it('a LAN link fault cuts a node off the LAN but not off the harness, and heals', async () => {
+    const { lab } = requireLab(handle);
+    const [a, , c] = lab.nodes;
+    const nemesis = new Nemesis();
+    await c!.rpc.call('echoStart', { port: ECHO_PORT + 1 });
+    try {
+      const probe = () => a!.rpc.call('tcpRoundTrips', { host: c!.record.lanAddress, port: ECHO_PORT + 1, count: 5, timeoutMs: 3000 });
+      expect((await probe()).count).toBe(5);
+      const cut = lanLinkDown(c!);
+      await nemesis.inject(cut);
+      await expect(probe()).rejects.toThrow();
+      // The management network (SSH, agent) is untouched.
+      expect((await c!.sh('cat /sys/class/net/lan0/carrier')).stdout.trim()).toBe('0');
+      await nemesis.heal(cut);
+      let ok = false;
+      for (let i = 0; i < 20 && !ok; i++) ok = await probe().then((r) => r.count === 5, () => false);
+      expect(ok).toBe(true);
+    } finally {
+      await nemesis.healAll();
+      await c!.rpc.call('echoStop', { port: ECHO_PORT + 1 }).catch(() => undefined);
+      await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
     }
   });
 
