@@ -16,6 +16,7 @@ export interface KmodArtifacts {
   tools: string[];
   tests: string[];
   bench: string[];
+  proxy: string[];
 }
 
 function listDir(dir: string): string[] {
@@ -40,6 +41,7 @@ export async function buildKmod(image: BuiltImage, log: (l: string) => void = ()
     tools: [path.join(kmodBuildDir, 'm3ctl')],
     tests: listDir(path.join(kmodBuildDir, 'tests')),
     bench: listDir(path.join(kmodBuildDir, 'bench')),
+    proxy: listDir(path.join(kmodBuildDir, 'proxy')),
   };
   log(`kmod: m3ipc.ko (${vermagic}), ${a.tests.length} test programs, ${a.bench.length} bench programs`);
   return a;

@@ -12,6 +12,7 @@ export interface RemoteKmod {
   m3ctl: string;
   tests: Record<string, string>;
   bench: Record<string, string>;
+  proxy: Record<string, string>;
 }
 
 /**
@@ -19,7 +20,7 @@ export interface RemoteKmod {
  * shell on the far side, the same for a VM and a board.
  */
 export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<RemoteKmod> {
-  const files = [a.module, ...a.tools, ...a.tests, ...a.bench].map((f) => path.relative(a.dir, f));
+  const files = [a.module, ...a.tools, ...a.tests, ...a.bench, ...a.proxy].map((f) => path.relative(a.dir, f));
   const tar = await execa('tar', ['-c', '-C', a.dir, ...files], { encoding: 'buffer', reject: false });
   if (tar.exitCode !== 0) throw new InfraError(`tar of ${a.dir} failed: ${tar.stderr.toString()}`);
   if (!node.ssh) throw new InfraError(`${node.name}: not connected`);
@@ -27,7 +28,7 @@ export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<Remot
   if (out.code !== 0) throw new InfraError(`${node.name}: unpacking kmod build failed: ${out.stderr}`);
   const remote = (f: string) => path.posix.join(REMOTE_KMOD_DIR, path.relative(a.dir, f));
   const byName = (list: string[]) => Object.fromEntries(list.map((f) => [path.basename(f), remote(f)]));
-  return { module: remote(a.module), m3ctl: remote(a.tools[0]!), tests: byName(a.tests), bench: byName(a.bench) };
+  return { module: remote(a.module), m3ctl: remote(a.tools[0]!), tests: byName(a.tests), bench: byName(a.bench), proxy: byName(a.proxy) };
 }
 
 /** insmod, unless the module is already in; returns whether this call loaded it. */

@@ -1,0 +1,138 @@
+import { InfraError } from '../errors.ts';
+import { unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
+import { installKmod } from '../kmod/install.ts';
+import type { LabNode } from '../lab/node.ts';
+import { parseTable, type Row } from './procfs.ts';
+
+export interface ClusterOptions {
+  dc: string;
+  dcid: number;
+  procs: number;
+  basePort: number;
+  heartbeatMs: number;
+  timeoutMs: number;
+  maxPayload: number;
+}
+
+export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 7000, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 16384 };
+
+export interface ProxyHandle {
+  from: LabNode;
+  to: LabNode;
+  /** The agent's id of the supervising m3proxy process. */
+  id: number;
+  pid: number;
+}
+
+/**
+ * M3-IPC across a lab: the module on every node with node id = position + 1, one
+ * DC spanning all nodes, and a proxy pair (m3proxy) for every ordered pair of
+ * nodes, started and reaped through each node's agent.
+ */
+export class M3Cluster {
+  readonly proxies: ProxyHandle[] = [];
+
+  private constructor(
+    readonly nodes: LabNode[],
+    readonly remote: Map<string, RemoteKmod>,
+    readonly opts: ClusterOptions,
+  ) {}
+
+  nodeId(node: LabNode): number {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) throw new InfraError(`${node.name} is not in this cluster`);
+    return i + 1;
+  }
+
+  static async setup(nodes: LabNode[], opts: Partial<ClusterOptions> = {}, log?: (l: string) => void): Promise<M3Cluster> {
+    const o = { ...DEFAULT_CLUSTER, ...opts };
+    const remote = await installKmod(nodes, nodes.map((_, i) => i + 1), log);
+    const c = new M3Cluster(nodes, remote, o);
+    await Promise.all(
+      nodes.map(async (n) => {
+        const ctl = remote.get(n.name)!.m3ctl;
+        const others = nodes.filter((m) => m !== n).map((m) => c.nodeId(m));
+        const script = [`${ctl} dc-init ${o.dc} --id ${o.dcid} --tasks 0 --procs ${o.procs} >/dev/null`, ...others.map((id) => `${ctl} add-node ${o.dc} ${id}`)].join(' && ');
+        const res = await n.sh(script);
+        if (res.code !== 0) throw new InfraError(`${n.name}: DC setup failed: ${res.stderr.trim() || res.stdout.trim()}`);
+      }),
+    );
+    for (const from of nodes) for (const to of nodes) if (from !== to) await c.startProxy(from, to);
+    await c.waitAllUp();
+    return c;
+  }
+
+  async startProxy(from: LabNode, to: LabNode): Promise<ProxyHandle> {
+    const o = this.opts;
+    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`];
+    const cmd = this.remote.get(from.name)!.proxy.m3proxy;
+    if (!cmd) throw new InfraError(`${from.name}: no m3proxy in the kmod build`);
+    const { id, pid } = await from.rpc.call('spawn', { cmd, args });
+    const h = { from, to, id, pid };
+    const i = this.proxies.findIndex((p) => p.from === from && p.to === to);
+    if (i >= 0) this.proxies[i] = h;
+    else this.proxies.push(h);
+    return h;
+  }
+
+  proxy(from: LabNode, to: LabNode): ProxyHandle {
+    const p = this.proxies.find((x) => x.from === from && x.to === to);
+    if (!p) throw new InfraError(`no proxy ${from.name} -> ${to.name}`);
+    return p;
+  }
+
+  async proxyTable(node: LabNode): Promise<Row[]> {
+    const r = await node.rpc.call('readFile', { path: '/proc/m3ipc/proxies' });
+    return parseTable(r.data);
+  }
+
+  /** Until every node lists every peer's proxy as up, or the deadline. */
+  async waitAllUp(timeoutMs = 30000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < until) {
+      let ok = true;
+      for (const n of this.nodes) {
+        const rows = await this.proxyTable(n);
+        for (const m of this.nodes) {
+          if (m === n) continue;
+          const row = rows.find((r) => Number(r.node_id) === this.nodeId(m));
+          if (row?.state !== 'up') {
+            ok = false;
+            last = `${n.name}: proxy for ${m.name} is ${row?.state ?? 'absent'}`;
+          }
+        }
+      }
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const logs = await Promise.all(this.proxies.map(async (p) => `${p.from.name}->${p.to.name}: ${(await p.from.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(-500)}`));
+    throw new InfraError(`proxies not up in ${timeoutMs} ms (${last})\n${logs.join('\n')}`);
+  }
+
+  /** SIGTERM every proxy (they proxy_unbind and exit), SIGKILL after a grace period. */
+  async stopProxies(): Promise<void> {
+    await Promise.all(
+      this.proxies.map(async (p) => {
+        await p.from.rpc.call('kill', { id: p.id, signal: 'SIGTERM' }).catch(() => undefined);
+        const r = await p.from.rpc.call('wait', { id: p.id, timeoutMs: 5000 }).catch(() => undefined);
+        if (r && !r.exited) await p.from.rpc.call('kill', { id: p.id, signal: 'SIGKILL' }).catch(() => undefined);
+      }),
+    );
+  }
+
+  /** Proxies stopped and reaped, the DC ended, the module unloaded; returns what failed. */
+  async teardown(): Promise<string[]> {
+    const problems: string[] = [];
+    await this.stopProxies();
+    for (const n of this.nodes) {
+      const procs = await n.rpc.call('procs', {}).catch(() => []);
+      for (const p of procs) if (p.running && p.cmd.includes('m3proxy')) problems.push(`${n.name}: proxy ${p.pid} still running`);
+      const ctl = this.remote.get(n.name)!.m3ctl;
+      await n.sh(`${ctl} dc-end ${this.opts.dc}`).catch(() => undefined);
+      const rm = await unloadModule(n).catch((e: Error) => ({ code: -1, stderr: e.message }));
+      if (rm.code !== 0) problems.push(`${n.name}: rmmod m3ipc failed: ${rm.stderr}`);
+    }
+    return problems;
+  }
+}
