@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
-import { echoStart, echoStop, tcpRoundTrips } from './net.ts';
+import { echoStart, echoStop, tcpRoundTrips, tcpSend } from './net.ts';
 import { perfStat } from './perf.ts';
 import { killAll, killProc, listProcs, spawnProc, waitProc } from './procs.ts';
 import { AGENT_VERSION, type SpawnParams, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
@@ -149,6 +149,7 @@ const handlers: Record<string, Handler> = {
   perfStat: (p: ExecParams & { events: string[] }) => perfStat(p, exec),
   echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
   echoStop: (p: { port: number }) => echoStop(p.port),
+  tcpSend: (p: { host: string; port: number; data: string; waitMs?: number }) => tcpSend(p.host, p.port, Buffer.from(p.data, 'base64'), p.waitMs),
   tcpRoundTrips: (p: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }) =>
     tcpRoundTrips(p.host, p.port, p.count, p.bytes, p.timeoutMs),
   writeFile: (p: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }) => {

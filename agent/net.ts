@@ -69,3 +69,34 @@ export function tcpRoundTrips(host: string, port: number, count: number, bytes =
     });
   });
 }
+
+/**
+ * Connects, writes raw bytes, and reports how the peer answered: what it sent
+ * back and whether it closed the connection within waitMs (probes of a server's
+ * input validation).
+ */
+export function tcpSend(host: string, port: number, data: Buffer, waitMs = 2000): Promise<{ connected: boolean; closedByPeer: boolean; received: string; ms: number }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let connected = false;
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const sock = net.createConnection({ host, port });
+    const finish = (closedByPeer: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ connected, closedByPeer, received: received.toString('base64'), ms: Date.now() - started });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    sock.on('connect', () => {
+      connected = true;
+      sock.write(data);
+    });
+    sock.on('data', (d: Buffer) => (received = Buffer.concat([received, d])));
+    sock.on('end', () => finish(true));
+    sock.on('close', () => finish(connected));
+    sock.on('error', () => finish(connected));
+  });
+}

@@ -106,6 +106,8 @@ export interface NetMethods {
   echoStart: { params: { port: number; host?: string }; result: { port: number } };
   echoStop: { params: { port: number }; result: { stopped: boolean } };
   /** 1-byte (or `bytes`) TCP round trips to an echo server, after a short warm-up. */
+  /** Raw bytes to a TCP port (base64 in and out); says whether the peer closed on us. */
+  tcpSend: { params: { host: string; port: number; data: string; waitMs?: number }; result: { connected: boolean; closedByPeer: boolean; received: string; ms: number } };
   tcpRoundTrips: { params: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }; result: RoundTrips };
 }
 
