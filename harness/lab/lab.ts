@@ -102,6 +102,25 @@ export function sweepStale(root = stateRoot(), log: (l: string) => void = () => 
   return cleaned;
 }
 
+/**
+ * Starts a node's QEMU. The SSH port was free when picked, but another process can
+ * take it before QEMU binds it; QEMU then exits at once saying so, and the node is
+ * started again on a new port (up to three times).
+ */
+async function powerOnWithFreshPort(nodes: QemuLabNode[], i: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const n = nodes[i]!;
+    await n.target.power.on();
+    n.record.pid = n.target.pid;
+    const exited = await Promise.race([n.target.gone.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+    if (!exited || attempt >= 3 || !/host forwarding|hostfwd/i.test(n.target.stderrText())) return;
+    const spec = { ...n.target.spec, sshPort: await freePort() };
+    n.record.sshPort = spec.sshPort;
+    n.record.spec = { ...n.record.spec, sshPort: spec.sshPort };
+    nodes[i] = new LabNode(n.record, new QemuTarget(spec));
+  }
+}
+
 export interface BootOptions {
   detached?: boolean;
   log?: (line: string) => void;
@@ -189,7 +208,7 @@ export class Lab {
       const started = Date.now();
       const maxCpus = Math.max(...spec.nodes.map((n) => n.cpus));
       const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length);
-      await Promise.all(nodes.map((n) => n.target.power.on().then(() => (n.record.pid = n.target.pid))));
+      await Promise.all(nodes.map((n, i) => powerOnWithFreshPort(nodes, i)));
       writeState(state);
       log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
       await Promise.all(
