@@ -142,6 +142,15 @@ const handlers: Record<string, Handler> = {
   readFile: (p: { path: string; encoding?: 'utf8' | 'base64' }) => ({
     data: readFileSync(p.path).toString(p.encoding ?? 'utf8'),
   }),
+  cpus: () => ({
+    online: cpuList('/sys/devices/system/cpu/online'),
+    present: cpuList('/sys/devices/system/cpu/present'),
+    possible: cpuList('/sys/devices/system/cpu/possible'),
+  }),
+  cpuOnline: (p: { cpu: number; online: boolean }) => {
+    writeFileSync(`/sys/devices/system/cpu/cpu${Number(p.cpu)}/online`, p.online ? '1' : '0');
+    return { online: cpuList('/sys/devices/system/cpu/online') };
+  },
   spawn: (p: SpawnParams) => spawnProc(p),
   wait: (p: { id: number; timeoutMs?: number }) => waitProc(p.id, p.timeoutMs),
   kill: (p: { id: number; signal?: NodeJS.Signals }) => killProc(p.id, p.signal),

@@ -89,6 +89,10 @@ export interface Methods {
   wait: { params: { id: number; timeoutMs?: number }; result: WaitResult };
   kill: { params: { id: number; signal?: string }; result: { sent: boolean } };
   procs: { params: Record<string, never>; result: ProcInfo[] };
+  /** CPU lists from sysfs: online, present, possible. */
+  cpus: { params: Record<string, never>; result: { online: number[]; present: number[]; possible: number[] } };
+  /** Brings a CPU on- or offline through sysfs (works on VMs and boards alike). */
+  cpuOnline: { params: { cpu: number; online: boolean }; result: { online: number[] } };
   readFile: { params: { path: string; encoding?: 'utf8' | 'base64' }; result: { data: string } };
   writeFile: { params: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }; result: { bytes: number } };
 }

@@ -15,7 +15,8 @@ let handle: LabHandle | undefined;
 
 describe('lab: a 3-node QEMU lab', () => {
   beforeAll(async () => {
-    handle = await useLab({ nodes: NODES });
+    // node3 may hot-add a second vCPU.
+    handle = await useLab({ nodes: [{}, {}, { maxcpus: 2 }] });
   });
 
   afterAll(async () => {
@@ -166,6 +167,32 @@ describe('lab: a 3-node QEMU lab', () => {
     expect(await rpc.call('kill', { id: sleeper.id, signal: 'SIGTERM' })).toEqual({ sent: true });
     expect(await rpc.call('wait', { id: sleeper.id, timeoutMs: 5000 })).toMatchObject({ exited: true, code: null, signal: 'SIGTERM' });
     await expect(rpc.call('wait', { id: 9999 })).rejects.toThrow(/ENOENT: no process with id 9999/);
+  });
+
+  it('a vCPU hot-added through QMP can be onlined and offlined in the guest, and hot-removed', async () => {
+    const { lab } = requireLab(handle);
+    const node = lab.nodes[2]!;
+    const cpus = () => node.rpc.call('cpus', {});
+    expect((await cpus()).present).toEqual([0]);
+    expect((await cpus()).possible).toEqual([0, 1]);
+    const id = await node.target.hotplugCpu();
+    const poll = async (want: (c: Awaited<ReturnType<typeof cpus>>) => boolean) => {
+      for (let i = 0; i < 100; i++) {
+        const c = await cpus();
+        if (want(c)) return c;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return cpus();
+    };
+    // The guest learns of the new vCPU but does not online it by itself.
+    expect((await poll((c) => c.present.includes(1))).present).toEqual([0, 1]);
+    expect((await cpus()).online).toEqual([0]);
+    expect((await node.rpc.call('cpuOnline', { cpu: 1, online: true })).online).toEqual([0, 1]);
+    const n = await node.sh('grep -c ^processor /proc/cpuinfo');
+    expect(n.stdout.trim()).toBe('2');
+    expect((await node.rpc.call('cpuOnline', { cpu: 1, online: false })).online).toEqual([0]);
+    await node.target.unplugCpu(id);
+    expect((await poll((c) => !c.present.includes(1))).present).toEqual([0]);
   });
 
   it('a node whose QEMU is killed is reported gone promptly, then comes back', async () => {

@@ -216,6 +216,45 @@ export class QemuTarget implements Target {
     return q;
   }
 
+  /**
+   * Hot-adds the next free vCPU (QMP device_add with the slot QEMU offers); the
+   * guest sees it present but offline until something onlines it. Returns its id.
+   */
+  async hotplugCpu(): Promise<string> {
+    const q = await this.qmp();
+    try {
+      const slots = await q.execute<{ type: string; props: Record<string, number>; 'qom-path'?: string }[]>('query-hotpluggable-cpus');
+      const free = slots.filter((x) => !x['qom-path']).sort((a, b) => (a.props['core-id'] ?? 0) - (b.props['core-id'] ?? 0) || (a.props['socket-id'] ?? 0) - (b.props['socket-id'] ?? 0))[0];
+      if (!free) throw new InfraError(`${this.name}: no free vCPU slot (maxcpus ${this.spec.maxcpus})`);
+      const id = `hcpu${free.props['socket-id'] ?? 0}-${free.props['core-id'] ?? 0}-${free.props['thread-id'] ?? 0}`;
+      await q.execute('device_add', { driver: free.type, id, ...free.props });
+      return id;
+    } finally {
+      q.close();
+    }
+  }
+
+  /** Hot-removes a vCPU added by hotplugCpu; waits for QEMU's DEVICE_DELETED (the guest must let it go). */
+  async unplugCpu(id: string, timeoutMs = 15000): Promise<void> {
+    const q = await this.qmp();
+    try {
+      const deleted = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new InfraError(`${this.name}: vCPU ${id} not released in ${timeoutMs} ms`)), timeoutMs);
+        // QEMU 7.2 reports the vCPU's removal by its path (its lapic child first).
+        q.on('event', (e: { event: string; data?: { device?: string; path?: string } }) => {
+          if (e.event === 'DEVICE_DELETED' && (e.data?.device === id || e.data?.path?.startsWith(`/machine/peripheral/${id}`))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      await q.execute('device_del', { id });
+      await deleted;
+    } finally {
+      q.close();
+    }
+  }
+
   consoleBytes(): number {
     return existsSync(this.console.path) ? statSync(this.console.path).size : 0;
   }

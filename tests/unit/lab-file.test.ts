@@ -63,7 +63,7 @@ describe('lab file validation', () => {
 
   it('the shipped default lab (make lab) is valid: three nodes, the second with two vCPUs', () => {
     const spec = loadLabFile(path.join(import.meta.dirname, '..', '..', 'labs', 'default.yaml'));
-    expect(spec.nodes.map((n) => [n.name, n.cpus])).toEqual([['node1', 1], ['node2', 2], ['node3', 1]]);
+    expect(spec.nodes.map((n) => [n.name, n.cpus, n.maxcpus])).toEqual([['node1', 1, 1], ['node2', 2, 2], ['node3', 1, 2]]);
   });
 
   it('lets command-line flags override the file', () => {
