@@ -116,7 +116,10 @@ export class M3Cluster {
       this.proxies.map(async (p) => {
         await p.from.rpc.call('kill', { id: p.id, signal: 'SIGTERM' }).catch(() => undefined);
         const r = await p.from.rpc.call('wait', { id: p.id, timeoutMs: 5000 }).catch(() => undefined);
-        if (r && !r.exited) await p.from.rpc.call('kill', { id: p.id, signal: 'SIGKILL' }).catch(() => undefined);
+        if (r && !r.exited) {
+          await p.from.rpc.call('kill', { id: p.id, signal: 'SIGKILL' }).catch(() => undefined);
+          await p.from.rpc.call('wait', { id: p.id, timeoutMs: 5000 }).catch(() => undefined);
+        }
       }),
     );
   }
