@@ -21,6 +21,9 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab status [--json]             the running lab's nodes
   m3lab ssh NODE [-- CMD...]        a shell or one command on a node
   m3lab down                        stop the running lab
+  m3lab bench ipc-remote [--repeat N] [--iters N] [--json]
+                                    remote sendrec latency and rate, remote vcopy bandwidth
+                                    against raw TCP between the same two guests
   m3lab bench ipc-local [--cpus 1,2] [--repeat N] [--iters N] [--json]
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
                                     socket, futex, process_vm_readv and memcpy in the same guest
@@ -84,13 +87,17 @@ async function cmdBench(argv: string[]): Promise<number> {
     options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' } },
   });
   const which = positionals[0];
-  if (which !== 'ipc-local') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local)`);
+  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local, ipc-remote)`);
   const cpus = (values.cpus ?? '1,2').split(',').map((c) => Number(c));
   if (cpus.some((c) => !Number.isInteger(c) || c < 1 || c > 8)) throw new ConfigError('--cpus', `must be a list of vCPU counts 1..8, got ${values.cpus}`);
   const repeat = Number(values.repeat ?? 5);
   if (!Number.isInteger(repeat) || repeat < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
-  const msgIters = Number(values.iters ?? 5000);
+  const msgIters = Number(values.iters ?? (which === 'ipc-remote' ? 1000 : 5000));
   if (!Number.isInteger(msgIters) || msgIters < 100) throw new ConfigError('--iters', `must be an integer >= 100, got ${values.iters}`);
+  if (which === 'ipc-remote') {
+    const { benchIpcRemote } = await import('./bench/ipc-remote.ts');
+    return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
+  }
   const { benchIpcLocal } = await import('./bench/ipc-local.ts');
   return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
 }

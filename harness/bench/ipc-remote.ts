@@ -1,0 +1,122 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { InfraError } from '../errors.ts';
+import { Lab } from '../lab/lab.ts';
+import { resolveLab, type LabOptions } from '../lab/lab-file.ts';
+import type { LabNode } from '../lab/node.ts';
+import { M3Cluster } from '../m3/cluster.ts';
+import { repoRoot } from '../paths.ts';
+import { ratio, summarize, type Summary } from './stats.ts';
+
+const TCP_PORT = 7100;
+const SERVER_SLOT = 10;
+const CLIENTS = 8;
+
+/** One figure per round: [id, unit, how to get it from the program's JSON line]. */
+interface Figure {
+  id: string;
+  unit: string;
+  values: number[];
+}
+
+async function json(node: LabNode, cmd: string, args: string[]): Promise<Record<string, number>> {
+  const res = await node.rpc.call('exec', { cmd, args, timeoutMs: 300_000 }, 320_000);
+  if (res.code !== 0) throw new InfraError(`${node.name}: ${path.basename(cmd)} ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
+  return JSON.parse(res.stdout.trim().split('\n').pop()!);
+}
+
+export interface RemoteResult {
+  accel: string;
+  kernel: string;
+  figures: { id: string; unit: string; samples: number[]; summary: Summary }[];
+  ratios: { a: string; b: string; value: number; low: number; high: number; target?: string; met?: boolean }[];
+  proxies: Record<string, string>[];
+}
+
+export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel'] }): Promise<number> {
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const lab = await Lab.boot(resolveLab({ name: 'bench-remote', nodes: 2 }, { accel: opts.accel }), { log });
+  let cluster: M3Cluster | undefined;
+  try {
+    const [n1, n2] = [lab.nodes[0]!, lab.nodes[1]!];
+    cluster = await M3Cluster.setup([n1, n2], {}, log);
+    const r1 = cluster.remote.get(n1.name)!;
+    const r2 = cluster.remote.get(n2.name)!;
+    const dc = cluster.opts.dc;
+    const tcp = r1.bench.tcpbench!;
+    const rb = r1.bench.rbench!;
+    await n2.rpc.call('spawn', { cmd: r2.bench.tcpbench!, args: ['server', `${TCP_PORT}`] });
+    const srv = await n2.rpc.call('spawn', { cmd: r2.bench.rbench!, args: ['server', dc, `${SERVER_SLOT}`] });
+    let ep = 0;
+    for (let i = 0; i < 50 && !ep; i++) {
+      const m = (await n2.rpc.call('wait', { id: srv.id, timeoutMs: 100 })).stdout.match(/^endpoint=(\d+)$/m);
+      if (m) ep = Number(m[1]);
+    }
+    if (!ep) throw new InfraError('rbench server printed no endpoint');
+    const host = n2.record.lanAddress;
+    const node2 = `${cluster.nodeId(n2)}`;
+    const it = `${opts.iters}`;
+    const fig = new Map<string, Figure>();
+    const add = (id: string, unit: string, v: number) => {
+      const f = fig.get(id) ?? { id, unit, values: [] };
+      f.values.push(v);
+      fig.set(id, f);
+    };
+    for (let r = 0; r < opts.repeat; r++) {
+      const t = await json(n1, tcp, ['rtt', host, `${TCP_PORT}`, it, '1']);
+      add('tcp-rtt-us', 'us', t.median_us!);
+      const m = await json(n1, rb, ['rtt', dc, '20', `${ep}`, node2, it]);
+      add('m3-rtt-us', 'us', m.median_us!);
+      add('tcp-pingpong-rate', 'msg/s', t.rate!);
+      add('m3-sendrec-rate', 'msg/s', m.rate!);
+      const tp = await json(n1, tcp, ['pipeline', host, `${TCP_PORT}`, `${opts.iters * CLIENTS}`, '64', `${CLIENTS}`]);
+      add(`tcp-pipeline-${CLIENTS}`, 'msg/s', tp.rate!);
+      const mp = await json(n1, rb, ['rate', dc, '21', `${ep}`, node2, it, `${CLIENTS}`]);
+      add(`m3-sendrec-${CLIENTS}-clients`, 'msg/s', mp.rate!);
+      for (const size of [65536, 4 << 20]) {
+        const iters = Math.max(4, Math.round((16 << 20) / size));
+        const ts = await json(n1, tcp, ['stream', host, `${TCP_PORT}`, `${size * iters}`]);
+        add(`tcp-stream-${size}`, 'B/s', ts.value!);
+        const mv = await json(n1, rb, ['vcopy', dc, '40', `${ep}`, node2, `${size}`, `${iters}`]);
+        add(`m3-vcopy-${size}`, 'B/s', mv.value!);
+      }
+      log(`bench: remote round ${r + 1}/${opts.repeat} done`);
+    }
+    const figures = [...fig.values()].map((f) => ({ id: f.id, unit: f.unit, samples: f.values, summary: summarize(f.values) }));
+    const by = new Map(figures.map((f) => [f.id, f.summary]));
+    const pair = (a: string, b: string, target?: { max?: number; min?: number }) => {
+      const q = ratio(by.get(a)!, by.get(b)!);
+      const met = target ? (target.max !== undefined ? q.value <= target.max : q.value >= target.min!) : undefined;
+      return { a, b, ...q, target: target ? (target.max !== undefined ? `<= ${target.max}` : `>= ${target.min}`) : undefined, met };
+    };
+    const ratios = [
+      pair('m3-rtt-us', 'tcp-rtt-us', { max: 1.25 }),
+      pair('m3-sendrec-rate', 'tcp-pingpong-rate'),
+      pair(`m3-sendrec-${CLIENTS}-clients`, `tcp-pipeline-${CLIENTS}`, { min: 0.8 }),
+      pair('m3-vcopy-65536', 'tcp-stream-65536'),
+      pair(`m3-vcopy-${4 << 20}`, `tcp-stream-${4 << 20}`),
+    ];
+    const proxies = await cluster.proxyTable(n1);
+    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: lab.state.image.release, figures, ratios, proxies };
+    const doc = { bench: 'ipc-remote', date: new Date().toISOString(), repeat: opts.repeat, iters: opts.iters, ...result };
+    const out = path.join(repoRoot, 'reports', 'bench-ipc-remote.json');
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    else process.stdout.write(`${formatRemote(result, opts.repeat)}\n\nfigures: ${out}\n`);
+    return 0;
+  } finally {
+    if (cluster) await cluster.teardown().catch(() => undefined);
+    await lab.teardown();
+  }
+}
+
+export function formatRemote(r: RemoteResult, repeat: number): string {
+  const lines = [`== ipc-remote, node1 -> node2 over the lab LAN, ${r.accel.toUpperCase()}, kernel ${r.kernel}; median of ${repeat} runs`];
+  const fmt = (v: number, unit: string) => (unit === 'B/s' ? `${(v / 1e6).toFixed(1)} MB/s` : unit === 'us' ? `${v.toFixed(0)} us` : `${(v / 1e3).toFixed(2)} kmsg/s`);
+  lines.push(`${'figure'.padEnd(26)} ${'median'.padStart(14)} ${'spread'.padStart(7)}`);
+  for (const f of r.figures) lines.push(`${f.id.padEnd(26)} ${fmt(f.summary.median, f.unit).padStart(14)} ${`${(f.summary.spread * 100).toFixed(0)}%`.padStart(7)}`);
+  lines.push(`${'ratio'.padEnd(48)} ${'median'.padStart(7)}  range        target`);
+  for (const q of r.ratios) lines.push(`${`${q.a} / ${q.b}`.padEnd(48)} ${q.value.toFixed(2).padStart(7)}  ${`${q.low.toFixed(2)}..${q.high.toFixed(2)}`.padEnd(12)} ${q.target ? `${q.target} ${q.met ? 'MET' : 'MISSED'}` : ''}`);
+  return lines.join('\n');
+}
