@@ -254,3 +254,88 @@ int m3_proc_info(int dcid, int p_nr, struct m3_proc_info *info)
 	info->p_nr = p_nr;
 	return m3_ioctl(M3_IOC_PROC_INFO, info);
 }
+
+/* ---- remote IPC ---- */
+
+static int m3_dc_node_ioc(unsigned long cmd, int dcid, int node)
+{
+	struct m3_dc_node a = { .dcid = dcid, .node_id = node };
+
+	return m3_ioctl(cmd, &a);
+}
+
+int m3_add_node(int dcid, int node)
+{
+	return m3_dc_node_ioc(M3_IOC_ADD_NODE, dcid, node);
+}
+
+int m3_del_node(int dcid, int node)
+{
+	return m3_dc_node_ioc(M3_IOC_DEL_NODE, dcid, node);
+}
+
+int m3_rmtbind(int dcid, int ep, int node, const char *name)
+{
+	struct m3_rmtbind a;
+
+	memset(&a, 0, sizeof(a));
+	a.dcid = dcid;
+	a.endpoint = ep;
+	a.node_id = node;
+	if (name)
+		strncpy(a.name, name, sizeof(a.name) - 1);
+	return m3_ioctl(M3_IOC_RMTBIND, &a);
+}
+
+int m3_proxy_bind(int node, int sender_pid, int receiver_pid,
+		  unsigned int max_payload)
+{
+	struct m3_proxy_bind a = { node, sender_pid, receiver_pid, max_payload };
+
+	return m3_ioctl(M3_IOC_PROXY_BIND, &a);
+}
+
+static int m3_node_ioc(unsigned long cmd, int node)
+{
+	struct m3_node_ref a = { .node_id = node };
+
+	return m3_ioctl(cmd, &a);
+}
+
+int m3_proxy_unbind(int node)
+{
+	return m3_node_ioc(M3_IOC_PROXY_UNBIND, node);
+}
+
+int m3_node_down(int node)
+{
+	return m3_node_ioc(M3_IOC_NODE_DOWN, node);
+}
+
+int m3_node_up(int node)
+{
+	return m3_node_ioc(M3_IOC_NODE_UP, node);
+}
+
+int m3_get2rmt(void *buf, unsigned int buflen, int timeout_ms)
+{
+	struct m3_get2rmt a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.buf = (uintptr_t)buf;
+	a.buflen = buflen;
+	a.timeout_ms = timeout_ms;
+	ret = m3_ioctl(M3_IOC_GET2RMT, &a);
+	return ret < 0 ? ret : (int)a.len;
+}
+
+int m3_put2lcl(const void *buf, unsigned int len)
+{
+	struct m3_put2lcl a;
+
+	memset(&a, 0, sizeof(a));
+	a.buf = (uintptr_t)buf;
+	a.len = len;
+	return m3_ioctl(M3_IOC_PUT2LCL, &a);
+}

@@ -56,6 +56,20 @@ int m3_unbind(int dcid, int ep);
 int m3_setpriv(int dcid, int ep, int priv);
 int m3_proc_info(int dcid, int p_nr, struct m3_proc_info *info);
 
+/* remote IPC (admin) */
+int m3_add_node(int dcid, int node);
+int m3_del_node(int dcid, int node);
+int m3_rmtbind(int dcid, int ep, int node, const char *name);
+int m3_proxy_bind(int node, int sender_pid, int receiver_pid,
+		  unsigned int max_payload);
+int m3_proxy_unbind(int node);
+int m3_node_down(int node);
+int m3_node_up(int node);
+/* sender proxy: next frame (hdr + payload) into buf; bytes or -errno */
+int m3_get2rmt(void *buf, unsigned int buflen, int timeout_ms);
+/* receiver proxy: deliver one frame (hdr + payload) */
+int m3_put2lcl(const void *buf, unsigned int len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,8 +78,8 @@ void m3_current_put(struct m3_dc *dc)
  * binding of a slot that is now free (-EPIPE for a destination,
  * -ECONNRESET for a source, -ENOTCONN for admin calls).
  */
-int m3_resolve(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
-	       int dead_err, struct m3_proc **out)
+int m3_resolve_any(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
+		   int dead_err, struct m3_proc **out)
 {
 	struct m3_proc *p;
 	int gen, slot;
@@ -98,47 +98,78 @@ int m3_resolve(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
 	p = m3_slot(dc, slot);
 	if (p->gen != gen)
 		return -ESTALE;
-	if (!p->task)
+	if (!m3_bound(p))
 		return dead_err;
+	*out = p;
+	return 0;
+}
+
+/* like m3_resolve_any(), but a remote process descriptor is -EREMOTE */
+int m3_resolve(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
+	       int dead_err, struct m3_proc **out)
+{
+	struct m3_proc *p;
+	int ret;
+
+	ret = m3_resolve_any(dc, caller, ep, dead_err, &p);
+	if (ret)
+		return ret;
+	if (p->remote)
+		return -EREMOTE;
 	*out = p;
 	return 0;
 }
 
 /*
  * dc->lock held; may run in the exit hook (preemption disabled). Wakes the
- * process itself if blocked (-ENOTCONN) and every peer blocked on it:
- * senders and reply waiters with -EPIPE, receivers from it with
- * -ECONNRESET. Its pending notifications to others are dropped.
+ * process itself if blocked (-ENOTCONN; a remote process gets it as its
+ * answer) and every peer blocked on it: senders, reply waiters and remote
+ * vcopy waiters with -EPIPE, receivers from it and vcopy waiters on it as a
+ * source with -ECONNRESET; with @err != 0 (node down: -EHOSTDOWN) every peer
+ * gets @err instead. Its pending notifications to others are dropped. A
+ * remote process's frames still queued for its sender proxy are removed.
  */
-void m3_unbind_locked(struct m3_proc *p)
+void m3_unbind_err_locked(struct m3_proc *p, int err)
 {
 	struct m3_dc *dc = p->dc;
 	unsigned int i, idx = m3_slot_index(p);
 	struct task_struct *task = p->task;
 
-	if (p->waiter)
+	if (p->state)
 		m3_wake(p, -ENOTCONN);
 
 	for (i = 0; i < dc->nr_slots; i++) {
 		struct m3_proc *q = &dc->procs[i];
 
-		if (q == p || !q->task)
+		if (q == p || !m3_bound(q))
 			continue;
 		if (q->nr_notify && test_bit(idx, q->notify_pending)) {
 			clear_bit(idx, q->notify_pending);
 			q->nr_notify--;
 		}
-		if (!q->waiter)
+		if (!q->state)
 			continue;
-		if ((q->state & (M3_PST_SENDING | M3_PST_REPLY_WAIT)) &&
-		    q->blocked_on == p)
-			m3_wake(q, -EPIPE);
+		if ((q->state & (M3_PST_SENDING | M3_PST_REPLY_WAIT |
+				 M3_PST_RMT)) && q->blocked_on == p)
+			m3_wake(q, err ?: (q->state & M3_PST_RMT_SRC) ?
+				   -ECONNRESET : -EPIPE);
 		else if ((q->state & M3_PST_RECEIVING) && q->getfrom == p)
-			m3_wake(q, -ECONNRESET);
+			m3_wake(q, err ?: -ECONNRESET);
 	}
 	WARN_ON_ONCE(!list_empty(&p->caller_q));
 	bitmap_zero(p->notify_pending, dc->nr_slots);
 	p->nr_notify = 0;
+
+	if (p->remote) {
+		m3_rmt_purge_dst(p);
+		p->remote = false;
+		p->rname[0] = 0;
+		p->endpoint = M3_NONE;
+		p->node = m3_dvs.node_id;
+		p->priv = M3_PRIV_DEFAULT;
+		dc->nr_bound--;
+		return;
+	}
 
 	write_lock(&m3_task_lock);
 	hash_del(&p->hnode);
@@ -151,6 +182,11 @@ void m3_unbind_locked(struct m3_proc *p)
 	dc->nr_bound--;
 	atomic_dec(&m3_nr_bound);	/* after hash_del: see m3_bind() */
 	put_task_struct(task);
+}
+
+void m3_unbind_locked(struct m3_proc *p)
+{
+	m3_unbind_err_locked(p, 0);
 }
 
 static void m3_set_affinity(struct task_struct *task, u64 mask)
@@ -218,7 +254,7 @@ int m3_bind(struct m3_bind *a)
 	spin_lock(&dc->lock);
 	if (a->p_nr == M3_ANY_SLOT) {
 		for (i = 0; i < (int)dc->nr_procs; i++) {
-			if (!m3_slot(dc, i)->task) {
+			if (!m3_bound(m3_slot(dc, i))) {
 				p = m3_slot(dc, i);
 				break;
 			}
@@ -232,7 +268,7 @@ int m3_bind(struct m3_bind *a)
 			goto out_dc;
 		p = m3_slot(dc, a->p_nr);
 		ret = -EBUSY;
-		if (p->task)
+		if (m3_bound(p))
 			goto out_dc;
 	}
 
@@ -310,7 +346,7 @@ static int m3_admin_target(int dcid, s32 ep, struct m3_dc **dcp,
 		if (self && self->dc != dc)
 			self = NULL;
 	}
-	ret = m3_resolve(dc, self, ep, -ENOTCONN, pp);
+	ret = m3_resolve_any(dc, self, ep, -ENOTCONN, pp);
 	if (ret) {
 		spin_unlock(&dc->lock);
 		return ret;
@@ -474,7 +510,7 @@ int m3_proc_info(struct m3_proc_info *info)
 	info->endpoint = p->endpoint;
 	info->send_to = M3_NONE;
 	info->getfrom = M3_NONE;
-	if (p->task) {
+	if (m3_bound(p)) {
 		info->pid = p->pid;
 		info->priv = p->priv;
 		info->node = p->node;
@@ -486,7 +522,10 @@ int m3_proc_info(struct m3_proc_info *info)
 		info->notify_pending = p->nr_notify;
 		info->msgs_sent = p->msgs_sent;
 		info->msgs_rcvd = p->msgs_rcvd;
-		get_task_comm(info->comm, p->task);
+		if (p->task)
+			get_task_comm(info->comm, p->task);
+		else
+			strscpy(info->comm, p->rname, sizeof(info->comm));
 	}
 	spin_unlock(&dc->lock);
 out:

@@ -199,11 +199,13 @@ void m3_dc_end_locked(struct m3_dc *dc)
 
 	spin_lock(&dc->lock);
 	dc->alive = false;
+	/* a remote process blocked here gets -EPIPE: its peer is gone */
 	for (i = 0; i < dc->nr_slots; i++)
-		if (dc->procs[i].waiter)
-			m3_wake(&dc->procs[i], -ENOTCONN);
+		if (dc->procs[i].state)
+			m3_wake(&dc->procs[i], dc->procs[i].remote ?
+				-EPIPE : -ENOTCONN);
 	for (i = 0; i < dc->nr_slots; i++)
-		if (dc->procs[i].task)
+		if (m3_bound(&dc->procs[i]))
 			m3_unbind_locked(&dc->procs[i]);
 	spin_unlock(&dc->lock);
 

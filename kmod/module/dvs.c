@@ -62,6 +62,7 @@ int m3_dvs_end(void)
 	for (i = 0; i < M3_MAX_DCS; i++)
 		if (m3_dvs.dcs[i])
 			m3_dc_end_locked(m3_dvs.dcs[i]);
+	m3_rmt_dvs_end();	/* proxies unbound, queued frames dropped */
 	m3_dvs.initialized = false;
 	m3_dvs.nodes = 0;
 	pr_info("m3ipc: DVS ended\n");

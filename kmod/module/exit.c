@@ -31,6 +31,8 @@ static void m3_exit_probe(void *data, struct task_struct *task)
 	struct m3_proc *p;
 	struct m3_dc *dc;
 
+	if (atomic_read(&m3_nr_proxies))
+		m3_rmt_task_exit(task);	/* a proxy: its node goes down */
 	if (!atomic_read(&m3_nr_bound))
 		return;
 	p = m3_task_proc_get(task, &dc);

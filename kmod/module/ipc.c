@@ -27,9 +27,15 @@ static int m3_timeout(s32 ms, long *jiffies)
 	return 0;
 }
 
-/* dc->lock held: leave every blocked state */
-static void m3_clear_wait(struct m3_proc *p)
+/*
+ * dc->lock held: leave every blocked state. A local process waiting for a
+ * remote answer withdraws its request frames not yet taken by the sender
+ * proxy (timeout, signal, death).
+ */
+void m3_clear_wait(struct m3_proc *p)
 {
+	if ((p->state & M3_PST_RMT) && !p->remote)
+		m3_rmt_withdraw(p);
 	if (p->state & M3_PST_SENDING)
 		list_del_init(&p->q_link);
 	p->state = 0;
@@ -42,7 +48,14 @@ static void m3_clear_wait(struct m3_proc *p)
 void m3_wake(struct m3_proc *p, int result)
 {
 	struct m3_waiter *w = p->waiter;
-	struct task_struct *task = w->task;
+	struct task_struct *task;
+
+	if (p->remote) {
+		/* a remote process blocked here: answer through its proxy */
+		m3_rmt_answer(p, result);
+		return;
+	}
+	task = w->task;
 
 	m3_clear_wait(p);
 	w->result = result;
@@ -59,7 +72,7 @@ void m3_wake(struct m3_proc *p, int result)
  * call completes, the timeout expires or a signal arrives; returns with the
  * lock held and the call's result.
  */
-static int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
+int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 		   long timeout)
 	__must_hold(&dc->lock)
 {
@@ -91,15 +104,17 @@ static int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 	return w->result;
 }
 
-static void m3_arm(struct m3_proc *c, struct m3_waiter *w)
+void m3_arm(struct m3_proc *c, struct m3_waiter *w)
 {
 	w->task = current;
 	w->done = false;
 	w->result = 0;
+	w->rbuf = NULL;
+	w->rlen = 0;
 	c->waiter = w;
 }
 
-static bool m3_accepts(struct m3_proc *dst, struct m3_proc *src, bool request)
+bool m3_accepts(struct m3_proc *dst, struct m3_proc *src, bool request)
 {
 	if (!(dst->state & M3_PST_RECEIVING))
 		return false;
@@ -111,7 +126,7 @@ static bool m3_accepts(struct m3_proc *dst, struct m3_proc *src, bool request)
 }
 
 /* dc->lock held, @dst is receiving and accepts @src */
-static void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
+void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
 		       const struct m3_msg *m)
 {
 	dst->waiter->msg = *m;
@@ -121,7 +136,7 @@ static void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
 	m3_wake(dst, 0);
 }
 
-static void m3_notify_msg(struct m3_msg *m, struct m3_proc *src)
+void m3_notify_msg(struct m3_msg *m, struct m3_proc *src)
 {
 	memset(m, 0, sizeof(*m));
 	m->m_source = src->endpoint;
@@ -132,7 +147,7 @@ static void m3_notify_msg(struct m3_msg *m, struct m3_proc *src)
  * Would @c blocking on @dst close a cycle? Follow the chain of processes
  * blocked sending to / waiting for a reply from the next one.
  */
-static int m3_deadlock(struct m3_dc *dc, struct m3_proc *c,
+int m3_deadlock(struct m3_dc *dc, struct m3_proc *c,
 		       struct m3_proc *dst)
 {
 	struct m3_proc *x = dst;
@@ -165,11 +180,15 @@ static int m3_do_send(struct m3_ipc *a, bool request)
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 
-	ret = m3_resolve(dc, c, a->ep, -EPIPE, &dst);
+	ret = m3_resolve_any(dc, c, a->ep, -EPIPE, &dst);
 	if (ret)
 		goto out;
 	if (dst == c) {
 		ret = -EDEADLK;
+		goto out;
+	}
+	if (dst->remote) {
+		ret = m3_rmt_send(dc, c, dst, a, request, timeout);
 		goto out;
 	}
 	ret = request ? m3_priv_sendrec(c, dst) : m3_priv_send(c, dst);
@@ -240,7 +259,7 @@ int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
 	if (ret)
 		goto out;
 	if (a->ep != M3_ANY) {
-		ret = m3_resolve(dc, c, a->ep, -ECONNRESET, &src);
+		ret = m3_resolve_any(dc, c, a->ep, -ECONNRESET, &src);
 		if (ret)
 			goto out;
 		if (src == c) {
@@ -313,9 +332,13 @@ int m3_ipc_notify(struct m3_ipc *a)
 	c = m3_current_proc(&dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
-	ret = m3_resolve(dc, c, a->ep, -EPIPE, &dst);
+	ret = m3_resolve_any(dc, c, a->ep, -EPIPE, &dst);
 	if (ret)
 		goto out;
+	if (dst->remote) {
+		ret = m3_rmt_notify(c, dst);
+		goto out;
+	}
 	ret = m3_priv_notify(c, dst);
 	if (ret)
 		goto out;
@@ -345,14 +368,17 @@ int m3_ipc_reply(struct m3_ipc *a)
 	c = m3_current_proc(&dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
-	ret = m3_resolve(dc, c, a->ep, -EPIPE, &dst);
+	ret = m3_resolve_any(dc, c, a->ep, -EPIPE, &dst);
 	if (ret)
 		goto out;
 	if (!(dst->state & M3_PST_REPLY_WAIT) || dst->blocked_on != c) {
 		ret = -EBADE;
 		goto out;
 	}
-	m3_deliver(dst, c, &a->msg);
+	if (dst->remote)
+		ret = m3_rmt_reply(c, dst, &a->msg);
+	else
+		m3_deliver(dst, c, &a->msg);
 out:
 	m3_current_put(dc);
 	return ret;

@@ -9,10 +9,15 @@
  *   2. dc->lock        (spinlock) every slot of that DC and all IPC state
  *                                in it. Never two DC locks at once (IPC is
  *                                always inside one DC).
- *   3. m3_task_lock    (rwlock)  task_struct -> slot hash (m3_task_hash).
- *   4. task_lock(task) (spinlock, leaf; only via get_task_comm()).
+ *   3. m3_rmt_lock     (spinlock) remote nodes: proxies, node state, the
+ *                                frame queues of the sender proxies
+ *                                (remote.c). Taken under dc->lock when a
+ *                                local call queues a frame; dc->lock is
+ *                                never taken while it is held.
+ *   4. m3_task_lock    (rwlock)  task_struct -> slot hash (m3_task_hash).
+ *   5. task_lock(task) (spinlock, leaf; only via get_task_comm()).
  *
- * Locks 2-4 are spinlocks: nothing that can sleep or fault runs under them
+ * Locks 2-5 are spinlocks: nothing that can sleep or fault runs under them
  * (copy_{to,from}_user, access_process_vm, set_cpus_allowed_ptr, kmalloc
  * with GFP_KERNEL, proc_mkdir/proc_remove happen with none of them held).
  * A blocked IPC caller sleeps with no lock held (see m3_wait() in ipc.c).
@@ -38,6 +43,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 
 #include "../uapi/m3ipc.h"
 
@@ -49,6 +55,8 @@ struct m3_waiter {
 	struct m3_msg msg;	/* message delivered to the waiter */
 	int result;
 	bool done;		/* set (release) by the waker under dc->lock */
+	void *rbuf;		/* remote vcopy: COPYOUT_DATA handed over */
+	u32 rlen;
 };
 
 struct m3_dc;
@@ -60,8 +68,12 @@ struct m3_proc {
 	s32 endpoint;		/* M3_NONE when the slot is free */
 	struct task_struct *task; /* bound task (reference held), or NULL */
 	pid_t pid;
-	int node;		/* node of the process (remote IPC: later) */
+	int node;		/* node of the process */
 	int priv;
+	bool remote;		/* a remote process descriptor (task NULL) */
+	char rname[16];		/* remote: name given by rmtbind */
+	u64 rmt_seq;		/* seq of the remote request waited for
+				 * (local) or being answered (remote) */
 
 	/* IPC state, all under dc->lock */
 	unsigned int state;	/* M3_PST_* */
@@ -108,6 +120,12 @@ struct m3_dvs {
 	struct m3_dc *dcs[M3_MAX_DCS];
 };
 
+/* a slot is bound to a local task or to a remote process */
+static inline bool m3_bound(const struct m3_proc *p)
+{
+	return p->task || p->remote;
+}
+
 /* main.c */
 extern struct mutex m3_admin_mutex;
 extern struct m3_dvs m3_dvs;	/* under m3_admin_mutex */
@@ -142,12 +160,15 @@ int m3_setpriv(struct m3_setpriv *arg);
 int m3_getep(struct m3_getep *arg);
 int m3_proc_info(struct m3_proc_info *info);
 void m3_unbind_locked(struct m3_proc *p);
+void m3_unbind_err_locked(struct m3_proc *p, int err);
 struct m3_proc *m3_current_proc(struct m3_dc **dcp);	/* dc->lock held */
 void m3_current_put(struct m3_dc *dc);
 struct m3_proc *m3_task_proc_get(struct task_struct *task,
 				 struct m3_dc **dcp);
 int m3_resolve(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
 	       int dead_err, struct m3_proc **out);
+int m3_resolve_any(struct m3_dc *dc, struct m3_proc *caller, s32 ep,
+		   int dead_err, struct m3_proc **out);
 
 /* ipc.c */
 int m3_ipc_send(struct m3_ipc *a);
@@ -158,6 +179,42 @@ int m3_ipc_reply(struct m3_ipc *a);
 int m3_ipc_reply_rcv(struct m3_reply_rcv *a);
 void m3_wake(struct m3_proc *p, int result);
 void m3_spin_wait(bool *done);
+void m3_clear_wait(struct m3_proc *p);
+void m3_arm(struct m3_proc *c, struct m3_waiter *w);
+int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
+	    long timeout);
+bool m3_accepts(struct m3_proc *dst, struct m3_proc *src, bool request);
+void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
+		const struct m3_msg *m);
+void m3_notify_msg(struct m3_msg *m, struct m3_proc *src);
+int m3_deadlock(struct m3_dc *dc, struct m3_proc *c, struct m3_proc *dst);
+
+/* remote.c (dc->lock held where noted) */
+extern atomic_t m3_nr_proxies;
+int m3_rmt_send(struct m3_dc *dc, struct m3_proc *c, struct m3_proc *dst,
+		struct m3_ipc *a, bool request, long timeout); /* dc->lock */
+int m3_rmt_notify(struct m3_proc *c, struct m3_proc *dst);	/* dc->lock */
+int m3_rmt_reply(struct m3_proc *c, struct m3_proc *dst,
+		 const struct m3_msg *m);			/* dc->lock */
+void m3_rmt_answer(struct m3_proc *p, int result);		/* dc->lock */
+void m3_rmt_withdraw(struct m3_proc *p);			/* dc->lock */
+void m3_rmt_purge_dst(struct m3_proc *p);			/* dc->lock */
+int m3_rvcopy(struct m3_vcopy *a);
+int m3_proxy_bind(struct m3_proxy_bind *a);
+int m3_proxy_unbind(struct m3_node_ref *a);
+int m3_node_down(struct m3_node_ref *a);
+int m3_node_up(struct m3_node_ref *a);
+int m3_add_node(struct m3_dc_node *a);
+int m3_del_node(struct m3_dc_node *a);
+int m3_rmtbind(struct m3_rmtbind *a);
+int m3_get2rmt(struct m3_get2rmt *a);
+int m3_put2lcl(struct m3_put2lcl *a);
+void m3_rmt_task_exit(struct task_struct *task);	/* exit hook */
+void m3_rmt_dvs_end(void);		/* admin mutex held */
+void m3_rmt_init(void);
+void m3_rmt_exit(void);			/* module exit */
+void m3_rmt_show_nodes(struct seq_file *m);	/* admin mutex held */
+void m3_rmt_show_proxies(struct seq_file *m);
 
 /* vcopy.c */
 int m3_vcopy(struct m3_vcopy *a);

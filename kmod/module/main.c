@@ -34,6 +34,11 @@ union m3_ioc_arg {
 	struct m3_setpriv sp;
 	struct m3_proc_info pinfo;
 	struct m3_proxy_bind pb;
+	struct m3_node_ref nref;
+	struct m3_dc_node dn;
+	struct m3_rmtbind rb;
+	struct m3_get2rmt g2r;
+	struct m3_put2lcl p2l;
 };
 
 static int m3_ioc_dvs_init(union m3_ioc_arg *a)
@@ -93,7 +98,47 @@ static int m3_ioc_proc_info(union m3_ioc_arg *a)
 
 static int m3_ioc_proxy_bind(union m3_ioc_arg *a)
 {
-	return -EOPNOTSUPP;	/* remote IPC: later */
+	return m3_proxy_bind(&a->pb);
+}
+
+static int m3_ioc_proxy_unbind(union m3_ioc_arg *a)
+{
+	return m3_proxy_unbind(&a->nref);
+}
+
+static int m3_ioc_add_node(union m3_ioc_arg *a)
+{
+	return m3_add_node(&a->dn);
+}
+
+static int m3_ioc_del_node(union m3_ioc_arg *a)
+{
+	return m3_del_node(&a->dn);
+}
+
+static int m3_ioc_rmtbind(union m3_ioc_arg *a)
+{
+	return m3_rmtbind(&a->rb);
+}
+
+static int m3_ioc_node_down(union m3_ioc_arg *a)
+{
+	return m3_node_down(&a->nref);
+}
+
+static int m3_ioc_node_up(union m3_ioc_arg *a)
+{
+	return m3_node_up(&a->nref);
+}
+
+static int m3_ioc_get2rmt(union m3_ioc_arg *a)
+{
+	return m3_get2rmt(&a->g2r);
+}
+
+static int m3_ioc_put2lcl(union m3_ioc_arg *a)
+{
+	return m3_put2lcl(&a->p2l);
 }
 
 static int m3_ioc_send(union m3_ioc_arg *a)
@@ -133,7 +178,12 @@ static int m3_ioc_reply_rcv(union m3_ioc_arg *a)
 
 static int m3_ioc_vcopy(union m3_ioc_arg *a)
 {
-	return m3_vcopy(&a->vc);
+	int ret = m3_vcopy(&a->vc);
+
+	/* an endpoint names a remote process: chunks through the proxies */
+	if (ret == -EREMOTE)
+		ret = m3_rvcopy(&a->vc);
+	return ret;
 }
 
 static int m3_ioc_getep(union m3_ioc_arg *a)
@@ -159,6 +209,14 @@ static const struct m3_ioc_desc m3_ioc_table[] = {
 	{ M3_IOC_SETPRIV,    M3_F_NO_OUT,		m3_ioc_setpriv },
 	{ M3_IOC_PROC_INFO,  0,				m3_ioc_proc_info },
 	{ M3_IOC_PROXY_BIND, M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_proxy_bind },
+	{ M3_IOC_PROXY_UNBIND, M3_F_ADMIN | M3_F_NO_OUT, m3_ioc_proxy_unbind },
+	{ M3_IOC_ADD_NODE,   M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_add_node },
+	{ M3_IOC_DEL_NODE,   M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_del_node },
+	{ M3_IOC_RMTBIND,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_rmtbind },
+	{ M3_IOC_NODE_DOWN,  M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_node_down },
+	{ M3_IOC_NODE_UP,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_node_up },
+	{ M3_IOC_GET2RMT,    M3_F_ADMIN,		m3_ioc_get2rmt },
+	{ M3_IOC_PUT2LCL,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_put2lcl },
 	{ M3_IOC_SEND,       M3_F_NO_OUT,		m3_ioc_send },
 	{ M3_IOC_RECEIVE,    0,				m3_ioc_receive },
 	{ M3_IOC_SENDREC,    0,				m3_ioc_sendrec },
@@ -225,6 +283,7 @@ static int __init m3_init(void)
 {
 	int ret;
 
+	m3_rmt_init();
 	m3_wq = alloc_workqueue("m3ipc", 0, 0);
 	if (!m3_wq)
 		return -ENOMEM;
@@ -265,6 +324,7 @@ static void __exit m3_exit(void)
 	m3_procfs_exit();
 	/* frees the DCs whose last reference was dropped */
 	destroy_workqueue(m3_wq);
+	m3_rmt_exit();		/* proxies of a DVS never ended, if any */
 	WARN_ON(atomic_read(&m3_nr_bound));
 	pr_info("m3ipc: unloaded\n");
 }

@@ -33,21 +33,15 @@ static int m3_info_show(struct seq_file *m, void *v)
 
 static int m3_nodes_show(struct seq_file *m, void *v)
 {
-	int i;
-
 	mutex_lock(&m3_admin_mutex);
-	seq_puts(m, "node_id state local\n");
-	for (i = 0; i < M3_MAX_NODES; i++)
-		if (m3_dvs.nodes & (1ULL << i))
-			seq_printf(m, "%d up %d\n", i, i == m3_dvs.node_id);
+	m3_rmt_show_nodes(m);
 	mutex_unlock(&m3_admin_mutex);
 	return 0;
 }
 
 static int m3_proxies_show(struct seq_file *m, void *v)
 {
-	/* remote IPC is not implemented yet: header only */
-	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms\n");
+	m3_rmt_show_proxies(m);
 	return 0;
 }
 
@@ -68,6 +62,8 @@ static const char *m3_state_str(unsigned int st)
 {
 	if (st & M3_PST_SENDING)
 		return st & M3_PST_REQUEST ? "sendrec" : "sending";
+	if (st & M3_PST_RMT)
+		return "rmt_vcopy";
 	if (st & M3_PST_REPLY_WAIT)
 		return "reply_wait";
 	if (st & M3_PST_RECEIVING)
@@ -91,13 +87,17 @@ static int m3_dc_procs_show(struct seq_file *m, void *v)
 		struct m3_proc *p = &dc->procs[i];
 		s32 peer = M3_NONE;
 
-		if (!p->task)
+		if (!m3_bound(p))
 			continue;
 		if (p->blocked_on)
 			peer = p->blocked_on->endpoint;
 		else if (p->state & M3_PST_RECEIVING)
 			peer = p->getfrom ? p->getfrom->endpoint : M3_ANY;
-		get_task_comm(comm, p->task);
+		if (p->task)
+			get_task_comm(comm, p->task);
+		else
+			strscpy(comm, p->rname[0] ? p->rname : "remote",
+				sizeof(comm));
 		for (j = 0; comm[j]; j++)
 			if (isspace(comm[j]) || !isprint(comm[j]))
 				comm[j] = '_';

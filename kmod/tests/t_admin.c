@@ -231,12 +231,19 @@ int main(void)
 		m3_dc_info(dc, &ci);
 		is(ci.nr_bound, 1, "dead kids are unbound (nr_bound 1)");
 	}
-	/* proxy_bind is not there yet */
+	/* proxy_bind argument checks (remote IPC is tested by rt_*) */
 	{
 		struct m3_proxy_bind pb = { 1, 1, 1, 1024 };
 
 		ret = ioctl(m3_open(), M3_IOC_PROXY_BIND, &pb);
-		is(ret < 0 ? -errno : ret, -EOPNOTSUPP, "proxy_bind: -EOPNOTSUPP");
+		is(ret < 0 ? -errno : ret, -EINVAL,
+		   "proxy_bind: max_payload below the minimum: -EINVAL");
+		is(m3_proxy_bind(node, getpid(), getpid(), 16384), -EINVAL,
+		   "proxy_bind for the local node: -EINVAL");
+		is(m3_proxy_unbind((node + 1) % 64), -ENOLINK,
+		   "proxy_unbind without a proxy: -ENOLINK");
+		is(m3_rmtbind(dc, M3_ENDPOINT(1, 0), (node + 1) % 64, "x"),
+		   -ENONET, "rmtbind of a node outside the DC: -ENONET");
 	}
 
 	is(m3_dc_end(dc), 0, "dc_end");

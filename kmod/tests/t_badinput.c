@@ -21,6 +21,10 @@ static const struct { unsigned long cmd; const char *name; } cmds[] = {
 	{ M3_IOC_NOTIFY, "NOTIFY" }, { M3_IOC_RCVRQST, "RCVRQST" },
 	{ M3_IOC_REPLY, "REPLY" }, { M3_IOC_REPLY_RCV, "REPLY_RCV" },
 	{ M3_IOC_VCOPY, "VCOPY" }, { M3_IOC_GETEP, "GETEP" },
+	{ M3_IOC_PROXY_UNBIND, "PROXY_UNBIND" }, { M3_IOC_ADD_NODE, "ADD_NODE" },
+	{ M3_IOC_DEL_NODE, "DEL_NODE" }, { M3_IOC_RMTBIND, "RMTBIND" },
+	{ M3_IOC_NODE_DOWN, "NODE_DOWN" }, { M3_IOC_NODE_UP, "NODE_UP" },
+	{ M3_IOC_GET2RMT, "GET2RMT" }, { M3_IOC_PUT2LCL, "PUT2LCL" },
 };
 #define NCMDS ((int)(sizeof(cmds) / sizeof(cmds[0])))
 

@@ -12,6 +12,9 @@
  *   m3ctl setpriv DC EP LEVEL       LEVEL: 0..4 or hardware|kernel|task|server|user
  *   m3ctl getep PID
  *   m3ctl dump                                  (JSON on stdout)
+ *   m3ctl add-node DC NODE | del-node DC NODE   (the DC's node bitmap)
+ *   m3ctl rmtbind DC EP NODE [NAME]             (remote process descriptor)
+ *   m3ctl proxy-unbind NODE | node-down NODE | node-up NODE
  *
  * DC is a name or a dcid. Exit status 0 on success, 1 on an M3 error
  * (message on stderr), 2 on a usage error.
@@ -36,7 +39,10 @@ static void usage(void)
 		"       m3ctl unbind DC EP\n"
 		"       m3ctl setpriv DC EP LEVEL\n"
 		"       m3ctl getep PID\n"
-		"       m3ctl dump\n");
+		"       m3ctl dump\n"
+		"       m3ctl add-node DC NODE | del-node DC NODE\n"
+		"       m3ctl rmtbind DC EP NODE [NAME]\n"
+		"       m3ctl proxy-unbind NODE | node-down NODE | node-up NODE\n");
 	exit(2);
 }
 
@@ -270,6 +276,28 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "dump"))
 		return dump();
+	if (!strcmp(cmd, "add-node") || !strcmp(cmd, "del-node")) {
+		if (argc != 4)
+			usage();
+		ret = (cmd[0] == 'a' ? m3_add_node : m3_del_node)
+			(dc_arg(argv[2]), num(argv[3]));
+		return ret < 0 ? fail(cmd, ret) : 0;
+	}
+	if (!strcmp(cmd, "rmtbind")) {
+		if (argc != 5 && argc != 6)
+			usage();
+		ret = m3_rmtbind(dc_arg(argv[2]), num(argv[3]), num(argv[4]),
+				 argc == 6 ? argv[5] : NULL);
+		return ret < 0 ? fail(cmd, ret) : 0;
+	}
+	if (!strcmp(cmd, "proxy-unbind") || !strcmp(cmd, "node-down") ||
+	    !strcmp(cmd, "node-up")) {
+		if (argc != 3)
+			usage();
+		ret = (cmd[0] == 'p' ? m3_proxy_unbind : cmd[5] == 'd' ?
+		       m3_node_down : m3_node_up)(num(argv[2]));
+		return ret < 0 ? fail(cmd, ret) : 0;
+	}
 	usage();
 	return 2;
 }

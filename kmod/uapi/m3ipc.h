@@ -37,8 +37,18 @@
  *  stale endpoint: the slot was re-bound (other generation)        -ESTALE
  *  deadlock: the destination is (transitively) blocked sending to,
  *    or waiting for a reply from, the caller; or send/receive to SELF -EDEADLK
- *  no proxy for the destination's node (remote IPC, later)         -ENOLINK
- *  node down (remote IPC, later)                                   -EHOSTDOWN
+ *  no proxy for the destination's node (remote IPC)                -ENOLINK
+ *  node down: the peer's node was declared down (its proxy died, was
+ *    unbound, or heartbeats stopped) before or while the caller
+ *    waited on a process of that node                              -EHOSTDOWN
+ *  remote IPC: the node is not a member of the DC                  -ENONET
+ *  remote IPC: the endpoint is a remote process where only a local
+ *    one is allowed (a frame addressed to a non-local process)     -EREMOTE
+ *  remote IPC: a frame from a proxy is malformed (put2lcl), or a
+ *    remote answer carries an impossible result                   -EPROTO
+ *  remote IPC: the get2rmt buffer is too small for the next frame  -EMSGSIZE
+ *  remote IPC: 4096 requests already wait for the node's sender
+ *    proxy (it does not drain its queue)                           -ENOBUFS
  *  timeout: a timeout > 0 expired                                  -ETIMEDOUT
  *  would block: timeout 0 and the call cannot complete at once     -EAGAIN
  *  permission: an M3 privilege rule forbids the call               -EACCES
@@ -55,7 +65,6 @@
  *  bad user pointer / unmapped memory in vcopy                     -EFAULT
  *  unknown ioctl or wrong argument size                            -ENOTTY
  *  interrupted by a signal while blocked                           -EINTR
- *  not implemented yet (remote IPC: proxy_bind ...)                -EOPNOTSUPP
  *  out of memory                                                   -ENOMEM
  *
  * ---------------------------------------------------------------------------
@@ -264,6 +273,9 @@ struct m3_setpriv {
 #define M3_PST_REPLY_WAIT	0x4	/* sendrec: waiting for send_to's reply */
 #define M3_PST_REQUEST		0x8	/* the pending send is a sendrec */
 #define M3_PST_RQST_ONLY	0x10	/* receiving with rcvrqst semantics */
+#define M3_PST_RMT		0x20	/* waiting for a remote answer (ACK,
+					   reply, vcopy data) from send_to */
+#define M3_PST_RMT_SRC		0x40	/* ... send_to is the vcopy source */
 
 /* any caller: dcid and p_nr in; the rest out (endpoint M3_NONE = free) */
 struct m3_proc_info {
@@ -282,12 +294,102 @@ struct m3_proc_info {
 	char  comm[16];
 };
 
-/* remote IPC: not implemented yet, returns -EOPNOTSUPP */
+/* ---- remote IPC (all admin) ---- */
+
+/*
+ * proxy_bind: register the sender (loops on get2rmt) and receiver (calls
+ * put2lcl) proxy processes of a remote node; the node goes up.
+ * max_payload: largest frame payload, M3_RMT_MIN_PAYLOAD..M3_RMT_MAX_PAYLOAD.
+ */
+#define M3_RMT_MIN_PAYLOAD	4096
+#define M3_RMT_MAX_PAYLOAD	65536
 struct m3_proxy_bind {
 	__s32 node_id;
 	__s32 sender_pid;
 	__s32 receiver_pid;
 	__u32 max_payload;
+};
+
+/* proxy_unbind, node_down, node_up: a node id */
+struct m3_node_ref {
+	__s32 node_id;
+	__u32 pad;
+};
+
+/* add_node / del_node: the DC's node bitmap */
+struct m3_dc_node {
+	__s32 dcid;
+	__s32 node_id;
+};
+
+/*
+ * rmtbind: a descriptor of the remote process @endpoint of node @node_id in
+ * the local slot M3_EP_SLOT(endpoint) of @dcid (same generation). A free
+ * slot is bound; a slot holding another remote generation/node is replaced;
+ * a slot bound to a local process: -EBUSY; the same binding again: 0.
+ */
+struct m3_rmtbind {
+	__s32 dcid;
+	__s32 endpoint;
+	__s32 node_id;
+	__u32 pad;
+	char  name[16];		/* shown in /proc .../procs (may be empty) */
+};
+
+/*
+ * Frame header between the kernel and the proxies (host byte order; the
+ * proxies convert it to the wire format of kmod/proxy/wire.h, which adds
+ * magic and version). Followed by hdr.len bytes of payload.
+ */
+enum m3_rcmd {
+	M3_CMD_SEND_MSG = 1,	/* payload: struct m3_msg; answer SEND_ACK */
+	M3_CMD_NTFY_MSG,	/* no payload, no answer */
+	M3_CMD_SNDREC_MSG,	/* payload: m3_msg; answer REPLY_MSG (or SEND_ACK on error) */
+	M3_CMD_REPLY_MSG,	/* payload: m3_msg; ack = SNDREC seq; answer SEND_ACK */
+	M3_CMD_COPYIN_DATA,	/* payload: data for dst at addr; answer COPYIN_ACK */
+	M3_CMD_COPYOUT_RQST,	/* count bytes of dst at addr; answer COPYOUT_DATA */
+	M3_CMD_SEND_ACK,	/* rcode; ack = seq of the request */
+	M3_CMD_COPYIN_ACK,	/* rcode; ack = seq of COPYIN_DATA */
+	M3_CMD_COPYOUT_DATA,	/* rcode, payload: data; ack = seq of COPYOUT_RQST */
+	M3_CMD_HELLO,		/* heartbeat (proxy to proxy; put2lcl notes it) */
+	M3_CMD_HELLO_ACK,	/* heartbeat answer (proxy to proxy only) */
+	M3_CMD_MAX = M3_CMD_HELLO_ACK,
+};
+
+#define M3_RF_NOWAIT		0x1	/* SEND/SNDREC with timeout 0 */
+
+struct m3_rhdr {
+	__u16 cmd;		/* enum m3_rcmd */
+	__u16 flags;		/* M3_RF_* */
+	__s32 priv;		/* privilege level of src */
+	__s32 dcid;
+	__s32 src;		/* source endpoint */
+	__s32 dst;		/* destination endpoint */
+	__s32 snode;		/* source node */
+	__s32 dnode;		/* destination node */
+	__s32 rcode;		/* answers: 0 or a negative errno */
+	__u32 len;		/* payload bytes */
+	__u32 count;		/* COPYOUT_RQST: bytes requested */
+	__u64 seq;		/* unique per sending node */
+	__u64 ack;		/* answers: seq of the request */
+	__u64 timestamp;	/* ns, CLOCK_REALTIME of the sending kernel */
+	__u64 addr;		/* COPYIN_DATA/COPYOUT_RQST: address in dst */
+};
+
+/* get2rmt (sender proxy): the next frame for its node, hdr then payload */
+struct m3_get2rmt {
+	__u64 buf;		/* user buffer */
+	__u32 buflen;		/* >= sizeof(struct m3_rhdr) + max_payload */
+	__s32 timeout_ms;	/* -1 forever, 0 no wait, else ms */
+	__u32 len;		/* out: bytes written (hdr + payload) */
+	__s32 node_id;		/* out: the node this proxy serves */
+};
+
+/* put2lcl (receiver proxy): one frame from its node, hdr then payload */
+struct m3_put2lcl {
+	__u64 buf;
+	__u32 len;		/* sizeof(struct m3_rhdr) + hdr.len */
+	__u32 pad;
 };
 
 #define M3_IOC_MAGIC		'M'
@@ -303,6 +405,14 @@ struct m3_proxy_bind {
 #define M3_IOC_SETPRIV		_IOWR(M3_IOC_MAGIC, 0x09, struct m3_setpriv)
 #define M3_IOC_PROC_INFO	_IOWR(M3_IOC_MAGIC, 0x0a, struct m3_proc_info)
 #define M3_IOC_PROXY_BIND	_IOWR(M3_IOC_MAGIC, 0x0b, struct m3_proxy_bind)
+#define M3_IOC_PROXY_UNBIND	_IOWR(M3_IOC_MAGIC, 0x0c, struct m3_node_ref)
+#define M3_IOC_ADD_NODE		_IOWR(M3_IOC_MAGIC, 0x0d, struct m3_dc_node)
+#define M3_IOC_DEL_NODE		_IOWR(M3_IOC_MAGIC, 0x0e, struct m3_dc_node)
+#define M3_IOC_RMTBIND		_IOWR(M3_IOC_MAGIC, 0x0f, struct m3_rmtbind)
+#define M3_IOC_NODE_DOWN	_IOWR(M3_IOC_MAGIC, 0x10, struct m3_node_ref)
+#define M3_IOC_NODE_UP		_IOWR(M3_IOC_MAGIC, 0x11, struct m3_node_ref)
+#define M3_IOC_GET2RMT		_IOWR(M3_IOC_MAGIC, 0x12, struct m3_get2rmt)
+#define M3_IOC_PUT2LCL		_IOWR(M3_IOC_MAGIC, 0x13, struct m3_put2lcl)
 /* IPC */
 #define M3_IOC_SEND		_IOWR(M3_IOC_MAGIC, 0x20, struct m3_ipc)
 #define M3_IOC_RECEIVE		_IOWR(M3_IOC_MAGIC, 0x21, struct m3_ipc)

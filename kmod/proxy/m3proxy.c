@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * m3proxy - the M3-IPC proxies for one remote node.
+ *
+ *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 [--base-port 7000]
+ *           [--heartbeat-ms 200] [--timeout-ms 1000] [--max-payload 16384]
+ *
+ * Forks a sender and a receiver process and registers them with
+ * proxy_bind(REMOTE, sender, receiver, max payload); the parent stays as a
+ * supervisor (if one child dies, it kills the other and exits 1; SIGTERM /
+ * SIGINT: proxy_unbind, kill both, exit 0).
+ *
+ * Ports (the notes: "each proxy listens on BASE_PORT + remote node id"):
+ *   the RECEIVER for peer P listens on 0.0.0.0:(base + P) and accepts only
+ *   connections from --peer-addr; the SENDER for peer P connects to
+ *   peer-addr:(base + LOCAL), where P's receiver for us listens.
+ *
+ * Sender: get2rmt() -> encode (wire.h) -> write; a HELLO every
+ * heartbeat; reads HELLO_ACKs on the same connection. No HELLO_ACK for the
+ * timeout, a write error or a closed connection: node_down(peer), close,
+ * reconnect every heartbeat period; a failed connect also marks the node
+ * down (once per failure streak). The node comes up again when the peer's
+ * HELLO reaches our receiver.
+ * Receiver: read -> validate -> put2lcl(); answers HELLO with HELLO_ACK
+ * (HELLO also tells the kernel the node is up). A peer silent for the
+ * timeout or a closed connection: node_down(peer); a frame that fails
+ * validation closes the connection (reason on stderr). A new connection
+ * from the peer replaces the old one once its first frame is a valid
+ * HELLO; one that fails validation first is closed alone.
+ * One line per connection event on stderr.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/libm3ipc.h"
+#include "wire.h"
+
+static int local_id = -1, peer_id = -1, base_port = 7000;
+static int hb_ms = 200, tmo_ms = 1000;
+static unsigned int max_payload = 16384;
+static struct in_addr peer_addr;
+static const char *role = "parent";
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void logm(const char *fmt, ...)
+{
+	struct timespec ts;
+	char buf[512];
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(buf, sizeof(buf), "%ld.%03ld m3proxy[%d] node %d peer %d %s: ",
+		     (long)ts.tv_sec, ts.tv_nsec / 1000000, getpid(), local_id,
+		     peer_id, role);
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(2, buf, n) < 0)
+		return;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void node_down(const char *why)
+{
+	int ret = m3_node_down(peer_id);
+
+	logm("node %d marked down (%s)%s", peer_id, why,
+	     ret < 0 ? " [node_down failed]" : "");
+}
+
+static void hello_hdr(struct m3_rhdr *h, unsigned int cmd, uint64_t seq,
+		      uint64_t ack)
+{
+	memset(h, 0, sizeof(*h));
+	h->cmd = cmd;
+	h->dcid = -1;
+	h->src = M3_NONE;
+	h->dst = M3_NONE;
+	h->snode = local_id;
+	h->dnode = peer_id;
+	h->priv = M3_PRIV_USER;
+	h->seq = seq;
+	h->ack = ack;
+	h->timestamp = real_ns();
+}
+
+/* ---------------- sender ---------------- */
+
+static int sender_connect(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = tmo_ms / 1000,
+			      .tv_usec = (tmo_ms % 1000) * 1000 };
+	int fd, one = 1;
+
+	sa.sin_addr = peer_addr;
+	sa.sin_port = htons(base_port + local_id);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void run_sender(void)
+{
+	size_t buflen = sizeof(struct m3_rhdr) + max_payload;
+	uint8_t *buf = malloc(buflen), wire[M3W_HDR_LEN], in[4 * M3W_HDR_LEN];
+	uint64_t last_ack = 0, last_hello = 0, hello_seq = 0, last_try = 0;
+	size_t inlen = 0;
+	bool failing = false;
+	struct m3_rhdr h;
+	int fd = -1, n;
+
+	if (!buf)
+		exit(1);
+	for (;;) {
+		uint64_t t = now_ms();
+
+		if (fd < 0) {
+			if (t - last_try < (uint64_t)hb_ms) {
+				usleep(20000);
+				continue;
+			}
+			last_try = t;
+			fd = sender_connect();
+			if (fd < 0) {
+				/* the peer is unreachable: callers must not
+				 * wait for it (once per failure streak) */
+				if (!failing) {
+					logm("connect to %s:%d failed: %s",
+					     inet_ntoa(peer_addr),
+					     base_port + local_id,
+					     strerror(errno));
+					node_down("cannot connect");
+				}
+				failing = true;
+				continue;
+			}
+			failing = false;
+			logm("connected to %s:%d", inet_ntoa(peer_addr),
+			     base_port + local_id);
+			last_ack = t;
+			last_hello = 0;
+			inlen = 0;
+		}
+		/* HELLO_ACKs coming back */
+		for (;;) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			const char *why = NULL;
+			ssize_t r;
+
+			if (poll(&pfd, 1, 0) <= 0)
+				break;
+			r = read(fd, in + inlen, sizeof(in) - inlen);
+			if (r <= 0) {
+				why = r ? "read error" : "connection closed by peer";
+			} else {
+				inlen += r;
+				while (inlen >= M3W_HDR_LEN && !why) {
+					struct m3_rhdr ah;
+
+					if (m3w_decode(in, &ah, peer_id, local_id,
+						       0, &why) == 0 &&
+					    ah.cmd != M3_CMD_HELLO_ACK)
+						why = "unexpected command from the receiver";
+					memmove(in, in + M3W_HDR_LEN,
+						inlen - M3W_HDR_LEN);
+					inlen -= M3W_HDR_LEN;
+					last_ack = now_ms();
+				}
+			}
+			if (why) {
+				logm("closing connection: %s", why);
+				close(fd);
+				fd = -1;
+				node_down(why);
+				break;
+			}
+		}
+		if (fd < 0)
+			continue;
+		t = now_ms();
+		if (t - last_ack > (uint64_t)tmo_ms) {
+			logm("closing connection: no HELLO_ACK for %d ms", tmo_ms);
+			close(fd);
+			fd = -1;
+			node_down("heartbeat timeout");
+			continue;
+		}
+		if (t - last_hello >= (uint64_t)hb_ms) {
+			hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
+			m3w_encode(&h, wire);
+			if (write_all(fd, wire, sizeof(wire)) < 0) {
+				logm("closing connection: write error: %s",
+				     strerror(errno));
+				close(fd);
+				fd = -1;
+				node_down("write error");
+				continue;
+			}
+			last_hello = t;
+		}
+		n = m3_get2rmt(buf, buflen, hb_ms / 2 ?: 1);
+		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n < 0) {
+			logm("get2rmt: %s: exiting", strerror(-n));
+			exit(1);
+		}
+		memcpy(&h, buf, sizeof(h));
+		m3w_encode(&h, wire);
+		if (write_all(fd, wire, sizeof(wire)) < 0 ||
+		    write_all(fd, buf + sizeof(h), h.len) < 0) {
+			logm("closing connection: write error (%s lost): %s",
+			     m3w_cmd_name(h.cmd), strerror(errno));
+			close(fd);
+			fd = -1;
+			node_down("write error");
+		}
+	}
+}
+
+/* ---------------- receiver ---------------- */
+
+static int receiver_listen(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd, one = 1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	sa.sin_port = htons(base_port + peer_id);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 4) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A new connection stays "pending" until its first 80 bytes decode as a
+ * valid HELLO from the peer; only then it replaces the active one. So a
+ * stray or malformed connection is closed on its own and never disturbs
+ * the working link (nor marks the node down).
+ */
+struct pending {
+	int fd;
+	uint8_t hdr[M3W_HDR_LEN];
+	size_t len;
+	uint64_t since;
+};
+
+static void pending_close(struct pending *pc, const char *why)
+{
+	logm("closing new connection: %s", why);
+	close(pc->fd);
+	pc->fd = -1;
+}
+
+static void run_receiver(void)
+{
+	size_t cap = M3W_HDR_LEN + max_payload;
+	uint8_t *in = malloc(cap), wire[M3W_HDR_LEN];
+	uint8_t *frame = malloc(sizeof(struct m3_rhdr) + max_payload);
+	struct pending pc = { .fd = -1 };
+	int lfd, fd = -1, ret;
+	uint64_t last_rx = 0;
+	size_t inlen = 0;
+
+	if (!in || !frame)
+		exit(1);
+	lfd = receiver_listen();
+	if (lfd < 0) {
+		logm("cannot listen on port %d: %s", base_port + peer_id,
+		     strerror(errno));
+		exit(1);
+	}
+	logm("listening on port %d", base_port + peer_id);
+	for (;;) {
+		struct pollfd pfd[3] = { { .fd = lfd, .events = POLLIN },
+					 { .fd = fd, .events = POLLIN },
+					 { .fd = pc.fd, .events = POLLIN } };
+		const char *why = NULL;
+		struct m3_rhdr h;
+
+		ret = poll(pfd, 3, hb_ms / 2 ?: 1);	/* fd -1 is ignored */
+		if (ret < 0 && errno != EINTR) {
+			logm("poll: %s", strerror(errno));
+			exit(1);
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct sockaddr_in sa;
+			socklen_t sl = sizeof(sa);
+			int nfd = accept4(lfd, (struct sockaddr *)&sa, &sl,
+					  SOCK_CLOEXEC);
+			int one = 1;
+
+			if (nfd >= 0 && sa.sin_addr.s_addr != peer_addr.s_addr) {
+				logm("refused connection from %s (not the peer)",
+				     inet_ntoa(sa.sin_addr));
+				close(nfd);
+			} else if (nfd >= 0) {
+				if (pc.fd >= 0)
+					pending_close(&pc, "superseded by a newer one");
+				logm("accepted connection from %s (waiting for its HELLO)",
+				     inet_ntoa(sa.sin_addr));
+				setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one,
+					   sizeof(one));
+				pc.fd = nfd;
+				pc.len = 0;
+				pc.since = now_ms();
+			}
+		}
+		if (pc.fd >= 0 && pfd[2].fd == pc.fd &&
+		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(pc.fd, pc.hdr + pc.len,
+					 sizeof(pc.hdr) - pc.len);
+			const char *pwhy = NULL;
+
+			if (r <= 0) {
+				pending_close(&pc, r ? "read error" : "closed before its HELLO");
+			} else if ((pc.len += r) == sizeof(pc.hdr)) {
+				if (m3w_decode(pc.hdr, &h, peer_id, local_id,
+					       max_payload, &pwhy))
+					pending_close(&pc, pwhy);
+				else if (h.cmd != M3_CMD_HELLO)
+					pending_close(&pc, "first frame is not a HELLO");
+			}
+			if (pc.fd >= 0 && pc.len == sizeof(pc.hdr)) {
+				/* a valid HELLO: this is the link now */
+				if (fd >= 0) {
+					logm("new connection replaces the old one");
+					close(fd);
+				} else {
+					logm("connection from the peer is up");
+				}
+				fd = pc.fd;
+				pc.fd = -1;
+				memcpy(in, pc.hdr, sizeof(pc.hdr));
+				inlen = sizeof(pc.hdr);
+				last_rx = now_ms();
+			}
+		}
+		if (pc.fd >= 0 && now_ms() - pc.since > (uint64_t)tmo_ms)
+			pending_close(&pc, "no HELLO within the timeout");
+		if (fd < 0)
+			continue;
+		if (pfd[1].fd == fd && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(fd, in + inlen, cap - inlen);
+
+			if (r <= 0) {
+				why = r ? "read error" : "connection closed by peer";
+			} else {
+				inlen += r;
+				last_rx = now_ms();
+			}
+		}
+		while (!why && inlen >= M3W_HDR_LEN) {
+			if (m3w_decode(in, &h, peer_id, local_id, max_payload,
+				       &why))
+				break;
+			if (h.cmd == M3_CMD_HELLO_ACK) {
+				why = "HELLO_ACK on a receiver connection";
+				break;
+			}
+			if (inlen < M3W_HDR_LEN + h.len)
+				break;
+			memcpy(frame, &h, sizeof(h));
+			memcpy(frame + sizeof(h), in + M3W_HDR_LEN, h.len);
+			memmove(in, in + M3W_HDR_LEN + h.len,
+				inlen - M3W_HDR_LEN - h.len);
+			inlen -= M3W_HDR_LEN + h.len;
+			ret = m3_put2lcl(frame, sizeof(h) + h.len);
+			/* refusals a remote caller already got as its answer
+			 * (or NOTIFY, which has none) are not connection events */
+			if (ret < 0 && ret != -ENXIO && ret != -EACCES &&
+			    ret != -EPIPE && ret != -ESTALE && ret != -EBADSLT &&
+			    ret != -EREMOTE && ret != -ENONET)
+				logm("put2lcl %s dc %d %d->%d: %s",
+				     m3w_cmd_name(h.cmd), h.dcid, h.src, h.dst,
+				     strerror(-ret));
+			if (ret == -EPERM || ret == -ENOLINK) {
+				logm("not the receiver proxy any more: exiting");
+				exit(1);
+			}
+			if (h.cmd == M3_CMD_HELLO) {
+				struct m3_rhdr ah;
+
+				hello_hdr(&ah, M3_CMD_HELLO_ACK, h.seq, h.seq);
+				m3w_encode(&ah, wire);
+				if (write_all(fd, wire, sizeof(wire)) < 0)
+					why = "write error (HELLO_ACK)";
+			}
+		}
+		if (!why && now_ms() - last_rx > (uint64_t)tmo_ms)
+			why = "peer silent for the timeout";
+		if (why) {
+			logm("closing connection: %s", why);
+			close(fd);
+			fd = -1;
+			inlen = 0;
+			node_down(why);
+		}
+	}
+}
+
+/* ---------------- parent ---------------- */
+
+static pid_t kids[2];
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	stop = sig;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 [--base-port 7000]\n"
+		"               [--heartbeat-ms 200] [--timeout-ms 1000] [--max-payload 16384]\n");
+	exit(2);
+}
+
+static pid_t spawn(void (*fn)(void), const char *name, int gate)
+{
+	pid_t pid = fork();
+	char c;
+
+	if (pid)
+		return pid;
+	role = name;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	/* wait until the parent has registered us (proxy_bind) */
+	if (read(gate, &c, 1) != 1)
+		_exit(1);
+	fn();
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "node", 1, NULL, 'n' }, { "peer", 1, NULL, 'p' },
+		{ "peer-addr", 1, NULL, 'a' }, { "base-port", 1, NULL, 'b' },
+		{ "heartbeat-ms", 1, NULL, 'h' }, { "timeout-ms", 1, NULL, 't' },
+		{ "max-payload", 1, NULL, 'm' }, { NULL, 0, NULL, 0 },
+	};
+	struct m3_dvs_info di;
+	int c, ret, gate[2], status;
+	pid_t dead;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': local_id = atoi(optarg); break;
+		case 'p': peer_id = atoi(optarg); break;
+		case 'a':
+			if (!inet_aton(optarg, &peer_addr))
+				usage();
+			break;
+		case 'b': base_port = atoi(optarg); break;
+		case 'h': hb_ms = atoi(optarg); break;
+		case 't': tmo_ms = atoi(optarg); break;
+		case 'm': max_payload = strtoul(optarg, NULL, 0); break;
+		default: usage();
+		}
+	}
+	if (optind != argc || local_id < 0 || local_id >= M3_MAX_NODES ||
+	    peer_id < 0 || peer_id >= M3_MAX_NODES || peer_id == local_id ||
+	    !peer_addr.s_addr || hb_ms <= 0 || tmo_ms <= hb_ms ||
+	    base_port <= 0 || base_port + M3_MAX_NODES > 65535)
+		usage();
+	ret = m3_open();
+	if (ret < 0) {
+		logm("%s: %s", M3_DEVICE, strerror(-ret));
+		return 1;
+	}
+	ret = m3_dvs_info(&di);
+	if (ret < 0 || !di.initialized || di.node_id != local_id) {
+		logm("the DVS is not initialized as node %d", local_id);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(gate) < 0)
+		return 1;
+	kids[0] = spawn(run_sender, "sender", gate[0]);
+	kids[1] = spawn(run_receiver, "receiver", gate[0]);
+	close(gate[0]);
+	ret = m3_proxy_bind(peer_id, kids[0], kids[1], max_payload);
+	if (ret < 0) {
+		logm("proxy_bind: %s", strerror(-ret));
+		kill(kids[0], SIGKILL);
+		kill(kids[1], SIGKILL);
+		while (wait(NULL) > 0)
+			;
+		return 1;
+	}
+	logm("proxies bound: sender %d receiver %d max payload %u", kids[0],
+	     kids[1], max_payload);
+	if (write(gate[1], "gg", 2) != 2)
+		return 1;
+	close(gate[1]);
+
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	for (;;) {
+		dead = waitpid(-1, &status, 0);
+		if (dead < 0 && errno == EINTR && !stop)
+			continue;
+		if (stop) {
+			logm("signal %d: unbinding the proxies", (int)stop);
+			m3_proxy_unbind(peer_id);
+			kill(kids[0], SIGKILL);
+			kill(kids[1], SIGKILL);
+			while (wait(NULL) > 0)
+				;
+			return 0;
+		}
+		if (dead < 0)
+			return 1;
+		logm("%s %d exited (status 0x%x): stopping the other",
+		     dead == kids[0] ? "sender" : "receiver", dead, status);
+		kill(dead == kids[0] ? kids[1] : kids[0], SIGKILL);
+		while (wait(NULL) > 0)
+			;
+		return 1;
+	}
+}
