@@ -1,0 +1,238 @@
+// DRAFT, not yet run by `make test`: 7 of 9 pass against the committed module; the proxy-kill
+// recovery (first sendrec after a restarted proxy fails) and the teardown (proxies survive
+// SIGTERM, so rmmod is refused) still fail. Rename to suites/ipc-remote.test.ts once they pass.
+import * as allure from 'allure-js-commons';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InfraError } from '../../harness/errors.ts';
+import { killProcess } from '../../harness/faults/faults.ts';
+import { Nemesis } from '../../harness/faults/nemesis.ts';
+import type { LabNode } from '../../harness/lab/node.ts';
+import { M3Cluster } from '../../harness/m3/cluster.ts';
+import { num, parseTable } from '../../harness/m3/procfs.ts';
+import { parseTap, tapProblems } from '../../harness/tap.ts';
+import { KernelLogWatch } from '../support/kernel-log.ts';
+import { releaseLab, requireLab, useLab, type LabHandle } from '../support/lab-fixture.ts';
+
+const HEARTBEAT_MS = 200;
+const TIMEOUT_MS = 1000;
+
+let handle: LabHandle | undefined;
+let cluster: M3Cluster | undefined;
+let nemesis = new Nemesis();
+const watch = new KernelLogWatch(() => requireLab(handle).lab.nodes.slice(0, 3));
+
+function nodes(): [LabNode, LabNode, LabNode] {
+  const n = requireLab(handle).lab.nodes;
+  return [n[0]!, n[1]!, n[2]!];
+}
+
+function c(): M3Cluster {
+  if (!cluster) throw new InfraError('the M3-IPC cluster was not set up (see beforeAll)');
+  return cluster;
+}
+
+interface Server {
+  node: LabNode;
+  slot: number;
+  id: number;
+  ep: number;
+}
+
+/** rt_server bound at SLOT of the lab DC on NODE; resolves with its endpoint. */
+async function startServer(node: LabNode, slot: number): Promise<Server> {
+  const { id } = await node.rpc.call('spawn', { cmd: c().remote.get(node.name)!.tests.rt_server!, args: [c().opts.dc, `${slot}`] });
+  for (let i = 0; i < 100; i++) {
+    const r = await node.rpc.call('wait', { id, timeoutMs: 0 });
+    const m = r.stdout.match(/^endpoint=(\d+)$/m);
+    if (m) return { node, slot, id, ep: Number(m[1]) };
+    if (r.exited) throw new Error(`rt_server on ${node.name} exited: ${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new InfraError(`rt_server on ${node.name} printed no endpoint`);
+}
+
+/** rt_client on NODE at SLOT against a server; every TAP line asserted. */
+async function client(node: LabNode, slot: number, srv: Server, mode: string, ...args: string[]): Promise<void> {
+  const cmd = c().remote.get(node.name)!.tests.rt_client!;
+  const res = await node.rpc.call('exec', { cmd, args: [c().opts.dc, `${slot}`, `${srv.ep}`, `${c().nodeId(srv.node)}`, mode, ...args], timeoutMs: 120_000 }, 130_000);
+  await allure.attachment(`rt_client ${mode} ${node.name} -> ${srv.node.name}`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+  expect({ client: `${node.name} ${mode}`, problems: tapProblems(parseTap(res.stdout)), exit: res.code }).toEqual({ client: `${node.name} ${mode}`, problems: [], exit: 0 });
+}
+
+async function stopServer(s: Server): Promise<void> {
+  await s.node.rpc.call('kill', { id: s.id, signal: 'SIGKILL' }).catch(() => undefined);
+  await s.node.rpc.call('wait', { id: s.id, timeoutMs: 5000 }).catch(() => undefined);
+}
+
+describe('ipc-remote: M3-IPC across a 3-node lab through proxies', () => {
+  beforeAll(async () => {
+    handle = await useLab({ nodes: 3 });
+    cluster = await M3Cluster.setup(handle.lab.nodes.slice(0, 3), { heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS }, (l) => process.stderr.write(`${l}\n`));
+  });
+
+  afterAll(async () => {
+    if (cluster) await cluster.teardown().catch(() => undefined);
+    await releaseLab(handle);
+  });
+
+  beforeEach(async () => {
+    nemesis = new Nemesis();
+    await watch.mark();
+  });
+
+  afterEach(async () => {
+    const errors = await nemesis.healAll();
+    if (nemesis.timeline.events.length) await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
+    expect(errors).toEqual([]);
+    expect(await watch.findings()).toEqual([]);
+  });
+
+  it('every proxy pair is up and /proc/m3ipc lists the other nodes', async () => {
+    for (const n of nodes()) {
+      const rows = await c().proxyTable(n);
+      expect(rows.filter((r) => r.state === 'up').map((r) => Number(r.node_id)).sort()).toEqual(nodes().filter((m) => m !== n).map((m) => c().nodeId(m)).sort());
+    }
+  });
+
+  it('every primitive works across nodes', async () => {
+    const [n1, n2, n3] = nodes();
+    const s2 = await startServer(n2, 10);
+    const s1 = await startServer(n1, 11);
+    try {
+      await client(n1, 30, s2, 'basic');
+      await client(n2, 31, s1, 'basic');
+      await client(n3, 32, s1, 'basic');
+    } finally {
+      await stopServer(s2);
+      await stopServer(s1);
+    }
+  });
+
+  it('remote vcopy from 1 byte to 4 MiB, byte for byte, both ways', async () => {
+    const [n1, n2, n3] = nodes();
+    const s2 = await startServer(n2, 12);
+    try {
+      await client(n1, 33, s2, 'vcopy');
+      await client(n3, 34, s2, 'vcopy');
+    } finally {
+      await stopServer(s2);
+    }
+  });
+
+  it('node1 calls node2 while node3 talks to both; proxy counters agree with the traffic', async () => {
+    const [n1, n2, n3] = nodes();
+    const s2 = await startServer(n2, 13);
+    const s1 = await startServer(n1, 14);
+    const N = 300;
+    const row = async (on: LabNode, peer: LabNode) => (await c().proxyTable(on)).find((r) => Number(r.node_id) === c().nodeId(peer))!;
+    try {
+      const before = { out12: await row(n1, n2), out21: await row(n2, n1) };
+      const t0 = Date.now();
+      await Promise.all([client(n1, 35, s2, 'load', `${N}`), client(n3, 36, s2, 'load', `${N}`), client(n3, 37, s1, 'load', `${N}`)]);
+      const elapsed = Date.now() - t0;
+      const after = { out12: await row(n1, n2), out21: await row(n2, n1) };
+      // Per sendrec: node1 -> node2 a SNDREC_MSG and the SEND_ACK of the reply,
+      // node2 -> node1 the REPLY_MSG (kmod/README.md, Remote IPC); plus heartbeats.
+      const beats = Math.ceil(elapsed / HEARTBEAT_MS) + 10;
+      const d12 = num(after.out12, 'frames_out') - num(before.out12, 'frames_out');
+      const d21 = num(after.out21, 'frames_out') - num(before.out21, 'frames_out');
+      await allure.attachment('proxy counters', JSON.stringify({ elapsed, before, after, d12, d21 }, null, 2), { contentType: 'application/json' });
+      expect(d12).toBeGreaterThanOrEqual(2 * N);
+      expect(d12).toBeLessThanOrEqual(2 * N + beats);
+      expect(d21).toBeGreaterThanOrEqual(N);
+      expect(d21).toBeLessThanOrEqual(N + beats);
+      // What one side sent, the other received.
+      const in21 = num(await row(n2, n1), 'frames_in');
+      expect(in21).toBeGreaterThanOrEqual(num(after.out12, 'frames_out') - beats);
+    } finally {
+      await stopServer(s2);
+      await stopServer(s1);
+    }
+  });
+
+  it('a remote server that dies is replaced on its slot: the old endpoint is refused, the new one works', async () => {
+    const [n1, n2] = nodes();
+    const old = await startServer(n2, 15);
+    await client(n1, 38, old, 'load', '5');
+    await nemesis.inject(killProcess(n2, old.id, 'rt_server'));
+    const fresh = await startServer(n2, 15);
+    try {
+      expect(fresh.ep).not.toBe(old.ep);
+      await client(n1, 39, fresh, 'stale', `${old.ep}`);
+    } finally {
+      await stopServer(fresh);
+    }
+  });
+
+  it('kill -9 of a remote server wakes its waiting client with -EPIPE', async () => {
+    const [n1, n2] = nodes();
+    const s = await startServer(n2, 16);
+    const waiting = client(n1, 40, s, 'hang', 'EPIPE', `${TIMEOUT_MS + 2000}`);
+    await new Promise((r) => setTimeout(r, 700));
+    await nemesis.inject(killProcess(n2, s.id, 'rt_server'));
+    await waiting;
+  });
+
+  it('kill -9 of a proxy wakes a waiting client with -EHOSTDOWN within the heartbeat timeout; a new proxy reconnects', async () => {
+    const [n1, , n3] = nodes();
+    const s = await startServer(n3, 17);
+    try {
+      const waiting = client(n1, 41, s, 'hang', 'EHOSTDOWN', `${TIMEOUT_MS + 3000}`);
+      await new Promise((r) => setTimeout(r, 700));
+      const p = c().proxy(n1, n3);
+      const row = (await c().proxyTable(n1)).find((r) => Number(r.node_id) === c().nodeId(n3))!;
+      await nemesis.inject({
+        name: `kill -9 proxy sender ${n1.name}->${n3.name} (pid ${row.sender_pid})`,
+        inject: async () => {
+          const r = await n1.sh(`kill -9 ${row.sender_pid}`);
+          if (r.code !== 0) throw new InfraError(`kill -9 ${row.sender_pid}: ${r.stderr}`);
+        },
+        heal: async () => {
+          await n1.rpc.call('wait', { id: p.id, timeoutMs: 5000 });
+          await c().startProxy(n1, n3);
+          await c().waitAllUp(15000);
+          return 'proxy restarted, all peers up';
+        },
+      });
+      await waiting;
+      const sup = await n1.rpc.call('wait', { id: p.id, timeoutMs: 5000 });
+      expect(sup.exited).toBe(true);
+    } finally {
+      await nemesis.healAll();
+      await stopServer(s);
+    }
+    // Back in business after the heal.
+    const s2 = await startServer(n3, 18);
+    try {
+      await client(n1, 42, s2, 'load', '20');
+    } finally {
+      await stopServer(s2);
+    }
+  });
+
+  it('malformed bytes sent to a proxy port close that connection with a logged reason and never reach the kernel', async () => {
+    const [n1, n2] = nodes();
+    const p = c().proxy(n2, n1); // node2's receiver for node1 listens on base + 1
+    const before = (await c().proxyTable(n2)).find((r) => Number(r.node_id) === c().nodeId(n1))!;
+    const garbage = Buffer.from('GET / HTTP/1.0\r\n\r\n'.repeat(8));
+    const r = await n1.rpc.call('tcpSend', { host: n2.record.lanAddress, port: c().opts.basePort + c().nodeId(n1), data: garbage.toString('base64'), waitMs: 3000 });
+    expect(r.connected).toBe(true);
+    expect(r.closedByPeer).toBe(true);
+    const log = await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 });
+    expect(log.stderr).toMatch(/magic|invalid|bad frame/i);
+    const after = (await c().proxyTable(n2)).find((r2) => Number(r2.node_id) === c().nodeId(n1))!;
+    await allure.attachment('receiver log', log.stderr.slice(-4000), { contentType: 'text/plain' });
+    await allure.attachment('proxy rows', JSON.stringify({ before, after }, null, 2), { contentType: 'application/json' });
+    await c().waitAllUp(15000);
+  });
+
+  it('every proxy exits and rmmod m3ipc succeeds on every node', async () => {
+    const problems = await c().teardown();
+    cluster = undefined;
+    expect(problems).toEqual([]);
+    for (const n of nodes()) {
+      const procs = parseTable((await n.sh('ps -o pid,comm')).stdout).filter((r) => /m3proxy|rt_/.test(r.COMMAND ?? r.comm ?? ''));
+      expect({ node: n.name, procs }).toEqual({ node: n.name, procs: [] });
+    }
+  });
+});
