@@ -562,8 +562,17 @@ int main(int argc, char **argv)
 		return 1;
 	close(gate[1]);
 
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
+	/*
+	 * sigaction without SA_RESTART: signal() would restart waitpid() after
+	 * the handler, and the supervisor would never see the stop request.
+	 */
+	{
+		struct sigaction sa = { .sa_handler = on_term };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
 	for (;;) {
 		dead = waitpid(-1, &status, 0);
 		if (dead < 0 && errno == EINTR && !stop)

@@ -1,17 +1,14 @@
-// DRAFT, not yet run by `make test`: 7 of 9 pass against the committed module; the proxy-kill
-// recovery (first sendrec after a restarted proxy fails) and the teardown (proxies survive
-// SIGTERM, so rmmod is refused) still fail. Rename to suites/ipc-remote.test.ts once they pass.
 import * as allure from 'allure-js-commons';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InfraError } from '../../harness/errors.ts';
-import { killProcess } from '../../harness/faults/faults.ts';
-import { Nemesis } from '../../harness/faults/nemesis.ts';
-import type { LabNode } from '../../harness/lab/node.ts';
-import { M3Cluster } from '../../harness/m3/cluster.ts';
-import { num, parseTable } from '../../harness/m3/procfs.ts';
-import { parseTap, tapProblems } from '../../harness/tap.ts';
-import { KernelLogWatch } from '../support/kernel-log.ts';
-import { releaseLab, requireLab, useLab, type LabHandle } from '../support/lab-fixture.ts';
+import { InfraError } from '../harness/errors.ts';
+import { killProcess } from '../harness/faults/faults.ts';
+import { Nemesis } from '../harness/faults/nemesis.ts';
+import type { LabNode } from '../harness/lab/node.ts';
+import { M3Cluster } from '../harness/m3/cluster.ts';
+import { num, parseTable } from '../harness/m3/procfs.ts';
+import { parseTap, tapProblems } from '../harness/tap.ts';
+import { KernelLogWatch } from './support/kernel-log.ts';
+import { releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 1000;
