@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,7 +5,7 @@ import { BootError, ConfigError, InfraError } from './errors.ts';
 import { buildImage } from './image/build.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
-import { labJob } from './lab-job.ts';
+import { labJob, run, suitePath } from './lab-job.ts';
 import { parseTable } from './m3/procfs.ts';
 import { repoRoot } from './paths.ts';
 import { SshTransport } from './transport/ssh.ts';
@@ -199,24 +198,17 @@ async function cmdDown(): Promise<number> {
   return 0;
 }
 
-function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', cwd: repoRoot, env });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
-
 async function cmdRun(argv: string[]): Promise<number> {
-  const suites = argv.map((s) => (s.includes('/') || s.endsWith('.ts') ? s : `suites/${s}.test.ts`));
+  const suites = argv.map(suitePath);
   const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
-  return runChild(vitest, ['run', '--project', 'lab', ...suites]);
+  return run(vitest, ['run', '--project', 'lab', ...suites]);
 }
 
 async function cmdReport(): Promise<number> {
   const results = path.join(repoRoot, 'allure-results');
   if (!existsSync(results)) throw new InfraError('no allure-results/ yet; run `m3lab run` first');
   const allure = path.join(repoRoot, 'node_modules', '.bin', 'allure');
-  const code = await runChild(allure, ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
+  const code = await run(allure, ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
   if (code === 0) console.log(`report: ${path.join(repoRoot, 'allure-report', 'index.html')}`);
   return code;
 }

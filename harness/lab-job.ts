@@ -27,7 +27,13 @@ export function readVerdicts(dir: string): Verdicts {
   return v;
 }
 
-function run(cmd: string, args: string[]): Promise<number> {
+/** A suite named on the command line (`lab`, or a path) as the file vitest runs. */
+export function suitePath(s: string): string {
+  return s.includes('/') || s.endsWith('.ts') ? s : `suites/${s}.test.ts`;
+}
+
+/** Runs a command in the repository with this terminal; resolves with its exit code. */
+export function run(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: 'inherit', cwd: repoRoot });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
@@ -65,7 +71,7 @@ export async function labJob(opts: { labFile?: string; overrides?: LabOptions; s
       const { own } = await import('./lab/cleanup.ts');
       own({ dir: lab.dir, pids: () => lab!.state.nodes.map((n) => n.pid!).concat(lab!.state.vdePid ? [lab!.state.vdePid] : []) });
     }
-    const suites = (opts.suites ?? []).map((s) => (s.includes('/') || s.endsWith('.ts') ? s : `suites/${s}.test.ts`));
+    const suites = (opts.suites ?? []).map(suitePath);
     const testCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'lab', ...suites]);
     const reportCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
     const v = readVerdicts(results);
