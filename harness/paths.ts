@@ -1,12 +1,19 @@
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Repository root: everything the lab reads ships inside it. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Downloaded packages, extracted trees and built images; safe to delete. */
+/**
+ * Downloaded packages, extracted trees, built images and kernels; safe to delete.
+ * Outside the clone (XDG cache) so a fresh clone on the same machine reuses the
+ * expensive builds; M3LAB_CACHE overrides.
+ */
 export function cacheDir(): string {
-  return path.resolve(process.env.M3LAB_CACHE ?? path.join(repoRoot, '.cache'));
+  if (process.env.M3LAB_CACHE) return path.resolve(process.env.M3LAB_CACHE);
+  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(xdg, 'm3lab');
 }
 
 /** Running labs (pids, sockets, console logs); one folder per lab. */

@@ -19,8 +19,13 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 
 say() { echo "m3lab-init: $*" > /dev/console; }
 
+# The image carries modules of Debian's kernel only; the lab's own kernel
+# variants have what they need built in.
+RELEASE=$(uname -r)
 while read -r ko; do
-	insmod "$ko" || say "insmod $ko failed"
+	case "$ko" in
+	/lib/modules/"$RELEASE"/*) insmod "$ko" || say "insmod $ko failed" ;;
+	esac
 done < /etc/m3lab/modules
 
 for word in $(cat /proc/cmdline); do

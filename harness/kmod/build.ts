@@ -1,18 +1,24 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
-import type { BuiltImage } from '../image/build.ts';
 import { modinfo } from '../image/kmods.ts';
 import { repoRoot } from '../paths.ts';
 
 export const kmodDir = path.join(repoRoot, 'kmod');
 export const kmodBuildDir = path.join(kmodDir, 'build');
 
+/** The kernel a module is built for: its release and a tree `make -C` accepts. */
+export interface KernelTree {
+  release: string;
+  buildDir: string;
+}
+
 export interface KmodArtifacts {
   dir: string;
   module: string;
   vermagic: string;
+  release: string;
   tools: string[];
   tests: string[];
   bench: string[];
@@ -23,21 +29,62 @@ function listDir(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => !f.includes('.')).map((f) => path.join(dir, f)) : [];
 }
 
+function tail(text: string | undefined, n = 40): string {
+  return (text ?? '').split('\n').slice(-n).join('\n');
+}
+
+let userBuilt: Promise<void> | undefined;
+
+/** The static user-space programs (the same for every kernel); make decides what is stale. */
+async function buildUser(): Promise<void> {
+  const res = await execa('make', ['-C', kmodDir, '-j2', 'user'], { reject: false, all: true });
+  if (res.exitCode !== 0) throw new InfraError(`building kmod/ user space failed:\n${tail(res.all)}`);
+}
+
 /**
- * Builds the module against the image's own kernel headers (so vermagic and
- * Module.symvers match the guests) and the static user-space programs.
- * make decides what is out of date.
+ * Builds m3ipc.ko for one kernel in a folder of its own
+ * (`build/kernels/<release>/module`), so modules for several kernels coexist and
+ * kbuild's objects for one never leak into another; then checks its vermagic.
  */
-export async function buildKmod(image: BuiltImage, log: (l: string) => void = () => {}): Promise<KmodArtifacts> {
-  const res = await execa('make', ['-C', kmodDir, `KDIR=${image.headersDir}`, `-j2`, 'all'], { reject: false, all: true });
-  if (res.exitCode !== 0) throw new InfraError(`building kmod/ failed:\n${(res.all ?? '').split('\n').slice(-40).join('\n')}`);
-  const module = path.join(kmodBuildDir, 'm3ipc.ko');
+async function buildModule(k: KernelTree): Promise<{ module: string; vermagic: string }> {
+  if (!existsSync(path.join(k.buildDir, 'Makefile'))) throw new InfraError(`no kernel build tree for ${k.release} at ${k.buildDir}`);
+  const root = path.join(kmodBuildDir, 'kernels', k.release);
+  mkdirSync(root, { recursive: true });
+  for (const sub of ['module', 'uapi']) {
+    // Copy sources only: make keeps its objects there between runs.
+    for (const f of readdirSync(path.join(kmodDir, sub))) {
+      if (/\.(c|h)$|^Kbuild$/.test(f)) {
+        mkdirSync(path.join(root, sub), { recursive: true });
+        cpSync(path.join(kmodDir, sub, f), path.join(root, sub, f), { preserveTimestamps: true });
+      }
+    }
+  }
+  const res = await execa('make', ['-C', k.buildDir, `M=${path.join(root, 'module')}`, '-j2', 'modules'], { reject: false, all: true });
+  if (res.exitCode !== 0) throw new InfraError(`building m3ipc.ko for ${k.release} failed:\n${tail(res.all)}`);
+  const module = path.join(root, 'module', 'm3ipc.ko');
   const vermagic = modinfo(module).get('vermagic')?.[0] ?? '';
-  if (!vermagic.startsWith(`${image.release} `)) throw new InfraError(`m3ipc.ko vermagic "${vermagic}" does not match the image kernel ${image.release}`);
+  if (!vermagic.startsWith(`${k.release} `)) throw new InfraError(`m3ipc.ko vermagic "${vermagic}" does not match the kernel ${k.release}`);
+  return { module, vermagic };
+}
+
+/**
+ * Builds the module against a kernel's own build tree (so vermagic and
+ * Module.symvers match the guest) and the static user-space programs.
+ */
+export async function buildKmod(k: KernelTree, log: (l: string) => void = () => {}): Promise<KmodArtifacts> {
+  userBuilt ??= buildUser();
+  try {
+    await userBuilt;
+  } catch (e) {
+    userBuilt = undefined;
+    throw e;
+  }
+  const { module, vermagic } = await buildModule(k);
   const a: KmodArtifacts = {
     dir: kmodBuildDir,
     module,
     vermagic,
+    release: k.release,
     tools: [path.join(kmodBuildDir, 'm3ctl')],
     tests: listDir(path.join(kmodBuildDir, 'tests')),
     bench: listDir(path.join(kmodBuildDir, 'bench')),
@@ -45,4 +92,9 @@ export async function buildKmod(image: BuiltImage, log: (l: string) => void = ()
   };
   log(`kmod: m3ipc.ko (${vermagic}), ${a.tests.length} test programs, ${a.bench.length} bench programs`);
   return a;
+}
+
+/** Removes the per-kernel module builds (used by `make clean`). */
+export function cleanKernelBuilds(): void {
+  rmSync(path.join(kmodBuildDir, 'kernels'), { recursive: true, force: true });
 }

@@ -1,20 +1,27 @@
 import { InfraError } from '../errors.ts';
-import { buildImage } from '../image/build.ts';
 import type { LabNode } from '../lab/node.ts';
-import { buildKmod } from './build.ts';
+import { buildKmod, type KmodArtifacts } from './build.ts';
 import { deployKmod, loadModule, unloadModule, type RemoteKmod } from './deploy.ts';
 
 /**
- * Builds the module and its programs for the lab's image, copies them to every
- * node, and loads a fresh m3ipc (an older copy left loaded by an earlier run on a
- * reused lab is removed first) with the DVS initialized as node id = node index.
+ * Builds the module for each node's own kernel (nodes of one lab may run
+ * different variants) and its programs, copies them to every node, and loads a
+ * fresh m3ipc (an older copy left loaded by an earlier run on a reused lab is
+ * removed first) with the DVS initialized as node id = node index.
  */
 export async function installKmod(nodes: LabNode[], nodeIds: number[], log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Map<string, RemoteKmod>> {
-  const artifacts = await buildKmod(await buildImage({ log }), log);
+  const builds = new Map<string, Promise<KmodArtifacts>>();
+  for (const n of nodes) {
+    const k = n.record.kernel;
+    if (!builds.has(k.release)) builds.set(k.release, buildKmod(k, log));
+  }
+  // One build at a time per release; wait for all before touching any node.
+  const artifacts = new Map<string, KmodArtifacts>();
+  for (const [release, p] of builds) artifacts.set(release, await p);
   const out = new Map<string, RemoteKmod>();
   await Promise.all(
     nodes.map(async (n, i) => {
-      const remote = await deployKmod(n, artifacts);
+      const remote = await deployKmod(n, artifacts.get(n.record.kernel.release)!);
       await unloadModule(n); // not loaded is fine: then rmmod simply fails
       await loadModule(n, remote);
       const init = await n.sh(`${remote.m3ctl} dvs-init ${nodeIds[i]}`);

@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
 import { integer, join, list, object, oneOf, string } from '../config/validate.ts';
+import { KERNEL_VARIANTS, type KernelVariant } from '../image/kernel/variants.ts';
 
 export interface NodeSpec {
   name: string;
@@ -10,6 +11,8 @@ export interface NodeSpec {
   maxcpus: number;
   memoryMb: number;
   append: string;
+  /** Which kernel the node boots: Debian's (`default`) or one built from linux-source. */
+  kernel: KernelVariant;
 }
 
 export interface LabSpec {
@@ -27,11 +30,12 @@ export interface LabOptions {
   memory?: number;
   append?: string;
   accel?: AccelChoice;
+  kernel?: KernelVariant;
 }
 
 export const LIMITS = { nodes: 16, cpus: 8, memoryMin: 384, memoryMax: 8192 };
-const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'memory', 'append', 'accel'] as const;
-const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'memory', 'append'] as const;
+const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'memory', 'append', 'accel', 'kernel'] as const;
+const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'memory', 'append', 'kernel'] as const;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 /**
@@ -49,6 +53,7 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec 
   const cpus = integer(merged.cpus ?? 1, 'cpus', { min: 1, max: LIMITS.cpus });
   const maxcpus = integer(merged.maxcpus ?? cpus, 'maxcpus', { min: cpus, max: LIMITS.cpus });
   const memory = integer(merged.memory ?? 1024, 'memory', { min: LIMITS.memoryMin, max: LIMITS.memoryMax });
+  const kernel = oneOf(merged.kernel ?? 'default', 'kernel', KERNEL_VARIANTS);
   const append = merged.append === undefined ? '' : typeof merged.append === 'string' ? merged.append : string(merged.append, 'append');
 
   let entries: Record<string, unknown>[];
@@ -72,6 +77,8 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec 
       maxcpus: nMax,
       memoryMb: e.memory === undefined ? memory : integer(e.memory, f('memory'), { min: LIMITS.memoryMin, max: LIMITS.memoryMax }),
       append: [append, e.append === undefined ? '' : string(e.append, f('append'))].filter(Boolean).join(' '),
+      // A --kernel on the command line wins over per-node choices, as other flags do.
+      kernel: overrides.kernel ?? (e.kernel === undefined ? kernel : oneOf(e.kernel, f('kernel'), KERNEL_VARIANTS)),
     };
   });
   const seen = new Set<string>();

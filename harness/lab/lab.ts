@@ -4,6 +4,8 @@ import path from 'node:path';
 import { agentBundle } from '../agent-bundle.ts';
 import { InfraError } from '../errors.ts';
 import { buildImage, type BuiltImage } from '../image/build.ts';
+import { resolveKernels } from '../image/kernel/resolve.ts';
+import type { KernelVariant } from '../image/kernel/variants.ts';
 import { VdeSwitch } from '../network/vde.ts';
 import { stateRoot } from '../paths.ts';
 import { chooseAccel, type Accel, type AccelDecision } from '../qemu/accel.ts';
@@ -29,6 +31,8 @@ export interface NodeRecord extends NodeRecordBase {
   lanAddress: string;
   dir: string;
   spec: Omit<QemuNodeSpec, 'privateKey'>;
+  /** The kernel variant the node boots, its release, and the tree its modules build against. */
+  kernel: { variant: KernelVariant; release: string; buildDir: string };
   readySeconds?: number;
 }
 
@@ -52,6 +56,15 @@ export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number): number
   if (env > 0) return env * 1000;
   const base = accel === 'kvm' ? 20 : 60;
   return Math.round(base * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * 1000);
+}
+
+/** Keeps the newest `keep` folders of root (by modification time), removes the rest. */
+function pruneDirs(root: string, keep: number): void {
+  if (!existsSync(root)) return;
+  const dirs = readdirSync(root)
+    .map((d) => ({ d, t: statSync(path.join(root, d)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of dirs.slice(keep)) rmSync(path.join(root, d), { recursive: true, force: true });
 }
 
 function writeState(state: LabState): void {
@@ -85,7 +98,7 @@ export function sweepStale(root = stateRoot(), log: (l: string) => void = () => 
   let cleaned = 0;
   for (const name of readdirSync(root)) {
     const dir = path.join(root, name);
-    if (name === 'failed' || !statSync(dir).isDirectory()) continue;
+    if (['failed', 'kept', 'bundles'].includes(name) || !statSync(dir).isDirectory()) continue;
     const s = readState(dir);
     if (!s) {
       // A folder without state older than a minute: a boot that died before writing it.
@@ -147,6 +160,7 @@ export class Lab {
     mkdirSync(root, { recursive: true });
     sweepStale(root, log);
     const image: BuiltImage = await buildImage({ log });
+    const kernels = await resolveKernels(spec.nodes.map((n) => n.kernel), log);
     const accel = await chooseAccel(spec.accel, image.kernel, root);
     log(`lab: accelerator ${accel.accel} (${accel.reason})`);
 
@@ -181,11 +195,12 @@ export class Lab {
         const index = i + 1;
         const nodeDir = path.join(dir, n.name);
         mkdirSync(nodeDir, { recursive: true });
+        const k = kernels.get(n.kernel)!;
         const qspec: QemuNodeSpec = {
           name: n.name,
           index,
           dir: nodeDir,
-          kernel: image.kernel,
+          kernel: k.kernel,
           initrd: image.initrd,
           cpus: n.cpus,
           maxcpus: n.maxcpus,
@@ -199,7 +214,15 @@ export class Lab {
           privateKey: image.key.privateKey,
         };
         const { privateKey: _k, ...persisted } = qspec;
-        const record: NodeRecord = { name: n.name, index, sshPort: qspec.sshPort, lanAddress: qspec.lanAddress, dir: nodeDir, spec: persisted };
+        const record: NodeRecord = {
+          name: n.name,
+          index,
+          sshPort: qspec.sshPort,
+          lanAddress: qspec.lanAddress,
+          dir: nodeDir,
+          spec: persisted,
+          kernel: { variant: k.variant, release: k.release, buildDir: k.buildDir },
+        };
         state.nodes.push(record);
         nodes.push(new LabNode(record, new QemuTarget(qspec)));
       }
@@ -216,7 +239,10 @@ export class Lab {
           await n.target.waitBooted(deadline);
           await n.connect(deadline, bundle);
           n.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
-          log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
+          if (n.hello!.kernelRelease !== n.record.kernel.release) {
+            throw new InfraError(`${n.name}: booted kernel ${n.hello!.kernelRelease}, expected ${n.record.kernel.release} (variant ${n.record.kernel.variant})`);
+          }
+          log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.record.kernel.variant} kernel ${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
         }),
       );
       writeState(state);
@@ -231,6 +257,7 @@ export class Lab {
 
   /** Keeps what explains a failure (consoles, QEMU stderr and argv, state) outside the lab folder. */
   saveBundle(err: Error): string {
+    pruneDirs(path.join(stateRoot(), 'failed'), 20);
     const out = path.join(stateRoot(), 'failed', this.state.id);
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, 'error.txt'), `${err.stack ?? err.message}\n`);
@@ -299,13 +326,38 @@ export class Lab {
     }));
   }
 
-  /** Stops every machine and the switch and removes the lab's state. Always safe to call. */
-  async teardown(): Promise<void> {
+  /** Records that a test on this lab failed or broke: its consoles outlive the teardown. */
+  markEvidence(): void {
+    writeFileSync(path.join(this.dir, 'KEEP-EVIDENCE'), `${new Date().toISOString()}\n`);
+  }
+
+  /**
+   * Stops every machine and the switch and removes the lab's state. Always safe
+   * to call. A lab marked for evidence keeps its consoles, QEMU command lines
+   * and state in <state>/kept/<lab-id>/ (pruned by count like the bundles).
+   */
+  async teardown(): Promise<string | undefined> {
     for (const n of this.nodes) n.disconnect();
     await Promise.all(this.nodes.map((n) => (n.record.pid ? stopProcess(n.record.pid, this.dir, 2000) : undefined)));
     await this.vde.stop();
+    let kept: string | undefined;
+    if (existsSync(path.join(this.dir, 'KEEP-EVIDENCE'))) kept = this.keepEvidence();
     rmSync(this.dir, { recursive: true, force: true });
     release(this.dir);
+    return kept;
+  }
+
+  private keepEvidence(): string {
+    const out = path.join(stateRoot(), 'kept', this.state.id);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, 'lab.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    for (const n of this.nodes) {
+      const t = n.target;
+      writeFileSync(path.join(out, `${n.name}.console.log`), t.console.text());
+      writeFileSync(path.join(out, `${n.name}.qemu.txt`), `${['qemu-system-x86_64', ...t.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n\n${t.stderrText()}\n`);
+    }
+    pruneDirs(path.join(stateRoot(), 'kept'), 20);
+    return out;
   }
 
   /** Hands the lab over to the user: it stays up after this process exits. */

@@ -12,6 +12,8 @@ export interface NodeRecordBase {
   name: string;
   lanAddress: string;
   readySeconds?: number;
+  /** The kernel the node runs and the tree its modules build against. */
+  kernel: { variant: string; release: string; buildDir: string };
 }
 
 /** One machine of a lab: its target, command channel and agent. */

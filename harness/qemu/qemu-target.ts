@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { excerpt, isFatal, scanConsole } from '../console/scan.ts';
+import { excerpt } from '../console/scan.ts';
+import { findReports } from '../report/kernel-reports.ts';
+import { BootPanicError } from '../report/verdict.ts';
 import { BootError, BootTimeoutError, InfraError } from '../errors.ts';
 import { isAlive, signalIfOurs, stopProcess } from '../lab/procs.ts';
 import type { ConsoleLog, Power, Target } from '../target/target.ts';
@@ -58,10 +60,15 @@ export function qemuArgs(s: QemuNodeSpec): string[] {
     '-display', 'none',
     '-nodefaults',
     '-no-reboot',
-    '-chardev', `file,id=con0,path=${path.join(s.dir, 'console.log')}`,
+    // append: a restarted node's console continues the same file, never truncated.
+    '-chardev', `file,id=con0,path=${path.join(s.dir, 'console.log')},append=on`,
     '-serial', 'chardev:con0',
     '-qmp', `unix:${path.join(s.dir, 'qmp.sock')},server=on,wait=off`,
     '-pidfile', path.join(s.dir, 'qemu.pid'),
+    // A guest panic makes QEMU exit with status 1 at once (pvpanic), so a dead
+    // kernel is told apart from a host-side kill without waiting for SSH.
+    '-device', 'pvpanic',
+    '-action', 'panic=exit-failure',
     '-kernel', s.kernel,
     '-initrd', s.initrd,
     '-append', cmdline,
@@ -95,6 +102,8 @@ export class QemuTarget implements Target {
   gone!: Promise<string>;
   private poller?: NodeJS.Timeout;
   private exitNote = '';
+  /** Console length when this power-on began: the boot is judged from here. */
+  bootMark = 0;
 
   constructor(readonly spec: QemuNodeSpec, pid?: number) {
     this.console = new FileConsole(path.join(spec.dir, 'console.log'));
@@ -132,6 +141,7 @@ export class QemuTarget implements Target {
     if (this.power.isOn()) return;
     this.resetGone();
     this.exitNote = '';
+    this.bootMark = this.console.text().length;
     const errPath = path.join(this.spec.dir, 'qemu.stderr');
     const errFd = openSync(errPath, 'w');
     // Detached: a lab from `m3lab up` outlives the command; teardown code and the
@@ -146,7 +156,7 @@ export class QemuTarget implements Target {
     });
     this.pid = child.pid!;
     child.once('exit', (code, signal) => {
-      this.exitNote = signal ? `QEMU killed by ${signal}` : `QEMU exited with code ${code}`;
+      this.exitNote = signal ? `QEMU killed by ${signal}` : code === 1 && this.panickedOnConsole() ? 'guest kernel panicked (pvpanic: QEMU exited with status 1)' : `QEMU exited with code ${code}`;
       this.markGone();
     });
     this.watch();
@@ -175,16 +185,21 @@ export class QemuTarget implements Target {
     return existsSync(p) ? readFileSync(p, 'utf8').trim() : '';
   }
 
+  private panickedOnConsole(): boolean {
+    return /Kernel panic - not syncing/.test(this.console.text().slice(this.bootMark));
+  }
+
   async waitBooted(deadline: number): Promise<void> {
     const marker = `${READY_MARKER} ${this.name}`;
     let exited: string | undefined;
     void this.gone.then((why) => (exited = why));
     for (;;) {
-      const text = this.console.text();
-      const findings = scanConsole(text);
-      const fatal = findings.find(isFatal);
-      if (fatal) {
-        throw new BootError(`${this.name}: kernel panic during boot: ${fatal.text}`, this.name, excerpt(text, fatal.line, 30, 20));
+      const text = this.console.text().slice(this.bootMark);
+      const fatal = findReports(text).filter((r) => r.fatal);
+      if (fatal.length) {
+        // Every report before the panic explains it; all are attached.
+        const reports = findReports(text).map((report) => ({ node: this.name, report }));
+        throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), reports);
       }
       if (text.includes(marker)) return;
       if (exited !== undefined) {

@@ -52,13 +52,24 @@ function fits(state: LabState, need: Record<string, unknown>, spec: LabSpec): bo
     Array.isArray(need.nodes) ? ((need.nodes[i] as object | undefined) ?? {}) : { cpus: need.cpus, maxcpus: need.maxcpus };
   return spec.nodes.every((n, i) => {
     const a = asked(i);
-    const have = state.nodes[i]!.spec;
-    return (a.cpus === undefined || have.cpus === n.cpus) && (a.maxcpus === undefined || have.maxcpus >= n.maxcpus);
+    const rec = state.nodes[i]!;
+    const have = rec.spec;
+    // The kernel and the extra command line always count: a suite on the debug
+    // kernel or with nosmp must never run on a lab without them.
+    const sameKernel = (rec.kernel?.variant ?? 'default') === n.kernel;
+    const sameAppend = n.append === '' || have.append.split(' ').includes(n.append);
+    return sameKernel && sameAppend && (a.cpus === undefined || have.cpus === n.cpus) && (a.maxcpus === undefined || have.maxcpus >= n.maxcpus);
   });
 }
 
-export async function releaseLab(h: LabHandle | undefined): Promise<void> {
+/**
+ * Tears down a lab the suite booted, or hands a borrowed one back. With
+ * keepEvidence (a test failed or broke), the consoles are kept after teardown;
+ * a borrowed lab is marked so that its own teardown keeps them.
+ */
+export async function releaseLab(h: LabHandle | undefined, opts: { keepEvidence?: boolean } = {}): Promise<void> {
   if (!h) return;
+  if (opts.keepEvidence) h.lab.markEvidence();
   if (h.owned) await h.lab.teardown();
   else h.lab.detach();
 }
