@@ -6,11 +6,14 @@ M3LAB := node bin/m3lab.js
 
 # Host tools the lab needs, and the Debian packages that provide them.
 HOST_TOOLS := qemu-system-x86_64:qemu-system-x86 vde_switch:vde2 lz4:lz4 readelf:binutils \
-	dpkg-deb:dpkg cpio:cpio gcc:gcc make:make
-# Files (not commands) the build needs: static glibc for the guest programs.
-HOST_FILES := /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+	dpkg-deb:dpkg cpio:cpio gcc:gcc make:make flex:flex bison:bison bc:bc xz:xz-utils
+# Files (not commands) the build needs: static glibc for the guest programs, and
+# the headers a kernel build from linux-source needs (libelf for objtool, OpenSSL
+# for the certificate tools).
+HOST_FILES := /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev /usr/include/libelf.h:libelf-dev \
+	/usr/include/openssl/ssl.h:libssl-dev
 
-.PHONY: lab test deps npm image kmod unit typecheck down clean help
+.PHONY: lab test deps npm image kernels kmod unit typecheck down clean help
 
 help:
 	@echo "make lab   build what is missing, boot the default 3-node lab, run the suites, write the report"
@@ -41,6 +44,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 image: deps
 	@$(M3LAB) image build
 
+# The kernel variants the tests boot (debug, up), built from Debian's
+# linux-source and cached outside the clone (~/.cache/m3lab, M3LAB_CACHE).
+kernels: image
+	@$(M3LAB) image build --kernel default,debug,up
+
 # The module against the image's own headers, and the static guest programs.
 kmod: image
 	@$(M3LAB) kmod build
@@ -54,7 +62,7 @@ unit: npm
 lab: deps
 	@$(M3LAB) lab
 
-test: deps typecheck
+test: deps typecheck kernels
 	@rm -rf allure-results
 	@npx vitest run
 

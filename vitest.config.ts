@@ -1,9 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
+const labTest = {
+  setupFiles: ['allure-vitest/setup'],
+  pool: 'forks' as const,
+  fileParallelism: false,
+  testTimeout: 5 * 60_000,
+  hookTimeout: 10 * 60_000,
+};
+
 /**
- * Two projects: `unit` (pure TypeScript logic, seconds) and `lab` (real QEMU guests,
- * one lab per suite file, files one after another: the host has 2 cores).
- * Both report to the console, JUnit XML (reports/junit.xml) and Allure (allure-results/).
+ * `unit` (pure TypeScript logic, seconds) and the lab projects (real QEMU guests,
+ * one lab per suite file, files one after another: the host has 2 cores). The
+ * lab projects run the suites on each kernel variant and single-CPU boot, one
+ * project after another (groupOrder). Kernels are built before vitest starts
+ * (`make test` does), so a suite's boot never waits for a kernel build.
+ * All report to the console, JUnit XML (reports/junit.xml) and Allure (allure-results/).
  */
 export default defineConfig({
   test: {
@@ -19,18 +30,24 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           setupFiles: ['allure-vitest/setup'],
+          sequence: { groupOrder: 0 },
         },
       },
       {
-        test: {
-          name: 'lab',
-          include: ['suites/**/*.test.ts'],
-          setupFiles: ['allure-vitest/setup'],
-          pool: 'forks',
-          fileParallelism: false,
-          testTimeout: 5 * 60_000,
-          hookTimeout: 10 * 60_000,
-        },
+        // The default Debian kernel; `m3lab run --kernel V` points it at another.
+        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], sequence: { groupOrder: 1 } },
+      },
+      {
+        test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
+      },
+      {
+        test: { ...labTest, name: 'lab-up', include: ['suites/ipc-local.test.ts'], env: { M3LAB_KERNEL: 'up' }, sequence: { groupOrder: 3 } },
+      },
+      {
+        test: { ...labTest, name: 'lab-nosmp', include: ['suites/ipc-local.test.ts'], env: { M3LAB_APPEND: 'nosmp' }, sequence: { groupOrder: 4 } },
+      },
+      {
+        test: { ...labTest, name: 'lab-maxcpus1', include: ['suites/ipc-local.test.ts'], env: { M3LAB_APPEND: 'maxcpus=1' }, sequence: { groupOrder: 5 } },
       },
     ],
   },

@@ -3,32 +3,42 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BootError, ConfigError, InfraError } from './errors.ts';
 import { buildImage } from './image/build.ts';
+import { buildKernel } from './image/kernel/build.ts';
+import { parseKernelList, type KernelVariant } from './image/kernel/variants.ts';
+import { qemuVersionOnce } from './report/environment.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
 import { labJob, run, suitePath } from './lab-job.ts';
 import { parseTable } from './m3/procfs.ts';
 import { repoRoot } from './paths.ts';
 import { SshTransport } from './transport/ssh.ts';
+import { BootPanicError } from './report/verdict.ts';
 
 const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
 
-  m3lab image build [--force]       build (or reuse) the guest image
-  m3lab kmod build                  build m3ipc.ko and the static tools against the image's headers
+  m3lab image build [--force] [--kernel default,debug,up]
+                                    build (or reuse) the guest image and the kernel variants named
+  m3lab kmod build [--kernel V]     build m3ipc.ko against that kernel's tree, and the static tools
   m3lab up [--nodes N] [--cpus C] [--maxcpus M] [--memory MB] [--accel auto|kvm|tcg]
-           [--lab FILE] [--append ARGS] [--json]
+           [--kernel default|debug|up] [--lab FILE] [--append ARGS] [--json]
                                     boot a lab and leave it running
   m3lab status [--json]             the running lab's nodes
   m3lab ssh NODE [-- CMD...]        a shell or one command on a node
   m3lab down                        stop the running lab
-  m3lab bench ipc-remote [--repeat N] [--iters N] [--json]
+  m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests
-  m3lab bench ipc-local [--cpus 1,2] [--repeat N] [--iters N] [--json]
+  m3lab bench ipc-local [--kernel V] [--cpus 1,2] [--repeat N] [--iters N] [--json]
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
                                     socket, futex, process_vm_readv and memcpy in the same guest
-  m3lab run [SUITE...]              run vitest suites (on the running lab or their own)
+  m3lab run [--kernel V] [--append ARGS] [SUITE...]
+                                    run vitest suites (on the running lab when it fits, or their own)
   m3lab report                      Allure HTML report from allure-results/
-  m3lab lab [--lab FILE] [SUITE...]  the main job (make lab): image, lab, suites, report, summary
+  m3lab lab [--lab FILE] [--kernel V] [SUITE...]
+                                    the main job (make lab): image, lab, suites, report, summary
+
+  Kernel variants: default (Debian cloud kernel), debug (KASAN, KFENCE, UBSAN,
+  lockdep, hang detectors), up (CONFIG_SMP=n); see images/kernels/.
 `;
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
@@ -48,7 +58,14 @@ function labOptions(values: Record<string, unknown>): LabOptions {
     memory: num('memory'),
     append: values.append as string | undefined,
     accel: values.accel as LabOptions['accel'],
+    kernel: values.kernel === undefined ? undefined : oneKernel(values.kernel as string),
   };
+}
+
+function oneKernel(v: string): KernelVariant {
+  const list = parseKernelList(v);
+  if (list.length !== 1) throw new ConfigError('--kernel', `names one kernel variant here, got ${v}`);
+  return list[0]!;
 }
 
 async function cmdUp(argv: string[]): Promise<number> {
@@ -62,6 +79,7 @@ async function cmdUp(argv: string[]): Promise<number> {
       accel: { type: 'string' },
       append: { type: 'string' },
       lab: { type: 'string' },
+      kernel: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -73,8 +91,8 @@ async function cmdUp(argv: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ id: lab.state.id, accel: lab.state.accel.accel, image: lab.state.image.hash, nodes: status }, null, 2)}\n`);
   } else {
-    console.log(`lab ${lab.state.id} up (${lab.state.accel.accel})`);
-    for (const s of status) console.log(`  ${s.name.padEnd(8)} ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}  ready in ${s.readySeconds} s`);
+    console.log(`lab ${lab.state.id} up (${lab.state.accel.accel}, QEMU ${await qemuVersionOnce()})`);
+    for (const s of status) console.log(`  ${s.name.padEnd(8)} ${s.kernel.padEnd(8)} ${s.release}  ${s.vcpus} vCPU  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}  ready in ${s.readySeconds} s`);
   }
   return 0;
 }
@@ -83,8 +101,9 @@ async function cmdBench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' } },
+    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' } },
   });
+  const kernel = values.kernel === undefined ? undefined : oneKernel(values.kernel);
   const which = positionals[0];
   if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local, ipc-remote)`);
   const cpus = (values.cpus ?? '1,2').split(',').map((c) => Number(c));
@@ -95,10 +114,10 @@ async function cmdBench(argv: string[]): Promise<number> {
   if (!Number.isInteger(msgIters) || msgIters < 100) throw new ConfigError('--iters', `must be an integer >= 100, got ${values.iters}`);
   if (which === 'ipc-remote') {
     const { benchIpcRemote } = await import('./bench/ipc-remote.ts');
-    return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
+    return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel });
   }
   const { benchIpcLocal } = await import('./bench/ipc-local.ts');
-  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
+  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel });
 }
 
 /** Module and proxy state of one node, read over SSH from /proc/m3ipc. */
@@ -132,9 +151,9 @@ async function cmdStatus(argv: string[]): Promise<number> {
   );
   if (values.json) console.log(JSON.stringify({ up: true, id: lab.state.id, accel: lab.state.accel.accel, nodes: status }, null, 2));
   else {
-    console.log(`lab ${lab.state.id} (${lab.state.accel.accel}, image ${lab.state.image.hash})`);
+    console.log(`lab ${lab.state.id} (${lab.state.accel.accel}, QEMU ${await qemuVersionOnce()}, image ${lab.state.image.hash})`);
     for (const s of status) {
-      console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} pid ${s.pid ?? '-'}  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}`);
+      console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} kernel ${s.kernel} (${s.release})  ${s.vcpus} vCPU  pid ${s.pid ?? '-'}  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}`);
       const m3 = s.m3;
       if (!m3) continue;
       if ('error' in m3) console.log(`           m3ipc: unknown (${m3.error})`);
@@ -199,7 +218,11 @@ async function cmdDown(): Promise<number> {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const suites = argv.map(suitePath);
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' } } });
+  // Suites read the kernel and command line of the labs they boot from the environment.
+  if (values.kernel !== undefined) process.env.M3LAB_KERNEL = oneKernel(values.kernel);
+  if (values.append !== undefined) process.env.M3LAB_APPEND = values.append;
+  const suites = positionals.map(suitePath);
   const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
   return run(vitest, ['run', '--project', 'lab', ...suites]);
 }
@@ -219,15 +242,22 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'image': {
         if (rest[0] !== 'build') throw new ConfigError('image', 'the only image command is `image build`');
-        const { values } = parseArgs({ args: rest.slice(1), options: { force: { type: 'boolean' } } });
+        const { values } = parseArgs({ args: rest.slice(1), options: { force: { type: 'boolean' }, kernel: { type: 'string' } } });
         const img = await buildImage({ force: values.force, log });
         console.log(`image ${img.name} ${img.hash}: kernel ${img.release}, initrd ${(img.initrdBytes / 1e6).toFixed(1)} MB in ${img.dir}`);
+        for (const v of parseKernelList(values.kernel ?? 'default')) {
+          if (v === 'default') continue;
+          const k = await buildKernel(v, { log, force: values.force });
+          console.log(`kernel ${v}: ${k.release} in ${k.kernel} (built in ${k.buildSeconds} s on ${k.builtAt})`);
+        }
         return 0;
       }
       case 'kmod': {
         if (rest[0] !== 'build') throw new ConfigError('kmod', 'the only kmod command is `kmod build`');
+        const { values } = parseArgs({ args: rest.slice(1), options: { kernel: { type: 'string' } } });
         const { buildKmod } = await import('./kmod/build.ts');
-        const a = await buildKmod(await buildImage({ log }), log);
+        const { resolveKernel } = await import('./image/kernel/resolve.ts');
+        const a = await buildKmod(await resolveKernel(oneKernel(values.kernel ?? 'default'), log), log);
         console.log(`kmod: ${a.module} (${a.vermagic}); tools ${a.tools.length}, tests ${a.tests.length}, bench ${a.bench.length}`);
         return 0;
       }
@@ -246,7 +276,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'report':
         return await cmdReport();
       case 'lab': {
-        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' } } });
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' } } });
         return await labJob({ labFile: values.lab, overrides: labOptions(values), suites: positionals });
       }
       case undefined:
@@ -261,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     const err = e as Error;
-    if (err instanceof BootError) process.stderr.write(`m3lab: boot failed: ${err.message}\n`);
+    if (err instanceof BootError || err instanceof BootPanicError) process.stderr.write(`m3lab: boot failed: ${err.message}\n`);
     else if (err instanceof ConfigError) process.stderr.write(`m3lab: invalid configuration: ${err.message}\n`);
     else if (err instanceof InfraError) process.stderr.write(`m3lab: lab error: ${err.message}\n`);
     else process.stderr.write(`m3lab: ${err.stack ?? err.message}\n`);

@@ -5,6 +5,7 @@ import { buildImage } from './image/build.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, type LabOptions } from './lab/lab-file.ts';
 import { repoRoot } from './paths.ts';
+import { qemuVersionOnce } from './report/environment.ts';
 
 export interface Verdicts {
   passed: number;
@@ -72,6 +73,8 @@ export async function labJob(opts: { labFile?: string; overrides?: LabOptions; s
       own({ dir: lab.dir, pids: () => lab!.state.nodes.map((n) => n.pid!).concat(lab!.state.vdePid ? [lab!.state.vdePid] : []) });
     }
     const suites = (opts.suites ?? []).map(suitePath);
+    // The suites must judge the lab they run on by its kernel: the one this job booted.
+    if (opts.overrides?.kernel) process.env.M3LAB_KERNEL = opts.overrides.kernel;
     const testCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'lab', ...suites]);
     const reportCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
     const v = readVerdicts(results);
@@ -80,7 +83,8 @@ export async function labJob(opts: { labFile?: string; overrides?: LabOptions; s
       '=== m3lab summary ===',
       `image      ${image.name} ${image.hash} (kernel ${image.release})`,
       `lab        ${lab.state.id}: ${status.length} node(s), accelerator ${accel.accel} (${accel.reason})`,
-      ...status.map((s) => `           ${s.name}: ready in ${s.readySeconds ?? '?'} s, ssh 127.0.0.1:${s.sshPort}, lan ${s.lanAddress}`),
+      `qemu       ${await qemuVersionOnce()}`,
+      ...status.map((s) => `           ${s.name}: kernel ${s.kernel} (${s.release}), ${s.vcpus} vCPU${s.maxcpus > s.vcpus ? ` (max ${s.maxcpus})` : ''}, ready in ${s.readySeconds ?? '?'} s, ssh 127.0.0.1:${s.sshPort}, lan ${s.lanAddress}`),
       `tests      ${v.passed} passed, ${v.failed} failed, ${v.broken} broken (lab errors), ${v.skipped} skipped`,
       ...v.failures.map((f) => `  ${f.status.toUpperCase().padEnd(7)} ${f.name}: ${f.message}`),
       `results    ${results}`,

@@ -1,14 +1,13 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as allure from 'allure-js-commons';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { kmodDir } from '../harness/kmod/build.ts';
 import { installKmod } from '../harness/kmod/install.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
-import { KernelLogWatch } from './support/kernel-log.ts';
-import { releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
+import { labSuite } from './support/lab-suite.ts';
 
 // One C program per concern, each printing TAP; the stress programs run on their own below.
 const STRESS = ['t_stress.c', 't_pairs.c'];
@@ -22,33 +21,21 @@ const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-f
 // One seed drives the stress runs; set M3LAB_SEED to replay a run.
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 
-let handle: LabHandle | undefined;
 let remote = new Map<string, RemoteKmod>();
-const watch = new KernelLogWatch(() => requireLab(handle).lab.nodes.slice(0, 2));
 
-describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
-  beforeAll(async () => {
-    handle = await useLab({ nodes: [{ cpus: 1 }, { cpus: 2 }] });
-    const nodes = handle.lab.nodes.slice(0, 2);
-    remote = await installKmod(nodes, [1, 2]);
-  });
-
-  afterAll(async () => {
-    await releaseLab(handle);
-  });
-
-  beforeEach(async () => {
-    await watch.mark();
-  });
-
-  afterEach(async () => {
-    // Anything the kernel complained about while the test ran fails that test.
-    expect(await watch.findings()).toEqual([]);
+describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.env.M3LAB_KERNEL || 'default'} kernel${process.env.M3LAB_APPEND ? `, ${process.env.M3LAB_APPEND}` : ''})`, () => {
+  // Any kernel report on any node while a test runs fails that test (lab-suite.ts).
+  const suite = labSuite({
+    need: { nodes: [{ cpus: 1 }, { cpus: 2 }] },
+    seed: SEED,
+    setup: async (h) => {
+      remote = await installKmod(h.lab.nodes.slice(0, 2), [1, 2]);
+    },
   });
 
   /** Runs one TAP program on both nodes at once and asserts every line of it. */
   async function tapOnEveryNode(program: string, args: string[] = []): Promise<void> {
-    const { lab } = requireLab(handle);
+    const { lab } = suite.handle();
     const runs = await Promise.all(
       lab.nodes.slice(0, 2).map(async (n) => {
         // Under perf stat: the counters go into the report beside the TAP output.
@@ -70,7 +57,7 @@ describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
 
   /** Nothing bound in any DC, no m3 test process left, none in uninterruptible sleep. */
   async function expectNoLeftovers(): Promise<void> {
-    const { lab } = requireLab(handle);
+    const { lab } = suite.handle();
     for (const n of lab.nodes.slice(0, 2)) {
       const bound = await n.sh('for f in /proc/m3ipc/dc/*/procs; do [ -e "$f" ] && tail -n +2 "$f"; done; true');
       expect({ node: n.name, bound: bound.stdout.trim() }).toEqual({ node: n.name, bound: '' });
@@ -80,25 +67,25 @@ describe('ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests', () => {
   }
 
   for (const program of PROGRAMS) {
-    it(`${program} passes on every node`, async () => {
+    suite.it(`${program} passes on every node`, async () => {
       await tapOnEveryNode(program);
     });
   }
 
-  it('stress: everything at once, clients killed and replaced (t_stress)', async () => {
+  suite.it('stress: everything at once, clients killed and replaced (t_stress)', async () => {
     await tapOnEveryNode('t_stress');
     await expectNoLeftovers();
   });
 
-  it(`stress: 8 client/server pairs x 2000 messages, 24 random kills of clients and servers (seed ${SEED})`, async () => {
+  suite.it(`stress: 8 client/server pairs x 2000 messages, 24 random kills of clients and servers (seed ${SEED})`, async () => {
     await allure.parameter('seed', `${SEED}`);
     await allure.description(`Replay: M3LAB_SEED=${SEED} npx m3lab run ipc-local`);
     await tapOnEveryNode('t_pairs', ['8', '2000', '24', `${SEED}`]);
     await expectNoLeftovers();
   });
 
-  it('rmmod m3ipc succeeds on every node and leaves no trace', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('rmmod m3ipc succeeds on every node and leaves no trace', async () => {
+    const { lab } = suite.handle();
     for (const n of lab.nodes.slice(0, 2)) {
       const rm = await unloadModule(n);
       expect({ node: n.name, ...rm }).toEqual({ node: n.name, code: 0, stderr: '' });

@@ -1,5 +1,5 @@
 import * as allure from 'allure-js-commons';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { agentBundle } from '../harness/agent-bundle.ts';
 import { InfraError, NodeGoneError } from '../harness/errors.ts';
 import { lanLinkDown } from '../harness/faults/faults.ts';
@@ -7,35 +7,28 @@ import { Nemesis } from '../harness/faults/nemesis.ts';
 import { buildImage } from '../harness/image/build.ts';
 import { LabNode } from '../harness/lab/node.ts';
 import { BoardTarget } from '../harness/target/board.ts';
-import { attachConsoles, consoleFindings, releaseLab, requireLab, useLab, type LabHandle } from './support/lab-fixture.ts';
+import { attachConsoles, consoleFindings } from './support/lab-fixture.ts';
+import { labSuite } from './support/lab-suite.ts';
 
 const NODES = 3;
 const ECHO_PORT = 7000;
-let handle: LabHandle | undefined;
-
 describe('lab: a 3-node QEMU lab', () => {
-  beforeAll(async () => {
-    // node3 may hot-add a second vCPU.
-    handle = await useLab({ nodes: [{}, {}, { maxcpus: 2 }] });
-  });
+  // node3 may hot-add a second vCPU.
+  const suite = labSuite({ need: { nodes: [{}, {}, { maxcpus: 2 }] } });
 
-  afterAll(async () => {
-    await releaseLab(handle);
-  });
-
-  it('every node runs the image kernel and reports its CPUs', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('every node runs the image kernel and reports its CPUs', async () => {
+    const { lab } = suite.handle();
     const rows = [];
     for (const node of lab.nodes.slice(0, NODES)) {
       const hello = await node.rpc.call('hello', { nonce: 'check' });
-      expect(hello.kernelRelease).toBe(lab.state.image.release);
+      expect(hello.kernelRelease).toBe(node.record.kernel.release);
       expect(hello.image?.hash).toBe(lab.state.image.hash);
       expect(hello.node).toBe(node.name);
       expect(hello.cpusOnline).toHaveLength(node.record.spec.cpus);
       expect(hello.cpusPossible).toHaveLength(node.record.spec.maxcpus);
       const uname = await node.sh('uname -r');
       expect(uname.code).toBe(0);
-      expect(uname.stdout.trim()).toBe(lab.state.image.release);
+      expect(uname.stdout.trim()).toBe(node.record.kernel.release);
       const nproc = await node.sh('grep -c ^processor /proc/cpuinfo');
       expect(Number(nproc.stdout.trim())).toBe(node.record.spec.cpus);
       rows.push({ node: node.name, kernel: hello.kernelRelease, cpusOnline: hello.cpusOnline, cpusPossible: hello.cpusPossible, uptime: hello.uptimeSeconds });
@@ -43,8 +36,8 @@ describe('lab: a 3-node QEMU lab', () => {
     await allure.attachment('nodes', JSON.stringify({ accel: lab.state.accel, nodes: rows }, null, 2), { contentType: 'application/json' });
   });
 
-  it('every node reaches every other over the private LAN', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('every node reaches every other over the private LAN', async () => {
+    const { lab } = suite.handle();
     const nodes = lab.nodes.slice(0, NODES);
     await Promise.all(nodes.map((n) => n.rpc.call('echoStart', { port: ECHO_PORT })));
     try {
@@ -73,8 +66,8 @@ describe('lab: a 3-node QEMU lab', () => {
     }
   });
 
-  it('a LAN link fault cuts a node off the LAN but not off the harness, and heals', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('a LAN link fault cuts a node off the LAN but not off the harness, and heals', async () => {
+    const { lab } = suite.handle();
     const [a, , c] = lab.nodes;
     const nemesis = new Nemesis();
     await c!.rpc.call('echoStart', { port: ECHO_PORT + 1 });
@@ -97,8 +90,8 @@ describe('lab: a 3-node QEMU lab', () => {
     }
   });
 
-  it('perf counts software events and reports uncountable ones as unavailable', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('perf counts software events and reports uncountable ones as unavailable', async () => {
+    const { lab } = suite.handle();
     const node = lab.nodes[0]!;
     const res = await node.rpc.call('perfStat', { cmd: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done'], events: ['task-clock', 'context-switches', 'page-faults', 'cycles', 'instructions'], timeoutMs: 60000 });
     expect(res.code).toBe(0);
@@ -116,26 +109,26 @@ describe('lab: a 3-node QEMU lab', () => {
     await allure.attachment('perf counters', JSON.stringify(res.counters, null, 2), { contentType: 'application/json' });
   });
 
-  it('no console shows a panic, Oops, BUG or WARNING; consoles attached', async () => {
-    const h = requireLab(handle);
+  suite.it('no console shows a panic, Oops, BUG or WARNING; consoles attached', async () => {
+    const h = suite.handle();
     await attachConsoles(h);
     for (const n of h.lab.nodes) expect(n.target.console.text()).toContain(`M3LAB-READY ${n.name}`);
     expect(consoleFindings(h)).toEqual([]);
   });
 
-  it('a board reached only by SSH gets the agent the same way', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('a board reached only by SSH gets the agent the same way', async () => {
+    const { lab } = suite.handle();
     // A lab VM stands in for a board: the board path may use nothing but its SSH port.
     const vm = lab.nodes[0]!;
     const key = (await buildImage({ log: () => {} })).key.privateKey;
     const board = new BoardTarget({ name: 'board1', ssh: { host: '127.0.0.1', port: vm.record.sshPort, username: 'root', privateKey: key }, lanAddress: vm.record.lanAddress });
-    const node = new LabNode({ name: board.name, lanAddress: board.lanAddress }, board);
+    const node = new LabNode({ name: board.name, lanAddress: board.lanAddress, kernel: vm.record.kernel }, board);
     try {
       await board.waitBooted(Date.now() + 20000);
       await node.connect(Date.now() + 30000, (await agentBundle()).code);
       expect(node.state).toBe('ready');
       expect(node.hello?.node).toBe(vm.name);
-      expect(node.hello?.kernelRelease).toBe(lab.state.image.release);
+      expect(node.hello?.kernelRelease).toBe(vm.record.kernel.release);
       const res = await node.sh('cat /proc/sys/kernel/hostname');
       expect(res.stdout.trim()).toBe(vm.name);
       // Without a power-off command the harness cannot cut a board's power, and says so.
@@ -155,8 +148,8 @@ describe('lab: a 3-node QEMU lab', () => {
     }
   });
 
-  it('the agent spawns, waits for and kills long-running processes', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('the agent spawns, waits for and kills long-running processes', async () => {
+    const { lab } = suite.handle();
     const rpc = lab.nodes[1]!.rpc;
     const done = await rpc.call('spawn', { cmd: '/bin/sh', args: ['-c', 'echo out; echo err >&2; exit 3'] });
     const r = await rpc.call('wait', { id: done.id, timeoutMs: -1 });
@@ -169,8 +162,8 @@ describe('lab: a 3-node QEMU lab', () => {
     await expect(rpc.call('wait', { id: 9999 })).rejects.toThrow(/ENOENT: no process with id 9999/);
   });
 
-  it('a vCPU hot-added through QMP can be onlined and offlined in the guest, and hot-removed', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('a vCPU hot-added through QMP can be onlined and offlined in the guest, and hot-removed', async () => {
+    const { lab } = suite.handle();
     const node = lab.nodes[2]!;
     const cpus = () => node.rpc.call('cpus', {});
     expect((await cpus()).present).toEqual([0]);
@@ -195,8 +188,8 @@ describe('lab: a 3-node QEMU lab', () => {
     expect((await poll((c) => !c.present.includes(1))).present).toEqual([0]);
   });
 
-  it('a node whose QEMU is killed is reported gone promptly, then comes back', async () => {
-    const { lab } = requireLab(handle);
+  suite.it('a node whose QEMU is killed is reported gone promptly, then comes back', async () => {
+    const { lab } = suite.handle();
     const victim = lab.nodes[NODES - 1]!;
     const agent = victim.rpc;
     // A call in flight when the machine dies must fail, not hang.
@@ -218,7 +211,7 @@ describe('lab: a 3-node QEMU lab', () => {
 
     const back = await lab.restart(victim.name);
     const hello = await back.rpc.call('hello', { nonce: 'again' });
-    expect(hello.kernelRelease).toBe(lab.state.image.release);
+    expect(hello.kernelRelease).toBe(back.record.kernel.release);
     expect(hello.uptimeSeconds).toBeLessThan(120);
     expect(lab.status().find((s) => s.name === victim.name)?.state).toBe('ready');
   });

@@ -97,9 +97,9 @@ async function perfProfile(node: LabNode, bin: string, id: string, iters: number
   return { perMessage, counters: res.counters };
 }
 
-export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; msgIters: number; accel?: LabOptions['accel']; log: (l: string) => void }): Promise<ConfigResult> {
+export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; msgIters: number; accel?: LabOptions['accel']; kernel?: LabOptions['kernel']; log: (l: string) => void }): Promise<ConfigResult> {
   const { log } = opts;
-  const lab = await Lab.boot(resolveLab({ name: `bench-${cpus}cpu`, nodes: [{ cpus, maxcpus: cpus }] }, { accel: opts.accel }), { log });
+  const lab = await Lab.boot(resolveLab({ name: `bench-${cpus}cpu`, nodes: [{ cpus, maxcpus: cpus }] }, { accel: opts.accel, kernel: opts.kernel }), { log });
   try {
     const node = lab.nodes[0]!;
     await installKmod([node], [1], log);
@@ -129,7 +129,7 @@ export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; 
     });
     const perf: ConfigResult['perf'] = {};
     for (const id of ['pipe', 'unix', 'm3-sendrec', 'm3-sendrec-rr']) perf[id] = await perfProfile(node, bin, id, opts.msgIters);
-    return { cpus, accel: lab.state.accel.accel, kernel: lab.state.image.release, cases: results, ratios, targets, perf };
+    return { cpus, accel: lab.state.accel.accel, kernel: `${lab.nodes[0]!.record.kernel.variant} ${lab.nodes[0]!.record.kernel.release}`, cases: results, ratios, targets, perf };
   } finally {
     await lab.teardown();
   }
@@ -154,7 +154,7 @@ export function formatTable(configs: ConfigResult[]): string {
   return lines.join('\n');
 }
 
-export async function benchIpcLocal(opts: { cpus: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel'] }): Promise<number> {
+export async function benchIpcLocal(opts: { cpus: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel']; kernel?: LabOptions['kernel'] }): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
   const configs: ConfigResult[] = [];
   for (const cpus of opts.cpus) configs.push(await benchIpcLocalConfig(cpus, { ...opts, log }));

@@ -33,9 +33,9 @@ export interface RemoteResult {
   proxies: Record<string, string>[];
 }
 
-export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel'] }): Promise<number> {
+export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel']; kernel?: LabOptions['kernel'] }): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
-  const lab = await Lab.boot(resolveLab({ name: 'bench-remote', nodes: 2 }, { accel: opts.accel }), { log });
+  const lab = await Lab.boot(resolveLab({ name: 'bench-remote', nodes: 2 }, { accel: opts.accel, kernel: opts.kernel }), { log });
   let cluster: M3Cluster | undefined;
   try {
     const [n1, n2] = [lab.nodes[0]!, lab.nodes[1]!];

@@ -205,7 +205,8 @@ export class Lab {
           cpus: n.cpus,
           maxcpus: n.maxcpus,
           memoryMb: n.memoryMb,
-          append: n.append,
+          // Every KASAN report, not only the first, so one run finds every bug.
+          append: [n.append, n.kernel === 'debug' ? 'kasan_multi_shot' : ''].filter(Boolean).join(' '),
           accel: accel.accel,
           sshPort: await freePort(),
           lanSocket: vde.ctl,
@@ -314,9 +315,13 @@ export class Lab {
     return node;
   }
 
-  status(): { name: string; state: NodeState; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; reason?: string }[] {
+  status(): { name: string; state: NodeState; kernel: string; release: string; vcpus: number; maxcpus: number; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; reason?: string }[] {
     return this.nodes.map((n) => ({
       name: n.name,
+      kernel: n.record.kernel?.variant ?? 'default',
+      release: n.record.kernel?.release ?? this.state.image.release,
+      vcpus: n.record.spec.cpus,
+      maxcpus: n.record.spec.maxcpus,
       state: n.state === 'gone' || !n.target.power.isOn() ? 'gone' : n.state,
       pid: n.record.pid,
       sshPort: n.record.sshPort,

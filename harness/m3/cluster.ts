@@ -129,10 +129,13 @@ export class M3Cluster {
     const problems: string[] = [];
     await this.stopProxies();
     for (const n of this.nodes) {
-      const procs = await n.rpc.call('procs', {}).catch(() => []);
-      for (const p of procs) if (p.running && p.cmd.includes('m3proxy')) problems.push(`${n.name}: proxy ${p.pid} still running`);
+      // A node whose agent cannot list its processes is a problem, never "no proxy left".
+      const procs = await n.rpc.call('procs', {}).catch((e: Error) => e);
+      if (procs instanceof Error) problems.push(`${n.name}: cannot list processes: ${procs.message}`);
+      else for (const p of procs) if (p.running && p.cmd.includes('m3proxy')) problems.push(`${n.name}: proxy ${p.pid} still running`);
       const ctl = this.remote.get(n.name)!.m3ctl;
-      await n.sh(`${ctl} dc-end ${this.opts.dc}`).catch(() => undefined);
+      const end = await n.sh(`${ctl} dc-end ${this.opts.dc}`).catch((e: Error) => ({ code: -1, stderr: e.message, stdout: '' }));
+      if (end.code !== 0) problems.push(`${n.name}: dc-end failed: ${end.stderr.trim()}`);
       const rm = await unloadModule(n).catch((e: Error) => ({ code: -1, stderr: e.message }));
       if (rm.code !== 0) problems.push(`${n.name}: rmmod m3ipc failed: ${rm.stderr}`);
     }

@@ -66,7 +66,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
     try {
       handle = await useLab(need);
       const facts = await labFacts(handle.lab);
-      writeAllureEnvironment(path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, factPairs(facts));
+      writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, factPairs(facts));
       await opts.setup?.(handle);
     } catch (e) {
       setupError = e;
@@ -185,7 +185,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   const h = suite.handle();
   const nodes = h.lab.nodes;
   const facts = factPairs(await labFacts(h.lab));
-  for (const [k, v] of facts) ctx.annotate(v, k);
+  for (const [k, v] of facts) await ctx.annotate(v, k);
   const startedAt = new Date().toISOString();
   const consoleMarks = new Map(nodes.map((n) => [n.name, n.target.console.text().length]));
   const dmesgMarks = new Map<string, number>();
@@ -233,7 +233,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
     });
     await allure.attachment('evidence bundle', bundle, { contentType: 'text/plain' });
     await allure.link(`file://${bundle}`, 'evidence bundle');
-    ctx.annotate(bundle, 'bundle');
+    await ctx.annotate(bundle, "bundle");
     log(`test "${name}" ${verdict}: evidence in ${bundle}`);
   }
   if (failure !== undefined) throw failure;

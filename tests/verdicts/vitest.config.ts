@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Suites that fail on purpose, to prove the lab's verdicts: run only by
+ * suites/verdicts.test.ts (never by `make test` directly), each in a nested
+ * vitest whose Allure results go to M3LAB_ALLURE_RESULTS.
+ */
+export default defineConfig({
+  test: {
+    include: ['tests/verdicts/*.suite.ts', 'tests/canary/*.suite.ts'],
+    setupFiles: ['allure-vitest/setup'],
+    reporters: ['default', ['allure-vitest/reporter', { resultsDir: process.env.M3LAB_ALLURE_RESULTS ?? 'allure-results-verdicts' }]],
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 5 * 60_000,
+    hookTimeout: 10 * 60_000,
+  },
+});
