@@ -35,7 +35,7 @@ export default defineConfig({
       },
       {
         // The default Debian kernel; `m3lab run --kernel V` points it at another.
-        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], sequence: { groupOrder: 1 } },
+        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], exclude: ['suites/verdicts.test.ts'], sequence: { groupOrder: 1 } },
       },
       {
         test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
@@ -45,6 +45,10 @@ export default defineConfig({
       },
       {
         test: { ...labTest, name: 'lab-nosmp', include: ['suites/ipc-local.test.ts'], env: { M3LAB_APPEND: 'nosmp' }, sequence: { groupOrder: 4 } },
+      },
+      {
+        // The lab's own honesty: purpose-made failures judged in nested runs (needs the debug kernel).
+        test: { ...labTest, name: 'verdicts', include: ['suites/verdicts.test.ts'], sequence: { groupOrder: 6 } },
       },
       {
         test: { ...labTest, name: 'lab-maxcpus1', include: ['suites/ipc-local.test.ts'], env: { M3LAB_APPEND: 'maxcpus=1' }, sequence: { groupOrder: 5 } },
