@@ -107,23 +107,30 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     }
   });
 
-  it('the canary module on the debug kernel: a lockdep and a KASAN report each make a failed test with the report attached', async () => {
+  it('the canary module on the debug kernel: lockdep, atomic sleep, WARN, UBSAN, list corruption and KASAN each make a failed test with the report attached', async () => {
     const { results, dir } = await runFixture('tests/canary/canary.suite.ts', { M3LAB_KERNEL: 'debug' });
     try {
       const byName = new Map(results.map((r) => [r.name, r]));
-      expect([...byName.keys()].sort()).toEqual(['lock-order inversion', 'use-after-free']);
-      const lock = byName.get('lock-order inversion')!;
-      const uaf = byName.get('use-after-free')!;
-      expect({ lock: lock.status, uaf: uaf.status }).toEqual({ lock: 'failed', uaf: 'failed' });
-      expect(lock.parameters).toEqual(expect.arrayContaining([{ name: 'kernel', value: 'debug' }]));
-      const lockText = attachmentText(dir, lock, /^kernel report node1/);
-      expect(lockText).toContain('WARNING: possible circular locking dependency detected');
-      expect(lockText).toMatch(/m3canary/);
-      const uafText = attachmentText(dir, uaf, /^kernel report node1/);
-      expect(uafText).toMatch(/BUG: KASAN: (slab-)?use-after-free in m3canary/);
-      // The whole report, from its header to its closing line.
+      const expected: [string, RegExp][] = [
+        ['lock-order inversion', /WARNING: possible circular locking dependency detected[\s\S]*m3canary/],
+        ["sleeping in atomic context", /(BUG: sleeping function called from invalid context|BUG: scheduling while atomic)[\s\S]*canary_sleep_atomic/],
+        ['a WARN', /WARNING: CPU: \d+ PID: \d+ at [\s\S]*m3canary: warn trigger|m3canary: warn trigger[\s\S]*---\[ end trace/],
+        ['a shift out of bounds', /UBSAN: shift-out-of-bounds in [\s\S]*m3canary/],
+        ['list corruption', /list_del corruption/],
+        ['use-after-free', /BUG: KASAN: (slab-)?use-after-free in canary_uaf\+0x[0-9a-f]+\/0x[0-9a-f]+ \[m3canary\]/],
+      ];
+      expect([...byName.keys()].sort()).toEqual(expected.map(([n]) => n).sort());
+      for (const [name, re] of expected) {
+        const r = byName.get(name)!;
+        expect({ name, status: r.status }).toEqual({ name, status: 'failed' });
+        expect(r.parameters).toEqual(expect.arrayContaining([{ name: 'kernel', value: 'debug' }]));
+        const text = attachmentText(dir, r, /^kernel report node1/);
+        expect(text, name).toMatch(re);
+        bundleOf(dir, r);
+      }
+      // The whole KASAN report, from its header to its closing line.
+      const uafText = attachmentText(dir, byName.get('use-after-free')!, /^kernel report node1/);
       expect(uafText.trim().split('\n').pop()).toMatch(/^(\[[ .\d]+\] )?={20,}$/);
-      for (const r of [lock, uaf]) bundleOf(dir, r);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

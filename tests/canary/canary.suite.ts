@@ -40,10 +40,27 @@ describe('verdict fixture: canary bugs on the debug kernel', () => {
     expect(r.code).toBe(0);
   };
 
-  // lockdep first: a KASAN report taints the kernel and switches lockdep off.
+  // lockdep first: a KASAN report or an Oops taints the kernel and switches
+  // lockdep off; the BUG (list) and the use-after-free come last.
   suite.it('lock-order inversion', async () => {
     await trigger('lockorder');
   });
+  suite.it('sleeping in atomic context', async () => {
+    await trigger('atomic-sleep');
+  });
+
+  suite.it('a WARN', async () => {
+    await trigger('warn');
+  });
+
+  suite.it('a shift out of bounds', async () => {
+    await trigger('ubsan');
+  });
+
+  suite.it('list corruption', async () => {
+    await trigger('list');
+  });
+
   suite.it('use-after-free', async () => {
     await trigger('uaf');
   });
