@@ -6,6 +6,7 @@ import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { kmodDir } from '../harness/kmod/build.ts';
 import { installKmod } from '../harness/kmod/install.ts';
+import { parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { labSuite } from './support/lab-suite.ts';
 
@@ -59,10 +60,16 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
   async function expectNoLeftovers(): Promise<void> {
     const { lab } = suite.handle();
     for (const n of lab.nodes.slice(0, 2)) {
-      const bound = await n.sh('for f in /proc/m3ipc/dc/*/procs; do [ -e "$f" ] && tail -n +2 "$f"; done; true');
-      expect({ node: n.name, bound: bound.stdout.trim() }).toEqual({ node: n.name, bound: '' });
-      const procs = await n.sh("ps -o pid,stat,comm | awk '$3 ~ /^t_/ || $2 ~ /^D/'");
-      expect({ node: n.name, left: procs.stdout.trim() }).toEqual({ node: n.name, left: '' });
+      // Read from the module itself: a missing /proc/m3ipc must fail, not read as "nothing bound".
+      const info = parseTable((await n.rpc.call('readFile', { path: '/proc/m3ipc/info' })).data);
+      expect({ node: n.name, rows: info.length, bound: info[0]?.nr_bound }).toEqual({ node: n.name, rows: 1, bound: '0' });
+      const ps = await n.sh('ps -o pid,stat,comm');
+      expect({ node: n.name, code: ps.code }).toEqual({ node: n.name, code: 0 });
+      const rows = parseTable(ps.stdout);
+      // The listing really listed something (at least the agent's node and this shell).
+      expect(rows.length).toBeGreaterThan(2);
+      const left = rows.filter((r) => /^t_/.test(r.COMMAND ?? '') || /^D/.test(r.STAT ?? ''));
+      expect({ node: n.name, left }).toEqual({ node: n.name, left: [] });
     }
   }
 
