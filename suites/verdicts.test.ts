@@ -107,19 +107,24 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     }
   });
 
-  it('the canary module on the debug kernel: lockdep, atomic sleep, WARN, UBSAN, list corruption and KASAN each make a failed test with the report attached', async () => {
+  it('the canary module on the debug kernel: lockdep, atomic sleep, WARN, UBSAN, list corruption and KASAN each make a failed test with the report attached, and a hang is failed too', async () => {
     const { results, dir } = await runFixture('tests/canary/canary.suite.ts', { M3LAB_KERNEL: 'debug' });
     try {
       const byName = new Map(results.map((r) => [r.name, r]));
       const expected: [string, RegExp][] = [
         ['lock-order inversion', /WARNING: possible circular locking dependency detected[\s\S]*m3canary/],
         ["sleeping in atomic context", /(BUG: sleeping function called from invalid context|BUG: scheduling while atomic)[\s\S]*canary_sleep_atomic/],
-        ['a WARN', /WARNING: CPU: \d+ PID: \d+ at [\s\S]*m3canary: warn trigger|m3canary: warn trigger[\s\S]*---\[ end trace/],
+        ['a WARN', /WARNING: CPU: \d+ PID: \d+ at \S*m3canary\.c:\d+ canary_write[\s\S]*---\[ end trace/],
         ['a shift out of bounds', /UBSAN: shift-out-of-bounds in [\s\S]*m3canary/],
         ['list corruption', /list_del corruption/],
         ['use-after-free', /BUG: KASAN: (slab-)?use-after-free in canary_uaf\+0x[0-9a-f]+\/0x[0-9a-f]+ \[m3canary\]/],
       ];
-      expect([...byName.keys()].sort()).toEqual(expected.map(([n]) => n).sort());
+      expect([...byName.keys()].sort()).toEqual([...expected.map(([n]) => n), 'a hang with interrupts off'].sort());
+      // QEMU still runs but the guest answers nothing, not even a fresh SSH login: a hang, failed.
+      const hang = byName.get('a hang with interrupts off')!;
+      expect(hang.status).toBe('failed');
+      expect(hang.statusDetails?.message).toMatch(/node1 hung: QEMU runs but the guest answers nothing/);
+      bundleOf(dir, hang);
       for (const [name, re] of expected) {
         const r = byName.get(name)!;
         expect({ name, status: r.status }).toEqual({ name, status: 'failed' });

@@ -65,4 +65,10 @@ describe('verdict fixture: canary bugs on the debug kernel', () => {
     await trigger('uaf');
   });
 
+  // Last: the node never answers again.
+  suite.it('a hang with interrupts off', async () => {
+    const node = suite.handle().lab.nodes[0]!;
+    await node.sh('echo hang > /sys/kernel/debug/m3canary/trigger', 10000);
+  });
+
 });

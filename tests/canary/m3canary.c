@@ -13,6 +13,7 @@
  *   atomic-sleep msleep() under a spinlock (DEBUG_ATOMIC_SLEEP)
  *   list         list_del() twice (DEBUG_LIST: "list_del corruption", a BUG on 6.1)
  *   panic        panic()
+ *   hang         spin forever with interrupts off (the node stops answering)
  */
 #include <linux/debugfs.h>
 #include <linux/delay.h>
@@ -115,6 +116,10 @@ static ssize_t canary_write(struct file *file, const char __user *ubuf,
 		canary_list();
 	} else if (!strcmp(word, "panic")) {
 		panic("m3canary: panic trigger");
+	} else if (!strcmp(word, "hang")) {
+		local_irq_disable();
+		for (;;)
+			cpu_relax();
 	} else {
 		return -EINVAL;
 	}
