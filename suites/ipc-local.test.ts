@@ -73,6 +73,36 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
     }
   }
 
+  suite.it('every node runs the kernel and CPU setup the suite asked for', async () => {
+    const { lab } = suite.handle();
+    const append = process.env.M3LAB_APPEND ?? '';
+    for (const n of lab.nodes.slice(0, 2)) {
+      expect(n.record.kernel.variant).toBe(suite.kernel);
+      expect((await n.sh('uname -r')).stdout.trim()).toBe(n.record.kernel.release);
+      const cpu = async (f: string) => (await n.rpc.call('readFile', { path: `/sys/devices/system/cpu/${f}` })).data.trim();
+      if (suite.kernel === 'debug') {
+        const dmesg = (await n.sh('dmesg')).stdout;
+        expect(dmesg).toContain('KernelAddressSanitizer initialized');
+        expect(dmesg).toContain('kfence: initialized');
+        expect(dmesg).toContain('Lock dependency validator');
+      }
+      if (suite.kernel === 'up') {
+        const cfg = await n.sh('zcat /proc/config.gz');
+        expect(cfg.stdout).toContain('# CONFIG_SMP is not set');
+        // One possible CPU whatever QEMU offers (node2 has two vCPUs).
+        expect({ node: n.name, possible: await cpu('possible') }).toEqual({ node: n.name, possible: '0' });
+      } else if (append.includes('nosmp') || append.includes('maxcpus=1')) {
+        expect({ node: n.name, online: await cpu('online') }).toEqual({ node: n.name, online: '0' });
+        if (n.record.spec.cpus > 1) {
+          // nosmp leaves one possible CPU; maxcpus=1 leaves the others possible but offline.
+          expect({ node: n.name, possible: await cpu('possible') }).toEqual({ node: n.name, possible: append.includes('nosmp') ? '0' : `0-${n.record.spec.cpus - 1}` });
+        }
+      } else {
+        expect({ node: n.name, online: await cpu('online') }).toEqual({ node: n.name, online: n.record.spec.cpus > 1 ? `0-${n.record.spec.cpus - 1}` : '0' });
+      }
+    }
+  });
+
   for (const program of PROGRAMS) {
     suite.it(`${program} passes on every node`, async () => {
       await tapOnEveryNode(program);

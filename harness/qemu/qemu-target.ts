@@ -195,13 +195,18 @@ export class QemuTarget implements Target {
     void this.gone.then((why) => (exited = why));
     for (;;) {
       const text = this.console.text().slice(this.bootMark);
-      const fatal = findReports(text).filter((r) => r.fatal);
+      const found = findReports(text);
+      const fatal = found.filter((r) => r.fatal);
       if (fatal.length) {
         // Every report before the panic explains it; all are attached.
-        const reports = findReports(text).map((report) => ({ node: this.name, report }));
-        throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), reports);
+        throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), found.map((report) => ({ node: this.name, report })));
       }
-      if (text.includes(marker)) return;
+      const ready = text.includes(marker);
+      // A report storm can keep a kernel from ever getting ready: judge it at the deadline too.
+      if (found.length && (ready || Date.now() > deadline)) {
+        throw new BootPanicError(this.name, excerpt(text, found[0]!.startLine, 5, 60), found.map((report) => ({ node: this.name, report })), 'kernel report during boot');
+      }
+      if (ready) return;
       if (exited !== undefined) {
         const err = this.stderrText();
         throw new BootError(`${this.name}: ${exited} before the guest was ready${err ? `: ${err}` : ''}`, this.name, excerpt(text));

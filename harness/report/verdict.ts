@@ -35,14 +35,18 @@ export class NodeHangError extends KernelFailure {
   override name = 'KernelAssertionError';
 }
 
-/** A kernel panic while a node booted: a kernel (or module) bug, so failed, not broken. */
+/**
+ * A kernel panic, or any kernel report, while a node booted: a kernel bug, so
+ * failed, not broken (the lab itself did its part).
+ */
 export class BootPanicError extends KernelFailure {
   constructor(
     readonly node: string,
     readonly consoleExcerpt: string,
     reports: { node: string; report: KernelReport }[],
+    what = 'kernel panic during boot',
   ) {
-    super(`${node}: kernel panic during boot: ${describeReports(reports)}\n--- console of ${node} ---\n${consoleExcerpt}`, reports);
+    super(`${node}: ${what}: ${describeReports(reports)}\n--- console of ${node} ---\n${consoleExcerpt}`, reports);
   }
 }
 

@@ -68,6 +68,12 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
       const facts = await labFacts(handle.lab);
       writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, factPairs(facts));
       await opts.setup?.(handle);
+      // What the kernels reported while the suite set its lab up (module load,
+      // proxies) belongs to no test: it fails them all.
+      const setupReports = handle.lab.nodes.flatMap((n) => findReports(n.target.console.text().slice(handle!.consoleStart.get(n.name) ?? 0)).map((report) => ({ node: n.name, report })));
+      if (setupReports.length) {
+        throw new KernelFailure(`kernel report while the suite set up its lab: ${describeReports(setupReports)}\n\n${setupReports[0]!.report.text}`, setupReports);
+      }
     } catch (e) {
       setupError = e;
       log(`suite: the lab is not usable, every test of this file will say why: ${(e as Error).message.split('\n')[0]}`);
