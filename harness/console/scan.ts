@@ -1,45 +1,22 @@
+import { findReports, type ReportKind } from '../report/kernel-reports.ts';
+
 /**
- * Console scanning: the lines of a kernel log that mean the guest kernel is in
- * trouble. A panic ends the boot at once; the others fail the test that produced them.
+ * Console scanning for callers that want one line per kernel report (the lab
+ * suite's "no console shows a report" check): a thin view of the report table
+ * in harness/report/kernel-reports.ts.
  */
-export type FindingKind = 'panic' | 'oops' | 'bug' | 'warning' | 'hung-task' | 'lockdep' | 'kasan';
+export type FindingKind = ReportKind;
 
 export interface Finding {
   kind: FindingKind;
+  /** Line of the report's header (its first line when it has a separator). */
   line: number;
+  /** The report's title. */
   text: string;
 }
 
-const RULES: { kind: FindingKind; re: RegExp }[] = [
-  { kind: 'panic', re: /Kernel panic - not syncing/ },
-  { kind: 'oops', re: /\bOops(?::|\s*\[#\d+\])|\bOops\b.*\bPREEMPT\b/ },
-  { kind: 'bug', re: /\bBUG: |kernel BUG at / },
-  { kind: 'warning', re: /\bWARNING: (?:CPU: \d+ PID: \d+|at )/ },
-  { kind: 'hung-task', re: /INFO: task .* blocked for more than \d+ seconds/ },
-  { kind: 'lockdep', re: /WARNING: possible (?:circular|recursive) locking|INFO: possible irq lock inversion|WARNING: inconsistent lock state/ },
-  { kind: 'kasan', re: /BUG: KASAN: / },
-];
-
-/** Strips the "[    1.234567] " printk timestamp and any carriage returns. */
-function clean(line: string): string {
-  return line.replace(/\r/g, '');
-}
-
 export function scanConsole(text: string, startLine = 0): Finding[] {
-  const findings: Finding[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = clean(lines[i]!);
-    for (const rule of RULES) {
-      if (rule.re.test(line)) {
-        // KASAN and lockdep are more specific than bug/warning: keep one finding per line.
-        const prior = findings.findIndex((f) => f.line === startLine + i);
-        if (prior >= 0) findings[prior] = { kind: rule.kind, line: startLine + i, text: line.trim() };
-        else findings.push({ kind: rule.kind, line: startLine + i, text: line.trim() });
-      }
-    }
-  }
-  return findings;
+  return findReports(text, startLine).map((r) => ({ kind: r.kind, line: r.startLine, text: r.title }));
 }
 
 export function isFatal(f: Finding): boolean {

@@ -14,8 +14,19 @@
  *   list         list_del() twice (DEBUG_LIST: "list_del corruption", a BUG on 6.1)
  *   panic        panic()
  *   hang         spin forever with interrupts off (the node stops answering)
+ *   null         read through a NULL pointer (Oops)
+ *   gpf          read through a non-canonical pointer (general protection fault)
+ *   bug          BUG()
+ *   refcount     decrement a refcount_t below zero
+ *   kfence       use-after-free of an object KFENCE sampled
+ *   hung         sleep uninterruptibly for 70 s (hung task: the 20 s detector needs two checks)
+ *   softlockup   spin 30 s with preemption off (soft lockup, RCU stall)
  */
 #include <linux/debugfs.h>
+#include <linux/jiffies.h>
+#include <linux/kfence.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/list.h>
@@ -87,6 +98,56 @@ static noinline void canary_list(void)
 	list_del(&entry);
 }
 
+static noinline int canary_deref(unsigned long addr)
+{
+	return READ_ONCE(*(int *)addr);
+}
+
+static noinline void canary_refcount(void)
+{
+	refcount_t r = REFCOUNT_INIT(1);
+
+	refcount_dec(&r);
+	refcount_dec(&r);
+}
+
+/* KFENCE guards one sampled allocation per interval: allocate until one is. */
+static noinline int canary_kfence(void)
+{
+	unsigned long until = jiffies + 10 * HZ;
+	char *volatile p;
+
+	while (time_before(jiffies, until)) {
+		p = kmalloc(32, GFP_KERNEL);
+		if (!p)
+			return -ENOMEM;
+		if (is_kfence_address(p)) {
+			kfree(p);
+			pr_info("m3canary: read %d after free\n", READ_ONCE(p[0]));
+			return 0;
+		}
+		kfree(p);
+		msleep(1);
+	}
+	return -EAGAIN;
+}
+
+static noinline void canary_hung(void)
+{
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	schedule_timeout(70 * HZ);
+}
+
+static noinline void canary_softlockup(void)
+{
+	unsigned long until = jiffies + 30 * HZ;
+
+	preempt_disable();
+	while (time_before(jiffies, until))
+		cpu_relax();
+	preempt_enable();
+}
+
 static ssize_t canary_write(struct file *file, const char __user *ubuf,
 			    size_t len, loff_t *ppos)
 {
@@ -116,6 +177,23 @@ static ssize_t canary_write(struct file *file, const char __user *ubuf,
 		canary_list();
 	} else if (!strcmp(word, "panic")) {
 		panic("m3canary: panic trigger");
+	} else if (!strcmp(word, "null")) {
+		pr_info("m3canary: %d\n", canary_deref(0));
+	} else if (!strcmp(word, "gpf")) {
+		pr_info("m3canary: %d\n", canary_deref(0xdead000000000000UL));
+	} else if (!strcmp(word, "bug")) {
+		BUG();
+	} else if (!strcmp(word, "refcount")) {
+		canary_refcount();
+	} else if (!strcmp(word, "kfence")) {
+		int ret = canary_kfence();
+
+		if (ret)
+			return ret;
+	} else if (!strcmp(word, "hung")) {
+		canary_hung();
+	} else if (!strcmp(word, "softlockup")) {
+		canary_softlockup();
 	} else if (!strcmp(word, "hang")) {
 		local_irq_disable();
 		for (;;)

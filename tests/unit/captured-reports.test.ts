@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findReports } from '../../harness/report/kernel-reports.ts';
+import { findReports, stripLine } from '../../harness/report/kernel-reports.ts';
 
 /**
  * Real consoles captured from this lab (suites/verdicts.test.ts bundles): the
@@ -9,7 +9,7 @@ import { findReports } from '../../harness/report/kernel-reports.ts';
  * another, and Debian's cloud kernel crashed through sysrq.
  */
 const fixture = (f: string) => readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'captured', f), 'utf8');
-const strip = (l: string) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '');
+const strip = (l: string) => stripLine(l).trimEnd();
 
 describe('kernel reports in consoles captured from the lab', () => {
   const debug = fixture('debug-6.1-canary.console.log');
@@ -43,6 +43,9 @@ describe('kernel reports in consoles captured from the lab', () => {
     expect(strip(lines[lockdep.startLine]!)).toMatch(/^={40,}$/);
     expect(lockdep.text).toContain('WARNING: possible circular locking dependency detected');
     expect(lockdep.text).toContain('canary_ba');
+    expect(lockdep.text).toContain('stack backtrace:');
+    expect(lockdep.text).toContain('Possible unsafe locking scenario');
+    expect(strip(lines[lockdep.endLine]!)).toMatch(/<\/TASK>$/);
     expect(lockdep.text).not.toContain('BUG: scheduling while atomic');
   });
 
@@ -58,5 +61,35 @@ describe('kernel reports in consoles captured from the lab', () => {
     expect(panic[0]!.text).toContain('Kernel panic - not syncing: sysrq triggered crash');
     expect(panic[0]!.text).toContain('sysrq_handle_crash');
     expect(panic[0]!.text.trim().split('\n').pop()).toMatch(/<\/TASK>$/);
+  });
+});
+
+describe('more kernel reports captured from the debug kernel', () => {
+  const more = fixture('debug-6.1-canary-more.console.log');
+  const lines = more.split('\n');
+  const reports = findReports(more);
+
+  it('finds KFENCE, refcount, soft lockup, two general protection faults and a kernel BUG', () => {
+    expect(reports.map((r) => r.kind)).toEqual(['kfence', 'refcount', 'soft-lockup', 'gpf', 'gpf', 'kernel-bug']);
+    expect(reports.map((r) => r.title)).toEqual([
+      'KFENCE: use-after-free read in canary_kfence',
+      'refcount bug (decrement hit 0; leaking memory) in canary_refcount',
+      'soft lockup in canary_write',
+      'general protection fault in canary_deref',
+      'general protection fault in canary_deref',
+      expect.stringMatching(/^kernel BUG at \S*m3canary\.c:\d+$/),
+    ]);
+  });
+
+  it('ends each report where the kernel ended it, and no later', () => {
+    const [kfence, refcount, soft, gpf] = reports;
+    expect(strip(lines[kfence!.endLine]!)).toMatch(/^={60,}$/);
+    expect(strip(lines[refcount!.endLine]!)).toMatch(/^---\[ end trace/);
+    // The soft lockup has no end marker: its trace ends it, not the clocksource line after it.
+    expect(strip(lines[soft!.endLine]!)).toMatch(/<\/TASK>$/);
+    expect(soft!.text).not.toContain('clocksource');
+    // An Oops repeats its registers after the end marker; they are part of it.
+    expect(gpf!.text).toMatch(/---\[ end trace [0-9a-f]+ \]---[\s\S]*PKRU/);
+    expect(gpf!.text).toContain('KASAN: null-ptr-deref in range');
   });
 });
