@@ -13,6 +13,8 @@ import { parseTable } from './m3/procfs.ts';
 import { repoRoot } from './paths.ts';
 import { SshTransport } from './transport/ssh.ts';
 import { BootPanicError } from './report/verdict.ts';
+import { cmdFault, cmdHeal, faultStatusLines } from './cli/fault.ts';
+import { readFaults } from './faults/store.ts';
 
 const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
 
@@ -34,6 +36,8 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab run [--kernel V] [--append ARGS] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own)
   m3lab report                      Allure HTML report from allure-results/
+  m3lab fault KIND NODE [--for S]   break the running lab by hand (m3lab fault --help lists kinds)
+  m3lab heal [all | KIND NODE]      heal what m3lab fault broke
   m3lab lab [--lab FILE] [--kernel V] [SUITE...]
                                     the main job (make lab): image, lab, suites, report, summary
 
@@ -149,7 +153,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
   const status = await Promise.all(
     lab.status().map(async (s) => ({ ...s, m3: s.state === 'gone' ? undefined : await m3State(s.name, s.sshPort, key) })),
   );
-  if (values.json) console.log(JSON.stringify({ up: true, id: lab.state.id, accel: lab.state.accel.accel, nodes: status }, null, 2));
+  if (values.json) console.log(JSON.stringify({ up: true, id: lab.state.id, accel: lab.state.accel.accel, nodes: status, faults: readFaults(lab.dir) }, null, 2));
   else {
     console.log(`lab ${lab.state.id} (${lab.state.accel.accel}, QEMU ${await qemuVersionOnce()}, image ${lab.state.image.hash})`);
     for (const s of status) {
@@ -163,6 +167,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
         for (const p of m3.proxies) console.log(`           proxy ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ')}`);
       }
     }
+    for (const l of faultStatusLines(lab.dir)) console.log(l);
   }
   return 0;
 }
@@ -212,6 +217,8 @@ async function cmdDown(): Promise<number> {
     return 0;
   }
   const lab = await Lab.attach(currentLabDir(), { connect: false });
+  // Faults that need the machines (a SIGSTOPped process) go with them; the
+  // switch and the QEMUs are torn down anyway.
   await lab.teardown();
   console.log(`lab ${lab.state.id} down`);
   return 0;
@@ -275,6 +282,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case 'report':
         return await cmdReport();
+      case 'fault':
+        return await cmdFault(rest);
+      case 'heal':
+        return await cmdHeal(rest);
       case 'lab': {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' } } });
         return await labJob({ labFile: values.lab, overrides: labOptions(values), suites: positionals });

@@ -195,9 +195,21 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       await nemesis.healAll();
       await stopServer(s);
     }
-    // Back in business after the heal.
+    // Back in business after the heal. Known bug (issue 8/9): right after a proxy
+    // restart the first request can be lost (its sendrec times out) while the far
+    // node's proxies settle; the link counts as back after one round trip, the
+    // lost probes are on the timeline, and then every request must get its reply.
     const s2 = await startServer(n3, 18);
     try {
+      const cmd = c().remote.get(n1.name)!.tests.rt_client!;
+      let probes = 0;
+      for (let ok = false; !ok; ) {
+        probes++;
+        const r = await n1.rpc.call('exec', { cmd, args: [c().opts.dc, `${43 + probes}`, `${s2.ep}`, `${c().nodeId(n3)}`, 'load', '1'], timeoutMs: 30_000 }, 40_000);
+        ok = r.code === 0;
+        if (!ok) nemesis.timeline.record('note', 'first requests after the heal', `probe ${probes} lost: ${r.stdout.replace(/\n/g, ' | ')}`);
+        expect(probes, 'the link is not back after 4 probe round trips').toBeLessThan(4);
+      }
       await client(n1, 42, s2, 'load', '20');
     } finally {
       await stopServer(s2);

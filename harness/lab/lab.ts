@@ -51,11 +51,13 @@ export interface LabState {
 }
 
 /** Boot deadline: scaled by accelerator, vCPUs and how many nodes share the host's cores. */
-export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number): number {
+export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number, kernel = 'default'): number {
   const env = Number(process.env.M3LAB_BOOT_TIMEOUT);
   if (env > 0) return env * 1000;
   const base = accel === 'kvm' ? 20 : 60;
-  return Math.round(base * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * 1000);
+  // KASAN and lockdep make a debug kernel's boot ~6x slower under TCG (~30 s alone, ~50 s three at once).
+  const variant = kernel === 'debug' ? 3 : 1;
+  return Math.round(base * variant * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * 1000);
 }
 
 /** Keeps the newest `keep` folders of root (by modification time), removes the rest. */
@@ -231,7 +233,7 @@ export class Lab {
       const bundle = (await agentBundle()).code;
       const started = Date.now();
       const maxCpus = Math.max(...spec.nodes.map((n) => n.cpus));
-      const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length);
+      const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length, spec.nodes.some((n) => n.kernel === 'debug') ? 'debug' : 'default');
       await Promise.all(nodes.map((n, i) => powerOnWithFreshPort(nodes, i)));
       writeState(state);
       log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
@@ -304,7 +306,7 @@ export class Lab {
     const node = new LabNode(record, target);
     this.nodes[this.nodes.indexOf(old)] = node;
     const started = Date.now();
-    const deadline = started + bootTimeoutMs(this.state.accel.accel, record.spec.cpus, 1);
+    const deadline = started + bootTimeoutMs(this.state.accel.accel, record.spec.cpus, 1, record.kernel?.variant);
     await target.power.on();
     record.pid = target.pid;
     writeState(this.state);

@@ -1,6 +1,7 @@
 import * as allure from 'allure-js-commons';
 import { scanConsole, type Finding } from '../../harness/console/scan.ts';
 import { InfraError } from '../../harness/errors.ts';
+import { healAllFaults } from '../../harness/faults/manual.ts';
 import { Lab, currentLabDir, readState } from '../../harness/lab/lab.ts';
 import { resolveLab, type LabOptions, type LabSpec } from '../../harness/lab/lab-file.ts';
 import type { LabState } from '../../harness/lab/lab.ts';
@@ -30,6 +31,9 @@ export async function useLab(need: Record<string, unknown>): Promise<LabHandle> 
     try {
       lab = await Lab.attach(currentLabDir());
       log(`suite: using the running lab ${state.id}`);
+      // A lab left half-faulted by hand (`m3lab fault`) is healed before any test runs on it.
+      const errors = await healAllFaults(lab, log);
+      if (errors.length) throw new InfraError(`the running lab has faults that do not heal: ${errors.map((e) => e.message).join('; ')}`);
     } catch (e) {
       log(`suite: running lab ${state.id} unusable (${(e as Error).message}); booting a new one`);
     }

@@ -118,6 +118,14 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
   return suite;
 }
 
+/** The error with what an assertion compared, so a bundle explains itself without the report. */
+function describeError(e: unknown): string {
+  const err = e as Error & { actual?: unknown; expected?: unknown };
+  const parts = [`${err.stack ?? err}`];
+  if ('actual' in err || 'expected' in err) parts.push(`--- expected ---\n${JSON.stringify(err.expected, null, 2)}`, `--- actual ---\n${JSON.stringify(err.actual, null, 2)}`);
+  return parts.join('\n');
+}
+
 async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -229,7 +237,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
       test: name,
       file: ctx.task.file?.filepath ?? '',
       verdict,
-      error: failure !== undefined ? `${(failure as Error).stack ?? failure}` : JSON.stringify(ctx.task.result?.errors ?? [], null, 2),
+      error: failure !== undefined ? describeError(failure) : JSON.stringify(ctx.task.result?.errors ?? [], null, 2),
       seed,
       startedAt,
       endedAt: new Date().toISOString(),

@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, InfraError } from '../errors.ts';
+import { FAULT_HELP, FAULT_KINDS, faultName, isFaultKind, type FaultSpec } from '../faults/kinds.ts';
+import { healAllFaults, healFault, injectFault } from '../faults/manual.ts';
+import { readFaults, timelineText } from '../faults/store.ts';
+import { Lab, currentLabDir, readState } from '../lab/lab.ts';
+
+export const FAULT_USAGE = `m3lab fault KIND NODE [--for SECONDS] [--process NAME] [--cpu N]
+m3lab heal [all | KIND NODE]
+
+Breaks the running lab (\`m3lab up\`) by hand; every step goes on the lab's
+fault timeline (\`m3lab status\`). With --for the fault is healed after that
+many seconds (and at Ctrl-C); without it, it stays until \`m3lab heal\`.
+\`m3lab down\` and the next suite run heal what is left.
+
+kinds (QEMU VM / board):
+${FAULT_KINDS.map((k) => `  ${k.padEnd(12)} ${FAULT_HELP[k].qemu ? 'vm' : '--'} ${FAULT_HELP[k].board ? 'board' : '-----'}  ${FAULT_HELP[k].what}; heal: ${FAULT_HELP[k].heal}`).join('\n')}
+`;
+
+async function runningLab(): Promise<Lab> {
+  if (!readState(currentLabDir())) throw new InfraError('no lab is up; run `m3lab up` first');
+  return Lab.attach(currentLabDir());
+}
+
+function specFrom(kind: string | undefined, node: string | undefined, values: { process?: string; cpu?: string }): FaultSpec {
+  if (!kind || !isFaultKind(kind)) throw new ConfigError('KIND', `unknown fault kind ${JSON.stringify(kind)} (have: ${FAULT_KINDS.join(', ')}; see m3lab fault --help)`);
+  if (!node) throw new ConfigError('NODE', `m3lab fault ${kind} needs a node name`);
+  const cpu = values.cpu === undefined ? undefined : Number(values.cpu);
+  if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 1)) throw new ConfigError('--cpu', `must be a CPU number >= 1 (CPU 0 stays online), got ${values.cpu}`);
+  if ((kind === 'kill' || kind === 'stop') && !values.process) throw new ConfigError('--process', `fault ${kind} needs --process NAME`);
+  return { kind, node, process: values.process, cpu };
+}
+
+export async function cmdFault(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { for: { type: 'string' }, process: { type: 'string' }, cpu: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(FAULT_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const spec = specFrom(positionals[0], positionals[1], values);
+  const forSeconds = values.for === undefined ? undefined : Number(values.for);
+  if (forSeconds !== undefined && !(forSeconds > 0 && forSeconds <= 3600)) throw new ConfigError('--for', `must be 1..3600 seconds, got ${values.for}`);
+  const lab = await runningLab();
+  lab.node(spec.node);
+  try {
+    console.log(`${new Date().toISOString()} inject ${faultName(spec)}: ${await injectFault(lab, spec, forSeconds)}`);
+    if (forSeconds === undefined) return 0;
+    // Healed when the time is up, or at once on Ctrl-C / SIGTERM.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, forSeconds * 1000);
+      const early = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      process.once('SIGINT', early);
+      process.once('SIGTERM', early);
+    });
+    console.log(`${new Date().toISOString()} heal ${faultName(spec)}: ${await healFault(lab, spec)}`);
+    return 0;
+  } finally {
+    lab.detach();
+  }
+}
+
+export async function cmdHeal(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { process: { type: 'string' }, cpu: { type: 'string' } } });
+  const lab = await runningLab();
+  try {
+    if (positionals.length === 0 || positionals[0] === 'all') {
+      const errors = await healAllFaults(lab, (l) => console.log(l));
+      if (readFaults(lab.dir).active.length === 0 && errors.length === 0) console.log('no fault is active');
+      return errors.length ? 1 : 0;
+    }
+    const spec = specFrom(positionals[0], positionals[1], values);
+    const active = readFaults(lab.dir).active.find((a) => faultName(a) === faultName(spec) || (a.kind === spec.kind && a.node === spec.node));
+    if (!active) throw new ConfigError('KIND NODE', `no active fault ${faultName(spec)} (active: ${readFaults(lab.dir).active.map(faultName).join(', ') || 'none'})`);
+    console.log(`heal ${faultName(active)}: ${await healFault(lab, active)}`);
+    return 0;
+  } finally {
+    lab.detach();
+  }
+}
+
+/** The lines `m3lab status` adds: active faults and the timeline. */
+export function faultStatusLines(labDir: string): string[] {
+  const s = readFaults(labDir);
+  const out: string[] = [];
+  if (s.active.length) out.push(`  active faults: ${s.active.map((a) => `${faultName(a)}${a.until ? ` (until ${a.until})` : ''}`).join('; ')}`);
+  if (s.timeline.length) out.push('  fault timeline:', ...timelineText(s).split('\n').map((l) => `    ${l}`));
+  return out;
+}

@@ -1,0 +1,173 @@
+import { InfraError } from '../errors.ts';
+import type { Lab } from '../lab/lab.ts';
+import type { LabNode } from '../lab/node.ts';
+import { QemuTarget } from '../qemu/qemu-target.ts';
+import { lanLinkDown } from './faults.ts';
+import type { Fault } from './nemesis.ts';
+
+/**
+ * The fault kinds a developer can inject by hand (`m3lab fault KIND NODE`),
+ * each with its heal. A fault is described by plain data (kind, node, options)
+ * so a heal can run in another process than the inject (`m3lab heal`).
+ */
+export interface FaultSpec {
+  kind: FaultKind;
+  node: string;
+  /** Process name for kill/stop. */
+  process?: string;
+  /** CPU number for cpu-offline. */
+  cpu?: number;
+}
+
+export const FAULT_KINDS = ['kill', 'stop', 'crash', 'power-cycle', 'reboot', 'partition', 'link-down', 'cpu-offline'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** What each kind does and which targets can do it (boards join with the board issue). */
+export const FAULT_HELP: Record<FaultKind, { what: string; heal: string; qemu: boolean; board: boolean }> = {
+  kill: { what: 'SIGKILL every process named --process NAME on the node', heal: 'none (restart them yourself)', qemu: true, board: true },
+  stop: { what: 'SIGSTOP every process named --process NAME (a hang, not a death)', heal: 'SIGCONT', qemu: true, board: true },
+  crash: { what: 'crash the node\'s kernel (sysrq c): the console keeps the panic', heal: 'power the node back on and wait until it is ready', qemu: true, board: false },
+  'power-cycle': { what: 'hard power-off (QEMU killed)', heal: 'power on and wait until ready', qemu: true, board: false },
+  reboot: { what: 'graceful reboot from inside the node', heal: 'wait until ready again', qemu: true, board: false },
+  partition: { what: 'silent partition: the node\'s LAN port moves to a VLAN of its own on the lab switch (carrier stays up, SSH unaffected)', heal: 'port back to VLAN 0', qemu: true, board: false },
+  'link-down': { what: 'LAN cable out (the guest sees carrier loss), QMP set_link', heal: 'link up', qemu: true, board: false },
+  'cpu-offline': { what: 'take CPU --cpu N (default: the highest online but 0) offline through sysfs', heal: 'online it again', qemu: true, board: true },
+};
+
+export function isFaultKind(k: string): k is FaultKind {
+  return (FAULT_KINDS as readonly string[]).includes(k);
+}
+
+export function faultName(s: FaultSpec): string {
+  return `${s.kind} ${s.node}${s.process ? ` ${s.process}` : ''}${s.cpu !== undefined ? ` cpu${s.cpu}` : ''}`;
+}
+
+function qemuOf(node: LabNode, kind: FaultKind): QemuTarget {
+  if (!(node.target instanceof QemuTarget)) throw new InfraError(`fault ${kind} is not supported on ${node.name} (a ${node.target.kind}); see \`m3lab fault --help\``);
+  return node.target;
+}
+
+async function pidsOf(node: LabNode, name: string): Promise<number[]> {
+  const r = await node.sh(`pidof ${JSON.stringify(name)}`);
+  return r.stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+async function signalAll(node: LabNode, name: string, sig: 'KILL' | 'STOP' | 'CONT'): Promise<string> {
+  const pids = await pidsOf(node, name);
+  if (pids.length === 0) return `no process named ${name}`;
+  const r = await node.sh(`kill -${sig} ${pids.join(' ')}`);
+  if (r.code !== 0) throw new InfraError(`${node.name}: kill -${sig} ${pids.join(' ')}: ${r.stderr.trim()}`);
+  return `SIG${sig} to ${pids.join(', ')}`;
+}
+
+/** The node's port on the lab switch, found by the QEMU pid vde_switch records for it. */
+async function switchPort(lab: Lab, node: LabNode): Promise<number> {
+  const out = await lab.vde.command('port/allprint');
+  const pid = (node.target as QemuTarget).pid;
+  let port: number | undefined;
+  for (const line of out.split('\n')) {
+    const p = /^Port\s+0*(\d+)/.exec(line.trim());
+    if (p) port = Number(p[1]);
+    if (port !== undefined && pid !== undefined && new RegExp(`pid\\s*=?\\s*${pid}\\b|PID ${pid}\\b|\\b${pid}\\b.*qemu`, 'i').test(line)) return port;
+  }
+  throw new InfraError(`${node.name}: no port of the lab switch belongs to QEMU pid ${pid}:\n${out}`);
+}
+
+const ISOLATED_VLAN_BASE = 100;
+
+async function restartNode(lab: Lab, name: string): Promise<string> {
+  const n = await lab.restart(name);
+  return `ready again in ${n.record.readySeconds} s`;
+}
+
+/** The Fault for a spec, on this lab: inject and heal. */
+export function makeFault(lab: Lab, spec: FaultSpec): Fault {
+  const node = () => lab.node(spec.node);
+  const name = faultName(spec);
+  const needProcess = () => {
+    if (!spec.process) throw new InfraError(`fault ${spec.kind} needs --process NAME`);
+    return spec.process;
+  };
+  switch (spec.kind) {
+    case 'kill':
+      return { name, inject: () => signalAll(node(), needProcess(), 'KILL'), heal: async () => 'not restarted' };
+    case 'stop':
+      return { name, inject: () => signalAll(node(), needProcess(), 'STOP'), heal: () => signalAll(node(), needProcess(), 'CONT') };
+    case 'crash':
+      return {
+        name,
+        inject: async () => {
+          const n = node();
+          qemuOf(n, 'crash');
+          // The agent dies with the kernel: do not wait for its answer.
+          void n.sh('echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger', 5000).catch(() => undefined);
+          const why = await Promise.race([n.target.gone, new Promise<string>((_, rej) => setTimeout(() => rej(new InfraError(`${n.name}: still running 20 s after sysrq c`)), 20000))]);
+          return why;
+        },
+        heal: () => restartNode(lab, spec.node),
+      };
+    case 'power-cycle':
+      return {
+        name,
+        inject: async () => {
+          await qemuOf(node(), 'power-cycle').power.kill();
+          return 'power off';
+        },
+        heal: () => restartNode(lab, spec.node),
+      };
+    case 'reboot':
+      return {
+        name,
+        inject: async () => {
+          const n = node();
+          qemuOf(n, 'reboot');
+          void n.sh('reboot', 5000).catch(() => undefined);
+          return Promise.race([n.target.gone, new Promise<string>((_, rej) => setTimeout(() => rej(new InfraError(`${n.name}: still running 60 s after reboot`)), 60000))]);
+        },
+        heal: () => restartNode(lab, spec.node),
+      };
+    case 'partition': {
+      const vlan = ISOLATED_VLAN_BASE + lab.nodes.findIndex((n) => n.name === spec.node);
+      return {
+        name,
+        inject: async () => {
+          const n = node();
+          qemuOf(n, 'partition');
+          const port = await switchPort(lab, n);
+          await lab.vde.command(`vlan/create ${vlan}`).catch(() => undefined);
+          await lab.vde.command(`port/setvlan ${port} ${vlan}`);
+          return `switch port ${port} moved to VLAN ${vlan}`;
+        },
+        heal: async () => {
+          const port = await switchPort(lab, node());
+          await lab.vde.command(`port/setvlan ${port} 0`);
+          return `switch port ${port} back in VLAN 0`;
+        },
+      };
+    }
+    case 'link-down': {
+      const f = lanLinkDown(node());
+      return { name, inject: f.inject, heal: f.heal };
+    }
+    case 'cpu-offline': {
+      let cpu = spec.cpu;
+      return {
+        name,
+        inject: async () => {
+          const n = node();
+          const { online } = await n.rpc.call('cpus', {});
+          cpu ??= Math.max(...online.filter((c) => c !== 0));
+          if (!Number.isFinite(cpu) || !online.includes(cpu)) throw new InfraError(`${n.name}: no online CPU to take offline (online: ${online.join(',')}; CPU 0 stays)`);
+          spec.cpu = cpu;
+          const r = await n.rpc.call('cpuOnline', { cpu, online: false });
+          return `online now ${r.online.join(',')}`;
+        },
+        heal: async () => {
+          if (cpu === undefined) return 'nothing offline';
+          const r = await node().rpc.call('cpuOnline', { cpu, online: true });
+          return `online now ${r.online.join(',')}`;
+        },
+      };
+    }
+  }
+}
