@@ -3,6 +3,7 @@ import { describe, expect } from 'vitest';
 import { agentBundle } from '../harness/agent-bundle.ts';
 import { InfraError, NodeGoneError } from '../harness/errors.ts';
 import { lanLinkDown } from '../harness/faults/faults.ts';
+import { makeFault } from '../harness/faults/kinds.ts';
 import { Nemesis } from '../harness/faults/nemesis.ts';
 import { buildImage } from '../harness/image/build.ts';
 import { LabNode } from '../harness/lab/node.ts';
@@ -87,6 +88,33 @@ describe('lab: a 3-node QEMU lab', () => {
     } finally {
       await nemesis.healAll();
       await c!.rpc.call('echoStop', { port: ECHO_PORT + 1 }).catch(() => undefined);
+      await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
+    }
+  });
+
+  suite.it('a silent partition (VLAN move on the lab switch) cuts a node off the LAN with its carrier up, SSH unaffected, and heals', async () => {
+    const { lab } = suite.handle();
+    const [a, b, c] = lab.nodes;
+    const nemesis = new Nemesis();
+    await b!.rpc.call('echoStart', { port: ECHO_PORT + 2 });
+    await c!.rpc.call('echoStart', { port: ECHO_PORT + 2 });
+    const probe = (to: typeof b) => a!.rpc.call('tcpRoundTrips', { host: to!.record.lanAddress, port: ECHO_PORT + 2, count: 3, timeoutMs: 3000 });
+    try {
+      expect((await probe(b)).count).toBe(3);
+      const cut = makeFault(lab, { kind: 'partition', node: b!.name });
+      await nemesis.inject(cut);
+      await expect(probe(b)).rejects.toThrow(/round trips to 169\.254\.77\.\d+:\d+: 0\/3 in 3000 ms|EHOSTUNREACH/);
+      // Silent: the cut node still sees its carrier, and the harness still reaches it.
+      expect((await b!.sh('cat /sys/class/net/lan0/carrier')).stdout.trim()).toBe('1');
+      // Only that node is cut off.
+      expect((await probe(c)).count).toBe(3);
+      await nemesis.heal(cut);
+      let ok = false;
+      for (let i = 0; i < 20 && !ok; i++) ok = await probe(b).then((r) => r.count === 3, () => false);
+      expect(ok).toBe(true);
+    } finally {
+      await nemesis.healAll();
+      for (const n of [b, c]) await n!.rpc.call('echoStop', { port: ECHO_PORT + 2 }).catch(() => undefined);
       await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
     }
   });

@@ -67,8 +67,8 @@ export async function cmdHeal(argv: string[]): Promise<number> {
   const lab = await runningLab();
   try {
     if (positionals.length === 0 || positionals[0] === 'all') {
+      if (readFaults(lab.dir).active.length === 0) console.log('no fault is active');
       const errors = await healAllFaults(lab, (l) => console.log(l));
-      if (readFaults(lab.dir).active.length === 0 && errors.length === 0) console.log('no fault is active');
       return errors.length ? 1 : 0;
     }
     const spec = specFrom(positionals[0], positionals[1], values);

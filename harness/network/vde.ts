@@ -50,11 +50,19 @@ export class VdeSwitch {
           sock.write(`${cmd}\n`);
           return;
         }
-        const m = out.match(/^(\d{4}) (.*)$/m);
+        // Commands that print data answer "0000 DATA END WITH '.'", the lines, a
+        // lone ".", then the status line (1000 Success, or 1xxx and a reason).
+        const m = out.match(/^(1\d{3}) (.*)$/m);
         if (sent && m) {
           clearTimeout(timer);
           sock.end();
-          if (m[1] === '1000') resolve(out.slice(0, m.index).trim());
+          const data = out
+            .slice(0, m.index)
+            .split('\n')
+            .filter((l) => !/^0000 DATA/.test(l) && l.trim() !== '.')
+            .join('\n')
+            .trim();
+          if (m[1] === '1000') resolve(data);
           else reject(new InfraError(`vde ${cmd}: ${m[1]} ${m[2]}`));
         }
       });

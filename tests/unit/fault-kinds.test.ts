@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { FAULT_HELP, FAULT_KINDS, faultName, isFaultKind } from '../../harness/faults/kinds.ts';
+import { FAULT_USAGE } from '../../harness/cli/fault.ts';
+
+describe('fault kinds', () => {
+  it('every kind says what it does, how it heals and which targets can do it, and the help lists it', () => {
+    for (const k of FAULT_KINDS) {
+      expect(FAULT_HELP[k].what.length).toBeGreaterThan(10);
+      expect(FAULT_HELP[k].heal.length).toBeGreaterThan(3);
+      expect(FAULT_HELP[k].qemu || FAULT_HELP[k].board).toBe(true);
+      expect(FAULT_USAGE).toContain(`  ${k.padEnd(12)} `);
+    }
+  });
+
+  it('names a fault by kind, node and options, so a heal finds the one it undoes', () => {
+    expect(faultName({ kind: 'stop', node: 'node2', process: 'm3proxy' })).toBe('stop node2 m3proxy');
+    expect(faultName({ kind: 'cpu-offline', node: 'node1', cpu: 1 })).toBe('cpu-offline node1 cpu1');
+    expect(faultName({ kind: 'partition', node: 'node3' })).toBe('partition node3');
+    expect(isFaultKind('partition')).toBe(true);
+    expect(isFaultKind('split')).toBe(false);
+  });
+});
