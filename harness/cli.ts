@@ -35,7 +35,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     socket, futex, process_vm_readv and memcpy in the same guest
   m3lab run [--kernel V] [--append ARGS] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own)
-  m3lab report                      Allure HTML report from allure-results/
+  m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
   m3lab fault KIND NODE [--for S]   break the running lab by hand (m3lab fault --help lists kinds)
   m3lab heal [all | KIND NODE]      heal what m3lab fault broke
   m3lab lab [--lab FILE] [--kernel V] [SUITE...]
@@ -234,13 +234,30 @@ async function cmdRun(argv: string[]): Promise<number> {
   return run(vitest, ['run', '--project', 'lab', ...suites]);
 }
 
-async function cmdReport(): Promise<number> {
+async function cmdReport(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { serve: { type: 'boolean' }, port: { type: 'string' } } });
   const results = path.join(repoRoot, 'allure-results');
   if (!existsSync(results)) throw new InfraError('no allure-results/ yet; run `m3lab run` first');
   const allure = path.join(repoRoot, 'node_modules', '.bin', 'allure');
-  const code = await run(allure, ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
-  if (code === 0) console.log(`report: ${path.join(repoRoot, 'allure-report', 'index.html')}`);
-  return code;
+  const out = path.join(repoRoot, 'allure-report');
+  const code = await run(allure, ['generate', results, '-o', out]);
+  if (code !== 0) return code;
+  if (!values.serve) {
+    console.log(`report: ${out} (open it with \`m3lab report --serve\`: the page loads its data over HTTP and is blank from a file)`);
+    return 0;
+  }
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port', `must be a TCP port, got ${values.port}`);
+  const { serveReport } = await import('./report/serve.ts');
+  const server = await serveReport(out, port);
+  const addr = server.address() as { port: number };
+  console.log(`report: http://127.0.0.1:${addr.port}/ (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  server.close();
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -281,7 +298,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
         return await cmdRun(rest);
       case 'report':
-        return await cmdReport();
+        return await cmdReport(rest);
       case 'fault':
         return await cmdFault(rest);
       case 'heal':
