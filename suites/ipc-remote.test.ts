@@ -69,6 +69,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     teardown: async () => {
       if (cluster) await cluster.teardown().catch(() => undefined);
     },
+    evidence: async () => (cluster ? cluster.proxyLogs() : {}),
   });
 
   beforeEach(() => {

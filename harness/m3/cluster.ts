@@ -31,6 +31,8 @@ export interface ProxyHandle {
  */
 export class M3Cluster {
   readonly proxies: ProxyHandle[] = [];
+  /** Proxies replaced by a restart: their logs still explain what happened. */
+  private readonly retired: ProxyHandle[] = [];
 
   private constructor(
     readonly nodes: LabNode[],
@@ -70,7 +72,10 @@ export class M3Cluster {
     const { id, pid } = await from.rpc.call('spawn', { cmd, args });
     const h = { from, to, id, pid };
     const i = this.proxies.findIndex((p) => p.from === from && p.to === to);
-    if (i >= 0) this.proxies[i] = h;
+    if (i >= 0) {
+      this.retired.push(this.proxies[i]!);
+      this.proxies[i] = h;
+    }
     else this.proxies.push(h);
     return h;
   }
@@ -108,6 +113,16 @@ export class M3Cluster {
     }
     const logs = await Promise.all(this.proxies.map(async (p) => `${p.from.name}->${p.to.name}: ${(await p.from.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(-500)}`));
     throw new InfraError(`proxies not up in ${timeoutMs} ms (${last})\n${logs.join('\n')}`);
+  }
+
+  /** Every proxy's log so far (for the evidence of a failed test), by `from->to`. */
+  async proxyLogs(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const p of [...this.retired, ...this.proxies]) {
+      const r = await p.from.rpc.call('wait', { id: p.id, timeoutMs: 0 }).catch((e: Error) => ({ stderr: `(no log: ${e.message})`, stdout: '' }));
+      out[`proxy-${p.from.name}-to-${p.to.name}-${p.id}.log`] = `${r.stdout}${r.stderr}`;
+    }
+    return out;
   }
 
   /** SIGTERM every proxy (they proxy_unbind and exit), SIGKILL after a grace period. */

@@ -31,6 +31,8 @@ export interface TestEvidence {
   /** dmesg of every node that still answers, whole, read after the test. */
   dmesg: Map<string, string>;
   extra?: Record<string, string>;
+  /** Suite-specific files (proxy logs, histories): name -> text. */
+  files?: Record<string, string>;
 }
 
 function sha256(file: string): string | undefined {
@@ -92,6 +94,7 @@ export async function saveTestBundle(lab: Lab, ev: TestEvidence): Promise<string
     const d = ev.dmesg.get(n.name);
     if (d !== undefined) writeFileSync(path.join(dir, `${n.name}.dmesg.log`), d);
   }
+  for (const [name, text] of Object.entries(ev.files ?? {})) writeFileSync(path.join(dir, name.replace(/[^A-Za-z0-9._-]+/g, '_')), text);
   pruneBundles();
   return dir;
 }

@@ -22,6 +22,8 @@ export interface LabSuiteOptions {
   teardown?: (h: LabHandle) => Promise<void>;
   /** The seed of the suite's random choices, stored with every result. */
   seed?: number;
+  /** Suite-specific evidence for a failed or broken test (proxy logs, ...): file name -> text. */
+  evidence?: (h: LabHandle) => Promise<Record<string, string>>;
 }
 
 export interface LabSuite {
@@ -104,7 +106,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
           if (append) await allure.parameter('append', append);
           if (opts.seed !== undefined) await allure.parameter('seed', `${opts.seed}`);
           try {
-            await judged(suite, ctx, name, fn, timeoutMs - JUDGE_MARGIN, opts.seed);
+            await judged(suite, ctx, name, fn, timeoutMs - JUDGE_MARGIN, opts);
           } catch (e) {
             anyFailed = true;
             throw e;
@@ -195,7 +197,8 @@ async function hungNodes(nodes: LabNode[]): Promise<string[]> {
   return hung;
 }
 
-async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, bodyMs: number, seed?: number): Promise<void> {
+async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, bodyMs: number, opts: LabSuiteOptions): Promise<void> {
+  const seed = opts.seed;
   const h = suite.handle();
   const nodes = h.lab.nodes;
   const facts = factPairs(await labFacts(h.lab));
@@ -233,6 +236,8 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   if (failure !== undefined || softErrors > 0) {
     for (const n of current) await allure.attachment(`console ${n.name} (during the test)`, n.target.console.text().slice(consoleMarks.get(n.name) ?? 0), { contentType: 'text/plain' });
     const verdict = failure !== undefined ? verdictOf(failure) : 'failed';
+    const files = opts.evidence ? await opts.evidence(h).catch((e: Error) => ({ 'evidence-error.txt': `${e.stack ?? e}` })) : {};
+    for (const [f, text] of Object.entries(files)) await allure.attachment(f, text, { contentType: 'text/plain' });
     const bundle = await saveTestBundle(h.lab, {
       test: name,
       file: ctx.task.file?.filepath ?? '',
@@ -244,6 +249,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
       reports,
       consoleSince: consoleMarks,
       dmesg,
+      files,
     });
     await allure.attachment('evidence bundle', bundle, { contentType: 'text/plain' });
     await allure.link(`file://${bundle}`, 'evidence bundle');
