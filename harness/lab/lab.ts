@@ -233,21 +233,34 @@ export class Lab {
       const bundle = (await agentBundle()).code;
       const started = Date.now();
       const maxCpus = Math.max(...spec.nodes.map((n) => n.cpus));
-      const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length, spec.nodes.some((n) => n.kernel === 'debug') ? 'debug' : 'default');
-      await Promise.all(nodes.map((n, i) => powerOnWithFreshPort(nodes, i)));
-      writeState(state);
-      log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
-      await Promise.all(
-        nodes.map(async (n) => {
-          await n.target.waitBooted(deadline);
-          await n.connect(deadline, bundle);
-          n.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
-          if (n.hello!.kernelRelease !== n.record.kernel.release) {
-            throw new InfraError(`${n.name}: booted kernel ${n.hello!.kernelRelease}, expected ${n.record.kernel.release} (variant ${n.record.kernel.variant})`);
-          }
-          log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.record.kernel.variant} kernel ${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
-        }),
-      );
+      const ready = async (n: QemuLabNode, deadline: number) => {
+        await n.target.waitBooted(deadline);
+        await n.connect(deadline, bundle);
+        n.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
+        if (n.hello!.kernelRelease !== n.record.kernel.release) {
+          throw new InfraError(`${n.name}: booted kernel ${n.hello!.kernelRelease}, expected ${n.record.kernel.release} (variant ${n.record.kernel.variant})`);
+        }
+        log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.record.kernel.variant} kernel ${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
+      };
+      if (spec.nodes.some((n) => n.kernel === 'debug')) {
+        // Debug kernels boot one at a time: several starved KASAN guests on two
+        // host cores mis-calibrate their timers under TCG ("tsc: Unable to
+        // calibrate against PIT") and can sit halted forever waiting for a tick.
+        log(`lab: ${nodes.length} node(s), debug kernel: booting one at a time`);
+        for (let i = 0; i < nodes.length; i++) {
+          await powerOnWithFreshPort(nodes, i);
+          writeState(state);
+          const n = nodes[i]!;
+          await n.target.waitBooted(Date.now() + bootTimeoutMs(accel.accel, n.record.spec.cpus, 1, n.record.kernel.variant));
+        }
+        await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, 1, 'debug'))));
+      } else {
+        const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length);
+        await Promise.all(nodes.map((n, i) => powerOnWithFreshPort(nodes, i)));
+        writeState(state);
+        log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
+        await Promise.all(nodes.map((n) => ready(n, deadline)));
+      }
       writeState(state);
       return lab;
     } catch (e) {
