@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentBundle } from '../agent-bundle.ts';
-import { InfraError } from '../errors.ts';
+import { BootTimeoutError, InfraError } from '../errors.ts';
 import { buildImage, type BuiltImage } from '../image/build.ts';
 import { resolveKernels } from '../image/kernel/resolve.ts';
 import type { KernelVariant } from '../image/kernel/variants.ts';
@@ -34,6 +34,8 @@ export interface NodeRecord extends NodeRecordBase {
   /** The kernel variant the node boots, its release, and the tree its modules build against. */
   kernel: { variant: KernelVariant; release: string; buildDir: string };
   readySeconds?: number;
+  /** Boots power-cycled because the guest went silent (debug kernels under TCG). */
+  bootRetries?: number;
 }
 
 export interface LabState {
@@ -248,10 +250,24 @@ export class Lab {
         // calibrate against PIT") and can sit halted forever waiting for a tick.
         log(`lab: ${nodes.length} node(s), debug kernel: booting one at a time`);
         for (let i = 0; i < nodes.length; i++) {
-          await powerOnWithFreshPort(nodes, i);
-          writeState(state);
-          const n = nodes[i]!;
-          await n.target.waitBooted(Date.now() + bootTimeoutMs(accel.accel, n.record.spec.cpus, 1, n.record.kernel.variant));
+          // A debug guest sometimes halts in early boot under TCG, its timer
+          // never firing (seen in about one boot in five, before any module is
+          // loaded): a silent first attempt is power-cycled once, and said so.
+          for (let attempt = 1; ; attempt++) {
+            await powerOnWithFreshPort(nodes, i);
+            writeState(state);
+            const n = nodes[i]!;
+            const full = bootTimeoutMs(accel.accel, n.record.spec.cpus, 1, n.record.kernel.variant);
+            try {
+              await n.target.waitBooted(Date.now() + (attempt === 1 ? full / 2 : full));
+              break;
+            } catch (e) {
+              if (!(e instanceof BootTimeoutError) || attempt >= 2) throw e;
+              n.record.bootRetries = (n.record.bootRetries ?? 0) + 1;
+              log(`lab: ${n.name}: the debug kernel went silent in early boot (not ready in ${Math.round(full / 2000)} s); power-cycling it once`);
+              await n.target.power.off(1000);
+            }
+          }
         }
         await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, 1, 'debug'))));
       } else {

@@ -19,6 +19,8 @@ export interface NodeFacts {
   maxcpus: number;
   accel: string;
   qemu: string;
+  /** Boots power-cycled because the guest went silent. */
+  bootRetries: number;
 }
 
 /** What a reader of a result must know about every node it ran on. */
@@ -32,6 +34,7 @@ export async function labFacts(lab: Lab): Promise<NodeFacts[]> {
     maxcpus: n.record.spec.maxcpus,
     accel: lab.state.accel.accel,
     qemu,
+    bootRetries: n.record.bootRetries ?? 0,
   }));
 }
 
@@ -42,6 +45,7 @@ export function factPairs(facts: NodeFacts[]): [string, string][] {
     [`${f.node}.vcpus`, f.maxcpus > f.vcpus ? `${f.vcpus} (max ${f.maxcpus})` : `${f.vcpus}`],
     [`${f.node}.accel`, f.accel],
     [`${f.node}.qemu`, f.qemu],
+    ...(f.bootRetries ? ([[`${f.node}.bootRetries`, `${f.bootRetries}`]] as [string, string][]) : []),
   ]);
 }
 
