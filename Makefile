@@ -11,7 +11,7 @@ HOST_TOOLS := qemu-system-x86_64:qemu-system-x86 vde_switch:vde2 lz4:lz4 readelf
 # the headers a kernel build from linux-source needs (libelf for objtool, OpenSSL
 # for the certificate tools).
 HOST_FILES := /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev /usr/include/libelf.h:libelf-dev \
-	/usr/include/openssl/ssl.h:libssl-dev
+	/usr/include/openssl/ssl.h:libssl-dev /usr/lib/x86_64-linux-gnu/libsodium.a:libsodium-dev
 
 .PHONY: lab test deps npm image kernels kmod unit typecheck down clean help
 

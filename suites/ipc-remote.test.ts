@@ -59,6 +59,51 @@ async function stopServer(s: Server): Promise<void> {
   await s.node.rpc.call('wait', { id: s.id, timeoutMs: 5000 }).catch(() => undefined);
 }
 
+/** rt_inject (kmod/tests/rt_inject.c) on NODE as node NODE's sender towards PEER's receiver for NODE. KEY: a key file, or '-' (a random key). */
+async function inject(node: LabNode, peer: LabNode, key: string, ...mode: string[]): Promise<{ code: number | null; stdout: string }> {
+  const cmd = c().remote.get(node.name)!.tests.rt_inject!;
+  const args = [`${c().nodeId(node)}`, `${c().nodeId(peer)}`, peer.record.lanAddress, `${c().opts.basePort + c().nodeId(node)}`, key, ...mode];
+  const res = await node.rpc.call('exec', { cmd, args, timeoutMs: 30_000 }, 40_000);
+  await allure.attachment(`rt_inject ${mode[0]} ${node.name} -> ${peer.name}`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+  return res;
+}
+
+/** The "rejected" count of ON's proxies for node OF: handshakes and frames they refused. */
+async function rejectedCount(on: LabNode, of: LabNode): Promise<number> {
+  const row = (await c().proxyTable(on)).find((r) => Number(r.node_id) === c().nodeId(of));
+  if (!row) throw new InfraError(`${on.name}: no proxy row for ${of.name}`);
+  return num(row, 'rejected');
+}
+
+/** Until ON's count for OF reaches WANT (the receiver reports it every ~100 ms), or 5 s. */
+async function rejectedReaches(on: LabNode, of: LabNode, want: number): Promise<number> {
+  let n = await rejectedCount(on, of);
+  for (let i = 0; i < 50 && n < want; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    n = await rejectedCount(on, of);
+  }
+  return n;
+}
+
+/** The address of an rt_server's vcopy buffer (it prints "buf=0x..."). */
+async function serverBuf(s: Server): Promise<string> {
+  const m = (await s.node.rpc.call('wait', { id: s.id, timeoutMs: 0 })).stdout.match(/^buf=(0x[0-9a-f]+)$/m);
+  if (!m) throw new InfraError(`rt_server on ${s.node.name} printed no buffer address`);
+  return m[1]!;
+}
+
+/** Non-zero bytes of a server's buffer at [off, off + len), asked by rt_client on NODE (a plain sendrec). */
+async function peek(node: LabNode, slot: number, srv: Server, off: number, len: number): Promise<number> {
+  const cmd = c().remote.get(node.name)!.tests.rt_client!;
+  const res = await node.rpc.call('exec', { cmd, args: [c().opts.dc, `${slot}`, `${srv.ep}`, `${c().nodeId(srv.node)}`, 'peek', `${off}`, `${len}`], timeoutMs: 30_000 }, 40_000);
+  const m = res.stdout.match(/^nonzero=(-?\d+)$/m);
+  if (res.code !== 0 || !m) throw new Error(`rt_client peek on ${node.name}: exit ${res.code}: ${res.stdout} ${res.stderr}`);
+  return Number(m[1]);
+}
+
+/** An endpoint of node N's slot SLOT, generation 1 (uapi M3_ENDPOINT; M3_SLOT_BIAS 256). */
+const endpoint = (gen: number, slot: number) => gen * 65536 + slot + 256;
+
 describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
   // Any kernel report on any node while a test runs fails that test (lab-suite.ts).
   suite = labSuite({
@@ -243,6 +288,111 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     // Nothing reached the kernel: no descriptor was bound or changed on node2.
     expect(await procsOf()).toBe(procsBefore);
     await c().waitAllUp(15000);
+  });
+
+  suite.it('frames from a process without the cluster key are refused and counted in /proc/m3ipc/proxies; no kernel state changes', async () => {
+    const [n1, n2, n3] = nodes();
+    const s = await startServer(n2, 19);
+    try {
+      const buf = await serverBuf(s);
+      const p = c().proxy(n2, n3); // node2's receiver for node3 listens on base + 3
+      const procsOf = async () => (await n2.rpc.call('readFile', { path: `/proc/m3ipc/dc/${c().opts.dc}/procs` })).data;
+      const rowOf = async () => (await c().proxyTable(n2)).find((r) => Number(r.node_id) === c().nodeId(n3))!;
+      const before = await rowOf();
+      const procsBefore = await procsOf();
+      const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
+      const forged = endpoint(1, 50);
+      // The attack of issue 8 as it was: a version-1 HELLO, then a COPYIN_DATA claiming KERNEL.
+      const v1 = await inject(n3, n2, '-', 'v1', `${c().opts.dcid}`, `${forged}`, `${s.ep}`, buf, 'FORGED-v1');
+      expect(v1.stdout).toMatch(/^closed=1$/m);
+      // The same through the handshake, with a key that is not the cluster's.
+      const fk = await inject(n3, n2, '-', 'forge', `${c().opts.dcid}`, `${forged}`, `${s.ep}`, buf, 'FORGED-key');
+      expect(fk.stdout).toMatch(/^handshake=server-proof-mismatch/m);
+      expect(fk.stdout).toMatch(/^closed=1$/m);
+      // Both refused and counted...
+      const rejected = await rejectedReaches(n2, n3, num(before, 'rejected') + 2);
+      const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
+      await allure.attachment('receiver log since the injections', fresh, { contentType: 'text/plain' });
+      expect(rejected - num(before, 'rejected')).toBe(2);
+      expect(fresh).toMatch(/REFUSED a new connection: handshake: bad version/);
+      expect(fresh).toMatch(/REFUSED a new connection: authentication failed: the client's proof/);
+      // ...without touching the working link...
+      expect(fresh).not.toMatch(/closing connection:|node down/i);
+      const after = await rowOf();
+      expect({ state: after.state, receiver: after.receiver_pid }).toEqual({ state: 'up', receiver: before.receiver_pid });
+      // ...and nothing reached the kernel: no descriptor bound or changed, the memory untouched.
+      expect(await procsOf()).toBe(procsBefore);
+      expect(await peek(n1, 48, s, 0, 64)).toBe(0);
+    } finally {
+      await stopServer(s);
+    }
+  });
+
+  suite.it('a replayed frame is refused and counted (in its connection and in a new one)', async () => {
+    const [, n2, n3] = nodes();
+    const p = c().proxy(n2, n3);
+    // The tool plays node3's sender; node3's own proxy pair is stopped meanwhile so it cannot take the link back.
+    await c().stopProxy(n3, n2);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = await rejectedCount(n2, n3);
+      const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
+      const r = await inject(n3, n2, c().opts.keyPath, 'replay');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^handshake=ok$/m);
+      expect(r.stdout).toMatch(/^sent=HELLO lseq 0 \(accepted\)$/m);
+      expect(r.stdout.match(/^closed=1$/gm)?.length).toBe(2);
+      const rejected = await rejectedReaches(n2, n3, before + 2);
+      const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
+      await allure.attachment('receiver log since the replays', fresh, { contentType: 'text/plain' });
+      expect(rejected - before).toBe(2);
+      expect(fresh).toMatch(/REFUSED a frame: replayed or out-of-order frame: link sequence 0, expected 1/);
+      expect(fresh).toMatch(/REFUSED a new connection: authentication failed: bad MAC/);
+    } finally {
+      await c().startProxy(n3, n2);
+      await c().waitAllUp(15000);
+    }
+  });
+
+  suite.it('a frame claiming KERNEL privilege cannot vcopy into a bound process: the level is the one set on the callee node', async () => {
+    const [n1, n2, n3] = nodes();
+    const s = await startServer(n2, 20);
+    const forged = endpoint(1, 51);
+    await c().stopProxy(n1, n2);
+    try {
+      const buf = await serverBuf(s);
+      await new Promise((r) => setTimeout(r, 1000));
+      // rt_inject holds the key (an authenticated link) and claims KERNEL in every frame.
+      const cmd = c().remote.get(n1.name)!.tests.rt_inject!;
+      const args = [`${c().nodeId(n1)}`, `${c().nodeId(n2)}`, n2.record.lanAddress, `${c().opts.basePort + c().nodeId(n1)}`, c().opts.keyPath, 'vcopy', `${c().opts.dcid}`, `${forged}`, `${s.ep}`, buf, 'FORGED-kernel', `${BigInt(buf) + 4096n}`, 'GRANTED'];
+      const { id } = await n1.rpc.call('spawn', { cmd, args });
+      let out = '';
+      for (let i = 0; i < 50 && !/^sent 1$/m.test(out); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        out = (await n1.rpc.call('wait', { id, timeoutMs: 0 })).stdout;
+      }
+      expect(out).toMatch(/^handshake=ok$/m);
+      expect(out).toMatch(/^sent 1$/m);
+      await new Promise((r) => setTimeout(r, 300));
+      // The forged caller got a descriptor on node2 at level USER (4): its claim was ignored, the copy refused.
+      const procs = parseTable((await n2.rpc.call('readFile', { path: `/proc/m3ipc/dc/${c().opts.dc}/procs` })).data);
+      const row = procs.find((r) => Number(r.endpoint) === forged);
+      await allure.attachment('node2 procs after the forged COPYIN_DATA', JSON.stringify(procs, null, 2), { contentType: 'application/json' });
+      expect({ node: row?.node, priv: row?.priv }).toEqual({ node: `${c().nodeId(n1)}`, priv: '4' });
+      expect(await peek(n3, 49, s, 0, 64)).toBe(0);
+      // Control: once node2's admin gives that endpoint KERNEL, the same kind of frame is obeyed.
+      await c().grant(n2, forged, n1, 'kernel');
+      await n1.rpc.call('kill', { id, signal: 'SIGUSR1' });
+      const done = await n1.rpc.call('wait', { id, timeoutMs: 10_000 });
+      await allure.attachment('rt_inject vcopy', `${done.stdout}\n--- stderr ---\n${done.stderr}`, { contentType: 'text/plain' });
+      expect(done.stdout).toMatch(/^sent 2$/m);
+      expect(await peek(n3, 49, s, 4096, 7)).toBe(7);
+      expect(await peek(n3, 49, s, 0, 64)).toBe(0);
+    } finally {
+      await stopServer(s);
+      await c().startProxy(n1, n2);
+      await c().waitAllUp(15000);
+    }
   });
 
   suite.it('every proxy exits and rmmod m3ipc succeeds on every node', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { InfraError } from '../errors.ts';
 import { unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
@@ -12,9 +13,16 @@ export interface ClusterOptions {
   heartbeatMs: number;
   timeoutMs: number;
   maxPayload: number;
+  /** Where the cluster key is written on every node (root only, mode 0600). */
+  keyPath: string;
+  /** Run the proxies with --insecure (no key, unauthenticated links), e.g. to measure what authentication costs. */
+  insecure: boolean;
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 7000, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 16384 };
+export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 7000, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 16384, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
+
+/** The M3-IPC privilege levels, as m3ctl names them. */
+export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';
 
 export interface ProxyHandle {
   from: LabNode;
@@ -27,7 +35,9 @@ export interface ProxyHandle {
 /**
  * M3-IPC across a lab: the module on every node with node id = position + 1, one
  * DC spanning all nodes, and a proxy pair (m3proxy) for every ordered pair of
- * nodes, started and reaped through each node's agent.
+ * nodes, started and reaped through each node's agent. The proxies authenticate
+ * their links with a key made for this cluster (32 random bytes, written to
+ * every node as `keyPath`, mode 0600, through the agent) unless `insecure`.
  */
 export class M3Cluster {
   readonly proxies: ProxyHandle[] = [];
@@ -50,6 +60,7 @@ export class M3Cluster {
     const o = { ...DEFAULT_CLUSTER, ...opts };
     const remote = await installKmod(nodes, nodes.map((_, i) => i + 1), log);
     const c = new M3Cluster(nodes, remote, o);
+    if (!o.insecure) await c.deployKey(randomBytes(32));
     await Promise.all(
       nodes.map(async (n) => {
         const ctl = remote.get(n.name)!.m3ctl;
@@ -64,9 +75,22 @@ export class M3Cluster {
     return c;
   }
 
+  /** The cluster key on every node: written through the agent, readable by root only (m3proxy refuses anything else). */
+  private async deployKey(key: Buffer): Promise<void> {
+    const path = this.opts.keyPath;
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        await n.sh(`rm -f ${path}; mkdir -p $(dirname ${path})`);
+        await n.rpc.call('writeFile', { path, data: key.toString('base64'), encoding: 'base64', mode: 0o600 });
+        const res = await n.sh(`chmod 600 ${path} && stat -c '%a %s %U' ${path}`);
+        if (res.code !== 0 || res.stdout.trim() !== '600 32 root') throw new InfraError(`${n.name}: cluster key not deployed as expected: ${res.stdout.trim()} ${res.stderr.trim()}`);
+      }),
+    );
+  }
+
   async startProxy(from: LabNode, to: LabNode): Promise<ProxyHandle> {
     const o = this.opts;
-    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`];
+    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`, ...(o.insecure ? ['--insecure'] : ['--key', o.keyPath])];
     const cmd = this.remote.get(from.name)!.proxy.m3proxy;
     if (!cmd) throw new InfraError(`${from.name}: no m3proxy in the kmod build`);
     const { id, pid } = await from.rpc.call('spawn', { cmd, args });
@@ -78,6 +102,25 @@ export class M3Cluster {
     }
     else this.proxies.push(h);
     return h;
+  }
+
+  /** SIGTERM one proxy pair (it proxy_unbinds: the peer is down on `from`) and reap it. */
+  async stopProxy(from: LabNode, to: LabNode): Promise<void> {
+    const p = this.proxy(from, to);
+    await from.rpc.call('kill', { id: p.id, signal: 'SIGTERM' });
+    const r = await from.rpc.call('wait', { id: p.id, timeoutMs: 5000 });
+    if (!r.exited) throw new InfraError(`proxy ${from.name}->${to.name} did not exit on SIGTERM`);
+  }
+
+  /**
+   * As the admin of `on`: the level of the remote process `ep` of node `of` there
+   * (`m3ctl rmtbind DC EP NODE --priv LEVEL`). Frames never carry privilege: a
+   * remote descriptor is USER unless its node's admin says otherwise.
+   */
+  async grant(on: LabNode, ep: number, of: LabNode, level: M3Level): Promise<void> {
+    const ctl = this.remote.get(on.name)!.m3ctl;
+    const res = await on.sh(`${ctl} rmtbind ${this.opts.dc} ${ep} ${this.nodeId(of)} --priv ${level}`);
+    if (res.code !== 0) throw new InfraError(`${on.name}: rmtbind ${ep} of ${of.name} --priv ${level}: ${res.stderr.trim()}`);
   }
 
   proxy(from: LabNode, to: LabNode): ProxyHandle {

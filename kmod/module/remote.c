@@ -60,6 +60,7 @@ struct m3_node {
 	unsigned int nr_frames;
 	wait_queue_head_t wq;		/* get2rmt sleeps here */
 	u64 frames_out, bytes_out, frames_in, bytes_in;
+	u64 rejected;			/* reported by the receiver (RSTATS) */
 	unsigned long last_hb;		/* jiffies of the last frame in */
 	struct work_struct down_work;	/* proxy death: unbind descriptors */
 };
@@ -313,12 +314,24 @@ void m3_rmt_purge_dst(struct m3_proc *p)
 	m3_purge(p->node, p->dc->dcid, M3_NONE, p->endpoint, 0);
 }
 
+/* serial-number order of generations (1..M3_GEN_MAX, wrapping): a > b */
+static bool m3_gen_newer(int a, int b)
+{
+	int d = (a - b + M3_GEN_MAX) % M3_GEN_MAX;
+
+	return d && d < M3_GEN_MAX / 2;
+}
+
 /*
- * dc->lock held. The descriptor of remote @ep of @node (bound if the slot
- * is free, replacing a stale remote entry of another generation or node).
+ * dc->lock held. The descriptor of remote @ep of @node: bound if the slot
+ * is free (level M3_PRIV_DEFAULT: privilege never comes from a frame), the
+ * existing one if it is the same, or a replacement of a stale remote entry:
+ * only a newer generation of the same node replaces it (an older one:
+ * -ESTALE, a late frame of an earlier incarnation); another node's entry
+ * only by an admin (@admin, rmtbind), never by a frame (-EBUSY).
  */
 static struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
-					  int priv, const char *name, int *err)
+					  bool admin, const char *name, int *err)
 {
 	int gen = M3_EP_GEN(ep), slot = M3_EP_SLOT(ep);
 	struct m3_proc *p;
@@ -347,6 +360,14 @@ static struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
 				strscpy(p->rname, name, sizeof(p->rname));
 			return p;
 		}
+		if (p->node == node && !m3_gen_newer(gen, p->gen)) {
+			*err = -ESTALE;
+			return NULL;
+		}
+		if (p->node != node && !admin) {
+			*err = -EBUSY;
+			return NULL;
+		}
 		/* stale: the remote slot was re-bound or moved */
 		m3_unbind_locked(p);
 	}
@@ -355,7 +376,7 @@ static struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
 	p->endpoint = ep;
 	p->node = node;
 	p->pid = 0;
-	p->priv = priv;
+	p->priv = M3_PRIV_DEFAULT;
 	p->state = 0;
 	p->msgs_sent = 0;
 	p->msgs_rcvd = 0;
@@ -454,8 +475,8 @@ int m3_rmtbind(struct m3_rmtbind *a)
 		goto out;
 	}
 	spin_lock(&dc->lock);
-	p = m3_rmt_bind_locked(dc, a->endpoint, a->node_id, M3_PRIV_DEFAULT,
-			       a->name, &ret);
+	p = m3_rmt_bind_locked(dc, a->endpoint, a->node_id, true, a->name,
+			       &ret);
 	spin_unlock(&dc->lock);
 out:
 	mutex_unlock(&m3_admin_mutex);
@@ -622,6 +643,7 @@ int m3_proxy_bind(struct m3_proxy_bind *a)
 	n->rpid = a->receiver_pid;
 	n->max_payload = a->max_payload;
 	n->frames_out = n->bytes_out = n->frames_in = n->bytes_in = 0;
+	n->rejected = 0;
 	n->last_hb = jiffies;
 	n->state = M3_NODE_UP;
 	spin_unlock(&m3_rmt_lock);
@@ -847,8 +869,7 @@ static int m3_hdr_check(const struct m3_rhdr *h, u32 len, u32 max_payload)
 		return -EPROTO;
 	if (h->dnode != m3_dvs.node_id)
 		return -EPROTO;
-	if (h->priv < M3_PRIV_HARDWARE || h->priv > M3_PRIV_USER)
-		return -EPROTO;
+	/* h->priv is not checked: it is never used (see m3_rmt_bind_locked) */
 	switch (h->cmd) {
 	case M3_CMD_SEND_MSG:
 	case M3_CMD_SNDREC_MSG:
@@ -893,10 +914,9 @@ static void m3_p2l_request(struct m3_dc *dc, const struct m3_rhdr *h,
 	struct m3_proc *src, *dst;
 	int ret;
 
-	src = m3_rmt_bind_locked(dc, h->src, h->snode, h->priv, NULL, &ret);
+	src = m3_rmt_bind_locked(dc, h->src, h->snode, false, NULL, &ret);
 	if (!src)
 		goto answer;
-	src->priv = h->priv;
 	ret = m3_resolve(dc, NULL, h->dst, -EPIPE, &dst);
 	if (ret)
 		goto answer;
@@ -944,14 +964,13 @@ static int m3_p2l_other(struct m3_dc *dc, const struct m3_rhdr *h,
 
 	/* answers are matched by seq; their source need not be bound */
 	if (h->cmd == M3_CMD_NTFY_MSG || h->cmd == M3_CMD_REPLY_MSG) {
-		src = m3_rmt_bind_locked(dc, h->src, h->snode, h->priv, NULL,
+		src = m3_rmt_bind_locked(dc, h->src, h->snode, false, NULL,
 					 &ret);
 		if (!src)
 			return ret;
 	}
 	switch (h->cmd) {
 	case M3_CMD_NTFY_MSG:
-		src->priv = h->priv;
 		ret = m3_resolve(dc, NULL, h->dst, -EPIPE, &dst);
 		if (!ret)
 			ret = m3_priv_notify(src, dst);
@@ -1015,8 +1034,8 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data)
 	bool in = h->cmd == M3_CMD_COPYIN_DATA;
 	u32 n = in ? h->len : h->count;
 	struct task_struct *t = NULL;
+	struct m3_proc *dst, *src = NULL;
 	struct m3_frame *f;
-	struct m3_proc *dst;
 	int ret;
 
 	f = m3_frame_alloc(in ? 0 : n, GFP_KERNEL);
@@ -1025,9 +1044,10 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data)
 	spin_lock(&dc->lock);
 	ret = dc->alive ? 0 : -ENXIO;
 	if (!ret)
-		m3_rmt_bind_locked(dc, h->src, h->snode, h->priv, NULL, &ret);
-	if (!ret && h->priv != M3_PRIV_KERNEL)
-		ret = -EACCES;
+		src = m3_rmt_bind_locked(dc, h->src, h->snode, false, NULL, &ret);
+	/* the level this node's admin gave the caller, not the frame's */
+	if (!ret)
+		ret = m3_priv_vcopy(src);
 	if (!ret)
 		ret = m3_resolve(dc, NULL, h->dst, in ? -EPIPE : -ECONNRESET,
 				 &dst);
@@ -1077,6 +1097,15 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	if (n->receiver != current) {
 		spin_unlock(&m3_rmt_lock);
 		return m3_my_node(false) < 0 ? -EPERM : -EPROTO;
+	}
+	if (h.cmd == M3_CMD_RSTATS) {
+		/* from the receiver proxy itself, never from the wire */
+		if (a->len != sizeof(h) || h.len || h.dnode != m3_dvs.node_id)
+			ret = -EPROTO;
+		else
+			n->rejected = max(n->rejected, h.seq);
+		spin_unlock(&m3_rmt_lock);
+		return ret;
 	}
 	max_payload = n->max_payload;
 	ret = m3_hdr_check(&h, a->len, max_payload);
@@ -1358,13 +1387,13 @@ void m3_rmt_show_nodes(struct seq_file *m)
 
 void m3_rmt_show_proxies(struct seq_file *m)
 {
-	u64 fo, bo, fi, bi;
+	u64 fo, bo, fi, bi, rej;
 	unsigned int queued, payload;
 	unsigned long hb;
 	pid_t spid, rpid;
 	int i, st;
 
-	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state\n");
+	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected\n");
 	for (i = 0; i < M3_MAX_NODES; i++) {
 		struct m3_node *n = &m3_nodes[i];
 
@@ -1379,12 +1408,13 @@ void m3_rmt_show_proxies(struct seq_file *m)
 		hb = n->last_hb;
 		queued = n->nr_frames;
 		st = n->state;
+		rej = n->rejected;
 		spin_unlock(&m3_rmt_lock);
 		if (!spid)
 			continue;
-		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s\n", i,
-			   spid, rpid, payload, fo, bo, fi, bi,
+		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu\n",
+			   i, spid, rpid, payload, fo, bo, fi, bi,
 			   jiffies_to_msecs(jiffies - hb), queued,
-			   m3_node_state_str(st));
+			   m3_node_state_str(st), rej);
 	}
 }

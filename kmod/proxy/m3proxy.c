@@ -2,8 +2,15 @@
 /*
  * m3proxy - the M3-IPC proxies for one remote node.
  *
- *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 [--base-port 7000]
- *           [--heartbeat-ms 200] [--timeout-ms 1000] [--max-payload 16384]
+ *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)
+ *           [--base-port 7000] [--heartbeat-ms 200] [--timeout-ms 1000]
+ *           [--max-payload 16384]
+ *
+ * --key FILE: the cluster key (32 bytes, mode 0600; auth.h): every
+ * connection starts with a mutual challenge-response and every frame
+ * carries a link sequence number and a MAC. Without --key the proxy
+ * refuses to run unless --insecure is given (then links are not
+ * authenticated, as with wire version 1, and it says so loudly).
  *
  * Forks a sender and a receiver process and registers them with
  * proxy_bind(REMOTE, sender, receiver, max payload); the parent stays as a
@@ -15,18 +22,25 @@
  *   connections from --peer-addr; the SENDER for peer P connects to
  *   peer-addr:(base + LOCAL), where P's receiver for us listens.
  *
- * Sender: get2rmt() -> encode (wire.h) -> write; a HELLO every
+ * Sender: connect, handshake (client), then get2rmt() -> seal (auth.h,
+ * wire.h) -> writev; a HELLO every
  * heartbeat; reads HELLO_ACKs on the same connection. No HELLO_ACK for the
  * timeout, a write error or a closed connection: node_down(peer), close,
  * reconnect every heartbeat period; a failed connect also marks the node
  * down (once per failure streak). The node comes up again when the peer's
  * HELLO reaches our receiver.
- * Receiver: read -> validate -> put2lcl(); answers HELLO with HELLO_ACK
+ * Receiver: handshake (server), then read -> validate -> MAC and link
+ * sequence -> put2lcl(); answers HELLO with HELLO_ACK
  * (HELLO also tells the kernel the node is up). A peer silent for the
  * timeout or a closed connection: node_down(peer); a frame that fails
- * validation closes the connection (reason on stderr). A new connection
- * from the peer replaces the old one once its first frame is a valid
- * HELLO; one that fails validation first is closed alone.
+ * validation or authentication closes the connection (reason on stderr).
+ * A new connection from the peer replaces the old one once it passed the
+ * handshake and its first frame is a valid HELLO; one that fails before
+ * is closed alone.
+ * Refused handshakes and frames (both processes) are counted in a shared
+ * counter; the receiver reports the total to the kernel (put2lcl of a
+ * local-only M3_CMD_RSTATS frame), shown as "rejected" in
+ * /proc/m3ipc/proxies.
  * One line per connection event on stderr.
  */
 #include <arpa/inet.h>
@@ -42,19 +56,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../lib/libm3ipc.h"
 #include "wire.h"
+#include "auth.h"
 
 static int local_id = -1, peer_id = -1, base_port = 7000;
 static int hb_ms = 200, tmo_ms = 1000;
 static unsigned int max_payload = 16384;
 static struct in_addr peer_addr;
 static const char *role = "parent";
+static uint8_t key[M3A_KEY_LEN];
+static bool insecure;
+/* refused handshakes and frames of both processes (shared page) */
+static uint64_t *nrej;
 
 static uint64_t now_ms(void)
 {
@@ -118,6 +139,62 @@ static void node_down(const char *why)
 	     ret < 0 ? " [node_down failed]" : "");
 }
 
+/* a handshake or frame failed authentication or validation */
+static void rejected(const char *what, const char *why)
+{
+	uint64_t n = __atomic_add_fetch(nrej, 1, __ATOMIC_RELAXED);
+
+	logm("REFUSED %s: %s (rejected %llu)", what, why, (unsigned long long)n);
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* header, payload and MAC of one frame in one writev */
+static int write_frame(int fd, struct m3a_link *l, const struct m3_rhdr *h,
+		       const uint8_t *payload)
+{
+	uint8_t hdr[M3W_HDR_LEN], mac[M3A_MAC_LEN];
+	struct iovec iov[3] = {
+		{ hdr, sizeof(hdr) }, { (void *)payload, h->len },
+		{ mac, m3a_mac_len(l) },
+	};
+	int i = 0;
+
+	m3a_seal(l, h, payload, hdr, mac);
+	while (i < 3) {
+		ssize_t n = writev(fd, iov + i, 3 - i);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		while (i < 3 && (size_t)n >= iov[i].iov_len) {
+			n -= iov[i].iov_len;
+			i++;
+		}
+		if (i < 3) {
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + n;
+			iov[i].iov_len -= n;
+		}
+	}
+	return 0;
+}
+
 static void hello_hdr(struct m3_rhdr *h, unsigned int cmd, uint64_t seq,
 		      uint64_t ack)
 {
@@ -136,13 +213,17 @@ static void hello_hdr(struct m3_rhdr *h, unsigned int cmd, uint64_t seq,
 
 /* ---------------- sender ---------------- */
 
-static int sender_connect(void)
+/* connected and authenticated, or -1 (*why: NULL = could not connect) */
+static int sender_connect(struct m3a_link *l, const char **why)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = tmo_ms / 1000,
 			      .tv_usec = (tmo_ms % 1000) * 1000 };
+	struct m3a_hs hs = { .cnode = local_id, .snode = peer_id };
+	uint8_t rec[M3A_HS_LEN];
 	int fd, one = 1;
 
+	*why = NULL;
 	sa.sin_addr = peer_addr;
 	sa.sin_port = htons(base_port + local_id);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -150,20 +231,45 @@ static int sender_connect(void)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
 	}
+	if (insecure) {
+		m3a_link_insecure(l);
+		return fd;
+	}
+	m3a_client_hello(&hs, rec);
+	if (write_all(fd, rec, sizeof(rec)) < 0 ||
+	    read_full(fd, rec, sizeof(rec)) < 0) {
+		*why = "handshake: connection closed or timed out";
+		close(fd);
+		return -1;
+	}
+	if (m3a_client_proof(key, &hs, rec, rec, why)) {
+		rejected("the peer's handshake", *why);
+		close(fd);
+		return -1;
+	}
+	if (write_all(fd, rec, sizeof(rec)) < 0) {
+		*why = "handshake: write error";
+		close(fd);
+		return -1;
+	}
+	m3a_link_init(l, key, &hs, true);
+	sodium_memzero(&hs, sizeof(hs));
 	return fd;
 }
 
 static void run_sender(void)
 {
 	size_t buflen = sizeof(struct m3_rhdr) + max_payload;
-	uint8_t *buf = malloc(buflen), wire[M3W_HDR_LEN], in[4 * M3W_HDR_LEN];
+	uint8_t *buf = malloc(buflen), in[4 * (M3W_HDR_LEN + M3A_MAC_LEN)];
 	uint64_t last_ack = 0, last_hello = 0, hello_seq = 0, last_try = 0;
 	size_t inlen = 0;
 	bool failing = false;
+	struct m3a_link link;
 	struct m3_rhdr h;
 	int fd = -1, n;
 
@@ -173,12 +279,14 @@ static void run_sender(void)
 		uint64_t t = now_ms();
 
 		if (fd < 0) {
+			const char *cwhy;
+
 			if (t - last_try < (uint64_t)hb_ms) {
 				usleep(20000);
 				continue;
 			}
 			last_try = t;
-			fd = sender_connect();
+			fd = sender_connect(&link, &cwhy);
 			if (fd < 0) {
 				/* the peer is unreachable: callers must not
 				 * wait for it (once per failure streak) */
@@ -186,15 +294,18 @@ static void run_sender(void)
 					logm("connect to %s:%d failed: %s",
 					     inet_ntoa(peer_addr),
 					     base_port + local_id,
-					     strerror(errno));
-					node_down("cannot connect");
+					     cwhy ?: strerror(errno));
+					node_down(cwhy ? "handshake failed" :
+						  "cannot connect");
 				}
 				failing = true;
 				continue;
 			}
 			failing = false;
-			logm("connected to %s:%d", inet_ntoa(peer_addr),
-			     base_port + local_id);
+			logm("connected to %s:%d%s", inet_ntoa(peer_addr),
+			     base_port + local_id,
+			     insecure ? " (INSECURE: not authenticated)" :
+			     " (authenticated)");
 			last_ack = t;
 			last_hello = 0;
 			inlen = 0;
@@ -212,16 +323,25 @@ static void run_sender(void)
 				why = r ? "read error" : "connection closed by peer";
 			} else {
 				inlen += r;
-				while (inlen >= M3W_HDR_LEN && !why) {
+				while (inlen >= M3W_HDR_LEN + m3a_mac_len(&link) &&
+				       !why) {
+					size_t fl = M3W_HDR_LEN + m3a_mac_len(&link);
 					struct m3_rhdr ah;
+					uint64_t lseq;
 
-					if (m3w_decode(in, &ah, peer_id, local_id,
-						       0, &why) == 0 &&
+					if (m3w_decode(in, &ah, &lseq, peer_id,
+						       local_id, 0, &why) == 0 &&
 					    ah.cmd != M3_CMD_HELLO_ACK)
 						why = "unexpected command from the receiver";
-					memmove(in, in + M3W_HDR_LEN,
-						inlen - M3W_HDR_LEN);
-					inlen -= M3W_HDR_LEN;
+					if (!why)
+						m3a_open(&link, in, lseq, NULL, 0,
+							 in + M3W_HDR_LEN, &why);
+					if (why) {
+						rejected("a frame from the receiver", why);
+						break;
+					}
+					memmove(in, in + fl, inlen - fl);
+					inlen -= fl;
 					last_ack = now_ms();
 				}
 			}
@@ -245,8 +365,7 @@ static void run_sender(void)
 		}
 		if (t - last_hello >= (uint64_t)hb_ms) {
 			hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
-			m3w_encode(&h, wire);
-			if (write_all(fd, wire, sizeof(wire)) < 0) {
+			if (write_frame(fd, &link, &h, NULL) < 0) {
 				logm("closing connection: write error: %s",
 				     strerror(errno));
 				close(fd);
@@ -264,9 +383,7 @@ static void run_sender(void)
 			exit(1);
 		}
 		memcpy(&h, buf, sizeof(h));
-		m3w_encode(&h, wire);
-		if (write_all(fd, wire, sizeof(wire)) < 0 ||
-		    write_all(fd, buf + sizeof(h), h.len) < 0) {
+		if (write_frame(fd, &link, &h, buf + sizeof(h)) < 0) {
 			logm("closing connection: write error (%s lost): %s",
 			     m3w_cmd_name(h.cmd), strerror(errno));
 			close(fd);
@@ -298,33 +415,124 @@ static int receiver_listen(void)
 }
 
 /*
- * A new connection stays "pending" until its first 80 bytes decode as a
- * valid HELLO from the peer; only then it replaces the active one. So a
- * stray or malformed connection is closed on its own and never disturbs
- * the working link (nor marks the node down).
+ * A new connection stays "pending" until it passed the handshake (server
+ * side of auth.h) and its first frame is a valid HELLO from the peer; only
+ * then it replaces the active one. So a stray, unauthenticated or
+ * malformed connection is closed on its own and never disturbs the
+ * working link (nor marks the node down).
  */
+enum { PC_HELLO, PC_PROOF, PC_FRAME };
+
 struct pending {
 	int fd;
-	uint8_t hdr[M3W_HDR_LEN];
+	int stage;			/* PC_* */
+	uint8_t buf[M3W_HDR_LEN + M3A_MAC_LEN];	/* >= M3A_HS_LEN */
 	size_t len;
 	uint64_t since;
+	struct m3a_hs hs;
+	struct m3a_link link;
 };
 
-static void pending_close(struct pending *pc, const char *why)
+static void pending_close(struct pending *pc, const char *why, bool refused)
 {
+	if (refused)
+		rejected("a new connection", why);
 	logm("closing new connection: %s", why);
 	close(pc->fd);
 	pc->fd = -1;
+	sodium_memzero(&pc->hs, sizeof(pc->hs));
+}
+
+static size_t pending_need(const struct pending *pc)
+{
+	if (pc->stage != PC_FRAME)
+		return M3A_HS_LEN;
+	return M3W_HDR_LEN + m3a_mac_len(&pc->link);	/* a HELLO: no payload */
+}
+
+/* a complete record of the current stage is in pc->buf: 1 = link ready */
+static int pending_step(struct pending *pc)
+{
+	const char *why = NULL;
+	struct m3a_link probe;
+	struct m3_rhdr h;
+	uint64_t lseq;
+
+	switch (pc->stage) {
+	case PC_HELLO:
+		if (m3a_server_proof(key, &pc->hs, pc->buf, pc->buf, &why)) {
+			pending_close(pc, why, true);
+			return 0;
+		}
+		if (write_all(pc->fd, pc->buf, M3A_HS_LEN) < 0) {
+			pending_close(pc, "handshake: write error", false);
+			return 0;
+		}
+		pc->stage = PC_PROOF;
+		pc->len = 0;
+		return 0;
+	case PC_PROOF:
+		if (m3a_server_check(key, &pc->hs, pc->buf, &why)) {
+			pending_close(pc, why, true);
+			return 0;
+		}
+		m3a_link_init(&pc->link, key, &pc->hs, false);
+		sodium_memzero(&pc->hs, sizeof(pc->hs));
+		pc->stage = PC_FRAME;
+		pc->len = 0;
+		return 0;
+	default:
+		if (m3w_decode(pc->buf, &h, &lseq, peer_id, local_id,
+			       max_payload, &why) == 0 &&
+		    (h.cmd != M3_CMD_HELLO || h.len))
+			why = "first frame is not a HELLO";
+		/* checked on a copy: the main loop opens it again */
+		probe = pc->link;
+		if (!why)
+			m3a_open(&probe, pc->buf, lseq, NULL, 0,
+				 pc->buf + M3W_HDR_LEN, &why);
+		if (why) {
+			pending_close(pc, why, true);
+			return 0;
+		}
+		return 1;
+	}
+}
+
+/* the kernel's "rejected" column: the running total, when it changed */
+static void report_rejected(uint64_t *reported)
+{
+	uint64_t n = __atomic_load_n(nrej, __ATOMIC_RELAXED);
+	struct m3_rhdr h;
+	int ret;
+
+	if (n == *reported)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.cmd = M3_CMD_RSTATS;
+	h.dcid = -1;
+	h.src = M3_NONE;
+	h.dst = M3_NONE;
+	h.snode = peer_id;
+	h.dnode = local_id;
+	h.priv = M3_PRIV_USER;
+	h.seq = n;
+	ret = m3_put2lcl(&h, sizeof(h));
+	if (ret < 0)
+		logm("put2lcl RSTATS: %s", strerror(-ret));
+	else
+		*reported = n;
 }
 
 static void run_receiver(void)
 {
-	size_t cap = M3W_HDR_LEN + max_payload;
-	uint8_t *in = malloc(cap), wire[M3W_HDR_LEN];
+	size_t cap = M3W_HDR_LEN + max_payload + M3A_MAC_LEN;
+	uint8_t *in = malloc(cap);
 	uint8_t *frame = malloc(sizeof(struct m3_rhdr) + max_payload);
 	struct pending pc = { .fd = -1 };
+	uint64_t last_rx = 0, reported = 0;
+	struct m3a_link link;
 	int lfd, fd = -1, ret;
-	uint64_t last_rx = 0;
 	size_t inlen = 0;
 
 	if (!in || !frame)
@@ -335,7 +543,8 @@ static void run_receiver(void)
 		     strerror(errno));
 		exit(1);
 	}
-	logm("listening on port %d", base_port + peer_id);
+	logm("listening on port %d%s", base_port + peer_id,
+	     insecure ? " (INSECURE: connections are not authenticated)" : "");
 	for (;;) {
 		struct pollfd pfd[3] = { { .fd = lfd, .events = POLLIN },
 					 { .fd = fd, .events = POLLIN },
@@ -343,6 +552,7 @@ static void run_receiver(void)
 		const char *why = NULL;
 		struct m3_rhdr h;
 
+		report_rejected(&reported);
 		ret = poll(pfd, 3, hb_ms / 2 ?: 1);	/* fd -1 is ignored */
 		if (ret < 0 && errno != EINTR) {
 			logm("poll: %s", strerror(errno));
@@ -361,48 +571,51 @@ static void run_receiver(void)
 				close(nfd);
 			} else if (nfd >= 0) {
 				if (pc.fd >= 0)
-					pending_close(&pc, "superseded by a newer one");
-				logm("accepted connection from %s (waiting for its HELLO)",
-				     inet_ntoa(sa.sin_addr));
+					pending_close(&pc, "superseded by a newer one",
+						      false);
+				logm("accepted connection from %s (waiting for its %s)",
+				     inet_ntoa(sa.sin_addr),
+				     insecure ? "HELLO" : "handshake");
 				setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one,
 					   sizeof(one));
 				pc.fd = nfd;
 				pc.len = 0;
 				pc.since = now_ms();
+				pc.hs.cnode = peer_id;
+				pc.hs.snode = local_id;
+				pc.stage = insecure ? PC_FRAME : PC_HELLO;
+				m3a_link_insecure(&pc.link);
 			}
 		}
 		if (pc.fd >= 0 && pfd[2].fd == pc.fd &&
 		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t r = read(pc.fd, pc.hdr + pc.len,
-					 sizeof(pc.hdr) - pc.len);
-			const char *pwhy = NULL;
+			ssize_t r = read(pc.fd, pc.buf + pc.len,
+					 pending_need(&pc) - pc.len);
 
-			if (r <= 0) {
-				pending_close(&pc, r ? "read error" : "closed before its HELLO");
-			} else if ((pc.len += r) == sizeof(pc.hdr)) {
-				if (m3w_decode(pc.hdr, &h, peer_id, local_id,
-					       max_payload, &pwhy))
-					pending_close(&pc, pwhy);
-				else if (h.cmd != M3_CMD_HELLO)
-					pending_close(&pc, "first frame is not a HELLO");
-			}
-			if (pc.fd >= 0 && pc.len == sizeof(pc.hdr)) {
-				/* a valid HELLO: this is the link now */
+			if (r <= 0)
+				pending_close(&pc, r ? "read error" :
+					      "closed before its HELLO", false);
+			else if ((pc.len += r) == pending_need(&pc) &&
+				 pending_step(&pc)) {
+				/* authenticated, a valid HELLO: the link now */
 				if (fd >= 0) {
 					logm("new connection replaces the old one");
 					close(fd);
 				} else {
-					logm("connection from the peer is up");
+					logm("connection from the peer is up%s",
+					     insecure ? " (INSECURE)" : " (authenticated)");
 				}
 				fd = pc.fd;
 				pc.fd = -1;
-				memcpy(in, pc.hdr, sizeof(pc.hdr));
-				inlen = sizeof(pc.hdr);
+				link = pc.link;
+				memcpy(in, pc.buf, pc.len);
+				inlen = pc.len;
 				last_rx = now_ms();
 			}
 		}
 		if (pc.fd >= 0 && now_ms() - pc.since > (uint64_t)tmo_ms)
-			pending_close(&pc, "no HELLO within the timeout");
+			pending_close(&pc, "no handshake and HELLO within the timeout",
+				      false);
 		if (fd < 0)
 			continue;
 		if (pfd[1].fd == fd && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -416,20 +629,31 @@ static void run_receiver(void)
 			}
 		}
 		while (!why && inlen >= M3W_HDR_LEN) {
-			if (m3w_decode(in, &h, peer_id, local_id, max_payload,
-				       &why))
-				break;
-			if (h.cmd == M3_CMD_HELLO_ACK) {
-				why = "HELLO_ACK on a receiver connection";
+			size_t fl;
+			uint64_t lseq;
+
+			if (m3w_decode(in, &h, &lseq, peer_id, local_id,
+				       max_payload, &why)) {
+				rejected("a frame", why);
 				break;
 			}
-			if (inlen < M3W_HDR_LEN + h.len)
+			fl = M3W_HDR_LEN + h.len + m3a_mac_len(&link);
+			if (inlen < fl)
 				break;
+			if (m3a_open(&link, in, lseq, in + M3W_HDR_LEN, h.len,
+				     in + M3W_HDR_LEN + h.len, &why)) {
+				rejected("a frame", why);
+				break;
+			}
+			if (h.cmd == M3_CMD_HELLO_ACK) {
+				why = "HELLO_ACK on a receiver connection";
+				rejected("a frame", why);
+				break;
+			}
 			memcpy(frame, &h, sizeof(h));
 			memcpy(frame + sizeof(h), in + M3W_HDR_LEN, h.len);
-			memmove(in, in + M3W_HDR_LEN + h.len,
-				inlen - M3W_HDR_LEN - h.len);
-			inlen -= M3W_HDR_LEN + h.len;
+			memmove(in, in + fl, inlen - fl);
+			inlen -= fl;
 			ret = m3_put2lcl(frame, sizeof(h) + h.len);
 			/* refusals a remote caller already got as its answer
 			 * (or NOTIFY, which has none) are not connection events */
@@ -447,8 +671,7 @@ static void run_receiver(void)
 				struct m3_rhdr ah;
 
 				hello_hdr(&ah, M3_CMD_HELLO_ACK, h.seq, h.seq);
-				m3w_encode(&ah, wire);
-				if (write_all(fd, wire, sizeof(wire)) < 0)
+				if (write_frame(fd, &link, &ah, NULL) < 0)
 					why = "write error (HELLO_ACK)";
 			}
 		}
@@ -477,8 +700,9 @@ static void on_term(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 [--base-port 7000]\n"
-		"               [--heartbeat-ms 200] [--timeout-ms 1000] [--max-payload 16384]\n");
+		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)\n"
+		"               [--base-port 7000] [--heartbeat-ms 200] [--timeout-ms 1000]\n"
+		"               [--max-payload 16384]\n");
 	exit(2);
 }
 
@@ -505,8 +729,10 @@ int main(int argc, char **argv)
 		{ "node", 1, NULL, 'n' }, { "peer", 1, NULL, 'p' },
 		{ "peer-addr", 1, NULL, 'a' }, { "base-port", 1, NULL, 'b' },
 		{ "heartbeat-ms", 1, NULL, 'h' }, { "timeout-ms", 1, NULL, 't' },
-		{ "max-payload", 1, NULL, 'm' }, { NULL, 0, NULL, 0 },
+		{ "max-payload", 1, NULL, 'm' }, { "key", 1, NULL, 'k' },
+		{ "insecure", 0, NULL, 'i' }, { NULL, 0, NULL, 0 },
 	};
+	const char *keyfile = NULL, *why;
 	struct m3_dvs_info di;
 	int c, ret, gate[2], status;
 	pid_t dead;
@@ -523,6 +749,8 @@ int main(int argc, char **argv)
 		case 'h': hb_ms = atoi(optarg); break;
 		case 't': tmo_ms = atoi(optarg); break;
 		case 'm': max_payload = strtoul(optarg, NULL, 0); break;
+		case 'k': keyfile = optarg; break;
+		case 'i': insecure = true; break;
 		default: usage();
 		}
 	}
@@ -531,6 +759,30 @@ int main(int argc, char **argv)
 	    !peer_addr.s_addr || hb_ms <= 0 || tmo_ms <= hb_ms ||
 	    base_port <= 0 || base_port + M3_MAX_NODES > 65535)
 		usage();
+	if (sodium_init() < 0) {
+		logm("libsodium cannot be initialized");
+		return 1;
+	}
+	if (keyfile && insecure) {
+		logm("--key and --insecure exclude each other");
+		return 2;
+	}
+	if (!keyfile && !insecure) {
+		logm("refusing to run without --key FILE (the cluster key); --insecure runs unauthenticated links");
+		return 2;
+	}
+	if (keyfile && m3a_load_key(keyfile, key, &why)) {
+		logm("%s: %s", keyfile, why);
+		return 1;
+	}
+	if (insecure)
+		logm("WARNING: --insecure: links to node %d are NOT authenticated; anyone who can reach port %d from %s can inject frames",
+		     peer_id, base_port + peer_id, inet_ntoa(peer_addr));
+	nrej = mmap(NULL, sizeof(*nrej), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (nrej == MAP_FAILED)
+		return 1;
+	*nrej = 0;
 	ret = m3_open();
 	if (ret < 0) {
 		logm("%s: %s", M3_DEVICE, strerror(-ret));
@@ -556,8 +808,9 @@ int main(int argc, char **argv)
 			;
 		return 1;
 	}
-	logm("proxies bound: sender %d receiver %d max payload %u", kids[0],
-	     kids[1], max_payload);
+	logm("proxies bound: sender %d receiver %d max payload %u, %s", kids[0],
+	     kids[1], max_payload,
+	     insecure ? "INSECURE links" : "authenticated links (wire v2)");
 	if (write(gate[1], "gg", 2) != 2)
 		return 1;
 	close(gate[1]);

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * wire.h - the M3-IPC proxy wire format (TCP between the sender proxy of
- * one node and the receiver proxy of another). Every field is in network
- * byte order (big endian). A frame is an 80-byte header, then `len`
- * payload bytes. The header mirrors struct m3_rhdr of uapi/m3ipc.h (the
- * kernel's host-order form) plus magic and version.
+ * one node and the receiver proxy of another), version 2. Every field is
+ * in network byte order (big endian).
+ *
+ * A connection starts with the handshake of auth.h (three 80-byte records,
+ * mutual proof of the cluster key; skipped only when both proxies run with
+ * --insecure). Then every frame is an 88-byte header, `len` payload bytes
+ * and, on an authenticated link, a 32-byte MAC (HMAC-SHA512-256 with the
+ * connection's key for that direction over header and payload; auth.h).
+ * The header mirrors struct m3_rhdr of uapi/m3ipc.h (the kernel's
+ * host-order form) plus magic, version and the link sequence number.
  *
  *  off len field      meaning
  *    0   4 magic      0x4d334950 ("M3IP")
- *    4   2 version    M3W_VERSION (1); another version closes the connection
+ *    4   2 version    M3W_VERSION (2); another version closes the connection
  *    6   2 cmd        1 SEND_MSG     payload struct m3_msg (64 B); answer SEND_ACK
  *                     2 NTFY_MSG     no payload, no answer
  *                     3 SNDREC_MSG   payload m3_msg; answer REPLY_MSG (error: SEND_ACK)
@@ -22,7 +28,8 @@
  *                    11 HELLO_ACK    receiver -> sender on the same connection,
  *                                    ack = HELLO seq (never reaches a kernel)
  *    8   2 flags      0x1 NOWAIT (send/sendrec with timeout 0)
- *   10   2 priv       privilege level of the source process (0..4)
+ *   10   2 priv       the level the SENDING node gave its process (0..4);
+ *                     informational only: no node ever uses it for a check
  *   12   4 dc         dcid (the same DC id on every node)
  *   16   4 src        source endpoint
  *   20   4 dst        destination endpoint
@@ -37,12 +44,20 @@
  *   56   8 ack        answers: seq of the request answered
  *   64   8 timestamp  ns since the epoch (sending kernel / proxy clock)
  *   72   8 addr       COPYIN_DATA / COPYOUT_RQST: address in dst
- *   80     payload
+ *   80   8 lseq       link sequence: 0 for the first frame of each direction
+ *                     of a connection, +1 per frame; a frame with another
+ *                     value (replayed, dropped, reordered) is refused
+ *   88     payload
+ *   88+len 32 mac     authenticated links only
+ *
+ * Version history: 1 (80-byte header, no authentication, no lseq);
+ * 2 (handshake, lseq, MAC).
  *
  * Validation on receipt (m3w_decode): magic, version, cmd 1..11,
  * reserved == 0, len <= max payload, snode == the configured peer,
- * dnode == the local node, priv 0..4. A frame that fails closes the
- * connection with the reason on stderr and never reaches the kernel.
+ * dnode == the local node; then (auth.h) the MAC and lseq. A frame that
+ * fails closes the connection with the reason on stderr, is counted
+ * (/proc/m3ipc/proxies "rejected") and never reaches the kernel.
  */
 #ifndef M3_WIRE_H
 #define M3_WIRE_H
@@ -54,8 +69,9 @@
 #include "../uapi/m3ipc.h"
 
 #define M3W_MAGIC	0x4d334950u
-#define M3W_VERSION	1
-#define M3W_HDR_LEN	80
+#define M3W_VERSION	2
+#define M3W_HDR_LEN	88
+#define M3W_CMD_MAX	M3_CMD_HELLO_ACK	/* commands that travel */
 
 static inline void m3w_put16(uint8_t *p, uint16_t v)
 {
@@ -99,7 +115,8 @@ static inline uint64_t m3w_get64(const uint8_t *p)
 	return be64toh(v);
 }
 
-static inline void m3w_encode(const struct m3_rhdr *h, uint8_t out[M3W_HDR_LEN])
+static inline void m3w_encode(const struct m3_rhdr *h, uint64_t lseq,
+			      uint8_t out[M3W_HDR_LEN])
 {
 	m3w_put32(out + 0, M3W_MAGIC);
 	m3w_put16(out + 4, M3W_VERSION);
@@ -119,12 +136,13 @@ static inline void m3w_encode(const struct m3_rhdr *h, uint8_t out[M3W_HDR_LEN])
 	m3w_put64(out + 56, h->ack);
 	m3w_put64(out + 64, h->timestamp);
 	m3w_put64(out + 72, h->addr);
+	m3w_put64(out + 80, lseq);
 }
 
 /* 0, or -1 with *why set: the connection must be closed */
 static inline int m3w_decode(const uint8_t in[M3W_HDR_LEN], struct m3_rhdr *h,
-			     int peer, int local, uint32_t max_payload,
-			     const char **why)
+			     uint64_t *lseq, int peer, int local,
+			     uint32_t max_payload, const char **why)
 {
 	memset(h, 0, sizeof(*h));
 	if (m3w_get32(in) != M3W_MAGIC) {
@@ -150,7 +168,8 @@ static inline int m3w_decode(const uint8_t in[M3W_HDR_LEN], struct m3_rhdr *h,
 	h->ack = m3w_get64(in + 56);
 	h->timestamp = m3w_get64(in + 64);
 	h->addr = m3w_get64(in + 72);
-	if (!h->cmd || h->cmd > M3_CMD_MAX) {
+	*lseq = m3w_get64(in + 80);
+	if (!h->cmd || h->cmd > M3W_CMD_MAX) {
 		*why = "bad command";
 		return -1;
 	}
@@ -166,10 +185,6 @@ static inline int m3w_decode(const uint8_t in[M3W_HDR_LEN], struct m3_rhdr *h,
 		*why = "wrong node";
 		return -1;
 	}
-	if (h->priv < M3_PRIV_HARDWARE || h->priv > M3_PRIV_USER) {
-		*why = "bad privilege level";
-		return -1;
-	}
 	return 0;
 }
 
@@ -181,7 +196,7 @@ static inline const char *m3w_cmd_name(unsigned int cmd)
 		"COPYOUT_DATA", "HELLO", "HELLO_ACK",
 	};
 
-	return cmd <= M3_CMD_MAX ? names[cmd] : "?";
+	return cmd <= M3W_CMD_MAX ? names[cmd] : "?";
 }
 
 #endif /* M3_WIRE_H */

@@ -5,7 +5,11 @@
  *   rt_client DC SLOT SERVER_EP SERVER_NODE MODE [ARGS]
  *
  * Binds itself at SLOT of DC (level KERNEL), rmtbinds SERVER_EP of
- * SERVER_NODE (an rt_server), then runs MODE:
+ * SERVER_NODE (an rt_server), then runs MODE. A remote process has on each
+ * node the level that node's admin gave its descriptor (never the level in
+ * a frame): for basic and vcopy, this client (root) gives the server's
+ * descriptor KERNEL here, and asks the server (RT_GRANT, rt_common.h) to
+ * give ours KERNEL on its node. MODE:
  *   basic                 every primitive across the nodes, errors
  *   vcopy                 remote vcopy 1 B .. 4 MiB both ways, byte for byte
  *   load N                N sendrecs, each reply checked
@@ -18,6 +22,8 @@
  *                         after the call and MAX_MS counts from it
  *   stale OLD_EP          SERVER_EP is a new server on OLD_EP's slot:
  *                         OLD_EP is refused with -ESTALE, SERVER_EP works
+ *   peek OFF LEN          print "nonzero=K": non-zero bytes in the server's
+ *                         buffer at [OFF, OFF + LEN) (a plain sendrec)
  *   exit                  tell the server to exit
  */
 #include <sys/mman.h>
@@ -75,13 +81,22 @@ static void mode_basic(void)
 	{
 		int64_t before = *rt_w(&r, 2);
 
+		/* the frame says HARDWARE; the server's node uses the level
+		 * its admin gave us there (KERNEL): KERNEL -> KERNEL */
 		m3_setpriv(dcid, M3_SELF, M3_PRIV_HARDWARE);
-		is(m3_notify(srv), 0, "notify the remote server (HARDWARE -> KERNEL)");
+		is(m3_notify(srv), 0, "notify claiming HARDWARE: accepted locally (no answer for NOTIFY)");
 		m3_setpriv(dcid, M3_SELF, M3_PRIV_KERNEL);
-		/* dst's level is checked on dst's node; NOTIFY has no answer */
-		is(m3_notify(srv), 0, "notify KERNEL -> KERNEL: accepted locally (no answer for NOTIFY)");
 		is(echo(srv, 0, &r), 0, "sendrec after notify");
-		is(*rt_w(&r, 2), before + 1, "the server received one notification (KERNEL -> KERNEL dropped there)");
+		is(*rt_w(&r, 2), before, "... dropped there: our level on the server's node is KERNEL, whatever the frame claims");
+		is(req(RT_NTFYGRANT, 0, 0, &r), 0, "the server's node gives us HARDWARE for one notification");
+		is(*rt_w(&r, 0), 0, "... setpriv there succeeded");
+		is(m3_notify(srv), 0, "notify the remote server (HARDWARE -> KERNEL there)");
+		ret = m3_receive(srv, &m, 5000);
+		ok(!ret && m.m_type == RT_BACK && *rt_w(&m, 0) == 1,
+		   "the server received it (%s, type %d, w0 %lld)", errname(ret),
+		   m.m_type, (long long)*rt_w(&m, 0));
+		is(echo(srv, 0, &r), 0, "sendrec after notify (our level there back to KERNEL)");
+		is(*rt_w(&r, 2), before + 1, "the server received exactly one notification");
 	}
 	is(req(RT_RECVFROM, me, 0, &r), 0, "ask the server to receive from us");
 	memset(&m, 0, sizeof(m));
@@ -97,10 +112,13 @@ static void mode_basic(void)
 	ok(!ret && m.m_type == RT_BACK && *rt_w(&m, 0) == 77 && m.m_source == srv,
 	   "message from the remote server (type %d source %d)", m.m_type, m.m_source);
 
+	/* the server notifies as HARDWARE; here its level is ours to give */
+	is(m3_setpriv(dcid, srv, M3_PRIV_HARDWARE), 0, "setpriv the server's descriptor here to HARDWARE");
 	is(req(RT_NOTIFYBACK, 0, 0, &r), 0, "ask the server to notify us");
 	ret = m3_receive(M3_ANY, &m, 5000);
 	ok(!ret && m.m_type == M3_MTYPE_NOTIFY && m.m_source == srv,
 	   "receive(ANY) gets the remote notification (%s, source %d)", errname(ret), m.m_source);
+	is(m3_setpriv(dcid, srv, M3_PRIV_KERNEL), 0, "the server's descriptor back to KERNEL");
 
 	is(req(RT_RQ, 0, 0, &r), 0, "ask the server to rcvrqst");
 	memset(&m, 0, sizeof(m));
@@ -115,8 +133,9 @@ static void mode_basic(void)
 	*rt_w(&r, 0) = 1;
 	is(m3_sendrec(srv, &r, 0), 0, "sendrec with timeout 0 to a receiving remote server");
 
-	m3_setpriv(dcid, M3_SELF, M3_PRIV_SERVER);
-	is(m3_send(srv, &m, 5000), -EACCES, "send SERVER -> KERNEL refused on the remote node: -EACCES");
+	is(req(RT_GRANT, M3_PRIV_SERVER, 0, &r), 0, "the server's node lowers our level there to SERVER");
+	is(m3_send(srv, &m, 5000), -EACCES, "send (SERVER there) -> KERNEL refused on the remote node: -EACCES");
+	is(req(RT_GRANT, M3_PRIV_KERNEL, 0, &r), 0, "... and gives us KERNEL again");
 	m3_setpriv(dcid, M3_SELF, M3_PRIV_USER);
 	is(m3_send(srv, &m, 5000), -EACCES, "send as USER: -EACCES (local check)");
 	is(echo(srv, 1, &r), 0, "sendrec USER -> KERNEL allowed");
@@ -232,6 +251,18 @@ static void mode_load(int n)
 	   n, snode, err, bad, now_ms() - t0);
 }
 
+/* KERNEL for the server here (we are root) and for us on its node */
+static void grant_kernel(void)
+{
+	struct m3_msg r;
+
+	is(m3_setpriv(dcid, srv, M3_PRIV_KERNEL), 0,
+	   "setpriv KERNEL for the server's descriptor on this node");
+	is(req(RT_GRANT, M3_PRIV_KERNEL, 0, &r), 0,
+	   "ask the server's node to give our descriptor KERNEL there");
+	is(*rt_w(&r, 0), 0, "... setpriv there succeeded");
+}
+
 static int errno_arg(const char *s)
 {
 	if (!strcmp(s, "EPIPE"))
@@ -260,9 +291,16 @@ int main(int argc, char **argv)
 	is(m3_rmtbind(dcid, srv, snode, "rt_server"), 0, "rmtbind server %d of node %d", srv, snode);
 
 	if (!strcmp(mode, "basic")) {
+		grant_kernel();
 		mode_basic();
 	} else if (!strcmp(mode, "vcopy")) {
+		grant_kernel();
 		mode_vcopy();
+	} else if (!strcmp(mode, "peek") && argc == 8) {
+		int ret = req(RT_PEEK, atoll(argv[6]), atoll(argv[7]), &r);
+
+		is(ret, 0, "peek at the server's buffer");
+		printf("nonzero=%lld\n", ret ? -1LL : (long long)*rt_w(&r, 0));
 	} else if (!strcmp(mode, "load") && argc == 7) {
 		mode_load(atoi(argv[6]));
 	} else if (!strcmp(mode, "hang") && (argc == 8 || argc == 9)) {

@@ -24,6 +24,17 @@ enum {
 	RT_RQ = 14,		/* sendrec: reply, then rcvrqst(ANY, 10 s), reply RT_RQ_R */
 	RT_RQ_R = 15,
 	RT_HANG = 16,		/* sendrec: never replied (the server sleeps) */
+	/*
+	 * Privileges of remote callers are set on the callee's node by its
+	 * admin (setpriv on the remote descriptor), never taken from a frame.
+	 * rt_server, run by the lab as root, plays that admin for its test
+	 * clients (the lab's stand-in for `m3ctl setpriv` on its node):
+	 */
+	RT_GRANT = 17,		/* sendrec: setpriv(caller's descriptor, w0); reply w0 = result */
+	RT_NTFYGRANT = 18,	/* sendrec: caller -> HARDWARE, reply, receive(caller, 5 s) one
+				 * notification, caller -> KERNEL, send(caller) RT_BACK
+				 * w0 = 1 if the notification came */
+	RT_PEEK = 19,		/* sendrec: reply w0 = non-zero bytes in buffer[w0, w0 + w1) */
 	RT_EXIT = 99,		/* sendrec: reply, then exit(0) */
 };
 

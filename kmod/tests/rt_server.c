@@ -5,7 +5,10 @@
  *   rt_server DC SLOT
  *
  * Binds itself at SLOT of DC (level KERNEL), prints "endpoint=EP" and
- * serves the requests of rt_common.h until RT_EXIT (or until killed).
+ * "buf=ADDR" (its vcopy buffer) and serves the requests of rt_common.h
+ * until RT_EXIT (or until killed). RT_GRANT / RT_NTFYGRANT set the level
+ * of the calling remote descriptor on this node (as the node's admin
+ * would with m3ctl setpriv): the kernel never takes it from the frame.
  * Diagnostics go to stdout as TAP comments ("# ...").
  */
 #include "rt_common.h"
@@ -27,7 +30,8 @@ int main(int argc, char **argv)
 	if (!buf)
 		return 1;
 	me = rt_bind(argv[1], atoi(argv[2]), M3_PRIV_KERNEL, &dcid);
-	printf("endpoint=%d\n", me);
+	printf("endpoint=%d\nbuf=0x%llx\n", me,
+	       (unsigned long long)(uintptr_t)buf);
 	fflush(stdout);
 	for (;;) {
 		ret = m3_receive(M3_ANY, &m, M3_TIMEOUT_FOREVER);
@@ -66,6 +70,21 @@ int main(int argc, char **argv)
 				bad += buf[i] != rt_pat(*rt_w(&m, 0), i);
 			*rt_w(&r, 0) = bad;
 			memset(buf, 0, RT_BUF_SIZE);
+			break;
+		case RT_GRANT:
+			*rt_w(&r, 0) = m3_setpriv(dcid, m.m_source,
+						  (int)*rt_w(&m, 0));
+			break;
+		case RT_NTFYGRANT:
+			*rt_w(&r, 0) = m3_setpriv(dcid, m.m_source,
+						  M3_PRIV_HARDWARE);
+			break;
+		case RT_PEEK:
+			for (bad = 0, i = *rt_w(&m, 0);
+			     i < (uint64_t)(*rt_w(&m, 0) + *rt_w(&m, 1)) &&
+			     i < RT_BUF_SIZE; i++)
+				bad += buf[i] != 0;
+			*rt_w(&r, 0) = bad;
 			break;
 		case RT_HANG:
 			for (;;)
@@ -106,6 +125,21 @@ int main(int argc, char **argv)
 			m.m_type = RT_RQ_R;
 			*rt_w(&m, 0) = r.m_type;
 			m3_reply(r.m_source, &m);
+			break;
+		case RT_NTFYGRANT:
+			ret = m3_receive(m.m_source, &r, 5000);
+			ret = !ret && r.m_type == M3_MTYPE_NOTIFY;
+			if (ret)
+				nnotify++;
+			else
+				diag("no notification from %d", m.m_source);
+			m3_setpriv(dcid, m.m_source, M3_PRIV_KERNEL);
+			memset(&r, 0, sizeof(r));
+			r.m_type = RT_BACK;
+			*rt_w(&r, 0) = ret;
+			ret = m3_send(m.m_source, &r, 10000);
+			if (ret < 0)
+				diag("send back: %s", errname(ret));
 			break;
 		case RT_EXIT:
 			return 0;

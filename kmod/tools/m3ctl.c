@@ -10,10 +10,14 @@
  *   m3ctl bind DC PID [SLOT]                    (prints the endpoint)
  *   m3ctl unbind DC EP
  *   m3ctl setpriv DC EP LEVEL       LEVEL: 0..4 or hardware|kernel|task|server|user
+ *                                   (also the level of a remote descriptor on
+ *                                   this node: frames never carry privilege)
  *   m3ctl getep PID
  *   m3ctl dump                                  (JSON on stdout)
  *   m3ctl add-node DC NODE | del-node DC NODE   (the DC's node bitmap)
- *   m3ctl rmtbind DC EP NODE [NAME]             (remote process descriptor)
+ *   m3ctl rmtbind DC EP NODE [NAME] [--priv LEVEL]
+ *                                   (remote process descriptor, level USER
+ *                                   unless --priv: rmtbind, then setpriv)
  *   m3ctl proxy-unbind NODE | node-down NODE | node-up NODE
  *
  * DC is a name or a dcid. Exit status 0 on success, 1 on an M3 error
@@ -41,7 +45,7 @@ static void usage(void)
 		"       m3ctl getep PID\n"
 		"       m3ctl dump\n"
 		"       m3ctl add-node DC NODE | del-node DC NODE\n"
-		"       m3ctl rmtbind DC EP NODE [NAME]\n"
+		"       m3ctl rmtbind DC EP NODE [NAME] [--priv LEVEL]\n"
 		"       m3ctl proxy-unbind NODE | node-down NODE | node-up NODE\n");
 	exit(2);
 }
@@ -284,10 +288,19 @@ int main(int argc, char **argv)
 		return ret < 0 ? fail(cmd, ret) : 0;
 	}
 	if (!strcmp(cmd, "rmtbind")) {
+		int level = -1, dc;
+
+		if (argc >= 7 && !strcmp(argv[argc - 2], "--priv")) {
+			level = priv_arg(argv[argc - 1]);
+			argc -= 2;
+		}
 		if (argc != 5 && argc != 6)
 			usage();
-		ret = m3_rmtbind(dc_arg(argv[2]), num(argv[3]), num(argv[4]),
+		dc = dc_arg(argv[2]);
+		ret = m3_rmtbind(dc, num(argv[3]), num(argv[4]),
 				 argc == 6 ? argv[5] : NULL);
+		if (ret >= 0 && level >= 0)
+			ret = m3_setpriv(dc, num(argv[3]), level);
 		return ret < 0 ? fail(cmd, ret) : 0;
 	}
 	if (!strcmp(cmd, "proxy-unbind") || !strcmp(cmd, "node-down") ||

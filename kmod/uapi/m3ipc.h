@@ -354,6 +354,13 @@ enum m3_rcmd {
 	M3_CMD_HELLO,		/* heartbeat (proxy to proxy; put2lcl notes it) */
 	M3_CMD_HELLO_ACK,	/* heartbeat answer (proxy to proxy only) */
 	M3_CMD_MAX = M3_CMD_HELLO_ACK,
+	/*
+	 * Receiver proxy -> its own kernel only (put2lcl; never on the wire):
+	 * seq = how many handshakes and frames the proxies of that node
+	 * refused so far (authentication or validation), shown as "rejected"
+	 * in /proc/m3ipc/proxies. snode = the proxy's node, no payload.
+	 */
+	M3_CMD_RSTATS = 12,
 };
 
 #define M3_RF_NOWAIT		0x1	/* SEND/SNDREC with timeout 0 */
@@ -361,7 +368,10 @@ enum m3_rcmd {
 struct m3_rhdr {
 	__u16 cmd;		/* enum m3_rcmd */
 	__u16 flags;		/* M3_RF_* */
-	__s32 priv;		/* privilege level of src */
+	__s32 priv;		/* level of src on the sending node: information
+				 * only, never used by the receiving node (a
+				 * remote descriptor has the level an admin
+				 * gave it there: rmtbind/setpriv, default USER) */
 	__s32 dcid;
 	__s32 src;		/* source endpoint */
 	__s32 dst;		/* destination endpoint */
