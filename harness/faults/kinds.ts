@@ -75,6 +75,11 @@ async function switchPort(lab: Lab, node: LabNode): Promise<number> {
 
 const ISOLATED_VLAN_BASE = 100;
 
+/** Resolves with why the node's machine went away, or fails after `ms`. */
+function goneWithin(n: LabNode, ms: number, after: string): Promise<string> {
+  return Promise.race([n.target.gone, new Promise<string>((_, rej) => setTimeout(() => rej(new InfraError(`${n.name}: still running ${ms / 1000} s after ${after}`)), ms))]);
+}
+
 async function restartNode(lab: Lab, name: string): Promise<string> {
   const n = await lab.restart(name);
   return `ready again in ${n.record.readySeconds} s`;
@@ -101,8 +106,7 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
           qemuOf(n, 'crash');
           // The agent dies with the kernel: do not wait for its answer.
           void n.sh('echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger', 5000).catch(() => undefined);
-          const why = await Promise.race([n.target.gone, new Promise<string>((_, rej) => setTimeout(() => rej(new InfraError(`${n.name}: still running 20 s after sysrq c`)), 20000))]);
-          return why;
+          return goneWithin(n, 20000, 'sysrq c');
         },
         heal: () => restartNode(lab, spec.node),
       };
@@ -122,7 +126,7 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
           const n = node();
           qemuOf(n, 'reboot');
           void n.sh('reboot', 5000).catch(() => undefined);
-          return Promise.race([n.target.gone, new Promise<string>((_, rej) => setTimeout(() => rej(new InfraError(`${n.name}: still running 60 s after reboot`)), 60000))]);
+          return goneWithin(n, 60000, 'reboot');
         },
         heal: () => restartNode(lab, spec.node),
       };

@@ -1,19 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fieldOf } from './support/field-of.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { configMismatches, fragmentWants, kernelsDir, loadVariants, parseKernelList, parseVariants } from '../../harness/image/kernel/variants.ts';
 import { resolveLab } from '../../harness/lab/lab-file.ts';
 
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).field;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('kernel variants', () => {
   it('the shipped variants file names existing fragments for debug and up', () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fieldOf } from './support/field-of.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
 
@@ -12,15 +13,6 @@ function labFile(text: string): string {
   return file;
 }
 
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).field;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('lab file validation', () => {
   it('expands defaults to three 1-vCPU nodes', () => {
