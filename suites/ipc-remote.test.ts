@@ -395,6 +395,27 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
+  suite.it('a remote descriptor is replaced only by a newer generation of its slot; its level is USER until set on this node', async () => {
+    const [n1, n2] = nodes();
+    const ctl = c().remote.get(n2.name)!.m3ctl;
+    const dc = c().opts.dc;
+    const rmtbind = (ep: number) => n2.sh(`${ctl} rmtbind ${dc} ${ep} ${c().nodeId(n1)}`);
+    const slot52 = async () => parseTable((await n2.rpc.call('readFile', { path: `/proc/m3ipc/dc/${dc}/procs` })).data).find((r) => Number(r.p_nr) === 52);
+    try {
+      expect((await rmtbind(endpoint(3, 52))).code).toBe(0);
+      expect((await slot52())?.priv).toBe('4');
+      const older = await rmtbind(endpoint(2, 52));
+      expect({ code: older.code, stderr: older.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/stale/i) });
+      expect((await slot52())?.endpoint).toBe(`${endpoint(3, 52)}`);
+      await c().grant(n2, endpoint(3, 52), n1, 'kernel');
+      expect((await slot52())?.priv).toBe('1');
+      expect((await rmtbind(endpoint(4, 52))).code).toBe(0);
+      expect({ endpoint: (await slot52())?.endpoint, priv: (await slot52())?.priv }).toEqual({ endpoint: `${endpoint(4, 52)}`, priv: '4' });
+    } finally {
+      await n2.sh(`${ctl} unbind ${dc} ${endpoint(4, 52)}`);
+    }
+  });
+
   suite.it('every proxy exits and rmmod m3ipc succeeds on every node', async () => {
     const problems = await c().teardown();
     cluster = undefined;
