@@ -207,8 +207,14 @@ int main(void)
 	hdr(&h, M3_CMD_COPYOUT_RQST, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 0);
 	is(put(&h, NULL, 0), -EPROTO, "COPYOUT_RQST of 0 bytes: -EPROTO");
 	hdr(&h, M3_CMD_SEND_MSG, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 64);
+	/*
+	 * The level in a frame is never read (a remote descriptor has the level
+	 * set on this node): a frame claiming level 9 fails only on its DC.
+	 */
 	h.priv = 9;
-	is(put(&h, &m, 64), -EPROTO, "privilege level 9: -EPROTO");
+	h.dcid = 31;
+	is(put(&h, &m, 64), -ENXIO, "privilege level 9 in a frame is not read: the frame fails on its DC (-ENXIO)");
+	next_frame(&o, NULL, 2000);	/* its SEND_ACK -ENXIO */
 	hdr(&h, M3_CMD_SEND_ACK, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 0);
 	is(put(&h, NULL, 0), 0, "SEND_ACK nobody waits for: dropped");
 	hdr(&h, M3_CMD_SEND_MSG, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 64);
@@ -244,15 +250,26 @@ int main(void)
 	kid_go1(&k, R2);
 	wait_state(dc, k.ep, M3_PST_RECEIVING, M3_PST_RECEIVING);
 	hdr(&h, M3_CMD_SEND_MSG, R2, k.ep, 64);
-	h.seq = 3000;
+	h.seq = 2999;
 	msg_fill(&m, 42, "hi");
 	is(put(&h, &m, 64), 0, "put2lcl SEND_MSG from an unknown remote endpoint");
+	ret = next_frame(&o, NULL, 2000);
+	/* Auto-bound at USER (never the frame's level): a USER may not SEND. */
+	ok(!ret && o.cmd == M3_CMD_SEND_ACK && o.ack == 2999 && o.rcode == -EACCES &&
+	   o.dst == R2, "auto-bound at USER, its SEND is refused: SEND_ACK -EACCES (%s)",
+	   errname(o.rcode));
+	ok(!m3_proc_info(dc, 6, &pi) && pi.endpoint == R2 && pi.node == rnode &&
+	   pi.priv == M3_PRIV_USER,
+	   "the remote sender was bound automatically in slot 6, at USER");
+	is(m3_setpriv(dc, R2, M3_PRIV_KERNEL), 0,
+	   "an admin of this node raises the remote sender to KERNEL");
+	hdr(&h, M3_CMD_SEND_MSG, R2, k.ep, 64);
+	h.seq = 3000;
+	is(put(&h, &m, 64), 0, "the same SEND again");
 	is(kid_result(&k), 1, "delivered to the receiver, m_source = remote endpoint");
 	ret = next_frame(&o, NULL, 2000);
 	ok(!ret && o.cmd == M3_CMD_SEND_ACK && o.ack == 3000 && o.rcode == 0 &&
 	   o.dst == R2, "SEND_ACK 0 to the remote sender");
-	ok(!m3_proc_info(dc, 6, &pi) && pi.endpoint == R2 && pi.node == rnode,
-	   "the remote sender was bound automatically in slot 6");
 	hdr(&h, M3_CMD_SEND_MSG, M3_ENDPOINT(3, 6), k.ep, 64);
 	h.seq = 3001;
 	is(put(&h, &m, 64), 0, "SEND_MSG from a newer generation of slot 6 (to a dead process)");
