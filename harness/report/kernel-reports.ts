@@ -64,6 +64,12 @@ function culprit(body: string[]): string | undefined {
   return undefined;
 }
 
+/** ` in <culprit>` when the report's stack names one (a console may hide the stack). */
+const inCulprit = (body: string[]) => {
+  const c = culprit(body);
+  return c ? ` in ${c}` : '';
+};
+
 const fn = (s: string) => s.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+.*$/, '').trim();
 
 /**
@@ -76,24 +82,24 @@ export const REPORT_KINDS: readonly KindRule[] = [
   { kind: 'kasan', begins: /BUG: KASAN: ([a-z-]+) in (\S+)/, title: (m, b) => `KASAN: ${m[1]} ${/^(Read|Write) of size/m.exec(b.join('\n'))?.[1] ?? 'access'} in ${fn(m[2]!)}`, ends: 'separator' },
   { kind: 'kfence', begins: /BUG: KFENCE: ([a-z-]+)(?: (read|write))? in (\S+)/, title: (m) => `KFENCE: ${m[1]}${m[2] ? ` ${m[2]}` : ''} in ${fn(m[3]!)}`, ends: 'separator' },
   { kind: 'ubsan', begins: /UBSAN: ([a-z-]+) in (\S+)/, title: (m, b) => `UBSAN: ${m[1]} in ${culprit(b) ?? m[2]}`, ends: 'separator' },
-  { kind: 'lockdep', begins: /WARNING: possible circular locking dependency detected/, title: (_, b) => `possible deadlock in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: possible recursive locking detected/, title: (_, b) => `possible recursive locking in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: inconsistent lock state/, title: (_, b) => `inconsistent lock state in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: bad unlock balance detected!/, title: (_, b) => `bad unlock balance in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: lock held when returning to user space!/, title: (_, b) => `lock held when returning to user space in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: suspicious RCU usage/, title: (_, b) => `suspicious RCU usage in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: possible irq lock inversion dependency detected|INFO: possible irq lock inversion dependency detected/, title: (_, b) => `possible irq lock inversion in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'lockdep', begins: /WARNING: held lock freed!/, title: (_, b) => `held lock freed in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'atomic-sleep', begins: /BUG: sleeping function called from invalid context at (\S+)/, title: (_, b) => `sleeping function called from invalid context in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'atomic-sleep', begins: /BUG: scheduling while atomic: (\S+)/, title: (_, b) => `scheduling while atomic in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'soft-lockup', begins: /BUG: soft lockup - CPU#(\d+) stuck for/, title: (_, b) => `soft lockup in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'hard-lockup', begins: /Watchdog detected hard LOCKUP on cpu (\d+)/, title: (_, b) => `hard lockup in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'rcu-stall', begins: /rcu: INFO: rcu_\w+ (?:self-)?detected stalls? on CPUs?\/tasks|INFO: rcu_\w+ (?:self-)?detected stalls?/, title: (_, b) => `RCU stall in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'hung-task', begins: /INFO: task (\S+?):\d+ blocked for more than \d+ seconds/, title: (m, b) => `task hung: ${m[1]} in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
-  { kind: 'list-corruption', begins: /(list_add|list_del) corruption/, title: (m, b) => `${m[1]} corruption in ${culprit(b) ?? 'unknown'}`, ends: 'end-trace' },
-  { kind: 'refcount', begins: /refcount_t: (.*)\.?$/, title: (m, b) => `refcount bug (${m[1]!.replace(/\.$/, '')}) in ${culprit(b) ?? 'unknown'}`, ends: 'end-trace' },
+  { kind: 'lockdep', begins: /WARNING: possible circular locking dependency detected/, title: (_, b) => `possible deadlock${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: possible recursive locking detected/, title: (_, b) => `possible recursive locking${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: inconsistent lock state/, title: (_, b) => `inconsistent lock state${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: bad unlock balance detected!/, title: (_, b) => `bad unlock balance${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: lock held when returning to user space!/, title: (_, b) => `lock held when returning to user space${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: suspicious RCU usage/, title: (_, b) => `suspicious RCU usage${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: possible irq lock inversion dependency detected|INFO: possible irq lock inversion dependency detected/, title: (_, b) => `possible irq lock inversion${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'lockdep', begins: /WARNING: held lock freed!/, title: (_, b) => `held lock freed${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'atomic-sleep', begins: /BUG: sleeping function called from invalid context at (\S+)/, title: (_, b) => `sleeping function called from invalid context${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'atomic-sleep', begins: /BUG: scheduling while atomic: (\S+)/, title: (_, b) => `scheduling while atomic${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'soft-lockup', begins: /BUG: soft lockup - CPU#(\d+) stuck for/, title: (_, b) => `soft lockup${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'hard-lockup', begins: /Watchdog detected hard LOCKUP on cpu (\d+)/, title: (_, b) => `hard lockup${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'rcu-stall', begins: /rcu: INFO: rcu_\w+ (?:self-)?detected stalls? on CPUs?\/tasks|INFO: rcu_\w+ (?:self-)?detected stalls?/, title: (_, b) => `RCU stall${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'hung-task', begins: /INFO: task (\S+?):\d+ blocked for more than \d+ seconds/, title: (m, b) => `task hung: ${m[1]}${inCulprit(b)}`, ends: 'trace' },
+  { kind: 'list-corruption', begins: /(list_add|list_del) corruption/, title: (m, b) => `${m[1]} corruption${inCulprit(b)}`, ends: 'end-trace' },
+  { kind: 'refcount', begins: /refcount_t: (.*)\.?$/, title: (m, b) => `refcount bug (${m[1]!.replace(/\.$/, '')})${inCulprit(b)}`, ends: 'end-trace' },
   { kind: 'bad-page', begins: /BUG: Bad page (state|map) in process (\S+)/, title: (m) => `bad page ${m[1]} in ${m[2]}`, ends: 'end-trace' },
-  { kind: 'memory-leak', begins: /unreferenced object 0x[0-9a-f]+ \(size (\d+)\)/, title: (_, b) => `memory leak in ${culprit(b) ?? 'unknown'}`, ends: 'trace' },
+  { kind: 'memory-leak', begins: /unreferenced object 0x[0-9a-f]+ \(size (\d+)\)/, title: (_, b) => `memory leak${inCulprit(b)}`, ends: 'trace' },
   { kind: 'gpf', begins: /general protection fault(?:, probably for non-canonical address 0x[0-9a-f]+)?:/, title: (_, b) => `general protection fault in ${fn(/RIP: 0010:(\S+)/.exec(b.join('\n'))?.[1] ?? 'unknown')}`, ends: 'end-trace' },
   { kind: 'oops', begins: /BUG: (unable to handle page fault for address|kernel NULL pointer dereference, address|unable to handle kernel paging request)/, title: (m, b) => `BUG: ${m[1]!.replace(/, address$| for address$/, '')} in ${fn(/RIP: 0010:(\S+)/.exec(b.join('\n'))?.[1] ?? 'unknown')}`, ends: 'end-trace' },
   { kind: 'kernel-bug', begins: /kernel BUG at (\S+)!/, title: (m) => `kernel BUG at ${m[1]}`, ends: 'end-trace' },
@@ -174,6 +180,8 @@ function endOf(lines: string[], header: number, rule: KindRule, limit: number): 
         if (l.trim() !== '') lastTrace = i;
         continue;
       }
+      // A hung-task report closes its lock listing with a separator line.
+      if (rule.kind === 'hung-task' && SEPARATOR.test(l)) return i;
       // A line that is not part of a trace ends a report without a marker;
       // one with a marker may still quote a message line before its trace.
       if (rule.ends === 'trace' || i - lastTrace > 2) return lastTrace;

@@ -93,3 +93,20 @@ describe('more kernel reports captured from the debug kernel', () => {
     expect(gpf!.text).toContain('KASAN: null-ptr-deref in range');
   });
 });
+
+describe('a hung task captured from the debug kernel', () => {
+  const text = fixture('debug-6.1-hung-task.console.log');
+  const lines = text.split('\n');
+
+  it('finds each report of the 20 s detector, ending with the lock listing it printed', () => {
+    const reports = findReports(text);
+    expect(reports.map((r) => [r.kind, r.title])).toEqual([
+      ['hung-task', 'task hung: sh'],
+      ['hung-task', 'task hung: sh'],
+    ]);
+    for (const r of reports) {
+      expect(r.text).toContain('Showing all locks held in the system:');
+      expect(strip(lines[r.endLine]!)).toMatch(/^={40,}$/);
+    }
+  });
+});
