@@ -1,27 +1,14 @@
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { describe, expect } from 'vitest';
 import { InfraError } from '../../harness/errors.ts';
-import { repoRoot } from '../../harness/paths.ts';
 import { labSuite } from '../../suites/support/lab-suite.ts';
+import { buildCanary } from './build.ts';
 
 /**
  * The canary module's bugs, triggered on purpose on the debug kernel (run with
  * M3LAB_KERNEL=debug by suites/verdicts.test.ts): each test must end failed with
  * the kernel's report attached. m3canary is never part of m3ipc.
  */
-const src = path.join(repoRoot, 'tests', 'canary');
-
-async function buildCanary(release: string, buildDir: string): Promise<string> {
-  const dir = path.join(repoRoot, 'kmod', 'build', 'kernels', release, 'canary');
-  mkdirSync(dir, { recursive: true });
-  for (const f of ['m3canary.c', 'Kbuild']) cpSync(path.join(src, f), path.join(dir, f), { preserveTimestamps: true });
-  const res = await execa('make', ['-C', buildDir, `M=${dir}`, 'modules'], { reject: false, all: true });
-  if (res.exitCode !== 0) throw new InfraError(`building m3canary.ko for ${release} failed:\n${res.all}`);
-  return path.join(dir, 'm3canary.ko');
-}
-
 describe('verdict fixture: canary bugs on the debug kernel', () => {
   const suite = labSuite({
     need: { name: 'verdict-canary', nodes: 1 },
@@ -63,12 +50,6 @@ describe('verdict fixture: canary bugs on the debug kernel', () => {
 
   suite.it('use-after-free', async () => {
     await trigger('uaf');
-  });
-
-  // Last: the node never answers again.
-  suite.it('a hang with interrupts off', async () => {
-    const node = suite.handle().lab.nodes[0]!;
-    await node.sh('echo hang > /sys/kernel/debug/m3canary/trigger', 10000);
   });
 
 });
