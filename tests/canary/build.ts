@@ -1,7 +1,8 @@
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../../harness/errors.ts';
+import type { LabNode } from '../../harness/lab/node.ts';
 import { repoRoot } from '../../harness/paths.ts';
 
 /** The test-only canary module, built against a node's own kernel tree. */
@@ -16,3 +17,11 @@ export async function buildCanary(release: string, buildDir: string): Promise<st
   return path.join(dir, 'm3canary.ko');
 }
 
+
+/** Builds the canary for the node's kernel, copies it there and loads it. */
+export async function loadCanary(node: LabNode): Promise<void> {
+  const ko = await buildCanary(node.record.kernel.release, node.record.kernel.buildDir);
+  await node.rpc.call('writeFile', { path: '/tmp/m3canary.ko', data: readFileSync(ko).toString('base64'), encoding: 'base64' });
+  const ins = await node.sh('insmod /tmp/m3canary.ko');
+  if (ins.code !== 0) throw new InfraError(`insmod m3canary: ${ins.stderr}`);
+}

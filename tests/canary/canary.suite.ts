@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect } from 'vitest';
-import { InfraError } from '../../harness/errors.ts';
 import { labSuite } from '../../suites/support/lab-suite.ts';
-import { buildCanary } from './build.ts';
+import { loadCanary } from './build.ts';
 
 /**
  * The canary module's bugs, triggered on purpose on the debug kernel (run with
@@ -12,13 +10,7 @@ import { buildCanary } from './build.ts';
 describe('verdict fixture: canary bugs on the debug kernel', () => {
   const suite = labSuite({
     need: { name: 'verdict-canary', nodes: 1 },
-    setup: async (h) => {
-      const node = h.lab.nodes[0]!;
-      const ko = await buildCanary(node.record.kernel.release, node.record.kernel.buildDir);
-      await node.rpc.call('writeFile', { path: '/tmp/m3canary.ko', data: readFileSync(ko).toString('base64'), encoding: 'base64' });
-      const ins = await node.sh('insmod /tmp/m3canary.ko');
-      if (ins.code !== 0) throw new InfraError(`insmod m3canary: ${ins.stderr}`);
-    },
+    setup: (h) => loadCanary(h.lab.nodes[0]!),
   });
 
   const trigger = async (word: string) => {
