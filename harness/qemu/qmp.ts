@@ -54,7 +54,7 @@ export class QmpClient extends EventEmitter {
   }
 
   async connect(timeoutMs = 5000): Promise<unknown> {
-    const sock = net.createConnection(this.socketPath);
+    const sock = await this.openSocket(Date.now() + timeoutMs);
     this.sock = sock;
     sock.setEncoding('utf8');
     const greeting = new Promise<unknown>((resolve, reject) => {
@@ -83,6 +83,26 @@ export class QmpClient extends EventEmitter {
     const g = await greeting;
     await this.execute('qmp_capabilities');
     return g;
+  }
+
+  /**
+   * QEMU creates the socket file at bind() and accepts only after listen(), so a
+   * monitor that is still starting refuses or is absent for a moment: retry those
+   * two answers until the deadline, give up on anything else.
+   */
+  private async openSocket(deadline: number): Promise<net.Socket> {
+    for (;;) {
+      const sock = net.createConnection(this.socketPath);
+      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        sock.once('connect', () => resolve(undefined));
+        sock.once('error', (e) => resolve(e));
+      });
+      if (!err) return sock;
+      sock.destroy();
+      const retry = err.code === 'ECONNREFUSED' || err.code === 'ENOENT';
+      if (!retry || Date.now() >= deadline) throw new InfraError(`QMP ${this.socketPath}: ${err.message}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   private dispatch(m: Record<string, unknown>): void {
