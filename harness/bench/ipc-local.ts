@@ -17,6 +17,8 @@ interface Case {
   kind: 'msg' | 'copy';
   /** Runs with the module's spin_us parameter set to this (then restored). */
   spinUs?: number;
+  /** The bench program: ipcbench unless said (compatbench: the 1.6 compat layer). */
+  program?: 'ipcbench' | 'compatbench';
 }
 
 const SPIN_PARAM = '/sys/module/m3ipc/parameters/spin_us';
@@ -39,6 +41,9 @@ const MSG_RATIOS: [string, string][] = [
   ['m3-rcvrqst', 'pipe'],
   ['m3-rcvrqst', 'unix'],
   ['m3-notify', 'futex'],
+  // The M3-IPC 1.6 compat layer over the same calls: what the layer costs.
+  ['compat-sendrec', 'm3-sendrec'],
+  ['compat-send', 'm3-send'],
 ];
 
 /** The issue's targets: a figure passes when its median ratio reaches the bound. */
@@ -46,12 +51,14 @@ const TARGETS: { a: string; b: string; min: number }[] = [
   { a: 'm3-sendrec', b: 'pipe', min: 1.5 },
   { a: 'm3-sendrec', b: 'unix', min: 1.5 },
   ...COPY_SIZES.filter((s) => s >= 65536).map((s) => ({ a: `vcopy-${s}`, b: `pvm-${s}`, min: 0.9 })),
+  { a: 'compat-sendrec', b: 'm3-sendrec', min: 0.95 },
 ];
 
 function cases(msgIters: number): Case[] {
   const out: Case[] = MSG_CASES.map((c) => ({ id: c, args: ['-n', `${msgIters}`, c], kind: 'msg' as const }));
   // The same calls with adaptive spinning off: what a blocked call costs when it always sleeps.
   for (const c of ['m3-sendrec', 'm3-sendrec-rr']) out.push({ id: `${c}-nospin`, args: ['-n', `${msgIters}`, c], kind: 'msg', spinUs: 0 });
+  for (const c of ['compat-sendrec', 'compat-send']) out.push({ id: c, args: ['-n', `${msgIters}`, c], kind: 'msg', program: 'compatbench' });
   for (const size of COPY_SIZES) {
     const n = Math.max(8, Math.round(COPY_BYTES / size));
     for (const c of ['vcopy', 'pvm', 'memcpy']) out.push({ id: `${c}-${size}`, args: ['-n', `${n}`, c, `${size}`], kind: 'copy' });
@@ -76,10 +83,11 @@ export interface ConfigResult {
   perf: Record<string, { perMessage: Record<string, number | null>; counters: PerfCounter[] }>;
 }
 
-async function runCase(node: LabNode, bin: string, c: Case): Promise<{ value: number; unit: string }> {
+async function runCase(node: LabNode, ipcbench: string, c: Case): Promise<{ value: number; unit: string }> {
+  const bin = c.program === 'compatbench' ? path.posix.join(path.posix.dirname(ipcbench), 'compatbench') : ipcbench;
   const cmd = c.spinUs === undefined ? `exec ${bin} ${c.args.join(' ')}` : `old=$(cat ${SPIN_PARAM}) && echo ${c.spinUs} > ${SPIN_PARAM} && ${bin} ${c.args.join(' ')}; rc=$?; echo $old > ${SPIN_PARAM}; exit $rc`;
   const res = await node.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', cmd], timeoutMs: 300_000 }, 320_000);
-  if (res.code !== 0) throw new InfraError(`${node.name}: ipcbench ${c.args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
+  if (res.code !== 0) throw new InfraError(`${node.name}: ${path.posix.basename(bin)} ${c.args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
   const line = JSON.parse(res.stdout.trim().split('\n').pop()!) as { value: number; unit: string };
   return line;
 }

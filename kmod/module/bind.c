@@ -302,7 +302,7 @@ int m3_bind(struct m3_bind *a)
 	p->endpoint = M3_ENDPOINT(p->gen, p->p_nr);
 	p->pid = task_pid_nr(task);
 	p->node = m3_dvs.node_id;
-	p->priv = M3_PRIV_DEFAULT;
+	p->priv = m3_bind_level(dc);
 	p->state = 0;
 	p->msgs_sent = 0;
 	p->msgs_rcvd = 0;
@@ -311,6 +311,7 @@ int m3_bind(struct m3_bind *a)
 	spin_unlock(&dc->lock);
 
 	m3_set_affinity(task, dc->cpumask);
+	m3_bind_announce();
 	goto out_unlock;
 
 out_dc:

@@ -95,6 +95,7 @@ static struct m3_dc *m3_dc_alloc(const struct m3_dc_spec *spec)
 	dc->nr_procs = spec->nr_procs;
 	dc->nr_slots = nr_slots;
 	dc->flags = spec->flags;
+	dc->nr_sysprocs = spec->nr_sysprocs ?: spec->nr_tasks;
 	dc->cpumask = spec->cpumask;
 	for (i = 0; i < nr_slots; i++) {
 		struct m3_proc *p = &dc->procs[i];
@@ -124,7 +125,14 @@ int m3_dc_init(struct m3_dc_spec *spec)
 
 	if (!m3_name_ok(spec->name) || (spec->flags & ~M3_DCF_ALL) ||
 	    spec->nr_tasks > M3_MAX_TASKS || !spec->nr_procs ||
-	    spec->nr_procs > M3_MAX_PROCS || !m3_cpumask_ok(spec->cpumask))
+	    spec->nr_procs > M3_MAX_PROCS || !m3_cpumask_ok(spec->cpumask) ||
+	    spec->pad)
+		return -EINVAL;
+	/* system processes only mean something under the compat rules */
+	if (spec->nr_sysprocs &&
+	    (!(spec->flags & M3_DCF_COMPAT) ||
+	     spec->nr_sysprocs < spec->nr_tasks ||
+	     spec->nr_sysprocs > spec->nr_tasks + spec->nr_procs))
 		return -EINVAL;
 	if (spec->dcid < -1 || spec->dcid >= M3_MAX_DCS)
 		return -ENXIO;
@@ -257,6 +265,7 @@ int m3_dc_get_info(struct m3_dc_info *info)
 	info->spec.nr_tasks = dc->nr_tasks;
 	info->spec.nr_procs = dc->nr_procs;
 	info->spec.flags = dc->flags;
+	info->spec.nr_sysprocs = (dc->flags & M3_DCF_COMPAT) ? dc->nr_sysprocs : 0;
 	info->spec.cpumask = dc->cpumask;
 	info->spec.nodes = dc->nodes;
 	spin_lock(&dc->lock);

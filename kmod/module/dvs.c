@@ -65,6 +65,7 @@ int m3_dvs_end(void)
 	m3_rmt_dvs_end();	/* proxies unbound, queued frames dropped */
 	m3_dvs.initialized = false;
 	m3_dvs.nodes = 0;
+	m3_bind_announce();	/* wait4bind callers learn the DVS is gone */
 	pr_info("m3ipc: DVS ended\n");
 out:
 	mutex_unlock(&m3_admin_mutex);

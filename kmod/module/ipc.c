@@ -187,6 +187,15 @@ static int m3_do_send(struct m3_ipc *a, bool request)
 		ret = -EDEADLK;
 		goto out;
 	}
+	/* M3-IPC 1.6 servers answer a sendrec with a plain send */
+	if (!request && (dc->flags & M3_DCF_COMPAT) &&
+	    (dst->state & M3_PST_REPLY_WAIT) && dst->blocked_on == c) {
+		if (dst->remote)
+			ret = m3_rmt_reply(c, dst, &a->msg);
+		else
+			m3_deliver(dst, c, &a->msg);
+		goto out;
+	}
 	if (dst->remote) {
 		ret = m3_rmt_send(dc, c, dst, a, request, timeout);
 		goto out;

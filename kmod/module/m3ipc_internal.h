@@ -100,6 +100,7 @@ struct m3_dc {
 	unsigned int nr_tasks;
 	unsigned int nr_procs;
 	unsigned int nr_slots;	/* nr_tasks + nr_procs */
+	unsigned int nr_sysprocs; /* compat: slots below this index notify */
 	unsigned int flags;
 	u64 cpumask;
 	u64 nodes;
@@ -124,6 +125,12 @@ struct m3_dvs {
 static inline bool m3_bound(const struct m3_proc *p)
 {
 	return p->task || p->remote;
+}
+
+/* the level a newly bound process (or remote descriptor) starts with */
+static inline int m3_bind_level(const struct m3_dc *dc)
+{
+	return (dc->flags & M3_DCF_COMPAT) ? M3_PRIV_KERNEL : M3_PRIV_DEFAULT;
 }
 
 /* main.c */
@@ -158,6 +165,10 @@ int m3_bind(struct m3_bind *arg);
 int m3_unbind(struct m3_unbind *arg);
 int m3_setpriv(struct m3_setpriv *arg);
 int m3_getep(struct m3_getep *arg);
+
+/* wait4bind.c */
+void m3_bind_announce(void);
+int m3_wait4bind(struct m3_wait4bind *arg);
 int m3_proc_info(struct m3_proc_info *info);
 void m3_unbind_locked(struct m3_proc *p);
 void m3_unbind_err_locked(struct m3_proc *p, int err);

@@ -24,6 +24,7 @@ union m3_ioc_arg {
 	struct m3_reply_rcv rr;
 	struct m3_vcopy vc;
 	struct m3_getep ge;
+	struct m3_wait4bind w4b;
 	struct m3_dvs_init di;
 	struct m3_dvs_info dinfo;
 	struct m3_dc_spec spec;
@@ -191,6 +192,11 @@ static int m3_ioc_getep(union m3_ioc_arg *a)
 	return m3_getep(&a->ge);
 }
 
+static int m3_ioc_wait4bind(union m3_ioc_arg *a)
+{
+	return m3_wait4bind(&a->w4b);
+}
+
 struct m3_ioc_desc {
 	unsigned int cmd;
 	unsigned int flags;
@@ -226,6 +232,7 @@ static const struct m3_ioc_desc m3_ioc_table[] = {
 	{ M3_IOC_REPLY_RCV,  M3_F_ALWAYS_OUT,		m3_ioc_reply_rcv },
 	{ M3_IOC_VCOPY,      M3_F_ALWAYS_OUT,		m3_ioc_vcopy },
 	{ M3_IOC_GETEP,      0,				m3_ioc_getep },
+	{ M3_IOC_WAIT4BIND,  0,				m3_ioc_wait4bind },
 };
 
 static long m3_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)

@@ -7,9 +7,17 @@
 
 #include "m3ipc_internal.h"
 
-/* NOTIFY: src in {HARDWARE, KERNEL}, dst in {KERNEL, TASK}, src < dst */
+/*
+ * NOTIFY: src in {HARDWARE, KERNEL}, dst in {KERNEL, TASK}, src < dst.
+ * In a compat DC the M3-IPC 1.6 rule instead: a system process notifies.
+ */
 int m3_priv_notify(struct m3_proc *src, struct m3_proc *dst)
 {
+	struct m3_dc *dc = src->dc;
+
+	if (dc->flags & M3_DCF_COMPAT)
+		return src->p_nr + (int)dc->nr_tasks < (int)dc->nr_sysprocs ?
+			0 : -EACCES;
 	if (src->priv > M3_PRIV_KERNEL)
 		return -EACCES;
 	if (dst->priv < M3_PRIV_KERNEL || dst->priv > M3_PRIV_TASK)

@@ -324,7 +324,7 @@ static bool m3_gen_newer(int a, int b)
 
 /*
  * dc->lock held. The descriptor of remote @ep of @node: bound if the slot
- * is free (level M3_PRIV_DEFAULT: privilege never comes from a frame), the
+ * is free (level m3_bind_level(): privilege never comes from a frame), the
  * existing one if it is the same, or a replacement of a stale remote entry:
  * only a newer generation of the same node replaces it (an older one:
  * -ESTALE, a late frame of an earlier incarnation); another node's entry
@@ -376,7 +376,7 @@ static struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
 	p->endpoint = ep;
 	p->node = node;
 	p->pid = 0;
-	p->priv = M3_PRIV_DEFAULT;
+	p->priv = m3_bind_level(dc);
 	p->state = 0;
 	p->msgs_sent = 0;
 	p->msgs_rcvd = 0;

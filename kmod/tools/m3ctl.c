@@ -5,7 +5,9 @@
  *   m3ctl dvs-init NODE [--dcs N] [--tasks N] [--procs N]
  *   m3ctl dvs-end
  *   m3ctl dc-init NAME [--tasks N] [--procs N] [--cpus MASK] [--id N]
- *                      [--self-bind]            (prints the dcid)
+ *                      [--self-bind] [--compat [--sysprocs N]]
+ *                                               (prints the dcid; --compat:
+ *                                               M3-IPC 1.6 rules, see m3ipc.h)
  *   m3ctl dc-end NAME|ID
  *   m3ctl bind DC PID [SLOT]                    (prints the endpoint)
  *   m3ctl unbind DC EP
@@ -38,6 +40,7 @@ static void usage(void)
 		"usage: m3ctl dvs-init NODE [--dcs N] [--tasks N] [--procs N]\n"
 		"       m3ctl dvs-end\n"
 		"       m3ctl dc-init NAME [--tasks N] [--procs N] [--cpus MASK] [--id N] [--self-bind]\n"
+		"                         [--compat [--sysprocs N]]\n"
 		"       m3ctl dc-end NAME|ID\n"
 		"       m3ctl bind DC PID [SLOT]\n"
 		"       m3ctl unbind DC EP\n"
@@ -141,9 +144,11 @@ static int dump(void)
 		first_dc = 0;
 		json_str(ci.spec.name, sizeof(ci.spec.name));
 		printf(",\"nr_tasks\":%u,\"nr_procs\":%u,\"flags\":%u,"
+		       "\"nr_sysprocs\":%u,"
 		       "\"cpumask\":\"0x%llx\",\"nodes\":\"0x%llx\","
 		       "\"nr_bound\":%u,\"procs\":[",
 		       ci.spec.nr_tasks, ci.spec.nr_procs, ci.spec.flags,
+		       ci.spec.nr_sysprocs,
 		       (unsigned long long)ci.spec.cpumask,
 		       (unsigned long long)ci.spec.nodes, ci.nr_bound);
 		first_p = 1;
@@ -221,6 +226,10 @@ int main(int argc, char **argv)
 				spec.flags |= M3_DCF_SELF_BIND;
 				continue;
 			}
+			if (!strcmp(argv[i], "--compat")) {
+				spec.flags |= M3_DCF_COMPAT;
+				continue;
+			}
 			if (i + 1 >= argc)
 				usage();
 			if (!strcmp(argv[i], "--tasks"))
@@ -231,6 +240,8 @@ int main(int argc, char **argv)
 				spec.cpumask = strtoull(argv[++i], NULL, 0);
 			else if (!strcmp(argv[i], "--id"))
 				spec.dcid = num(argv[++i]);
+			else if (!strcmp(argv[i], "--sysprocs"))
+				spec.nr_sysprocs = num(argv[++i]);
 			else
 				usage();
 		}

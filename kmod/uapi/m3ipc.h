@@ -79,6 +79,15 @@
  *   REPLY  : anyone holding a request of a client that waits for it
  *   VCOPY  : priv(caller) == KERNEL
  * Violations return -EACCES.
+ *
+ * A DC created with M3_DCF_COMPAT keeps the rules of M3-IPC 1.6, whose
+ * programs send, receive and vcopy freely: a newly bound process (and a
+ * remote descriptor) gets M3_PRIV_KERNEL instead of USER, and NOTIFY follows
+ * the original's only rule: the notifier must be a system process, a slot
+ * p_nr < nr_sysprocs - nr_tasks (the tasks and the first procs), to any
+ * destination. An admin may still change levels with setpriv. A send to a
+ * process waiting for the caller's reply (its sendrec) is that reply, as a
+ * 1.6 server answers with send.
  * ---------------------------------------------------------------------------
  */
 #ifndef _UAPI_M3IPC_H
@@ -88,7 +97,7 @@
 #include <linux/ioctl.h>
 
 #define M3_DEVICE		"/dev/m3ipc"
-#define M3_ABI_VERSION		1
+#define M3_ABI_VERSION		2	/* 2: dc_spec.nr_sysprocs, WAIT4BIND */
 
 /* Limits */
 #define M3_MAX_NODES		64	/* node ids 0..63 (64-bit bitmaps) */
@@ -191,6 +200,19 @@ struct m3_getep {
 	__s32 node;		/* out */
 };
 
+/*
+ * wait4bind: the caller sleeps until another process (an admin, typically
+ * its parent after fork) binds it, then gets its binding; at once if it is
+ * bound already. -EAGAIN with timeout 0, -ETIMEDOUT, -EINTR on a signal,
+ * -ENODEV when the DVS is not (or no longer) initialized.
+ */
+struct m3_wait4bind {
+	__s32 timeout_ms;	/* -1 forever, 0 no wait, else ms */
+	__s32 endpoint;		/* out */
+	__s32 dcid;		/* out */
+	__s32 p_nr;		/* out */
+};
+
 /* ---- admin calls (CAP_SYS_ADMIN unless noted) ---- */
 
 struct m3_dvs_limits {
@@ -219,7 +241,9 @@ struct m3_dvs_info {
 
 #define M3_DCF_SELF_BIND	0x1	/* a process may bind itself (no CAP) */
 #define M3_DCF_WAKE_AFFINE	0x2	/* reserved: prefer the waker's CPU */
-#define M3_DCF_ALL		(M3_DCF_SELF_BIND | M3_DCF_WAKE_AFFINE)
+#define M3_DCF_COMPAT		0x4	/* M3-IPC 1.6 rules (see the table above) */
+#define M3_DCF_ALL		(M3_DCF_SELF_BIND | M3_DCF_WAKE_AFFINE | \
+				 M3_DCF_COMPAT)
 
 struct m3_dc_spec {
 	char  name[M3_DC_NAME_LEN];
@@ -229,6 +253,10 @@ struct m3_dc_spec {
 	__u32 flags;		/* M3_DCF_* */
 	__u64 cpumask;		/* CPUs of bound processes, 0 = all */
 	__u64 nodes;		/* in: ignored (local node added); out: bitmap */
+	__u32 nr_sysprocs;	/* M3_DCF_COMPAT only (else 0): slots counted
+				 * from -nr_tasks that may notify, nr_tasks..
+				 * nr_tasks + nr_procs; 0 = nr_tasks */
+	__u32 pad;		/* must be 0 */
 };
 
 struct m3_dc_ref {
@@ -433,5 +461,6 @@ struct m3_put2lcl {
 #define M3_IOC_REPLY_RCV	_IOWR(M3_IOC_MAGIC, 0x26, struct m3_reply_rcv)
 #define M3_IOC_VCOPY		_IOWR(M3_IOC_MAGIC, 0x27, struct m3_vcopy)
 #define M3_IOC_GETEP		_IOWR(M3_IOC_MAGIC, 0x28, struct m3_getep)
+#define M3_IOC_WAIT4BIND	_IOWR(M3_IOC_MAGIC, 0x29, struct m3_wait4bind)
 
 #endif /* _UAPI_M3IPC_H */

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: LGPL-2.1
+/*
+ * compat_errors.c - the one table from module errnos to the original's
+ * error names (documented in kmod/README.md, "Compat layer"). A code is
+ * the negative errno itself, so there is nothing to translate on the
+ * call path; this table names them and the build checks the constants
+ * the header spells out by hand against the module's ABI.
+ */
+#include "compat_internal.h"
+
+_Static_assert(ANY == M3_ANY && NONE == M3_NONE && SELF == M3_SELF,
+	       "special endpoints agree with the module");
+_Static_assert(TIMEOUT_FOREVER == M3_TIMEOUT_FOREVER &&
+	       TIMEOUT_NOWAIT == M3_TIMEOUT_NOWAIT, "timeouts agree");
+_Static_assert(NOTIFY_MESSAGE == M3_MTYPE_NOTIFY, "notification m_type");
+_Static_assert(_ENDPOINT_P(M3_ENDPOINT(3, -5)) == -5 &&
+	       _ENDPOINT_P(M3_ENDPOINT(1, 4095)) == 4095 &&
+	       _ENDPOINT_G(M3_ENDPOINT(0x7fff, 7)) == 0x7fff,
+	       "endpoint decoding agrees with the module's encoding");
+_Static_assert(HARDWARE_PRIV == M3_PRIV_HARDWARE &&
+	       KERNEL_PRIV == M3_PRIV_KERNEL && TASK_PRIV == M3_PRIV_TASK &&
+	       SERVER_PRIV == M3_PRIV_SERVER && USER_PRIV == M3_PRIV_USER,
+	       "privilege levels agree");
+_Static_assert(DC_NAME_LEN == M3_DC_NAME_LEN, "DC names");
+
+static const struct {
+	long code;
+	const char *name;
+} mnx_errors[] = {
+	{ EMOLDSTDIED, "EMOLDSTDIED" },
+	{ EMOLSRCDIED, "EMOLSRCDIED" },
+	{ EMOLNOTBIND, "EMOLNOTBIND" },
+	{ EMOLENDPOINT, "EMOLENDPOINT" },
+	{ EMOLLOCKED, "EMOLLOCKED" },
+	{ EMOLNOPROXY, "EMOLNOPROXY" },
+	{ EMOLNOTCONN, "EMOLNOTCONN" },
+	{ EMOLNODCNODE, "EMOLNODCNODE" },
+	{ EMOLRMTPROC, "EMOLRMTPROC" },
+	{ EMOLBADREQUEST, "EMOLBADREQUEST" },
+	{ EMOLMSGSIZE, "EMOLMSGSIZE" },
+	{ EMOLNOBUFS, "EMOLNOBUFS" },
+	{ EMOLTIMEDOUT, "EMOLTIMEDOUT" },
+	{ EMOLAGAIN, "EMOLAGAIN" },
+	{ EMOLACCES, "EMOLACCES" },
+	{ EMOLPERM, "EMOLPERM" },
+	{ EMOLBADDCID, "EMOLBADDCID" },
+	{ EMOLDVSINIT, "EMOLDVSINIT" },
+	{ EMOLBADPROC, "EMOLBADPROC" },
+	{ EMOLBUSY, "EMOLBUSY" },
+	{ EMOLNOTREADY, "EMOLNOTREADY" },
+	{ EMOLBADPID, "EMOLBADPID" },
+	{ EMOLINVAL, "EMOLINVAL" },
+	{ EMOLFAULT, "EMOLFAULT" },
+	{ EMOLBADCALL, "EMOLBADCALL" },
+	{ EMOLINTR, "EMOLINTR" },
+	{ EMOLNOMEM, "EMOLNOMEM" },
+	{ EMOLNOSYS, "EMOLNOSYS" },
+	{ EMOLDEADSRCDST, "EMOLDEADSRCDST" },
+	{ EMOLRANGE, "EMOLRANGE" },
+	{ EMOLDCNOTRUN, "EMOLDCNOTRUN" },
+	{ EMOLBADNODEID, "EMOLBADNODEID" },
+	{ EMOLMIGRATE, "EMOLMIGRATE" },
+	{ EMOLPROCSTS, "EMOLPROCSTS" },
+	{ EMOLWOKENUP, "EMOLWOKENUP" },
+	{ EMOLLCLPROC, "EMOLLCLPROC" },
+	{ EMOLONCOPY, "EMOLONCOPY" },
+	{ EMOLENQUEUED, "EMOLENQUEUED" },
+	{ EMOLCALLDENIED, "EMOLCALLDENIED" },
+};
+
+const char *mnx_errname(long rcode)
+{
+	unsigned int i;
+
+	if (rcode >= 0)
+		return "OK";
+	for (i = 0; i < sizeof(mnx_errors) / sizeof(mnx_errors[0]); i++)
+		if (mnx_errors[i].code == rcode)
+			return mnx_errors[i].name;
+	return "unknown";
+}

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1 */
+/*
+ * m3ipc_compat.h - the M3-IPC 1.6 programming interface over m3ipc.
+ *
+ * Programs written for the original system build against this header with
+ * no change but the include line:
+ *
+ *	cc -static prog.c -lm3ipc_compat
+ *
+ * and run in a DC created in compat mode (mnx_dc_init, or m3ctl dc-init
+ * --compat), where processes send, receive and vcopy freely and only a
+ * system process may notify, as in the original (kmod/README.md).
+ *
+ * Every call returns a long: >= 0 on success (OK, or an endpoint, dcid,
+ * node id) and one of the negative EMOL* codes below otherwise. A message
+ * argument may be a message pointer or the pointer cast to long, as the
+ * original's programs pass it (mnx_send(ep, (long) &m)).
+ *
+ * Self-contained on purpose (only libc headers): it is installed alone.
+ * The library checks at build time that its constants agree with the
+ * module's ABI (kmod/uapi/m3ipc.h).
+ */
+#ifndef M3IPC_COMPAT_H
+#define M3IPC_COMPAT_H
+
+#include <errno.h>
+#include <sched.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dc_cpumask's macros without _GNU_SOURCE (glibc keeps them GNU-only) */
+#if !defined(CPU_SET) && defined(__CPU_SET_S)
+#define CPU_ZERO(set)		__CPU_ZERO_S(sizeof(cpu_set_t), set)
+#define CPU_SET(cpu, set)	__CPU_SET_S(cpu, sizeof(cpu_set_t), set)
+#define CPU_CLR(cpu, set)	__CPU_CLR_S(cpu, sizeof(cpu_set_t), set)
+#define CPU_ISSET(cpu, set)	__CPU_ISSET_S(cpu, sizeof(cpu_set_t), set)
+#define CPU_COUNT(set)		__CPU_COUNT_S(sizeof(cpu_set_t), set)
+#endif
+
+#ifndef OK
+#define OK			0
+#endif
+
+/* ---- endpoints ---- */
+#define ANY			0x7ace	/* receive from anyone */
+#define NONE			0x6ace	/* no endpoint */
+#define SELF			0x8ace	/* the caller itself */
+#define TIMEOUT_FOREVER		(-1L)
+#define TIMEOUT_NOWAIT		0L
+
+/* endpoint = generation << 16 | (slot + 256): the slot and the generation */
+#define _ENDPOINT_P(ep)		((int)((unsigned int)(ep) & 0xffff) - 256)
+#define _ENDPOINT_G(ep)		((int)(((unsigned int)(ep) >> 16) & 0x7fff))
+
+/* m_type of a notification; m_source is the notifier */
+#define NOTIFY_MESSAGE		(-0x1000)
+
+/* privilege levels (priv_usr_t.s_level), lower = more privileged */
+#define HARDWARE_PRIV		0
+#define KERNEL_PRIV		1
+#define TASK_PRIV		2
+#define SERVER_PRIV		3
+#define USER_PRIV		4
+
+/* ---- the MINIX message ---- */
+#define M3_STRING		14
+
+typedef struct { int m1i1, m1i2, m1i3; char *m1p1, *m1p2, *m1p3; } mess_1;
+typedef struct { int m2i1, m2i2, m2i3; long m2l1, m2l2; char *m2p1; } mess_2;
+typedef struct { int m3i1, m3i2; char *m3p1; char m3ca1[M3_STRING]; } mess_3;
+typedef struct { long m4l1, m4l2, m4l3, m4l4, m4l5; } mess_4;
+typedef struct { short m5c1, m5c2; int m5i1, m5i2; long m5l1, m5l2, m5l3; } mess_5;
+typedef struct { char m6ca1[sizeof(mess_3)]; } mess_6;
+typedef struct { int m7i1, m7i2, m7i3, m7i4; char *m7p1, *m7p2; } mess_7;
+typedef struct { int m8i1, m8i2; char *m8p1, *m8p2, *m8p3, *m8p4; } mess_8;
+typedef struct { int m9i1, m9l1; struct timespec m9t1; } mess_9;
+
+typedef struct {
+	int m_source;		/* set by the kernel: the sender's endpoint */
+	int m_type;
+	union {
+		mess_1 m_m1;
+		mess_2 m_m2;
+		mess_3 m_m3;
+		mess_4 m_m4;
+		mess_5 m_m5;
+		mess_6 m_m6;
+		mess_7 m_m7;
+		mess_8 m_m8;
+		mess_9 m_m9;
+	} m_u;
+} message;
+
+#define m1_i1	m_u.m_m1.m1i1
+#define m1_i2	m_u.m_m1.m1i2
+#define m1_i3	m_u.m_m1.m1i3
+#define m1_p1	m_u.m_m1.m1p1
+#define m1_p2	m_u.m_m1.m1p2
+#define m1_p3	m_u.m_m1.m1p3
+
+#define m2_i1	m_u.m_m2.m2i1
+#define m2_i2	m_u.m_m2.m2i2
+#define m2_i3	m_u.m_m2.m2i3
+#define m2_l1	m_u.m_m2.m2l1
+#define m2_l2	m_u.m_m2.m2l2
+#define m2_p1	m_u.m_m2.m2p1
+
+#define m3_i1	m_u.m_m3.m3i1
+#define m3_i2	m_u.m_m3.m3i2
+#define m3_p1	m_u.m_m3.m3p1
+#define m3_ca1	m_u.m_m3.m3ca1
+
+#define m4_l1	m_u.m_m4.m4l1
+#define m4_l2	m_u.m_m4.m4l2
+#define m4_l3	m_u.m_m4.m4l3
+#define m4_l4	m_u.m_m4.m4l4
+#define m4_l5	m_u.m_m4.m4l5
+
+#define m5_c1	m_u.m_m5.m5c1
+#define m5_c2	m_u.m_m5.m5c2
+#define m5_i1	m_u.m_m5.m5i1
+#define m5_i2	m_u.m_m5.m5i2
+#define m5_l1	m_u.m_m5.m5l1
+#define m5_l2	m_u.m_m5.m5l2
+#define m5_l3	m_u.m_m5.m5l3
+
+#define m6_ca1	m_u.m_m6.m6ca1
+
+#define m7_i1	m_u.m_m7.m7i1
+#define m7_i2	m_u.m_m7.m7i2
+#define m7_i3	m_u.m_m7.m7i3
+#define m7_i4	m_u.m_m7.m7i4
+#define m7_p1	m_u.m_m7.m7p1
+#define m7_p2	m_u.m_m7.m7p2
+
+#define m8_i1	m_u.m_m8.m8i1
+#define m8_i2	m_u.m_m8.m8i2
+#define m8_p1	m_u.m_m8.m8p1
+#define m8_p2	m_u.m_m8.m8p2
+#define m8_p3	m_u.m_m8.m8p3
+#define m8_p4	m_u.m_m8.m8p4
+
+#define m9_i1	m_u.m_m9.m9i1
+#define m9_l1	m_u.m_m9.m9l1
+#define m9_t1	m_u.m_m9.m9t1
+
+/* ---- tables ---- */
+#define DC_NAME_LEN		16
+#define PROC_NAME_LEN		16
+
+typedef struct {
+	int d_nr_dcs;		/* DCs on this node (dvs_init: 0 = default) */
+	int d_nr_nodes;		/* out: node ids 0..d_nr_nodes-1 */
+	int d_nr_procs;		/* per DC (dvs_init: 0 = default) */
+	int d_nr_tasks;		/* per DC (dvs_init: 0 = default) */
+	int d_nr_sysprocs;	/* out: 0, a per-DC figure here (dc_usr_t) */
+	int d_max_copybuf;	/* out: largest proxy frame payload */
+	int d_max_copylen;	/* out: largest vcopy */
+	int d_version;		/* out: the module's ABI version */
+	unsigned long d_nodes;	/* out: bitmap of known nodes */
+	unsigned long d_nr_bound; /* out: bound slots over all DCs */
+	unsigned long d_dbglvl;	/* ignored */
+} dvs_usr_t;
+
+typedef struct {
+	int dc_dcid;		/* in: -1 or ANY = first free; out: assigned */
+	int dc_flags;		/* in: m3ipc DC flags (compat mode is always
+				 * added); out: the DC's flags */
+	int dc_nr_procs;
+	int dc_nr_tasks;
+	int dc_nr_sysprocs;	/* tasks + the first procs that may notify;
+				 * 0 = the tasks only */
+	int dc_nr_nodes;	/* out: members of dc_nodes */
+	unsigned long dc_nodes;	/* out: bitmap of member nodes */
+	int dc_warn2proc;	/* not supported: must be NONE or 0 */
+	int dc_warnmsg;		/* not supported: ignored */
+	char dc_name[DC_NAME_LEN];
+	cpu_set_t dc_cpumask;	/* CPUs of bound processes (the first 64;
+				 * empty = all) */
+} dc_usr_t;
+
+/* proc_usr_t.p_rts_flags */
+#define SLOT_FREE		0x01	/* nobody bound */
+#define SENDING			0x04	/* blocked sending to p_sendto */
+#define RECEIVING		0x08	/* blocked receiving from p_getfrom */
+#define REPLY_WAIT		0x10	/* sendrec: waiting for the reply */
+#define REMOTE			0x20	/* a process of another node */
+#define RMT_WAIT		0x40	/* waiting for a remote answer */
+
+typedef struct {
+	int p_nr;
+	int p_endpoint;		/* NONE when free */
+	int p_dcid;
+	int p_lpid;		/* Linux pid (0 for a remote process) */
+	int p_nodeid;
+	int p_rts_flags;	/* the bits above */
+	int p_priv;		/* privilege level (*_PRIV) */
+	int p_getfrom;
+	int p_sendto;
+	int p_nr_notify;	/* pending notifications */
+	unsigned long p_lclsent;	/* messages sent */
+	unsigned long p_lclrcvd;	/* messages received */
+	char p_name[PROC_NAME_LEN];
+} proc_usr_t;
+
+typedef struct {
+	int s_level;		/* *_PRIV */
+	int s_id;		/* ignored */
+	int s_warn;		/* ignored */
+} priv_usr_t;
+
+/*
+ * ---- error codes ----
+ * Each errno the module returns maps to exactly one name, with the same
+ * value as the negative errno (so strerror(-rc) describes it too). The
+ * names after the first block are never returned by m3ipc; they have
+ * values of their own so that switch statements over them still compile.
+ */
+#define EMOLDSTDIED		(-EPIPE)	/* destination died */
+#define EMOLSRCDIED		(-ECONNRESET)	/* source died */
+#define EMOLNOTBIND		(-ENOTCONN)	/* caller/target not bound */
+#define EMOLENDPOINT		(-ESTALE)	/* stale endpoint (slot rebound) */
+#define EMOLLOCKED		(-EDEADLK)	/* deadlock */
+#define EMOLNOPROXY		(-ENOLINK)	/* no proxy for the node */
+#define EMOLNOTCONN		(-EHOSTDOWN)	/* the node is down */
+#define EMOLNODCNODE		(-ENONET)	/* node not a member of the DC */
+#define EMOLRMTPROC		(-EREMOTE)	/* remote where only local goes */
+#define EMOLBADREQUEST		(-EPROTO)	/* malformed proxy frame */
+#define EMOLMSGSIZE		(-EMSGSIZE)	/* frame buffer too small */
+#define EMOLNOBUFS		(-ENOBUFS)	/* proxy queue full */
+#define EMOLTIMEDOUT		(-ETIMEDOUT)	/* timeout expired */
+#define EMOLAGAIN		(-EAGAIN)	/* TIMEOUT_NOWAIT would block */
+#define EMOLACCES		(-EACCES)	/* privilege rule */
+#define EMOLPERM		(-EPERM)	/* needs CAP_SYS_ADMIN */
+#define EMOLBADDCID		(-ENXIO)	/* no such DC */
+#define EMOLDVSINIT		(-ENODEV)	/* DVS not initialized */
+#define EMOLBADPROC		(-EBADSLT)	/* bad endpoint / slot range */
+#define EMOLBUSY		(-EBUSY)	/* slot, DC or DVS in use */
+#define EMOLNOTREADY		(-EBADE)	/* reply to one not waiting */
+#define EMOLBADPID		(-ESRCH)	/* no such pid */
+#define EMOLINVAL		(-EINVAL)	/* invalid argument */
+#define EMOLFAULT		(-EFAULT)	/* bad address (vcopy) */
+#define EMOLBADCALL		(-ENOTTY)	/* unknown call: library/module
+						 * version mismatch */
+#define EMOLINTR		(-EINTR)	/* interrupted by a signal */
+#define EMOLNOMEM		(-ENOMEM)	/* out of memory */
+#define EMOLNOSYS		(-ENOSYS)	/* not implemented in m3ipc
+						 * (the library returns it) */
+
+#define EMOLDEADSRCDST		(-300)	/* m3ipc says which side died */
+#define EMOLRANGE		(-301)	/* m3ipc returns EMOLBADPROC */
+#define EMOLDCNOTRUN		(-302)	/* a DC here is running or gone */
+#define EMOLBADNODEID		(-303)	/* m3ipc returns EMOLINVAL */
+#define EMOLMIGRATE		(-304)	/* no migration in m3ipc */
+#define EMOLPROCSTS		(-305)	/* m3ipc returns EMOLNOTREADY */
+#define EMOLWOKENUP		(-306)	/* no wake-up calls in m3ipc */
+#define EMOLLCLPROC		(-307)	/* m3ipc returns EMOLRMTPROC */
+#define EMOLONCOPY		(-308)
+#define EMOLENQUEUED		(-309)
+#define EMOLCALLDENIED		(-310)	/* m3ipc returns EMOLACCES */
+
+/* the name of a code ("EMOLDSTDIED"), or "OK", or "unknown" */
+const char *mnx_errname(long rcode);
+
+/*
+ * An argument the original's programs pass either as a pointer or cast to
+ * long: a transparent union takes both without a cast (GNU C).
+ */
+typedef union {
+	message *mp;
+	void *vp;
+	const void *cvp;
+	long l;
+	unsigned long ul;
+} __attribute__((__transparent_union__)) mnx_ptr_t;
+
+/* ---- IPC ---- */
+long mnx_send_T(int dst_ep, mnx_ptr_t m, long timeout_ms);
+long mnx_receive_T(int src_ep, mnx_ptr_t m, long timeout_ms);
+long mnx_sendrec_T(int srcdst_ep, mnx_ptr_t m, long timeout_ms);
+long mnx_rcvrqst_T(mnx_ptr_t m, long timeout_ms);
+long mnx_reply_T(int dst_ep, mnx_ptr_t m, long timeout_ms);
+long mnx_send(int dst_ep, mnx_ptr_t m);
+long mnx_receive(int src_ep, mnx_ptr_t m);
+long mnx_sendrec(int srcdst_ep, mnx_ptr_t m);
+long mnx_rcvrqst(mnx_ptr_t m);
+long mnx_reply(int dst_ep, mnx_ptr_t m);
+long mnx_notify(int dst_ep);
+long mnx_vcopy(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
+	       int bytes);
+
+/* ---- binding ---- */
+long mnx_bind(int dcid, int p_nr);
+long mnx_lclbind(int dcid, int pid, int p_nr);
+long mnx_rmtbind(int dcid, char *name, int endpoint, int nodeid);
+long mnx_unbind(int dcid, int endpoint);
+long mnx_getep(int pid);
+long mnx_wait4bind(void);
+long mnx_wait4bind_T(long timeout_ms);
+
+/* ---- DVS, DCs, tables ---- */
+long mnx_dvs_init(int nodeid, dvs_usr_t *params);
+long mnx_dvs_end(void);
+long mnx_getdvsinfo(dvs_usr_t *dvs);
+long mnx_dc_init(dc_usr_t *dc);
+long mnx_dc_end(int dcid);
+long mnx_getdcinfo(int dcid, dc_usr_t *dc);
+long mnx_getprocinfo(int dcid, int p_nr, proc_usr_t *proc);
+long mnx_setpriv(int dcid, int endpoint, priv_usr_t *priv);
+long mnx_proc_dump(int dcid);
+long mnx_dc_dump(void);
+
+/* ---- nodes and proxies ---- */
+long mnx_add_node(int dcid, int nodeid);
+long mnx_del_node(int dcid, int nodeid);
+long mnx_proxies_bind(char *name, int nodeid, int spid, int rpid,
+		      int maxcopybuf);
+long mnx_proxies_unbind(int nodeid);
+long mnx_node_up(char *name, int nodeid, int proxy_nr);
+long mnx_node_down(int nodeid);
+
+/* ---- calls of the original m3ipc has no counterpart for: EMOLNOSYS ---- */
+long mnx_migr_start(int dcid, int endpoint);
+long mnx_migr_rollback(int dcid, int endpoint);
+long mnx_migr_commit(int pid, int dcid, int endpoint, int new_node);
+long mnx_bkupbind(int dcid, int pid, int endpoint, int nodeid);
+long mnx_replbind(int dcid, int pid, int endpoint);
+long mnx_sendas(int src_ep, int dst_ep, mnx_ptr_t m, long timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* M3IPC_COMPAT_H */
