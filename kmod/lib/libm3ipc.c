@@ -339,3 +339,16 @@ int m3_put2lcl(const void *buf, unsigned int len)
 	a.len = len;
 	return m3_ioctl(M3_IOC_PUT2LCL, &a);
 }
+
+int m3_wait4bind(int timeout_ms, struct m3_wait4bind *out)
+{
+	struct m3_wait4bind a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.timeout_ms = timeout_ms;
+	ret = m3_ioctl(M3_IOC_WAIT4BIND, &a);
+	if (out)
+		*out = a;
+	return ret < 0 ? ret : a.endpoint;
+}

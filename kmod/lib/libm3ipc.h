@@ -42,6 +42,8 @@ int m3_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
 	     size_t len);
 int m3_getep(int pid);		/* endpoint (> 0) or -errno; pid 0 = self */
 int m3_getep_info(struct m3_getep *info);
+/* sleep until someone binds the caller; its endpoint (> 0) or -errno */
+int m3_wait4bind(int timeout_ms, struct m3_wait4bind *out);
 
 /* admin */
 int m3_dvs_init(int node_id, const struct m3_dvs_limits *limits);

@@ -97,7 +97,24 @@ int main(void)
 	is(dvs_lim(0, 0, 0, 0, 1), -EINVAL, "limits flags: -EINVAL");
 
 	/* dvs_end + dvs_init with small limits, and limits enforced */
-	is(m3_dvs_end(), 0, "dvs_end");
+	{
+		/* a process waiting forever to be bound wakes when the DVS ends */
+		pid_t w = fork();
+		int st = -1, i;
+
+		if (w == 0)
+			_exit(m3_wait4bind(M3_TIMEOUT_FOREVER, NULL) == -ENODEV ? 0 : 1);
+		usleep(200 * 1000);
+		is(m3_dvs_end(), 0, "dvs_end");
+		for (i = 0; i < 500 && waitpid(w, &st, WNOHANG) == 0; i++)
+			usleep(10 * 1000);
+		if (i == 500) {
+			kill(w, SIGKILL);
+			waitpid(w, &st, 0);
+		}
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		   "wait4bind(forever) ends with -ENODEV when the DVS ends");
+	}
 	is(m3_dvs_end(), -ENODEV, "dvs_end twice: -ENODEV");
 	is(dc_spec("x", -1, 0, 1, 0, 0), -ENODEV, "dc_init without DVS: -ENODEV");
 	is(m3_bind(0, 0, M3_ANY_SLOT), -ENODEV, "bind without DVS: -ENODEV");

@@ -25,6 +25,7 @@ static const struct { unsigned long cmd; const char *name; } cmds[] = {
 	{ M3_IOC_DEL_NODE, "DEL_NODE" }, { M3_IOC_RMTBIND, "RMTBIND" },
 	{ M3_IOC_NODE_DOWN, "NODE_DOWN" }, { M3_IOC_NODE_UP, "NODE_UP" },
 	{ M3_IOC_GET2RMT, "GET2RMT" }, { M3_IOC_PUT2LCL, "PUT2LCL" },
+	{ M3_IOC_WAIT4BIND, "WAIT4BIND" },
 };
 #define NCMDS ((int)(sizeof(cmds) / sizeof(cmds[0])))
 
@@ -174,6 +175,11 @@ int main(void)
 
 	/* bad timeouts / flags / padding */
 	is(ipc_args(M3_IOC_RECEIVE, M3_ANY, -2, 0, 0), -EINVAL, "timeout -2: -EINVAL");
+	{
+		struct m3_wait4bind w = { .timeout_ms = -2 };
+
+		is(rawio(M3_IOC_WAIT4BIND, &w), -EINVAL, "wait4bind timeout -2: -EINVAL");
+	}
 	is(ipc_args(M3_IOC_SEND, me, -1000, 0, 0), -EINVAL, "timeout -1000: -EINVAL");
 	is(ipc_args(M3_IOC_RECEIVE, M3_ANY, 0, 1, 0), -EINVAL, "flags != 0: -EINVAL");
 	is(ipc_args(M3_IOC_SEND, me, 0, 0, 7), -EINVAL, "pad != 0: -EINVAL");
