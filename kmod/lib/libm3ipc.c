@@ -120,8 +120,8 @@ int m3_reply_receive(int reply_dst, const struct m3_msg *reply, int src,
 	return ret;
 }
 
-int m3_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
-	     size_t len)
+int m3_vcopy_T(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+	       size_t len, int timeout_ms)
 {
 	struct m3_vcopy a;
 
@@ -131,7 +131,15 @@ int m3_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
 	a.src_addr = (uintptr_t)src_addr;
 	a.dst_addr = (uintptr_t)dst_addr;
 	a.len = len;
+	a.timeout_ms = timeout_ms;
 	return m3_ioctl(M3_IOC_VCOPY, &a);
+}
+
+int m3_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+	     size_t len)
+{
+	return m3_vcopy_T(src_ep, src_addr, dst_ep, dst_addr, len,
+			  M3_TIMEOUT_FOREVER);
 }
 
 int m3_getep_info(struct m3_getep *info)

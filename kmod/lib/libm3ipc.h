@@ -40,6 +40,9 @@ int m3_reply_receive(int reply_dst, const struct m3_msg *reply, int src,
 		     int *reply_result);
 int m3_vcopy(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
 	     size_t len);
+/* the same with a bound for copies to/from a remote process (m3_vcopy: -1) */
+int m3_vcopy_T(int src_ep, const void *src_addr, int dst_ep, void *dst_addr,
+	       size_t len, int timeout_ms);
 int m3_getep(int pid);		/* endpoint (> 0) or -errno; pid 0 = self */
 int m3_getep_info(struct m3_getep *info);
 /* sleep until someone binds the caller; its endpoint (> 0) or -errno */

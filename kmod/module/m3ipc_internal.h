@@ -223,6 +223,7 @@ int m3_put2lcl(struct m3_put2lcl *a);
 void m3_rmt_task_exit(struct task_struct *task);	/* exit hook */
 void m3_rmt_dvs_end(void);		/* admin mutex held */
 void m3_rmt_init(void);
+void m3_rmt_stop(void);
 void m3_rmt_exit(void);			/* module exit */
 void m3_rmt_show_nodes(struct seq_file *m);	/* admin mutex held */
 void m3_rmt_show_proxies(struct seq_file *m);

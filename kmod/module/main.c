@@ -329,6 +329,7 @@ static void __exit m3_exit(void)
 	m3_dvs_end();	/* -ENODEV when not initialized: nothing to do */
 
 	m3_procfs_exit();
+	m3_rmt_stop();
 	/* frees the DCs whose last reference was dropped */
 	destroy_workqueue(m3_wq);
 	m3_rmt_exit();		/* proxies of a DVS never ended, if any */

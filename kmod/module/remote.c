@@ -29,11 +29,13 @@
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <linux/wait.h>
 
 #include "m3ipc_internal.h"
@@ -75,6 +77,21 @@ static bool m3_is_request(unsigned int cmd)
 	return cmd == M3_CMD_SEND_MSG || cmd == M3_CMD_SNDREC_MSG ||
 	       cmd == M3_CMD_NTFY_MSG || cmd == M3_CMD_REPLY_MSG ||
 	       cmd == M3_CMD_COPYIN_DATA || cmd == M3_CMD_COPYOUT_RQST;
+}
+
+/* what a node owes a caller there: never dropped while the node is up */
+static bool m3_is_answer(unsigned int cmd)
+{
+	return cmd == M3_CMD_SEND_ACK || cmd == M3_CMD_COPYIN_ACK ||
+	       cmd == M3_CMD_COPYOUT_DATA || cmd == M3_CMD_REPLY_MSG;
+}
+
+/* the answer a request gets when it is refused */
+static unsigned int m3_refusal_cmd(unsigned int cmd)
+{
+	return cmd == M3_CMD_COPYIN_DATA ? M3_CMD_COPYIN_ACK :
+	       cmd == M3_CMD_COPYOUT_RQST ? M3_CMD_COPYOUT_DATA :
+	       M3_CMD_SEND_ACK;
 }
 
 static struct m3_frame *m3_frame_alloc(u32 len, gfp_t gfp)
@@ -273,7 +290,12 @@ void m3_rmt_answer(struct m3_proc *p, int result)
 		  result, NULL);
 }
 
-/* remove frames of @node matching (dcid, src or dst, seq); kfree outside */
+/*
+ * Remove frames of @node matching (dcid, src or dst, seq); kfree outside.
+ * By destination only requests go: an answer to a remote caller (its ACK,
+ * its reply, its vcopy data) is owed whatever happens to its descriptor
+ * here, or that caller would wait forever on its node.
+ */
 static void m3_purge(int node, int dcid, s32 src, s32 dst, u64 seq)
 {
 	struct m3_frame *f, *tmp;
@@ -290,7 +312,8 @@ static void m3_purge(int node, int dcid, s32 src, s32 dst, u64 seq)
 		if (src != M3_NONE && (f->hdr.src != src || f->hdr.seq != seq ||
 				       !m3_is_request(f->hdr.cmd)))
 			continue;
-		if (dst != M3_NONE && f->hdr.dst != dst)
+		if (dst != M3_NONE &&
+		    (f->hdr.dst != dst || m3_is_answer(f->hdr.cmd)))
 			continue;
 		list_move(&f->link, &gone);
 		n->nr_frames--;
@@ -308,7 +331,7 @@ void m3_rmt_withdraw(struct m3_proc *p)
 			 M3_NONE, p->rmt_seq);
 }
 
-/* remote @p is being unbound: its frames still queued go */
+/* remote @p is being unbound: requests still queued for it go */
 void m3_rmt_purge_dst(struct m3_proc *p)
 {
 	m3_purge(p->node, p->dc->dcid, M3_NONE, p->endpoint, 0);
@@ -562,6 +585,60 @@ static void m3_node_down_work(struct work_struct *work)
 	mutex_unlock(&m3_admin_mutex);
 }
 
+/*
+ * The kernel's own heartbeat check. A node whose receiver proxy delivered
+ * nothing, not even a HELLO, for node_timeout_ms is declared down here, as
+ * if an admin had said node_down: a proxy pair that is stopped or wedged
+ * (not dead, so the exit hook never fires) must not leave callers blocked
+ * on that node. The next frame from the node (its proxies' HELLO) brings
+ * it back up. Runs every M3_WATCHDOG_MS while any node has proxies.
+ */
+static unsigned int node_timeout_ms = 3000;
+module_param(node_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(node_timeout_ms,
+		 "declare a node down after this many ms without a frame from it (0: never)");
+
+#define M3_WATCHDOG_MS	250
+
+static void m3_watchdog_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(m3_watchdog, m3_watchdog_fn);
+
+/* m3_rmt_lock held */
+static bool m3_node_silent(struct m3_node *n, unsigned int ms)
+{
+	return ms && n->sender && n->state == M3_NODE_UP &&
+	       time_after(jiffies, n->last_hb + msecs_to_jiffies(ms));
+}
+
+static void m3_watchdog_fn(struct work_struct *work)
+{
+	unsigned int ms = READ_ONCE(node_timeout_ms);
+	bool silent, any = false;
+	int i;
+
+	for (i = 0; i < M3_MAX_NODES; i++) {
+		struct m3_node *n = &m3_nodes[i];
+
+		spin_lock(&m3_rmt_lock);
+		any |= !!n->sender;
+		silent = m3_node_silent(n, ms);
+		spin_unlock(&m3_rmt_lock);
+		if (!silent)
+			continue;
+		/* synchronous, so no waiter outlives the frames dropped */
+		mutex_lock(&m3_admin_mutex);
+		spin_lock(&m3_rmt_lock);
+		silent = m3_node_silent(n, ms);
+		spin_unlock(&m3_rmt_lock);
+		if (silent)
+			m3_node_down_sync(i, false, "silent for node_timeout_ms");
+		mutex_unlock(&m3_admin_mutex);
+	}
+	if (any)
+		queue_delayed_work(m3_wq, &m3_watchdog,
+				   msecs_to_jiffies(M3_WATCHDOG_MS));
+}
+
 static int m3_node_arg(int node)
 {
 	if (node < 0 || node >= M3_MAX_NODES)
@@ -650,6 +727,7 @@ int m3_proxy_bind(struct m3_proxy_bind *a)
 	m3_dvs.nodes |= 1ULL << a->node_id;
 	pr_info("m3ipc: node %d proxies bound (sender %d, receiver %d, max payload %u)\n",
 		a->node_id, a->sender_pid, a->receiver_pid, a->max_payload);
+	queue_delayed_work(m3_wq, &m3_watchdog, msecs_to_jiffies(M3_WATCHDOG_MS));
 out_unlock:
 	mutex_unlock(&m3_admin_mutex);
 	m3_free_frames(&gone);
@@ -768,6 +846,12 @@ void m3_rmt_init(void)
 		init_waitqueue_head(&m3_nodes[i].wq);
 		INIT_WORK(&m3_nodes[i].down_work, m3_node_down_work);
 	}
+}
+
+/* module exit, before the workqueue goes: no proxy is left to watch */
+void m3_rmt_stop(void)
+{
+	cancel_delayed_work_sync(&m3_watchdog);
 }
 
 /* module exit, after the workqueue was flushed: drop what is left */
@@ -1100,6 +1184,7 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	}
 	if (h.cmd == M3_CMD_RSTATS) {
 		/* from the receiver proxy itself, never from the wire */
+		ret = 0;
 		if (a->len != sizeof(h) || h.len || h.dnode != m3_dvs.node_id)
 			ret = -EPROTO;
 		else
@@ -1120,20 +1205,24 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	if (ret || h.cmd == M3_CMD_HELLO)
 		return ret;
 
+	/*
+	 * The answer first (small, never fails in practice): from here on
+	 * every failure answers the request, so its caller never hangs.
+	 */
+	if (m3_is_request(h.cmd) && h.cmd != M3_CMD_NTFY_MSG) {
+		ack = m3_frame_alloc(0, GFP_KERNEL);
+		if (!ack)
+			return -ENOMEM;
+	}
 	if (h.len) {
 		data = kmalloc(h.len, GFP_KERNEL);
-		if (!data)
-			return -ENOMEM;
+		if (!data) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		if (copy_from_user(data, u64_to_user_ptr(a->buf) + sizeof(h),
 				   h.len)) {
 			ret = -EFAULT;
-			goto out;
-		}
-	}
-	if (m3_is_request(h.cmd) && h.cmd != M3_CMD_NTFY_MSG) {
-		ack = m3_frame_alloc(0, GFP_KERNEL);
-		if (!ack) {
-			ret = -ENOMEM;
 			goto out;
 		}
 	}
@@ -1142,15 +1231,6 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	dc = m3_dvs.initialized ? m3_dc_get(h.dcid) : NULL;
 	mutex_unlock(&m3_admin_mutex);
 	if (!dc) {
-		/* the sender must not hang: answer its request */
-		if (ack) {
-			m3_answer(h.cmd == M3_CMD_COPYIN_DATA ?
-				  M3_CMD_COPYIN_ACK : h.cmd == M3_CMD_COPYOUT_RQST ?
-				  M3_CMD_COPYOUT_DATA : M3_CMD_SEND_ACK,
-				  h.dcid, h.dst, h.src, h.snode, h.seq, -ENXIO,
-				  ack);
-			ack = NULL;
-		}
 		ret = -ENXIO;
 		goto out;
 	}
@@ -1170,6 +1250,12 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	}
 	spin_unlock(&dc->lock);
 out:
+	/* a request nobody answered (DC gone or dying, no memory): refuse it */
+	if (ret && ack) {
+		m3_answer(m3_refusal_cmd(h.cmd), h.dcid, h.dst, h.src, h.snode,
+			  h.seq, ret, ack);
+		ack = NULL;
+	}
 	if (dc)
 		m3_dc_put(dc);
 	kfree(ack);
@@ -1185,7 +1271,8 @@ out:
  * answer; the caller is re-found under its dc->lock every time.
  */
 static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
-			u64 addr, u32 n, const void *data, void **rbuf)
+			u64 addr, u32 n, const void *data, void **rbuf,
+			long timeout)
 {
 	struct m3_proc *c, *t;
 	struct m3_waiter w;
@@ -1226,7 +1313,7 @@ static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 	c->state = M3_PST_RMT | (in ? 0 : M3_PST_RMT_SRC);
 	c->blocked_on = t;
 	c->rmt_seq = seq;
-	ret = m3_wait(dc, c, &w, MAX_SCHEDULE_TIMEOUT);
+	ret = m3_wait(dc, c, &w, timeout);
 	if (!ret && !in) {
 		if (w.rlen != n) {
 			ret = -EPROTO;
@@ -1263,14 +1350,22 @@ int m3_rvcopy(struct m3_vcopy *a)
 	u32 chunk = M3_RMT_MAX_PAYLOAD;
 	void *buf = NULL, *rbuf;
 	struct m3_dc *dc;
+	unsigned long deadline;
+	long timeout;
 	u64 done = 0;
 	int ret;
 
 	a->copied = 0;
+	ret = m3_ms_to_jiffies(a->timeout_ms, &timeout);
+	if (ret)
+		return ret;
+	deadline = jiffies + timeout;
 	c = m3_current_proc(&dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	ret = m3_priv_vcopy(c);
+	if (!ret && !timeout)
+		ret = -EAGAIN;	/* a remote copy always waits */
 	if (!ret)
 		ret = m3_resolve_any(dc, c, a->src_ep, -ECONNRESET, &src);
 	if (!ret)
@@ -1324,12 +1419,21 @@ int m3_rvcopy(struct m3_vcopy *a)
 	}
 	while (done < a->len) {
 		u32 n = min_t(u64, chunk, a->len - done);
+		long left = MAX_SCHEDULE_TIMEOUT;
 		void *p;
 
+		if (timeout != MAX_SCHEDULE_TIMEOUT) {
+			left = (long)(deadline - jiffies);
+			if (left <= 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		}
 		rbuf = NULL;
 		if (s_rmt) {
 			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
-					   a->src_addr + done, n, NULL, &rbuf);
+					   a->src_addr + done, n, NULL, &rbuf,
+					   left);
 			p = rbuf;
 		} else {
 			ret = m3_local_rw(st, a->src_addr + done, buf, n, false);
@@ -1337,7 +1441,8 @@ int m3_rvcopy(struct m3_vcopy *a)
 		}
 		if (!ret && d_rmt)
 			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
-					   a->dst_addr + done, n, p, NULL);
+					   a->dst_addr + done, n, p, NULL,
+					   left);
 		else if (!ret)
 			ret = m3_local_rw(dt, a->dst_addr + done, p, n, true);
 		kfree(rbuf);

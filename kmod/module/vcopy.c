@@ -97,6 +97,8 @@ int m3_vcopy(struct m3_vcopy *a)
 	int ret;
 
 	a->copied = 0;
+	if (a->timeout_ms < M3_TIMEOUT_FOREVER || a->pad)
+		return -EINVAL;
 	c = m3_current_proc(&dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);

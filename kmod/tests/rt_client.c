@@ -20,6 +20,12 @@
  *                         ACTION (a shell command, e.g. killing a local
  *                         proxy or cutting the LAN), ACTION runs here 1 s
  *                         after the call and MAX_MS counts from it
+ *   vcopy-stuck BUF TIMEOUT_MS MAX_MS ACTION
+ *                         after the grants, ACTION (a shell command that
+ *                         stops the link, e.g. SIGSTOP of the proxies),
+ *                         then a 64 KiB vcopy from the server's buffer BUF
+ *                         with a TIMEOUT_MS bound: -ETIMEDOUT after at
+ *                         least TIMEOUT_MS and at most MAX_MS
  *   stale OLD_EP          SERVER_EP is a new server on OLD_EP's slot:
  *                         OLD_EP is refused with -ESTALE, SERVER_EP works
  *   peek OFF LEN          print "nonzero=K": non-zero bytes in the server's
@@ -271,6 +277,10 @@ static int errno_arg(const char *s)
 		return -EHOSTDOWN;
 	if (!strcmp(s, "ECONNRESET"))
 		return -ECONNRESET;
+	if (!strcmp(s, "ENOTCONN"))
+		return -ENOTCONN;
+	if (!strcmp(s, "ETIMEDOUT"))
+		return -ETIMEDOUT;
 	return -atoi(s);
 }
 
@@ -345,6 +355,20 @@ int main(int argc, char **argv)
 		} else {
 			ok(dt <= atol(argv[7]), "... after %ld ms (limit %s ms)", dt, argv[7]);
 		}
+	} else if (!strcmp(mode, "vcopy-stuck") && argc == 10) {
+		long tmo = atol(argv[7]), max = atol(argv[8]), t0, dt;
+		static char lb[65536];
+		int ret;
+
+		grant_kernel();
+		fflush(stdout);
+		ok(system(argv[9]) == 0, "action ran: %s", argv[9]);
+		t0 = now_ms();
+		ret = m3_vcopy_T(srv, (void *)(uintptr_t)strtoull(argv[6], NULL, 0),
+				 M3_SELF, lb, sizeof(lb), (int)tmo);
+		dt = now_ms() - t0;
+		is(ret, -ETIMEDOUT, "remote vcopy with a %ld ms bound ends with -ETIMEDOUT", tmo);
+		ok(dt >= tmo - 10 && dt <= max, "... after %ld ms (bound %ld, limit %ld ms)", dt, tmo, max);
 	} else if (!strcmp(mode, "stale") && argc == 7) {
 		int old = atoi(argv[6]);
 

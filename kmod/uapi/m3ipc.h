@@ -97,7 +97,8 @@
 #include <linux/ioctl.h>
 
 #define M3_DEVICE		"/dev/m3ipc"
-#define M3_ABI_VERSION		2	/* 2: dc_spec.nr_sysprocs, WAIT4BIND */
+#define M3_ABI_VERSION		2	/* 2: dc_spec.nr_sysprocs, WAIT4BIND,
+					 * vcopy.timeout_ms */
 
 /* Limits */
 #define M3_MAX_NODES		64	/* node ids 0..63 (64-bit bitmaps) */
@@ -188,6 +189,11 @@ struct m3_vcopy {
 	__u64 dst_addr;
 	__u64 len;
 	__u64 copied;		/* out: bytes copied (== len on success) */
+	__s32 timeout_ms;	/* a copy to/from a remote process: the whole
+				 * copy's bound, -1 forever (until the node
+				 * goes down), 0 no wait (-EAGAIN), else ms
+				 * (-ETIMEDOUT); a local copy never blocks */
+	__u32 pad;		/* must be 0 */
 };
 
 /* getep: pid 0 = caller; else that task's binding (same DC unless admin) */

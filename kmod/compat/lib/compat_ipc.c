@@ -128,6 +128,7 @@ long mnx_vcopy(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
 	a.src_addr = src_addr.ul;
 	a.dst_addr = dst_addr.ul;
 	a.len = (unsigned int)bytes;
+	a.timeout_ms = M3_TIMEOUT_FOREVER;	/* ends when a node goes down */
 	return mnx_ioctl(M3_IOC_VCOPY, &a);
 }
 
