@@ -76,6 +76,7 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 		   long timeout)
 	__must_hold(&dc->lock)
 {
+	bool forever = timeout == MAX_SCHEDULE_TIMEOUT;
 	bool timed_out = false;
 
 	spin_unlock(&dc->lock);
@@ -96,9 +97,21 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 	__set_current_state(TASK_RUNNING);
 	spin_lock(&dc->lock);
 	if (!w->done) {
+		/*
+		 * A signal before anything happened restarts the call, so
+		 * SIGSTOP/SIGCONT and SA_RESTART handlers behave as for any
+		 * syscall; a bounded wait only when no handler ran (else its
+		 * full timeout would start again). Once the request is out
+		 * (delivered, or on its way to another node) the call cannot
+		 * be repeated: -EINTR.
+		 */
+		int intr = forever ? -ERESTARTSYS : -ERESTARTNOHAND;
+
+		if (c->state & (M3_PST_REPLY_WAIT | M3_PST_RMT))
+			intr = -EINTR;
 		/* still armed, so c is still our slot: cancel */
 		m3_clear_wait(c);
-		w->result = timed_out ? -ETIMEDOUT : -EINTR;
+		w->result = timed_out ? -ETIMEDOUT : intr;
 		w->done = true;
 	}
 	return w->result;
@@ -412,5 +425,9 @@ int m3_ipc_reply_rcv(struct m3_reply_rcv *a)
 	r.timeout_ms = a->timeout_ms;
 	ret = m3_ipc_receive(&r, a->flags & M3_RR_RCVRQST);
 	a->msg = r.msg;
+	/* a restart would send the reply again */
+	if (a->reply_ep != M3_NONE &&
+	    (ret == -ERESTARTSYS || ret == -ERESTARTNOHAND))
+		ret = -EINTR;
 	return ret;
 }

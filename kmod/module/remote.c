@@ -970,9 +970,14 @@ static int m3_hdr_check(const struct m3_rhdr *h, u32 len, u32 max_payload)
 	}
 }
 
+/*
+ * An errno from another node's frame: user-visible ones only (below 512:
+ * the kernel's internal codes, -ERESTARTSYS and friends, must never reach
+ * user space through an ioctl that returns without a signal pending).
+ */
 static int m3_rcode(s32 rc)
 {
-	return rc <= 0 && rc > -MAX_ERRNO ? rc : -EPROTO;
+	return rc <= 0 && rc > -ERESTARTSYS ? rc : -EPROTO;
 }
 
 /* dc->lock held: a local process waiting for answer @h, or NULL */

@@ -9,7 +9,8 @@
  * and dvs_end bumps m3_bind_seq before the wake-up; a waiter reads the
  * sequence before it looks at its binding, so a bind between the look and
  * the sleep is never missed. The wait ends at a bind, a timeout, a signal
- * or the end of the DVS, never only "forever".
+ * (restarted when no handler ran) or the end of the DVS, never only
+ * "forever".
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
@@ -69,8 +70,8 @@ int m3_wait4bind(struct m3_wait4bind *a)
 			return -ETIMEDOUT;
 		left = wait_event_interruptible_timeout(m3_bind_wq,
 				atomic_read(&m3_bind_seq) != seq, left);
-		if (left < 0)
-			return -EINTR;
+		if (left < 0)	/* nothing happened: restart like any syscall */
+			return a->timeout_ms < 0 ? -ERESTARTSYS : -ERESTARTNOHAND;
 		if (!left) {
 			/* one last look: a bind may have raced the timer */
 			ret = m3_wait4bind_look(a);

@@ -8,7 +8,6 @@
 
 static int dc, me;
 
-#define PST_BLOCKED (M3_PST_SENDING | M3_PST_RECEIVING | M3_PST_REPLY_WAIT)
 
 static int fn_idle(void *arg)
 {

@@ -7,7 +7,6 @@
 
 static int dc, me;
 
-#define PST_BLOCKED (M3_PST_SENDING | M3_PST_RECEIVING | M3_PST_REPLY_WAIT)
 
 static int chk_msg(const struct m3_msg *m, int src, int type, const char *txt)
 {

@@ -145,6 +145,28 @@ static int grep_file(const char *path, const char *s)
 	return strstr(buf, s) != NULL;
 }
 
+/*
+ * This test is a hand-driven proxy pair: it sends a HELLO only when a step
+ * needs one, so the kernel's own node timeout is off while it runs (the
+ * timeout has its own test in suites/ipc-remote.test.ts).
+ */
+#define NODE_TIMEOUT "/sys/module/m3ipc/parameters/node_timeout_ms"
+static char saved_timeout[32];
+
+static void set_node_timeout(const char *v)
+{
+	FILE *f = fopen(NODE_TIMEOUT, "w");
+
+	if (!f || fputs(v, f) < 0 || fclose(f))
+		bail("write " NODE_TIMEOUT, -errno);
+}
+
+static void restore_node_timeout(void)
+{
+	if (saved_timeout[0])
+		set_node_timeout(saved_timeout);
+}
+
 int main(void)
 {
 	struct m3_rhdr h, o;
@@ -156,6 +178,15 @@ int main(void)
 	int R, R2, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	{
+		FILE *f = fopen(NODE_TIMEOUT, "r");
+
+		if (!f || !fgets(saved_timeout, sizeof(saved_timeout), f))
+			bail("read " NODE_TIMEOUT, -errno);
+		fclose(f);
+		set_node_timeout("0");
+		atexit(restore_node_timeout);
+	}
 	node = m3t_node_id();
 	rnode = (node + 9) % M3_MAX_NODES;
 	dc = setup_dc("t_remote", 0, 16, 0);

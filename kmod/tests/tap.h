@@ -233,6 +233,9 @@ static void kid_kill(struct kid *k, int sig)
 	close(k->go[1]);
 }
 
+/* the states of a process blocked in an IPC call */
+#define PST_BLOCKED (M3_PST_SENDING | M3_PST_RECEIVING | M3_PST_REPLY_WAIT)
+
 /* wait until slot of @ep has (state & mask) == want; 0 or -ETIMEDOUT */
 static int wait_state(int dc, int ep, unsigned int mask, unsigned int want)
 {

@@ -64,7 +64,8 @@
  *  invalid argument (limits, names, flags, priv level, timeout<-1) -EINVAL
  *  bad user pointer / unmapped memory in vcopy                     -EFAULT
  *  unknown ioctl or wrong argument size                            -ENOTTY
- *  interrupted by a signal while blocked                           -EINTR
+ *  interrupted by a signal while blocked, after the call had an
+ *    effect or (bounded calls) when a handler ran; else restarted   -EINTR
  *  out of memory                                                   -ENOMEM
  *
  * ---------------------------------------------------------------------------
