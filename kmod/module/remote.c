@@ -48,8 +48,16 @@ struct m3_frame {
 
 enum { M3_NODE_UNKNOWN, M3_NODE_UP, M3_NODE_DOWN };
 
-/* requests queued for one sender proxy at most (answers always fit) */
+/*
+ * Frames queued for one sender proxy at most: requests beyond
+ * M3_RMT_MAX_QUEUE are refused (-ENOBUFS); answers cannot be refused (a
+ * caller waits for each), so a queue that reaches M3_RMT_MAX_FRAMES means
+ * the proxy no longer drains it (its peer stopped reading): the node is
+ * declared down, which frees the queue and wakes every local waiter. The
+ * peer's own callers end by its node timeout: nothing reaches it either.
+ */
 #define M3_RMT_MAX_QUEUE	4096
+#define M3_RMT_MAX_FRAMES	(2 * M3_RMT_MAX_QUEUE)
 
 struct m3_node {
 	int id;
@@ -64,7 +72,10 @@ struct m3_node {
 	u64 frames_out, bytes_out, frames_in, bytes_in;
 	u64 rejected;			/* reported by the receiver (RSTATS) */
 	unsigned long last_hb;		/* jiffies of the last frame in */
-	struct work_struct down_work;	/* proxy death: unbind descriptors */
+	struct work_struct down_work;	/* unbinds descriptors after a down */
+	unsigned int downs;		/* times marked down (m3_rmt_lock) */
+	unsigned int downs_done;	/* ... whose descriptors were unbound
+					 * (admin mutex) */
 };
 
 static DEFINE_SPINLOCK(m3_rmt_lock);
@@ -126,9 +137,14 @@ static void m3_frame_prep(struct m3_frame *f, unsigned int cmd, int dcid,
  * m3_rmt_lock). On error @f is freed: -ENOLINK no proxy, -EHOSTDOWN down,
  * -ENOBUFS a request while M3_RMT_MAX_QUEUE frames wait already.
  */
+static bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
+			      struct list_head *gone);
+static void m3_free_frames(struct list_head *gone);
+
 static int m3_queue(int node, struct m3_frame *f)
 {
 	struct m3_node *n;
+	LIST_HEAD(gone);
 	int ret = 0;
 
 	if (node < 0 || node >= M3_MAX_NODES) {
@@ -144,14 +160,24 @@ static int m3_queue(int node, struct m3_frame *f)
 	else if (n->nr_frames >= M3_RMT_MAX_QUEUE &&
 		 m3_is_request(f->hdr.cmd))
 		ret = -ENOBUFS;
+	else if (n->nr_frames >= M3_RMT_MAX_FRAMES)
+		ret = -ENOBUFS;
 	else {
 		list_add_tail(&f->link, &n->frames);
 		n->nr_frames++;
 		wake_up(&n->wq);
 	}
+	if (ret == -ENOBUFS && !m3_is_request(f->hdr.cmd)) {
+		/* an answer that cannot wait: the node is not being served */
+		m3_node_mark_down(n, false, &gone);
+		queue_work(m3_wq, &n->down_work);
+		pr_info("m3ipc: node %d down (%u frames its sender proxy does not take)\n",
+			node, M3_RMT_MAX_FRAMES);
+	}
 	spin_unlock(&m3_rmt_lock);
 	if (ret)
 		kfree(f);
+	m3_free_frames(&gone);
 	return ret;
 }
 
@@ -535,6 +561,7 @@ static bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 {
 	bool was_up = n->state == M3_NODE_UP;
 
+	n->downs++;
 	n->state = M3_NODE_DOWN;
 	list_splice_init(&n->frames, gone);
 	n->nr_frames = 0;
@@ -566,11 +593,15 @@ static void m3_node_down_sync(int node, bool drop_proxies, const char *why)
 	LIST_HEAD(gone);
 	bool was_up;
 
+	unsigned int downs;
+
 	spin_lock(&m3_rmt_lock);
 	was_up = m3_node_mark_down(n, drop_proxies, &gone);
+	downs = n->downs;
 	spin_unlock(&m3_rmt_lock);
 	m3_free_frames(&gone);
 	m3_node_unbind_all(node, -EHOSTDOWN);
+	n->downs_done = downs;
 	if (was_up)
 		pr_info("m3ipc: node %d down (%s)\n", node, why);
 }
@@ -578,10 +609,21 @@ static void m3_node_down_sync(int node, bool drop_proxies, const char *why)
 static void m3_node_down_work(struct work_struct *work)
 {
 	struct m3_node *n = container_of(work, struct m3_node, down_work);
+	unsigned int downs;
 
+	/*
+	 * By the count of downs, not the state: the node may be up again
+	 * already (a new proxy bound, a HELLO), but the frames of the callers
+	 * waiting then were dropped, so they must still be woken.
+	 */
 	mutex_lock(&m3_admin_mutex);
-	if (READ_ONCE(n->state) == M3_NODE_DOWN)
+	spin_lock(&m3_rmt_lock);
+	downs = n->downs;
+	spin_unlock(&m3_rmt_lock);
+	if (downs != n->downs_done) {
 		m3_node_unbind_all(n->id, -EHOSTDOWN);
+		n->downs_done = downs;
+	}
 	mutex_unlock(&m3_admin_mutex);
 }
 

@@ -355,6 +355,31 @@ int main(void)
 	is(kid_result(&k), -ETIMEDOUT, "remote sendrec with a 300 ms timeout, no answer: -ETIMEDOUT");
 	next_frame(&o, NULL, 500);	/* it may have left before the timeout */
 
+	/* answers are bounded too: a sender proxy that stops taking frames */
+	{
+		int i, refused = 0, max = 0, q;
+
+		kill(spid, SIGSTOP);
+		hdr(&h, M3_CMD_SEND_MSG, R, M3_ENDPOINT(1, 15), 64);
+		for (i = 0; i < 8200; i++) {
+			h.seq = 100000 + i;	/* each answered: -EPIPE */
+			if (put(&h, &m, 64))
+				refused++;
+			if ((i & 255) == 0 || i > 8180) {
+				q = queued();
+				max = q > max ? q : max;
+			}
+		}
+		ok(max <= 8192, "8200 requests answered while the sender proxy takes nothing: at most 8192 answers queued (%d)", max);
+		snprintf(line, sizeof(line), "\n%d down 0\n", rnode);
+		ok(grep_file("/proc/m3ipc/nodes", line), "... then the node is declared down, its queue freed (%d queued)", queued());
+		is(refused, 0, "... and put2lcl itself never failed");
+		kill(spid, SIGCONT);
+		hdr(&h, M3_CMD_HELLO, M3_NONE, M3_NONE, 0);
+		is(put(&h, NULL, 0), 0, "HELLO brings it up");
+		is(m3_rmtbind(dc, R, rnode, "far"), 0, "rmtbind again");
+	}
+
 	/* the sender proxy dies while a caller waits */
 	kid_start(&k, M3_PRIV_KERNEL, fn_sendrec, NULL);
 	kid_go1(&k, R);
