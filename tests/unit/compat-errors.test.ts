@@ -13,8 +13,9 @@ const moduleErrnos = new Set(
     .filter((f) => f.endsWith('.c'))
     .flatMap((f) => [...readFileSync(path.join(kmodDir, 'module', f), 'utf8').matchAll(/-(E[A-Z0-9]+)\b/g)].map((m) => m[1]!)),
 );
-// Codes no call returns: kernel-internal ones, and insmod's (the exit tracepoint missing).
-const internal = new Set(['ERESTARTSYS', 'ENOENT']);
+// Codes no call returns: kernel-internal ones (the syscall layer turns them into a restart or
+// EINTR), and insmod's (the exit tracepoint missing).
+const internal = new Set(['ERESTARTSYS', 'ERESTARTNOHAND', 'ENOENT']);
 
 // Linux's errno numbers, from the kernel's own uapi headers on the host (linux-libc-dev).
 const errnoValues = new Map<string, number>(
