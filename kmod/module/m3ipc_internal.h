@@ -11,7 +11,7 @@
  *                                always inside one DC).
  *   3. m3_rmt_lock     (spinlock) remote nodes: proxies, node state, the
  *                                frame queues of the sender proxies
- *                                (remote.c). Taken under dc->lock when a
+ *                                (rmt_*.c). Taken under dc->lock when a
  *                                local call queues a frame; dc->lock is
  *                                never taken while it is held.
  *   4. m3_task_lock    (rwlock)  task_struct -> slot hash (m3_task_hash).
@@ -200,7 +200,7 @@ void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
 void m3_notify_msg(struct m3_msg *m, struct m3_proc *src);
 int m3_deadlock(struct m3_dc *dc, struct m3_proc *c, struct m3_proc *dst);
 
-/* remote.c (dc->lock held where noted) */
+/* rmt_*.c (dc->lock held where noted) */
 extern atomic_t m3_nr_proxies;
 int m3_rmt_send(struct m3_dc *dc, struct m3_proc *c, struct m3_proc *dst,
 		struct m3_ipc *a, bool request, long timeout); /* dc->lock */
@@ -229,6 +229,7 @@ void m3_rmt_show_nodes(struct seq_file *m);	/* admin mutex held */
 void m3_rmt_show_proxies(struct seq_file *m);
 
 /* vcopy.c */
+bool m3_task_copyable(struct task_struct *t, bool remote_caller);
 int m3_vcopy(struct m3_vcopy *a);
 
 /* priv.c */

@@ -16,7 +16,6 @@ struct workqueue_struct *m3_wq;
 atomic_t m3_nr_bound = ATOMIC_INIT(0);
 
 #define M3_F_ADMIN	0x1	/* needs CAP_SYS_ADMIN */
-#define M3_F_NO_OUT	0x2	/* nothing to copy back */
 #define M3_F_ALWAYS_OUT	0x4	/* copy back even on error */
 
 union m3_ioc_arg {
@@ -205,30 +204,30 @@ struct m3_ioc_desc {
 
 static const struct m3_ioc_desc m3_ioc_table[] = {
 	{ M3_IOC_DVS_INIT,   M3_F_ADMIN,		m3_ioc_dvs_init },
-	{ M3_IOC_DVS_END,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_dvs_end },
+	{ M3_IOC_DVS_END,    M3_F_ADMIN,		m3_ioc_dvs_end },
 	{ M3_IOC_DVS_INFO,   0,				m3_ioc_dvs_info },
 	{ M3_IOC_DC_INIT,    M3_F_ADMIN,		m3_ioc_dc_init },
-	{ M3_IOC_DC_END,     M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_dc_end },
+	{ M3_IOC_DC_END,     M3_F_ADMIN,		m3_ioc_dc_end },
 	{ M3_IOC_DC_INFO,    0,				m3_ioc_dc_info },
 	{ M3_IOC_BIND,       0,				m3_ioc_bind },
-	{ M3_IOC_UNBIND,     M3_F_NO_OUT,		m3_ioc_unbind },
-	{ M3_IOC_SETPRIV,    M3_F_NO_OUT,		m3_ioc_setpriv },
+	{ M3_IOC_UNBIND,     0,				m3_ioc_unbind },
+	{ M3_IOC_SETPRIV,    0,				m3_ioc_setpriv },
 	{ M3_IOC_PROC_INFO,  0,				m3_ioc_proc_info },
-	{ M3_IOC_PROXY_BIND, M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_proxy_bind },
-	{ M3_IOC_PROXY_UNBIND, M3_F_ADMIN | M3_F_NO_OUT, m3_ioc_proxy_unbind },
-	{ M3_IOC_ADD_NODE,   M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_add_node },
-	{ M3_IOC_DEL_NODE,   M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_del_node },
-	{ M3_IOC_RMTBIND,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_rmtbind },
-	{ M3_IOC_NODE_DOWN,  M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_node_down },
-	{ M3_IOC_NODE_UP,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_node_up },
+	{ M3_IOC_PROXY_BIND, M3_F_ADMIN,		m3_ioc_proxy_bind },
+	{ M3_IOC_PROXY_UNBIND, M3_F_ADMIN, m3_ioc_proxy_unbind },
+	{ M3_IOC_ADD_NODE,   M3_F_ADMIN,		m3_ioc_add_node },
+	{ M3_IOC_DEL_NODE,   M3_F_ADMIN,		m3_ioc_del_node },
+	{ M3_IOC_RMTBIND,    M3_F_ADMIN,		m3_ioc_rmtbind },
+	{ M3_IOC_NODE_DOWN,  M3_F_ADMIN,		m3_ioc_node_down },
+	{ M3_IOC_NODE_UP,    M3_F_ADMIN,		m3_ioc_node_up },
 	{ M3_IOC_GET2RMT,    M3_F_ADMIN,		m3_ioc_get2rmt },
-	{ M3_IOC_PUT2LCL,    M3_F_ADMIN | M3_F_NO_OUT,	m3_ioc_put2lcl },
-	{ M3_IOC_SEND,       M3_F_NO_OUT,		m3_ioc_send },
+	{ M3_IOC_PUT2LCL,    M3_F_ADMIN,		m3_ioc_put2lcl },
+	{ M3_IOC_SEND,       0,				m3_ioc_send },
 	{ M3_IOC_RECEIVE,    0,				m3_ioc_receive },
 	{ M3_IOC_SENDREC,    0,				m3_ioc_sendrec },
-	{ M3_IOC_NOTIFY,     M3_F_NO_OUT,		m3_ioc_notify },
+	{ M3_IOC_NOTIFY,     0,				m3_ioc_notify },
 	{ M3_IOC_RCVRQST,    0,				m3_ioc_rcvrqst },
-	{ M3_IOC_REPLY,      M3_F_NO_OUT,		m3_ioc_reply },
+	{ M3_IOC_REPLY,      0,				m3_ioc_reply },
 	{ M3_IOC_REPLY_RCV,  M3_F_ALWAYS_OUT,		m3_ioc_reply_rcv },
 	{ M3_IOC_VCOPY,      M3_F_ALWAYS_OUT,		m3_ioc_vcopy },
 	{ M3_IOC_GETEP,      0,				m3_ioc_getep },
@@ -258,12 +257,17 @@ static long m3_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 		return -ENOTTY;
 	if ((d->flags & M3_F_ADMIN) && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (copy_from_user(&a, up, size))
-		return -EFAULT;
+	/* the number's direction says what is read and what is written */
+	if (_IOC_DIR(cmd) & _IOC_WRITE) {
+		if (copy_from_user(&a, up, size))
+			return -EFAULT;
+	} else {
+		memset(&a, 0, size);
+	}
 
 	ret = d->fn(&a);
 
-	if (d->flags & M3_F_NO_OUT)
+	if (!(_IOC_DIR(cmd) & _IOC_READ))
 		return ret;
 	if (ret < 0 && !(d->flags & M3_F_ALWAYS_OUT))
 		return ret;

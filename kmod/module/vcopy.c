@@ -13,13 +13,38 @@
  */
 #include <linux/errno.h>
 #include <linux/highmem.h>
+#include <linux/capability.h>
 #include <linux/mm.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/uaccess.h>
 
 #include "m3ipc_internal.h"
+
+/*
+ * vcopy reaches into another process only where ptrace could: a process
+ * that is not dumpable (a setuid or setgid program after its exec, or one
+ * that called prctl(PR_SET_DUMPABLE, 0), like ssh-agent) is off limits,
+ * whatever its M3 level, unless the caller holds CAP_SYS_PTRACE. That is
+ * ptrace_may_access()'s rule for such processes (the function itself is
+ * not exported to modules). A caller on another node never gets the
+ * bypass: its copy runs in the receiver proxy, whose capabilities are not
+ * the caller's. A task without an mm (exiting) passes: the copy then
+ * reports the death.
+ */
+bool m3_task_copyable(struct task_struct *t, bool remote_caller)
+{
+	bool ok;
+
+	if (t == current)
+		return true;
+	task_lock(t);
+	ok = !t->mm || get_dumpable(t->mm) == SUID_DUMP_USER;
+	task_unlock(t);
+	return ok || (!remote_caller && capable(CAP_SYS_PTRACE));
+}
 
 /* pages pinned per batch: 64 KiB with 4 KiB pages */
 #define M3_VCOPY_BATCH	16
@@ -120,6 +145,10 @@ int m3_vcopy(struct m3_vcopy *a)
 	if (a->src_addr + a->len < a->src_addr ||
 	    a->dst_addr + a->len < a->dst_addr) {
 		ret = -EFAULT;
+		goto out_tasks;
+	}
+	if (!m3_task_copyable(st, false) || !m3_task_copyable(dt, false)) {
+		ret = -EACCES;
 		goto out_tasks;
 	}
 	if (a->len)

@@ -8,6 +8,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <grp.h>
+#include <sys/prctl.h>
+
 #include "tap.h"
 
 #define KBUF	(8u << 20)		/* the kid's buffer */
@@ -66,6 +69,35 @@ static int fn_holder(void *arg)
 		ret = -5002;
 	free(exp);
 	return ret;
+}
+
+/* a process that made itself non-dumpable: hands out a buffer, waits */
+static int fn_nodump(void *arg)
+{
+	static char secret[64] = "not for a process that could not ptrace me";
+	struct m3_msg m;
+	uint64_t addr = (uintptr_t)secret;
+
+	if (prctl(PR_SET_DUMPABLE, 0))
+		return -5100;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.payload, &addr, sizeof(addr));
+	return m3_sendrec(me, &m, 120000);
+}
+
+/* KERNEL level, but no CAP_SYS_PTRACE (uid 65534): kid_args = ep, addr */
+static int fn_unpriv_copy(void *arg)
+{
+	uint64_t addr = (uint32_t)kid_args[1] | (uint64_t)(uint32_t)kid_args[2] << 32;
+	static char mine[64] = "readable";
+	char buf[64];
+	int r1, r2;
+
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		return -5200;
+	r1 = m3_vcopy(kid_args[0], (void *)(uintptr_t)addr, M3_SELF, buf, 16);
+	r2 = m3_vcopy(me, mine, M3_SELF, buf, 8);	/* the dumpable parent */
+	return r1 == -EACCES && r2 == 0 ? 0 : r1 * 1000 + r2;
 }
 
 static long vcopy_raw(int s, uint64_t sa, int d, uint64_t da, uint64_t len,
@@ -181,6 +213,29 @@ int main(void)
 	   "destination dead: -EPIPE");
 	is(m3_vcopy(dead.ep, src, M3_SELF, back, 1), -ECONNRESET,
 	   "source dead: -ECONNRESET");
+
+	/* a non-dumpable process is off limits to a caller that could not ptrace it */
+	{
+		struct kid nd, up;
+		uint64_t addr;
+		char buf[64];
+
+		kid_start(&nd, M3_PRIV_USER, fn_nodump, NULL);
+		kid_go(&nd);
+		is(m3_rcvrqst(nd.ep, &r, 10000), 0, "a non-dumpable kid hands out a buffer");
+		memcpy(&addr, r.payload, sizeof(addr));
+		kid_start(&up, M3_PRIV_KERNEL, fn_unpriv_copy, NULL);
+		kid_go3(&up, nd.ep, (int)(uint32_t)addr, (int)(uint32_t)(addr >> 32));
+		is(kid_result(&up), 0,
+		   "a KERNEL-level caller without CAP_SYS_PTRACE: -EACCES from the non-dumpable kid, 0 from a dumpable one");
+		memset(buf, 0, sizeof(buf));
+		is(m3_vcopy(nd.ep, (void *)(uintptr_t)addr, M3_SELF, buf, 16), 0,
+		   "a caller with CAP_SYS_PTRACE may read it");
+		ok(!memcmp(buf, "not for a proces", 16), "... and reads the right bytes");
+		memset(&r, 0, sizeof(r));
+		m3_reply(nd.ep, &r);
+		is(kid_result(&nd), 0, "the non-dumpable kid got its reply");
+	}
 
 	/* final pattern, checked by the kid itself */
 	pattern(src, MAXLEN, 99);

@@ -51,7 +51,8 @@
  *    proxy (it does not drain its queue)                           -ENOBUFS
  *  timeout: a timeout > 0 expired                                  -ETIMEDOUT
  *  would block: timeout 0 and the call cannot complete at once     -EAGAIN
- *  permission: an M3 privilege rule forbids the call               -EACCES
+ *  permission: an M3 privilege rule forbids the call, or a vcopy
+ *    touches a non-dumpable process (ptrace's rule)               -EACCES
  *  admin call without CAP_SYS_ADMIN (or self-bind not allowed)     -EPERM
  *  bad DC: dcid out of range or no such DC                         -ENXIO
  *  DVS not initialized (dvs_init not called)                       -ENODEV
@@ -78,7 +79,9 @@
  *   SENDREC: src USER: priv(dst) < USER; otherwise priv(src) >= priv(dst)
  *   RECEIVE/RCVRQST (and the receive half of reply_receive): priv < USER
  *   REPLY  : anyone holding a request of a client that waits for it
- *   VCOPY  : priv(caller) == KERNEL
+ *   VCOPY  : priv(caller) == KERNEL, and neither side a non-dumpable
+ *            process (setuid exec, PR_SET_DUMPABLE 0) unless the caller
+ *            has CAP_SYS_PTRACE (never a remote caller)
  * Violations return -EACCES.
  *
  * A DC created with M3_DCF_COMPAT keeps the rules of M3-IPC 1.6, whose
@@ -99,7 +102,7 @@
 
 #define M3_DEVICE		"/dev/m3ipc"
 #define M3_ABI_VERSION		2	/* 2: dc_spec.nr_sysprocs, WAIT4BIND,
-					 * vcopy.timeout_ms */
+					 * vcopy.timeout_ms, ioctl directions */
 
 /* Limits */
 #define M3_MAX_NODES		64	/* node ids 0..63 (64-bit bitmaps) */
@@ -437,34 +440,39 @@ struct m3_put2lcl {
 	__u32 pad;
 };
 
+/*
+ * Each number says what the call really does with its argument: _IOW only
+ * reads it, _IOR only writes it, _IOWR both (ABI 2; in ABI 1 every call was
+ * _IOWR).
+ */
 #define M3_IOC_MAGIC		'M'
 /* admin */
 #define M3_IOC_DVS_INIT		_IOWR(M3_IOC_MAGIC, 0x01, struct m3_dvs_init)
-#define M3_IOC_DVS_END		_IOWR(M3_IOC_MAGIC, 0x02, struct m3_dc_ref)
-#define M3_IOC_DVS_INFO		_IOWR(M3_IOC_MAGIC, 0x03, struct m3_dvs_info)
+#define M3_IOC_DVS_END		_IOW(M3_IOC_MAGIC, 0x02, struct m3_dc_ref)
+#define M3_IOC_DVS_INFO		_IOR(M3_IOC_MAGIC, 0x03, struct m3_dvs_info)
 #define M3_IOC_DC_INIT		_IOWR(M3_IOC_MAGIC, 0x04, struct m3_dc_spec)
-#define M3_IOC_DC_END		_IOWR(M3_IOC_MAGIC, 0x05, struct m3_dc_ref)
+#define M3_IOC_DC_END		_IOW(M3_IOC_MAGIC, 0x05, struct m3_dc_ref)
 #define M3_IOC_DC_INFO		_IOWR(M3_IOC_MAGIC, 0x06, struct m3_dc_info)
 #define M3_IOC_BIND		_IOWR(M3_IOC_MAGIC, 0x07, struct m3_bind)
-#define M3_IOC_UNBIND		_IOWR(M3_IOC_MAGIC, 0x08, struct m3_unbind)
-#define M3_IOC_SETPRIV		_IOWR(M3_IOC_MAGIC, 0x09, struct m3_setpriv)
+#define M3_IOC_UNBIND		_IOW(M3_IOC_MAGIC, 0x08, struct m3_unbind)
+#define M3_IOC_SETPRIV		_IOW(M3_IOC_MAGIC, 0x09, struct m3_setpriv)
 #define M3_IOC_PROC_INFO	_IOWR(M3_IOC_MAGIC, 0x0a, struct m3_proc_info)
-#define M3_IOC_PROXY_BIND	_IOWR(M3_IOC_MAGIC, 0x0b, struct m3_proxy_bind)
-#define M3_IOC_PROXY_UNBIND	_IOWR(M3_IOC_MAGIC, 0x0c, struct m3_node_ref)
-#define M3_IOC_ADD_NODE		_IOWR(M3_IOC_MAGIC, 0x0d, struct m3_dc_node)
-#define M3_IOC_DEL_NODE		_IOWR(M3_IOC_MAGIC, 0x0e, struct m3_dc_node)
-#define M3_IOC_RMTBIND		_IOWR(M3_IOC_MAGIC, 0x0f, struct m3_rmtbind)
-#define M3_IOC_NODE_DOWN	_IOWR(M3_IOC_MAGIC, 0x10, struct m3_node_ref)
-#define M3_IOC_NODE_UP		_IOWR(M3_IOC_MAGIC, 0x11, struct m3_node_ref)
+#define M3_IOC_PROXY_BIND	_IOW(M3_IOC_MAGIC, 0x0b, struct m3_proxy_bind)
+#define M3_IOC_PROXY_UNBIND	_IOW(M3_IOC_MAGIC, 0x0c, struct m3_node_ref)
+#define M3_IOC_ADD_NODE		_IOW(M3_IOC_MAGIC, 0x0d, struct m3_dc_node)
+#define M3_IOC_DEL_NODE		_IOW(M3_IOC_MAGIC, 0x0e, struct m3_dc_node)
+#define M3_IOC_RMTBIND		_IOW(M3_IOC_MAGIC, 0x0f, struct m3_rmtbind)
+#define M3_IOC_NODE_DOWN	_IOW(M3_IOC_MAGIC, 0x10, struct m3_node_ref)
+#define M3_IOC_NODE_UP		_IOW(M3_IOC_MAGIC, 0x11, struct m3_node_ref)
 #define M3_IOC_GET2RMT		_IOWR(M3_IOC_MAGIC, 0x12, struct m3_get2rmt)
-#define M3_IOC_PUT2LCL		_IOWR(M3_IOC_MAGIC, 0x13, struct m3_put2lcl)
+#define M3_IOC_PUT2LCL		_IOW(M3_IOC_MAGIC, 0x13, struct m3_put2lcl)
 /* IPC */
-#define M3_IOC_SEND		_IOWR(M3_IOC_MAGIC, 0x20, struct m3_ipc)
+#define M3_IOC_SEND		_IOW(M3_IOC_MAGIC, 0x20, struct m3_ipc)
 #define M3_IOC_RECEIVE		_IOWR(M3_IOC_MAGIC, 0x21, struct m3_ipc)
 #define M3_IOC_SENDREC		_IOWR(M3_IOC_MAGIC, 0x22, struct m3_ipc)
-#define M3_IOC_NOTIFY		_IOWR(M3_IOC_MAGIC, 0x23, struct m3_ipc)
+#define M3_IOC_NOTIFY		_IOW(M3_IOC_MAGIC, 0x23, struct m3_ipc)
 #define M3_IOC_RCVRQST		_IOWR(M3_IOC_MAGIC, 0x24, struct m3_ipc)
-#define M3_IOC_REPLY		_IOWR(M3_IOC_MAGIC, 0x25, struct m3_ipc)
+#define M3_IOC_REPLY		_IOW(M3_IOC_MAGIC, 0x25, struct m3_ipc)
 #define M3_IOC_REPLY_RCV	_IOWR(M3_IOC_MAGIC, 0x26, struct m3_reply_rcv)
 #define M3_IOC_VCOPY		_IOWR(M3_IOC_MAGIC, 0x27, struct m3_vcopy)
 #define M3_IOC_GETEP		_IOWR(M3_IOC_MAGIC, 0x28, struct m3_getep)

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rmt_internal.h - what the remote IPC files share: frames, nodes and
+ * their lock. The remote side is one concept per file:
+ *   rmt_node.c     nodes and proxies: bind, up/down, the node timeout
+ *   rmt_frame.c    frames and the sender proxies' queues (get2rmt)
+ *   rmt_ipc.c      remote process descriptors and the local callers' calls
+ *   rmt_inbound.c  frames from the receiver proxies (put2lcl)
+ *   rmt_vcopy.c    remote vcopy, the caller's side
+ *
+ * Model (see README "Remote IPC"):
+ *  - A remote process is a descriptor in a local slot (p->remote, no task)
+ *    whose endpoint carries the remote generation. It is bound by rmtbind
+ *    or automatically by the first frame that names it (put2lcl).
+ *  - A local caller whose peer is remote queues a frame for the peer's node
+ *    and sleeps with M3_PST_RMT set and blocked_on = the descriptor, until
+ *    the answer (SEND_ACK, REPLY_MSG, COPYIN_ACK, COPYOUT_DATA) whose ack
+ *    equals its request's seq arrives, or the descriptor is unbound (node
+ *    down: -EHOSTDOWN).
+ *  - A frame from a remote process acts for its descriptor: the descriptor
+ *    is queued in the destination's caller_q / waits for its reply exactly
+ *    like a local process, but has no waiter: m3_wake() turns into
+ *    m3_rmt_answer(), which queues the SEND_ACK for its node.
+ *  - Every send ends with a reply or a SEND_ACK, except NOTIFY.
+ *
+ * Locking: m3_rmt_lock (lock 3 of the order in m3ipc_internal.h) protects
+ * m3_nodes[]; it is taken under dc->lock, never the other way round. Frames
+ * are kmalloc'ed (small ones with GFP_ATOMIC under dc->lock, data frames
+ * with GFP_KERNEL before it), so kfree() is fine anywhere.
+ */
+#ifndef M3_RMT_INTERNAL_H
+#define M3_RMT_INTERNAL_H
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "m3ipc_internal.h"
+
+struct m3_frame {
+	struct list_head link;
+	struct m3_rhdr hdr;
+	u8 data[];
+};
+
+enum { M3_NODE_UNKNOWN, M3_NODE_UP, M3_NODE_DOWN };
+
+/*
+ * Frames queued for one sender proxy at most: requests beyond
+ * M3_RMT_MAX_QUEUE are refused (-ENOBUFS); answers cannot be refused (a
+ * caller waits for each), so a queue that reaches M3_RMT_MAX_FRAMES means
+ * the proxy no longer drains it (its peer stopped reading): the node is
+ * declared down, which frees the queue and wakes every local waiter. The
+ * peer's own callers end by its node timeout: nothing reaches it either.
+ */
+#define M3_RMT_MAX_QUEUE	4096
+#define M3_RMT_MAX_FRAMES	(2 * M3_RMT_MAX_QUEUE)
+
+struct m3_node {
+	int id;
+	int state;			/* M3_NODE_* */
+	struct task_struct *sender;	/* reference held, or NULL */
+	struct task_struct *receiver;
+	pid_t spid, rpid;
+	u32 max_payload;
+	struct list_head frames;	/* for the sender proxy, FIFO */
+	unsigned int nr_frames;
+	wait_queue_head_t wq;		/* get2rmt sleeps here */
+	u64 frames_out, bytes_out, frames_in, bytes_in;
+	u64 rejected;			/* reported by the receiver (RSTATS) */
+	unsigned long last_hb;		/* jiffies of the last frame in */
+	struct work_struct down_work;	/* unbinds descriptors after a down */
+	unsigned int downs;		/* times marked down (m3_rmt_lock) */
+	unsigned int downs_done;	/* ... whose descriptors were unbound
+					 * (admin mutex) */
+};
+
+
+extern spinlock_t m3_rmt_lock;
+extern struct m3_node m3_nodes[M3_MAX_NODES];
+
+/* rmt_frame.c */
+bool m3_is_request(unsigned int cmd);
+unsigned int m3_refusal_cmd(unsigned int cmd);
+struct m3_frame *m3_frame_alloc(u32 len, gfp_t gfp);
+void m3_frame_prep(struct m3_frame *f, unsigned int cmd, int dcid,
+		   s32 src_ep, int priv, s32 dst_ep, int node);
+int m3_queue(int node, struct m3_frame *f);
+void m3_answer(unsigned int cmd, int dcid, s32 src_ep, s32 dst_ep,
+	       int node, u64 ack, int rcode, struct m3_frame *pre);
+int m3_ms_to_jiffies(s32 ms, long *j);
+void m3_free_frames(struct list_head *gone);
+int m3_my_node(bool sender);
+
+/* rmt_node.c */
+bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
+		       struct list_head *gone);
+int m3_node_up_locked(struct m3_node *n);
+
+/* rmt_ipc.c */
+struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
+				   bool admin, const char *name, int *err);
+struct m3_dc *m3_dc_get(int dcid);
+
+#endif /* M3_RMT_INTERNAL_H */

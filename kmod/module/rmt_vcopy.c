@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rmt_vcopy.c - remote vcopy, the caller's side: chunks to and from a remote
+ * process through the proxies, bounded by the call's timeout
+ * (rmt_internal.h).
+ */
+#include <linux/atomic.h>
+#include <linux/errno.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+#include <linux/wait.h>
+
+#include "rmt_internal.h"
+
+/* ---- remote vcopy (the caller's side) ---- */
+
+/*
+ * One chunk: COPYIN_DATA (@data, @n bytes to @addr of @ep) or COPYOUT_RQST
+ * (@n bytes from @addr of @ep into *@rbuf, kmalloc'ed). Waits for the
+ * answer; the caller is re-found under its dc->lock every time.
+ */
+static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
+			u64 addr, u32 n, const void *data, void **rbuf,
+			long timeout)
+{
+	struct m3_proc *c, *t;
+	struct m3_waiter w;
+	struct m3_frame *f;
+	struct m3_dc *dc;
+	u64 seq;
+	int ret;
+
+	f = m3_frame_alloc(in ? n : 0, GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	if (in)
+		memcpy(f->data, data, n);
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c)) {
+		kfree(f);
+		return PTR_ERR(c);
+	}
+	ret = dc == dc0 ? 0 : -ENOTCONN;
+	if (!ret)
+		ret = m3_resolve_any(dc, c, ep, in ? -EPIPE : -ECONNRESET, &t);
+	if (!ret && (!t->remote || t->node != node))
+		ret = -ESTALE;
+	if (ret) {
+		kfree(f);
+		goto out;
+	}
+	m3_frame_prep(f, in ? M3_CMD_COPYIN_DATA : M3_CMD_COPYOUT_RQST,
+		      dc->dcid, c->endpoint, c->priv, ep, node);
+	f->hdr.addr = addr;
+	if (!in)
+		f->hdr.count = n;
+	seq = f->hdr.seq;
+	ret = m3_queue(node, f);
+	if (ret)
+		goto out;
+	m3_arm(c, &w);
+	c->state = M3_PST_RMT | (in ? 0 : M3_PST_RMT_SRC);
+	c->blocked_on = t;
+	c->rmt_seq = seq;
+	ret = m3_wait(dc, c, &w, timeout);
+	if (!ret && !in) {
+		if (w.rlen != n) {
+			ret = -EPROTO;
+			kfree(w.rbuf);
+		} else {
+			*rbuf = w.rbuf;
+		}
+	} else {
+		kfree(w.rbuf);
+	}
+out:
+	m3_current_put(dc);
+	return ret;
+}
+
+static int m3_local_rw(struct task_struct *t, u64 addr, void *buf, u32 n,
+		       bool write)
+{
+	if (t == current)
+		return (write ? copy_to_user(u64_to_user_ptr(addr), buf, n) :
+			copy_from_user(buf, u64_to_user_ptr(addr), n)) ?
+		       -EFAULT : 0;
+	return access_process_vm(t, addr, buf, n, write ? FOLL_WRITE : 0) == n ?
+	       0 : -EFAULT;
+}
+
+int m3_rvcopy(struct m3_vcopy *a)
+{
+	struct task_struct *st = NULL, *dt = NULL;
+	struct m3_proc *c, *src, *dst;
+	s32 s_ep, d_ep;
+	int s_node = -1, d_node = -1;
+	bool s_rmt, d_rmt;
+	u32 chunk = M3_RMT_MAX_PAYLOAD;
+	void *buf = NULL, *rbuf;
+	struct m3_dc *dc;
+	unsigned long deadline;
+	long timeout;
+	u64 done = 0;
+	int ret;
+
+	a->copied = 0;
+	ret = m3_ms_to_jiffies(a->timeout_ms, &timeout);
+	if (ret)
+		return ret;
+	deadline = jiffies + timeout;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = m3_priv_vcopy(c);
+	if (!ret && !timeout)
+		ret = -EAGAIN;	/* a remote copy always waits */
+	if (!ret)
+		ret = m3_resolve_any(dc, c, a->src_ep, -ECONNRESET, &src);
+	if (!ret)
+		ret = m3_resolve_any(dc, c, a->dst_ep, -EPIPE, &dst);
+	if (ret) {
+		m3_current_put(dc);
+		return ret;
+	}
+	s_rmt = src->remote;
+	d_rmt = dst->remote;
+	if (!s_rmt && !d_rmt) {
+		/* both local now (raced with a bind): the local path */
+		m3_current_put(dc);
+		return m3_vcopy(a);
+	}
+	s_ep = src->endpoint;
+	d_ep = dst->endpoint;
+	if (s_rmt)
+		s_node = src->node;
+	else
+		get_task_struct(st = src->task);
+	if (d_rmt)
+		d_node = dst->node;
+	else
+		get_task_struct(dt = dst->task);
+	kref_get(&dc->ref);	/* kept across the chunks */
+	m3_current_put(dc);
+
+	spin_lock(&m3_rmt_lock);
+	if (s_rmt)
+		chunk = min(chunk, m3_nodes[s_node].max_payload);
+	if (d_rmt)
+		chunk = min(chunk, m3_nodes[d_node].max_payload);
+	if ((s_rmt && !m3_nodes[s_node].sender) ||
+	    (d_rmt && !m3_nodes[d_node].sender))
+		ret = -ENOLINK;
+	spin_unlock(&m3_rmt_lock);
+	if (ret)
+		goto out;
+	if (a->src_addr + a->len < a->src_addr ||
+	    a->dst_addr + a->len < a->dst_addr) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if ((st && !m3_task_copyable(st, false)) ||
+	    (dt && !m3_task_copyable(dt, false))) {
+		ret = -EACCES;
+		goto out;
+	}
+	if (!s_rmt) {
+		buf = kmalloc(chunk, GFP_KERNEL);
+		if (!buf) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	while (done < a->len) {
+		u32 n = min_t(u64, chunk, a->len - done);
+		long left = MAX_SCHEDULE_TIMEOUT;
+		void *p;
+
+		if (timeout != MAX_SCHEDULE_TIMEOUT) {
+			left = (long)(deadline - jiffies);
+			if (left <= 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		}
+		rbuf = NULL;
+		if (s_rmt) {
+			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
+					   a->src_addr + done, n, NULL, &rbuf,
+					   left);
+			p = rbuf;
+		} else {
+			ret = m3_local_rw(st, a->src_addr + done, buf, n, false);
+			p = buf;
+		}
+		if (!ret && d_rmt)
+			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
+					   a->dst_addr + done, n, p, NULL,
+					   left);
+		else if (!ret)
+			ret = m3_local_rw(dt, a->dst_addr + done, p, n, true);
+		kfree(rbuf);
+		if (ret)
+			break;
+		done += n;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+out:
+	a->copied = done;
+	kfree(buf);
+	m3_dc_put(dc);
+	if (st)
+		put_task_struct(st);
+	if (dt)
+		put_task_struct(dt);
+	return ret;
+}
