@@ -325,6 +325,13 @@ int m3_node_up(int node)
 	return m3_node_ioc(M3_IOC_NODE_UP, node);
 }
 
+int m3_node_reset(int node)
+{
+	struct m3_node_ref a = { .node_id = node, .flags = M3_NDF_PEER_RESET };
+
+	return m3_ioctl(M3_IOC_NODE_DOWN, &a);
+}
+
 int m3_get2rmt(void *buf, unsigned int buflen, int timeout_ms)
 {
 	struct m3_get2rmt a;

@@ -70,7 +70,10 @@ int m3_proxy_bind(int node, int sender_pid, int receiver_pid,
 int m3_proxy_unbind(int node);
 int m3_node_down(int node);
 int m3_node_up(int node);
-/* sender proxy: next frame (hdr + payload) into buf; bytes or -errno */
+/* receiver proxy: the peer's sender connected anew (node_down, PEER_RESET) */
+int m3_node_reset(int node);
+/* sender proxy: next frame (hdr + payload) into buf; bytes or -errno;
+ * -ECONNRESET: this node marked the peer down, reset the connection */
 int m3_get2rmt(void *buf, unsigned int buflen, int timeout_ms);
 /* receiver proxy: deliver one frame (hdr + payload) */
 int m3_put2lcl(const void *buf, unsigned int len);

@@ -103,7 +103,7 @@ int m3_queue(int node, struct m3_frame *f)
 	}
 	if (ret == -ENOBUFS && !m3_is_request(f->hdr.cmd)) {
 		/* an answer that cannot wait: the node is not being served */
-		m3_node_mark_down(n, false, &gone);
+		m3_node_mark_down(n, false, true, &gone);
 		queue_work(m3_wq, &n->down_work);
 		pr_info("m3ipc: node %d down (%u frames its sender proxy does not take)\n",
 			node, M3_RMT_MAX_FRAMES);
@@ -229,9 +229,16 @@ int m3_get2rmt(struct m3_get2rmt *a)
 		return ret;
 	spin_lock(&m3_rmt_lock);
 	node = m3_my_node(true);
+	if (node >= 0 && m3_nodes[node].reset_sender) {
+		/* this node marked the peer down: the peer must learn it */
+		m3_nodes[node].reset_sender = false;
+		ret = -ECONNRESET;
+	}
 	spin_unlock(&m3_rmt_lock);
 	if (node < 0)
 		return -EPERM;
+	if (ret)
+		return ret;
 	n = &m3_nodes[node];
 
 	if (tmo == MAX_SCHEDULE_TIMEOUT)

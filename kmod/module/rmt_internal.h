@@ -71,6 +71,7 @@ struct m3_node {
 	u64 rejected;			/* reported by the receiver (RSTATS) */
 	unsigned long last_hb;		/* jiffies of the last frame in */
 	struct work_struct down_work;	/* unbinds descriptors after a down */
+	bool reset_sender;		/* next get2rmt: -ECONNRESET (see uapi) */
 	unsigned int downs;		/* times marked down (m3_rmt_lock) */
 	unsigned int downs_done;	/* ... whose descriptors were unbound
 					 * (admin mutex) */
@@ -95,7 +96,7 @@ int m3_my_node(bool sender);
 
 /* rmt_node.c */
 bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
-		       struct list_head *gone);
+		       bool reset_sender, struct list_head *gone);
 int m3_node_up_locked(struct m3_node *n);
 
 /* rmt_ipc.c */

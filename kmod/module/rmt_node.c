@@ -49,12 +49,14 @@ static void m3_node_unbind_all(int node, int err)
  * its proxies. Returns whether the node was up.
  */
 bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
-			      struct list_head *gone)
+		       bool reset_sender, struct list_head *gone)
 {
 	bool was_up = n->state == M3_NODE_UP;
 
 	n->downs++;
 	n->state = M3_NODE_DOWN;
+	if (reset_sender && n->sender && !drop_proxies)
+		n->reset_sender = true;
 	list_splice_init(&n->frames, gone);
 	n->nr_frames = 0;
 	if (drop_proxies && n->sender) {
@@ -71,7 +73,8 @@ bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 }
 
 /* admin mutex held */
-static void m3_node_down_sync(int node, bool drop_proxies, const char *why)
+static void m3_node_down_sync(int node, bool drop_proxies, bool reset_sender,
+			      const char *why)
 {
 	struct m3_node *n = &m3_nodes[node];
 	LIST_HEAD(gone);
@@ -80,7 +83,7 @@ static void m3_node_down_sync(int node, bool drop_proxies, const char *why)
 	unsigned int downs;
 
 	spin_lock(&m3_rmt_lock);
-	was_up = m3_node_mark_down(n, drop_proxies, &gone);
+	was_up = m3_node_mark_down(n, drop_proxies, reset_sender, &gone);
 	downs = n->downs;
 	spin_unlock(&m3_rmt_lock);
 	m3_free_frames(&gone);
@@ -157,7 +160,8 @@ static void m3_watchdog_fn(struct work_struct *work)
 		silent = m3_node_silent(n, ms);
 		spin_unlock(&m3_rmt_lock);
 		if (silent)
-			m3_node_down_sync(i, false, "silent for node_timeout_ms");
+			m3_node_down_sync(i, false, true,
+					  "silent for node_timeout_ms");
 		mutex_unlock(&m3_admin_mutex);
 	}
 	if (any)
@@ -269,28 +273,39 @@ int m3_proxy_unbind(struct m3_node_ref *a)
 {
 	int ret;
 
-	if (a->pad)
+	if (a->flags)
 		return -EINVAL;
 	mutex_lock(&m3_admin_mutex);
 	ret = m3_node_arg(a->node_id);
 	if (!ret && !m3_nodes[a->node_id].sender)
 		ret = -ENOLINK;
 	if (!ret)
-		m3_node_down_sync(a->node_id, true, "proxy_unbind");
+		m3_node_down_sync(a->node_id, true, false, "proxy_unbind");
 	mutex_unlock(&m3_admin_mutex);
 	return ret;
 }
 
 int m3_node_down(struct m3_node_ref *a)
 {
+	bool reset;
 	int ret;
 
-	if (a->pad)
+	if (a->flags & ~M3_NDF_PEER_RESET)
 		return -EINVAL;
 	mutex_lock(&m3_admin_mutex);
 	ret = m3_node_arg(a->node_id);
-	if (!ret)
-		m3_node_down_sync(a->node_id, false, "node_down");
+	if (!ret) {
+		/*
+		 * The peer must learn of this down (its sender's connection
+		 * is reset) unless it caused it: our sender proxy, whose
+		 * connection broke, or the peer's new connection (PEER_RESET).
+		 */
+		reset = !(a->flags & M3_NDF_PEER_RESET) &&
+			READ_ONCE(m3_nodes[a->node_id].sender) != current;
+		m3_node_down_sync(a->node_id, false, reset,
+				  (a->flags & M3_NDF_PEER_RESET) ?
+				  "the peer's sender reconnected" : "node_down");
+	}
 	mutex_unlock(&m3_admin_mutex);
 	return ret;
 }
@@ -312,7 +327,7 @@ int m3_node_up(struct m3_node_ref *a)
 {
 	int ret;
 
-	if (a->pad)
+	if (a->flags)
 		return -EINVAL;
 	mutex_lock(&m3_admin_mutex);
 	ret = m3_node_arg(a->node_id);
@@ -337,7 +352,7 @@ void m3_rmt_task_exit(struct task_struct *task)
 
 		if (n->sender != task && n->receiver != task)
 			continue;
-		if (m3_node_mark_down(n, true, &gone))
+		if (m3_node_mark_down(n, true, false, &gone))
 			pr_info("m3ipc: node %d down (proxy %d exited)\n", i,
 				task_pid_nr(task));
 		queue_work(m3_wq, &n->down_work);
@@ -355,7 +370,7 @@ void m3_rmt_dvs_end(void)
 	spin_lock(&m3_rmt_lock);
 	for (i = 0; i < M3_MAX_NODES; i++)
 		if (m3_nodes[i].sender || m3_nodes[i].state != M3_NODE_UNKNOWN) {
-			m3_node_mark_down(&m3_nodes[i], true, &gone);
+			m3_node_mark_down(&m3_nodes[i], true, false, &gone);
 			m3_nodes[i].state = M3_NODE_UNKNOWN;
 		}
 	spin_unlock(&m3_rmt_lock);

@@ -378,6 +378,16 @@ static void run_sender(void)
 		n = m3_get2rmt(buf, buflen, hb_ms / 2 ?: 1);
 		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
 			continue;
+		if (n == -ECONNRESET) {
+			/* this node marked the peer down (and dropped what it
+			 * had queued for it): a new connection tells the peer,
+			 * whose receiver then marks this node down in turn */
+			logm("resetting the connection: this node marked node %d down",
+			     peer_id);
+			close(fd);
+			fd = -1;
+			continue;
+		}
 		if (n < 0) {
 			logm("get2rmt: %s: exiting", strerror(-n));
 			exit(1);
@@ -533,6 +543,7 @@ static void run_receiver(void)
 	uint64_t last_rx = 0, reported = 0;
 	struct m3a_link link;
 	int lfd, fd = -1, ret;
+	bool had_link = false;	/* a connection from the peer was up before */
 	size_t inlen = 0;
 
 	if (!in || !frame)
@@ -550,6 +561,7 @@ static void run_receiver(void)
 					 { .fd = fd, .events = POLLIN },
 					 { .fd = pc.fd, .events = POLLIN } };
 		const char *why = NULL;
+		bool closed_by_peer = false;
 		struct m3_rhdr h;
 
 		report_rejected(&reported);
@@ -605,6 +617,19 @@ static void run_receiver(void)
 					logm("connection from the peer is up%s",
 					     insecure ? " (INSECURE)" : " (authenticated)");
 				}
+				/*
+				 * The peer's sender only connects anew after
+				 * the peer marked this node down, dropping what
+				 * it had queued for us (answers our callers wait
+				 * for): our callers must not wait for them. Its
+				 * HELLO, next, brings the node up again.
+				 */
+				if (had_link) {
+					ret = m3_node_reset(peer_id);
+					logm("node %d marked down (its sender reconnected)%s",
+					     peer_id, ret < 0 ? " [node_down failed]" : "");
+				}
+				had_link = true;
 				fd = pc.fd;
 				pc.fd = -1;
 				link = pc.link;
@@ -623,6 +648,7 @@ static void run_receiver(void)
 
 			if (r <= 0) {
 				why = r ? "read error" : "connection closed by peer";
+				closed_by_peer = true;
 			} else {
 				inlen += r;
 				last_rx = now_ms();
@@ -682,7 +708,19 @@ static void run_receiver(void)
 			close(fd);
 			fd = -1;
 			inlen = 0;
-			node_down(why);
+			/*
+			 * A connection the peer's sender closed: the peer knows
+			 * (it marked this node down first), so ours is no news
+			 * to send back; anything else (silence, a bad frame)
+			 * the peer must learn from our sender's reset.
+			 */
+			if (closed_by_peer) {
+				ret = m3_node_reset(peer_id);
+				logm("node %d marked down (%s)%s", peer_id, why,
+				     ret < 0 ? " [node_down failed]" : "");
+			} else {
+				node_down(why);
+			}
 		}
 	}
 }

@@ -26,7 +26,8 @@ static void sender_proxy(void)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		n = m3_get2rmt(buf, sizeof(buf), 200);
-		if (n == -EPERM || n == -ETIMEDOUT || n == -ENOLINK || n == -EINTR) {
+		if (n == -EPERM || n == -ETIMEDOUT || n == -ENOLINK || n == -EINTR ||
+		    n == -ECONNRESET) {
 			if (n == -EPERM)
 				msleep(5);
 			continue;

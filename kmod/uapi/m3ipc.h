@@ -351,8 +351,19 @@ struct m3_proxy_bind {
 /* proxy_unbind, node_down, node_up: a node id */
 struct m3_node_ref {
 	__s32 node_id;
-	__u32 pad;
+	__u32 flags;		/* node_down: M3_NDF_*; else must be 0 */
 };
+
+/*
+ * A node down on one side drops what was queued for the other, answers its
+ * callers wait for included, so the other side must go down too: a node
+ * down that the sender proxy did not cause itself makes its next get2rmt
+ * return -ECONNRESET (reset the connection, no node_down); the peer's
+ * receiver proxy, seeing the sender connect anew, calls node_down with
+ * M3_NDF_PEER_RESET (which resets nothing in turn) before the peer's HELLO
+ * brings it up again. So no caller waits for a frame that was dropped.
+ */
+#define M3_NDF_PEER_RESET	0x1
 
 /* add_node / del_node: the DC's node bitmap */
 struct m3_dc_node {

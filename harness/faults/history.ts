@@ -1,0 +1,120 @@
+/**
+ * The fault suite's workload history and its checker, after Jepsen: the
+ * workload (kmod/tests/rt_load.c, one process per client) records every call
+ * it made; a fault is injected and healed on a timeline; then this checker
+ * judges the history alone. Pure functions: unit-tested without a lab.
+ */
+
+/** One call as rt_load printed it, placed on the host's clock. */
+export interface Op {
+  /** "node1/30": the node and slot of the client. */
+  client: string;
+  seq: number;
+  /** Host time (ms since the epoch) the call started: the client's start + its offset. */
+  start: number;
+  durationMs: number;
+  /** 0 or a negative errno. */
+  result: number;
+  /** Reply minus request (1 when right), "from<ep>" for a reply from another process, or null without one. */
+  reply: number | string | null;
+}
+
+export interface ClientHistory {
+  client: string;
+  ops: Op[];
+  /** rt_load printed its "done" line: it was not killed or stuck. */
+  done: boolean;
+  /** Lines that were neither ops nor "done" (diagnostics, bail-outs). */
+  other: string[];
+}
+
+/**
+ * Parses one rt_load output. `startedAt` is the host time the client was
+ * started (its offsets count from then; the spawn round trip is the error).
+ */
+export function parseHistory(client: string, text: string, startedAt: number): ClientHistory {
+  const h: ClientHistory = { client, ops: [], done: false, other: [] };
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t) continue;
+    const m = /^op (\d+) (\d+) (\d+) (\d+) (-?\d+) (\S+)$/.exec(t);
+    if (m) {
+      const raw = m[6]!;
+      h.ops.push({
+        client,
+        seq: Number(m[2]),
+        start: startedAt + Number(m[3]),
+        durationMs: Number(m[4]),
+        result: Number(m[5]),
+        reply: raw === '-' ? null : /^-?\d+$/.test(raw) ? Number(raw) : raw,
+      });
+    } else if (/^done \d+$/.test(t)) h.done = true;
+    else h.other.push(t);
+  }
+  return h;
+}
+
+export interface CheckOptions {
+  /** Results a call may end with under the fault (0 is always allowed). */
+  allowed: number[];
+  /** No call may take longer: the documented bound for an affected call. */
+  boundMs: number;
+  /** Host time the fault was injected and the time its heal finished. */
+  faultAt: number;
+  healedAt: number;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  problems: string[];
+  /** Per client: calls, successes, failures by errno, the longest call. */
+  summary: { client: string; ops: number; ok: number; failures: Record<string, number>; longestMs: number; okAfterHeal: number }[];
+}
+
+/**
+ * The checker's rules: every client finished; its calls are numbered 1, 2, 3 ...
+ * (none lost, none twice: each request got at most one answer); every
+ * successful call got the answer to its own request (never another call's or
+ * another client's); every failure is one of the documented errnos; no call
+ * took longer than the bound; every client succeeded before the fault and
+ * again after the heal (the link came back without anything restarted by hand).
+ */
+export function checkHistory(histories: ClientHistory[], o: CheckOptions, errname: (e: number) => string = (e) => `${e}`): CheckResult {
+  const problems: string[] = [];
+  const summary: CheckResult['summary'] = [];
+  for (const h of histories) {
+    const failures: Record<string, number> = {};
+    let longest = 0;
+    let okBefore = 0;
+    let okAfter = 0;
+    if (!h.done) problems.push(`${h.client}: did not finish (killed or stuck; last lines: ${h.other.slice(-3).join(' | ') || 'none'})`);
+    if (h.ops.length === 0) problems.push(`${h.client}: made no call`);
+    h.ops.forEach((op, i) => {
+      if (op.seq !== i + 1) problems.push(`${h.client}: call ${i + 1} is numbered ${op.seq} (a call lost or repeated)`);
+      longest = Math.max(longest, op.durationMs);
+      if (op.durationMs > o.boundMs) problems.push(`${h.client} #${op.seq}: took ${op.durationMs} ms, over the bound of ${o.boundMs} ms (result ${errname(op.result)})`);
+      if (op.result === 0) {
+        if (op.reply !== 1) problems.push(`${h.client} #${op.seq}: succeeded with a wrong answer (${op.reply === null ? 'none' : op.reply}): not the answer to its own request`);
+        if (op.start < o.faultAt) okBefore++;
+        if (op.start >= o.healedAt) okAfter++;
+      } else {
+        failures[errname(op.result)] = (failures[errname(op.result)] ?? 0) + 1;
+        if (!o.allowed.includes(op.result)) problems.push(`${h.client} #${op.seq}: failed with ${errname(op.result)}, not a documented result of this fault`);
+        if (op.reply !== null) problems.push(`${h.client} #${op.seq}: failed but carries an answer (${op.reply})`);
+      }
+    });
+    if (h.ops.length && okBefore === 0) problems.push(`${h.client}: no call succeeded before the fault (the workload never ran)`);
+    if (h.ops.length && okAfter === 0) problems.push(`${h.client}: no call succeeded after the heal (traffic did not resume)`);
+    summary.push({ client: h.client, ops: h.ops.length, ok: h.ops.filter((x) => x.result === 0).length, failures, longestMs: longest, okAfterHeal: okAfter });
+  }
+  return { ok: problems.length === 0, problems, summary };
+}
+
+/** A history as text for a report: one line per call, in host time order. */
+export function historyText(histories: ClientHistory[], t0: number): string {
+  return histories
+    .flatMap((h) => h.ops)
+    .sort((a, b) => a.start - b.start)
+    .map((op) => `${((op.start - t0) / 1000).toFixed(3).padStart(8)}s ${op.client.padEnd(10)} #${`${op.seq}`.padEnd(5)} ${`${op.durationMs}`.padStart(5)} ms  ${op.result === 0 ? 'ok' : op.result}  reply ${op.reply ?? '-'}`)
+    .join('\n');
+}

@@ -1,0 +1,200 @@
+import * as allure from 'allure-js-commons';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { InfraError } from '../harness/errors.ts';
+import { checkHistory, historyText, parseHistory, type ClientHistory } from '../harness/faults/history.ts';
+import { makeFault } from '../harness/faults/kinds.ts';
+import { Nemesis, type Fault } from '../harness/faults/nemesis.ts';
+import type { LabNode } from '../harness/lab/node.ts';
+import { M3Cluster } from '../harness/m3/cluster.ts';
+import { parseTable } from '../harness/m3/procfs.ts';
+import { labSuite, type LabSuite } from './support/lab-suite.ts';
+
+/**
+ * Faults under load, after Jepsen: a client on every node calls a server on each
+ * other node without a timeout of its own (kmod/tests/rt_load.c) and records
+ * every call; one fault is injected and healed on a timeline; the checker
+ * (harness/faults/history.ts) judges the history: every call ended within the
+ * bound with a documented result, every answer is the answer to its own
+ * request, nothing was lost or answered twice, and traffic resumed after the
+ * heal without anything restarted by hand.
+ */
+
+const HEARTBEAT_MS = 200;
+const PROXY_TIMEOUT_MS = 1000;
+/** The module's node_timeout_ms (asserted below). */
+const NODE_TIMEOUT_MS = 3000;
+/** An affected call ends by the node timeout at the latest, plus its 250 ms check period and 2 s for TCG scheduling. */
+const BOUND_MS = NODE_TIMEOUT_MS + 250 + 2000;
+const WARMUP_MS = 2000;
+const HOLD_MS = 4000;
+const LOAD_MS = 16_000;
+
+const ERRNO: Record<number, string> = { [-112]: 'EHOSTDOWN', [-67]: 'ENOLINK', [-107]: 'ENOTCONN', [-32]: 'EPIPE', [-110]: 'ETIMEDOUT', [-71]: 'EPROTO', [-4]: 'EINTR', [-52]: 'EBADE' };
+const errname = (e: number) => ERRNO[e] ?? `errno ${-e}`;
+/**
+ * The documented results of a call whose peer's node is cut off: -EHOSTDOWN (the
+ * node was declared down while it waited, or before), -ENOLINK (no proxy for the
+ * node between a proxy's death and its restart), -ENOTCONN (its descriptor on the
+ * callee node was dropped), -EPIPE (the server's descriptor here was dropped by
+ * the node down and not yet bound again: rt_load binds it after every failure).
+ */
+const ALLOWED = [-112, -67, -107, -32];
+
+let suite: LabSuite;
+let cluster: M3Cluster | undefined;
+let nemesis = new Nemesis();
+
+function nodes(): [LabNode, LabNode, LabNode] {
+  const n = suite.handle().lab.nodes;
+  return [n[0]!, n[1]!, n[2]!];
+}
+
+function c(): M3Cluster {
+  if (!cluster) throw new InfraError('the M3-IPC cluster was not set up (see beforeAll)');
+  return cluster;
+}
+
+interface Server {
+  node: LabNode;
+  id: number;
+  ep: number;
+}
+
+const servers = new Map<string, Server>();
+
+async function startServer(node: LabNode, slot: number): Promise<Server> {
+  const { id } = await node.rpc.call('spawn', { cmd: c().remote.get(node.name)!.tests.rt_server!, args: [c().opts.dc, `${slot}`] });
+  for (let i = 0; i < 100; i++) {
+    const r = await node.rpc.call('wait', { id, timeoutMs: 0 });
+    const m = r.stdout.match(/^endpoint=(\d+)$/m);
+    if (m) return { node, id, ep: Number(m[1]) };
+    if (r.exited) throw new InfraError(`rt_server on ${node.name} exited: ${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new InfraError(`rt_server on ${node.name} printed no endpoint`);
+}
+
+/**
+ * Runs the workload (a client on every node for each other node's server),
+ * injects FAULT after the warm-up, heals it after HOLD_MS, lets the clients
+ * finish, then checks their histories.
+ */
+async function underLoad(fault: Fault, seed: number): Promise<void> {
+  const all = nodes();
+  const t0 = Date.now();
+  let slot = 30 + (seed % 4) * 6; // fresh client slots for every test
+  const clients = [];
+  for (const from of all) {
+    for (const to of all) {
+      if (from === to) continue;
+      const s = servers.get(to.name)!;
+      const mySlot = slot++;
+      const startedAt = Date.now();
+      const { id } = await from.rpc.call('spawn', { cmd: c().remote.get(from.name)!.tests.rt_load!, args: [c().opts.dc, `${mySlot}`, `${s.ep}`, `${c().nodeId(to)}`, `${LOAD_MS}`] });
+      clients.push({ from, to, slot: mySlot, id, startedAt });
+    }
+  }
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  const faultAt = Date.now();
+  await nemesis.inject(fault);
+  await new Promise((r) => setTimeout(r, HOLD_MS));
+  await nemesis.heal(fault);
+  const healedAt = Date.now();
+
+  const histories: ClientHistory[] = [];
+  for (const cl of clients) {
+    const left = Math.max(0, cl.startedAt + LOAD_MS - Date.now());
+    let r = await cl.from.rpc.call('wait', { id: cl.id, timeoutMs: left + BOUND_MS + 5000 }, left + BOUND_MS + 15_000);
+    if (!r.exited) {
+      // Stuck in a call: the history says so (no "done"); the process must still go.
+      await cl.from.rpc.call('kill', { id: cl.id, signal: 'SIGKILL' }).catch(() => undefined);
+      r = await cl.from.rpc.call('wait', { id: cl.id, timeoutMs: 5000 });
+    }
+    histories.push(parseHistory(`${cl.from.name}/${cl.slot}>${cl.to.name}`, `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`, cl.startedAt));
+  }
+  const result = checkHistory(histories, { allowed: ALLOWED, boundMs: BOUND_MS, faultAt, healedAt }, errname);
+  await allure.attachment('history', historyText(histories, t0), { contentType: 'text/plain' });
+  await allure.attachment('history summary', JSON.stringify({ faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary }, null, 2), { contentType: 'application/json' });
+  await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
+  expect(result.problems).toEqual([]);
+  // Each client really crossed the fault: something failed or waited while it lasted.
+  expect(result.summary.every((s) => s.ops > 10)).toBe(true);
+
+  // Nothing stuck in an uninterruptible sleep on any node.
+  for (const n of all) {
+    const d = parseTable((await n.sh('ps -o pid,stat,comm')).stdout).filter((r) => /^D/.test(r.STAT ?? ''));
+    expect({ node: n.name, d }).toEqual({ node: n.name, d: [] });
+  }
+}
+
+describe(`faults: node failures under IPC load, judged from the workload's history (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
+  suite = labSuite({
+    need: { nodes: 3 },
+    setup: async (h) => {
+      cluster = await M3Cluster.setup(h.lab.nodes.slice(0, 3), { heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS }, (l) => process.stderr.write(`${l}\n`));
+      for (const [i, n] of h.lab.nodes.slice(0, 3).entries()) servers.set(n.name, await startServer(n, 10 + i));
+    },
+    teardown: async () => {
+      if (cluster) await cluster.teardown().catch(() => undefined);
+    },
+    evidence: async () => (cluster ? cluster.proxyLogs() : {}),
+  });
+
+  beforeEach(() => {
+    nemesis = new Nemesis();
+  });
+
+  afterEach(async () => {
+    const errors = await nemesis.healAll();
+    expect(errors).toEqual([]);
+  });
+
+  suite.it('the module checks silent nodes with the timeout the bounds assume', async () => {
+    for (const n of nodes()) expect((await n.sh('cat /sys/module/m3ipc/parameters/node_timeout_ms')).stdout.trim()).toBe(`${NODE_TIMEOUT_MS}`);
+  });
+
+  suite.it('kill: the sender proxy of node1 for node2 is killed (-9) and restarted', async () => {
+    const [n1, n2] = nodes();
+    const row = (await c().proxyTable(n1)).find((r) => Number(r.node_id) === c().nodeId(n2))!;
+    await underLoad(
+      {
+        name: `kill -9 sender proxy ${n1.name}->${n2.name} (pid ${row.sender_pid})`,
+        inject: async () => {
+          const r = await n1.sh(`kill -9 ${row.sender_pid}`);
+          if (r.code !== 0) throw new InfraError(`kill -9 ${row.sender_pid}: ${r.stderr}`);
+        },
+        heal: async () => {
+          await n1.rpc.call('wait', { id: c().proxy(n1, n2).id, timeoutMs: 5000 });
+          await c().startProxy(n1, n2);
+          await c().waitAllUp(15_000);
+          return 'proxy pair restarted, all peers up';
+        },
+      },
+      0,
+    );
+  });
+
+  suite.it('stop: every proxy of node2 is stopped (SIGSTOP), a hang not a death, then continued', async () => {
+    const [, n2] = nodes();
+    await underLoad(makeFault(suite.handle().lab, { kind: 'stop', node: n2.name, process: 'm3proxy' }), 1);
+  });
+
+  suite.it('partition: node3 is cut off the LAN silently (its switch port in a VLAN of its own), then back', async () => {
+    const [, , n3] = nodes();
+    await underLoad(makeFault(suite.handle().lab, { kind: 'partition', node: n3.name }), 2);
+  });
+
+  suite.it('afterwards every proxy and client exits, nothing is left bound but the servers, rmmod succeeds', async () => {
+    for (const s of servers.values()) {
+      await s.node.rpc.call('kill', { id: s.id, signal: 'SIGKILL' }).catch(() => undefined);
+      await s.node.rpc.call('wait', { id: s.id, timeoutMs: 5000 }).catch(() => undefined);
+    }
+    const problems = await c().teardown();
+    cluster = undefined;
+    expect(problems).toEqual([]);
+    for (const n of nodes()) {
+      const procs = parseTable((await n.sh('ps -o pid,comm')).stdout).filter((r) => /m3proxy|rt_/.test(r.COMMAND ?? r.comm ?? ''));
+      expect({ node: n.name, procs }).toEqual({ node: n.name, procs: [] });
+    }
+  });
+});
