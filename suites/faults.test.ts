@@ -1,13 +1,13 @@
 import * as allure from 'allure-js-commons';
-import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { InfraError } from '../harness/errors.ts';
 import { checkHistory, historyText, parseHistory, type ClientHistory } from '../harness/faults/history.ts';
 import { makeFault } from '../harness/faults/kinds.ts';
-import { Nemesis, type Fault } from '../harness/faults/nemesis.ts';
+import type { Fault } from '../harness/faults/nemesis.ts';
 import type { LabNode } from '../harness/lab/node.ts';
-import { M3Cluster } from '../harness/m3/cluster.ts';
+import type { RtServer } from '../harness/m3/cluster.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
-import { labSuite, type LabSuite } from './support/lab-suite.ts';
+import { clusterSuite, type ClusterSuite } from './support/cluster-suite.ts';
 
 /**
  * Faults under load, after Jepsen: a client on every node calls a server on each
@@ -40,39 +40,11 @@ const errname = (e: number) => ERRNO[e] ?? `errno ${-e}`;
  */
 const ALLOWED = [-112, -67, -107, -32];
 
-let suite: LabSuite;
-let cluster: M3Cluster | undefined;
-let nemesis = new Nemesis();
+let cs: ClusterSuite;
+const c = () => cs.c();
+const nodes = () => cs.nodes();
 
-function nodes(): [LabNode, LabNode, LabNode] {
-  const n = suite.handle().lab.nodes;
-  return [n[0]!, n[1]!, n[2]!];
-}
-
-function c(): M3Cluster {
-  if (!cluster) throw new InfraError('the M3-IPC cluster was not set up (see beforeAll)');
-  return cluster;
-}
-
-interface Server {
-  node: LabNode;
-  id: number;
-  ep: number;
-}
-
-const servers = new Map<string, Server>();
-
-async function startServer(node: LabNode, slot: number): Promise<Server> {
-  const { id } = await node.rpc.call('spawn', { cmd: c().remote.get(node.name)!.tests.rt_server!, args: [c().opts.dc, `${slot}`] });
-  for (let i = 0; i < 100; i++) {
-    const r = await node.rpc.call('wait', { id, timeoutMs: 0 });
-    const m = r.stdout.match(/^endpoint=(\d+)$/m);
-    if (m) return { node, id, ep: Number(m[1]) };
-    if (r.exited) throw new InfraError(`rt_server on ${node.name} exited: ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new InfraError(`rt_server on ${node.name} printed no endpoint`);
-}
+const servers = new Map<string, RtServer>();
 
 /**
  * Runs the workload (a client on every node for each other node's server),
@@ -96,9 +68,9 @@ async function underLoad(fault: Fault, seed: number): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   const faultAt = Date.now();
-  await nemesis.inject(fault);
+  await cs.nemesis.inject(fault);
   await new Promise((r) => setTimeout(r, HOLD_MS));
-  await nemesis.heal(fault);
+  await cs.nemesis.heal(fault);
   const healedAt = Date.now();
 
   const histories: ClientHistory[] = [];
@@ -115,7 +87,6 @@ async function underLoad(fault: Fault, seed: number): Promise<void> {
   const result = checkHistory(histories, { allowed: ALLOWED, boundMs: BOUND_MS, faultAt, healedAt }, errname);
   await allure.attachment('history', historyText(histories, t0), { contentType: 'text/plain' });
   await allure.attachment('history summary', JSON.stringify({ faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary }, null, 2), { contentType: 'application/json' });
-  await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
   expect(result.problems).toEqual([]);
   // Each client really crossed the fault: something failed or waited while it lasted.
   expect(result.summary.every((s) => s.ops > 10)).toBe(true);
@@ -128,26 +99,10 @@ async function underLoad(fault: Fault, seed: number): Promise<void> {
 }
 
 describe(`faults: node failures under IPC load, judged from the workload's history (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
-  suite = labSuite({
-    need: { nodes: 3 },
-    setup: async (h) => {
-      cluster = await M3Cluster.setup(h.lab.nodes.slice(0, 3), { heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS }, (l) => process.stderr.write(`${l}\n`));
-      for (const [i, n] of h.lab.nodes.slice(0, 3).entries()) servers.set(n.name, await startServer(n, 10 + i));
-    },
-    teardown: async () => {
-      if (cluster) await cluster.teardown().catch(() => undefined);
-    },
-    evidence: async () => (cluster ? cluster.proxyLogs() : {}),
+  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS }, async (cl, ns) => {
+    for (const [i, n] of ns.entries()) servers.set(n.name, await cl.startServer(n, 10 + i));
   });
-
-  beforeEach(() => {
-    nemesis = new Nemesis();
-  });
-
-  afterEach(async () => {
-    const errors = await nemesis.healAll();
-    expect(errors).toEqual([]);
-  });
+  const { suite } = cs;
 
   suite.it('the module checks silent nodes with the timeout the bounds assume', async () => {
     for (const n of nodes()) expect((await n.sh('cat /sys/module/m3ipc/parameters/node_timeout_ms')).stdout.trim()).toBe(`${NODE_TIMEOUT_MS}`);
@@ -185,12 +140,9 @@ describe(`faults: node failures under IPC load, judged from the workload's histo
   });
 
   suite.it('afterwards every proxy and client exits, nothing is left bound but the servers, rmmod succeeds', async () => {
-    for (const s of servers.values()) {
-      await s.node.rpc.call('kill', { id: s.id, signal: 'SIGKILL' }).catch(() => undefined);
-      await s.node.rpc.call('wait', { id: s.id, timeoutMs: 5000 }).catch(() => undefined);
-    }
+    for (const s of servers.values()) await c().stopServer(s);
     const problems = await c().teardown();
-    cluster = undefined;
+    cs.forgetCluster();
     expect(problems).toEqual([]);
     for (const n of nodes()) {
       const procs = parseTable((await n.sh('ps -o pid,comm')).stdout).filter((r) => /m3proxy|rt_/.test(r.COMMAND ?? r.comm ?? ''));

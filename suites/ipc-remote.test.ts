@@ -1,50 +1,25 @@
 import * as allure from 'allure-js-commons';
-import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { InfraError } from '../harness/errors.ts';
 import { killProcess } from '../harness/faults/faults.ts';
-import { Nemesis } from '../harness/faults/nemesis.ts';
+import { Nemesis, type Fault } from '../harness/faults/nemesis.ts';
 import type { LabNode } from '../harness/lab/node.ts';
-import { M3Cluster } from '../harness/m3/cluster.ts';
+import type { RtServer } from '../harness/m3/cluster.ts';
 import { num, parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
-import { labSuite, type LabSuite } from './support/lab-suite.ts';
+import { clusterSuite, type ClusterSuite } from './support/cluster-suite.ts';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 1000;
 
-let suite: LabSuite;
-let cluster: M3Cluster | undefined;
-let nemesis = new Nemesis();
+let cs: ClusterSuite;
+const c = () => cs.c();
+const nodes = () => cs.nodes();
 
-function nodes(): [LabNode, LabNode, LabNode] {
-  const n = suite.handle().lab.nodes;
-  return [n[0]!, n[1]!, n[2]!];
-}
-
-function c(): M3Cluster {
-  if (!cluster) throw new InfraError('the M3-IPC cluster was not set up (see beforeAll)');
-  return cluster;
-}
-
-interface Server {
-  node: LabNode;
-  slot: number;
-  id: number;
-  ep: number;
-}
+type Server = RtServer;
 
 /** rt_server bound at SLOT of the lab DC on NODE; resolves with its endpoint. */
-async function startServer(node: LabNode, slot: number): Promise<Server> {
-  const { id } = await node.rpc.call('spawn', { cmd: c().remote.get(node.name)!.tests.rt_server!, args: [c().opts.dc, `${slot}`] });
-  for (let i = 0; i < 100; i++) {
-    const r = await node.rpc.call('wait', { id, timeoutMs: 0 });
-    const m = r.stdout.match(/^endpoint=(\d+)$/m);
-    if (m) return { node, slot, id, ep: Number(m[1]) };
-    if (r.exited) throw new Error(`rt_server on ${node.name} exited: ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new InfraError(`rt_server on ${node.name} printed no endpoint`);
-}
+const startServer = (node: LabNode, slot: number) => c().startServer(node, slot);
 
 /** rt_client on NODE at SLOT against a server; every TAP line asserted. */
 async function client(node: LabNode, slot: number, srv: Server, mode: string, ...args: string[]): Promise<void> {
@@ -54,10 +29,7 @@ async function client(node: LabNode, slot: number, srv: Server, mode: string, ..
   expect({ client: `${node.name} ${mode}`, problems: tapProblems(parseTap(res.stdout)), exit: res.code }).toEqual({ client: `${node.name} ${mode}`, problems: [], exit: 0 });
 }
 
-async function stopServer(s: Server): Promise<void> {
-  await s.node.rpc.call('kill', { id: s.id, signal: 'SIGKILL' }).catch(() => undefined);
-  await s.node.rpc.call('wait', { id: s.id, timeoutMs: 5000 }).catch(() => undefined);
-}
+const stopServer = (s: Server) => c().stopServer(s);
 
 /** rt_inject (kmod/tests/rt_inject.c) on NODE as node NODE's sender towards PEER's receiver for NODE. KEY: a key file, or '-' (a random key). */
 async function inject(node: LabNode, peer: LabNode, key: string, ...mode: string[]): Promise<{ code: number | null; stdout: string }> {
@@ -113,6 +85,24 @@ async function descriptorEndpoint(node: LabNode, slot: number): Promise<number> 
   throw new InfraError(`${node.name}: no descriptor in slot ${slot} of ${c().opts.dc}`);
 }
 
+/**
+ * ON's proxies for OF stopped by rt_client's own action (so the stop lands at a
+ * known point of its call): the inject only records it; the heal continues them
+ * and waits until every link is up.
+ */
+function stoppedByClient(on: LabNode, of: LabNode, pids: string, when: string): Fault {
+  return {
+    name: `SIGSTOP ${on.name}'s proxies for ${of.name} (pids ${pids}), by the client ${when}`,
+    inject: async () => {},
+    heal: async () => {
+      const r = await on.sh(`kill -CONT ${pids}`);
+      if (r.code !== 0) throw new InfraError(`kill -CONT ${pids}: ${r.stderr}`);
+      await c().waitAllUp(20_000);
+      return 'SIGCONT, all peers up';
+    },
+  };
+}
+
 /** The kernel pids of ON's proxy pair for node OF ("sender receiver"). */
 async function proxyPids(on: LabNode, of: LabNode): Promise<string> {
   const row = (await c().proxyTable(on)).find((r) => Number(r.node_id) === c().nodeId(of));
@@ -137,7 +127,7 @@ async function expectLinkBack(from: LabNode, to: LabNode, serverSlot: number, cl
     for (let probes = 1; ; probes++) {
       const r = await from.rpc.call('exec', { cmd, args: [c().opts.dc, `${clientSlot + 1}`, `${s2.ep}`, `${c().nodeId(to)}`, 'load', '1'], timeoutMs: 30_000 }, 40_000);
       if (r.code === 0) break;
-      nemesis.timeline.record('note', 'first requests after the heal', `probe ${probes} failed: ${r.stdout.replace(/\n/g, ' | ')}`);
+      cs.nemesis.timeline.record('note', 'first requests after the heal', `probe ${probes} failed: ${r.stdout.replace(/\n/g, ' | ')}`);
       expect(Date.now(), `the link is not back 20 s after the heal (${probes} probes, see the timeline)`).toBeLessThan(deadline);
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -152,26 +142,8 @@ const endpoint = (gen: number, slot: number) => gen * 65536 + slot + 256;
 
 describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
   // Any kernel report on any node while a test runs fails that test (lab-suite.ts).
-  suite = labSuite({
-    need: { nodes: 3 },
-    setup: async (h) => {
-      cluster = await M3Cluster.setup(h.lab.nodes.slice(0, 3), { heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS }, (l) => process.stderr.write(`${l}\n`));
-    },
-    teardown: async () => {
-      if (cluster) await cluster.teardown().catch(() => undefined);
-    },
-    evidence: async () => (cluster ? cluster.proxyLogs() : {}),
-  });
-
-  beforeEach(() => {
-    nemesis = new Nemesis();
-  });
-
-  afterEach(async () => {
-    const errors = await nemesis.healAll();
-    if (nemesis.timeline.events.length) await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
-    expect(errors).toEqual([]);
-  });
+  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS });
+  const { suite } = cs;
 
   suite.it('every proxy pair is up and /proc/m3ipc lists the other nodes', async () => {
     for (const n of nodes()) {
@@ -240,7 +212,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     const [n1, n2] = nodes();
     const old = await startServer(n2, 15);
     await client(n1, 38, old, 'load', '5');
-    await nemesis.inject(killProcess(n2, old.id, 'rt_server'));
+    await cs.nemesis.inject(killProcess(n2, old.id, 'rt_server'));
     const fresh = await startServer(n2, 15);
     try {
       expect(fresh.ep).not.toBe(old.ep);
@@ -255,7 +227,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     const s = await startServer(n2, 16);
     const waiting = client(n1, 40, s, 'hang', 'EPIPE', `${TIMEOUT_MS + 2000}`);
     await new Promise((r) => setTimeout(r, 700));
-    await nemesis.inject(killProcess(n2, s.id, 'rt_server'));
+    await cs.nemesis.inject(killProcess(n2, s.id, 'rt_server'));
     await waiting;
   });
 
@@ -267,7 +239,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       await new Promise((r) => setTimeout(r, 700));
       const p = c().proxy(n1, n3);
       const row = (await c().proxyTable(n1)).find((r) => Number(r.node_id) === c().nodeId(n3))!;
-      await nemesis.inject({
+      await cs.nemesis.inject({
         name: `kill -9 proxy sender ${n1.name}->${n3.name} (pid ${row.sender_pid})`,
         inject: async () => {
           const r = await n1.sh(`kill -9 ${row.sender_pid}`);
@@ -284,7 +256,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       const sup = await n1.rpc.call('wait', { id: p.id, timeoutMs: 5000 });
       expect(sup.exited).toBe(true);
     } finally {
-      await nemesis.healAll();
+      await cs.nemesis.healAll();
       await stopServer(s);
     }
     // Back in business after the heal.
@@ -301,7 +273,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       await new Promise((r) => setTimeout(r, 300));
       const un = await n2.sh(`${c().remote.get(n2.name)!.m3ctl} unbind ${c().opts.dc} ${ep}`);
       expect({ code: un.code, stderr: un.stderr.trim() }).toEqual({ code: 0, stderr: '' });
-      nemesis.timeline.record('note', `m3ctl unbind on ${n2.name}`, `descriptor ${ep} of ${n1.name}'s blocked client`);
+      cs.nemesis.timeline.record('note', `m3ctl unbind on ${n2.name}`, `descriptor ${ep} of ${n1.name}'s blocked client`);
       await waiting;
     } finally {
       await stopServer(s);
@@ -317,22 +289,13 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       expect(timeoutMs).toBe(3000);
       // The proxies of n1 for n3 are stopped 1 s after the call; only n1's kernel can
       // end the wait: node_timeout_ms + the 250 ms check period + scheduling margin.
-      await nemesis.inject({
-        name: `SIGSTOP ${n1.name}'s proxies for ${n3.name} (pids ${pids}), by the client 1 s into its sendrec`,
-        inject: async () => {},
-        heal: async () => {
-          const r = await n1.sh(`kill -CONT ${pids}`);
-          if (r.code !== 0) throw new InfraError(`kill -CONT ${pids}: ${r.stderr}`);
-          await c().waitAllUp(20_000);
-          return 'SIGCONT, all peers up';
-        },
-      });
+      await cs.nemesis.inject(stoppedByClient(n1, n3, pids, '1 s into its sendrec'));
       await client(n1, 54, s, 'hang', 'EHOSTDOWN', `${timeoutMs + 1500}`, `kill -STOP ${pids}`);
       const log = (await n1.sh('dmesg | grep "m3ipc: node" | tail -5')).stdout;
       expect(log).toMatch(new RegExp(`node ${c().nodeId(n3)} down \\(silent`));
-      expect(await nemesis.healAll()).toEqual([]);
+      expect(await cs.nemesis.healAll()).toEqual([]);
     } finally {
-      await nemesis.healAll();
+      await cs.nemesis.healAll();
       await stopServer(s);
     }
     await expectLinkBack(n1, n3, 23, 0);
@@ -343,21 +306,12 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     const s = await startServer(n3, 24);
     const pids = await proxyPids(n1, n3);
     try {
-      await nemesis.inject({
-        name: `SIGSTOP ${n1.name}'s proxies for ${n3.name} (pids ${pids}), by the client before its vcopy`,
-        inject: async () => {},
-        heal: async () => {
-          const r = await n1.sh(`kill -CONT ${pids}`);
-          if (r.code !== 0) throw new InfraError(`kill -CONT ${pids}: ${r.stderr}`);
-          await c().waitAllUp(20_000);
-          return 'SIGCONT, all peers up';
-        },
-      });
+      await cs.nemesis.inject(stoppedByClient(n1, n3, pids, 'before its vcopy'));
       // 800 ms: well before node_timeout_ms would end it with -EHOSTDOWN instead.
       await client(n1, 59, s, 'vcopy-stuck', await serverBuf(s), '800', '2000', `kill -STOP ${pids}`);
-      expect(await nemesis.healAll()).toEqual([]);
+      expect(await cs.nemesis.healAll()).toEqual([]);
     } finally {
-      await nemesis.healAll();
+      await cs.nemesis.healAll();
       await stopServer(s);
     }
     await expectLinkBack(n1, n3, 25, 2);
@@ -519,7 +473,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
 
   suite.it('every proxy exits and rmmod m3ipc succeeds on every node', async () => {
     const problems = await c().teardown();
-    cluster = undefined;
+    cs.forgetCluster();
     expect(problems).toEqual([]);
     for (const n of nodes()) {
       const procs = parseTable((await n.sh('ps -o pid,comm')).stdout).filter((r) => /m3proxy|rt_/.test(r.COMMAND ?? r.comm ?? ''));

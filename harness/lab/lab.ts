@@ -22,6 +22,9 @@ export const LAN_PREFIX = 24;
 /** The inter-node LAN lives on link-local addresses inside the lab's own VDE switch. */
 export const lanAddress = (index: number) => `169.254.77.${index}`;
 
+/** A debug guest whose console printed nothing for this long in its first boot is taken for halted. */
+const DEBUG_SILENT_MS = 40_000;
+
 
 export interface NodeRecord extends NodeRecordBase {
   name: string;
@@ -259,12 +262,14 @@ export class Lab {
             const n = nodes[i]!;
             const full = bootTimeoutMs(accel.accel, n.record.spec.cpus, 1, n.record.kernel.variant);
             try {
-              await n.target.waitBooted(Date.now() + (attempt === 1 ? full / 2 : full));
+              // The first attempt also ends when the console stops: a healthy
+              // debug boot prints all along and is ready in 30-45 s.
+              await n.target.waitBooted(Date.now() + (attempt === 1 ? full / 2 : full), attempt === 1 ? DEBUG_SILENT_MS : undefined);
               break;
             } catch (e) {
               if (!(e instanceof BootTimeoutError) || attempt >= 2) throw e;
               n.record.bootRetries = (n.record.bootRetries ?? 0) + 1;
-              log(`lab: ${n.name}: the debug kernel went silent in early boot (not ready in ${Math.round(full / 2000)} s); power-cycling it once`);
+              log(`lab: ${n.name}: the debug kernel went silent in early boot (${e.message.replace(/^[^:]*: /, '')}); power-cycling it once`);
               await n.target.power.off(1000);
             }
           }

@@ -24,6 +24,15 @@ export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, 
 /** The M3-IPC privilege levels, as m3ctl names them. */
 export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';
 
+/** A test server process of the cluster's DC (rt_server). */
+export interface RtServer {
+  node: LabNode;
+  slot: number;
+  /** The agent's id of the process. */
+  id: number;
+  ep: number;
+}
+
 export interface ProxyHandle {
   from: LabNode;
   to: LabNode;
@@ -121,6 +130,24 @@ export class M3Cluster {
     const ctl = this.remote.get(on.name)!.m3ctl;
     const res = await on.sh(`${ctl} rmtbind ${this.opts.dc} ${ep} ${this.nodeId(of)} --priv ${level}`);
     if (res.code !== 0) throw new InfraError(`${on.name}: rmtbind ${ep} of ${of.name} --priv ${level}: ${res.stderr.trim()}`);
+  }
+
+  /** An rt_server (kmod/tests/rt_server.c) bound at SLOT of the cluster's DC on NODE, once it printed its endpoint. */
+  async startServer(node: LabNode, slot: number): Promise<RtServer> {
+    const { id } = await node.rpc.call('spawn', { cmd: this.remote.get(node.name)!.tests.rt_server!, args: [this.opts.dc, `${slot}`] });
+    for (let i = 0; i < 100; i++) {
+      const r = await node.rpc.call('wait', { id, timeoutMs: 0 });
+      const m = r.stdout.match(/^endpoint=(\d+)$/m);
+      if (m) return { node, slot, id, ep: Number(m[1]) };
+      if (r.exited) throw new Error(`rt_server on ${node.name} exited: ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new InfraError(`rt_server on ${node.name} printed no endpoint`);
+  }
+
+  async stopServer(s: RtServer): Promise<void> {
+    await s.node.rpc.call('kill', { id: s.id, signal: 'SIGKILL' }).catch(() => undefined);
+    await s.node.rpc.call('wait', { id: s.id, timeoutMs: 5000 }).catch(() => undefined);
   }
 
   proxy(from: LabNode, to: LabNode): ProxyHandle {

@@ -189,9 +189,17 @@ export class QemuTarget implements Target {
     return /Kernel panic - not syncing/.test(this.console.text().slice(this.bootMark));
   }
 
-  async waitBooted(deadline: number): Promise<void> {
+  /**
+   * Until the guest printed its ready marker. With `silentMs`, a console that
+   * has printed nothing for that long before the marker also ends the wait
+   * (BootTimeoutError): a guest halted in early boot need not wait out the
+   * whole deadline.
+   */
+  async waitBooted(deadline: number, silentMs?: number): Promise<void> {
     const marker = `${READY_MARKER} ${this.name}`;
     let exited: string | undefined;
+    let bytes = this.consoleBytes();
+    let grew = Date.now();
     void this.gone.then((why) => (exited = why));
     for (;;) {
       const text = this.console.text().slice(this.bootMark);
@@ -213,6 +221,13 @@ export class QemuTarget implements Target {
       }
       if (Date.now() > deadline) {
         throw new BootTimeoutError(`${this.name}: not ready before the boot deadline`, this.name, excerpt(text));
+      }
+      const now = this.consoleBytes();
+      if (now !== bytes) {
+        bytes = now;
+        grew = Date.now();
+      } else if (silentMs !== undefined && Date.now() - grew > silentMs) {
+        throw new BootTimeoutError(`${this.name}: console silent for ${Math.round(silentMs / 1000)} s before the guest was ready`, this.name, excerpt(text));
       }
       await new Promise((r) => setTimeout(r, 100));
     }

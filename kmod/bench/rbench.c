@@ -7,7 +7,8 @@
  *       bind at SLOT, print "endpoint=EP", answer every sendrec (a GETBUF
  *       request gets the address of a 4 MiB buffer) until the DC ends
  *   rbench rtt DC SLOT SERVER_EP SERVER_NODE ITERS
- *       ITERS sendrecs one after another: round-trip median/p90 (us), rate
+ *       ITERS sendrecs one after another (after 20 to warm up), against an
+ *       rbench or rt_server: round trip median/p90/p99/min/max (us), rate
  *   rbench rate DC SLOT SERVER_EP SERVER_NODE ITERS CLIENTS
  *       CLIENTS processes (slots SLOT..SLOT+CLIENTS-1), ITERS sendrecs each,
  *       all in flight at once: aggregate one-way messages per second
@@ -129,8 +130,9 @@ static int rtt(int srv, long iters)
 	start = now_us() - start;
 	qsort(us, iters, sizeof(double), cmp_double);
 	printf("{\"case\":\"m3-rtt\",\"iters\":%ld,\"median_us\":%.1f,\"p90_us\":%.1f,"
-	       "\"min_us\":%.1f,\"rate\":%.1f}\n", iters, us[iters / 2],
-	       us[iters * 9 / 10], us[0], 2.0 * iters / (start / 1e6));
+	       "\"p99_us\":%.1f,\"min_us\":%.1f,\"max_us\":%.1f,\"rate\":%.1f}\n",
+	       iters, us[iters / 2], us[iters * 9 / 10], us[iters * 99 / 100],
+	       us[0], us[iters - 1], 2.0 * iters / (start / 1e6));
 	return 0;
 }
 

@@ -145,7 +145,7 @@ client mix32 3 56 "$EP2" 2 load 200 &
 wait
 
 log "rbench: remote sendrec latency node1 -> node2 (raw numbers)"
-on 1 "$K/proxy/rbench rt 39 $EP2 2 -n 500" > "$OUT/rbench.json" 2>&1 && pass "rbench ran: $(cat "$OUT/rbench.json")" ||
+on 1 "$K/bench/rbench rtt rt 39 $EP2 2 500" > "$OUT/rbench.json" 2>&1 && pass "rbench ran: $(cat "$OUT/rbench.json")" ||
 	fail "rbench: $(cat "$OUT/rbench.json")"
 
 log "kill -9 of a remote server while a client waits in sendrec"

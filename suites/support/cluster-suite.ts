@@ -1,0 +1,70 @@
+import * as allure from 'allure-js-commons';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { InfraError } from '../../harness/errors.ts';
+import { Nemesis } from '../../harness/faults/nemesis.ts';
+import type { LabNode } from '../../harness/lab/node.ts';
+import { M3Cluster, type ClusterOptions } from '../../harness/m3/cluster.ts';
+import { labSuite, type LabSuite } from './lab-suite.ts';
+
+/**
+ * A 3-node lab with one M3-IPC cluster (the module on every node, one DC
+ * spanning them, a proxy pair for every ordered node pair), and a fresh
+ * Nemesis per test whose faults are healed after it (its timeline attached).
+ * Call inside `describe`; any kernel report fails the test (lab-suite.ts), and
+ * a failed test's bundle gets every proxy's log.
+ */
+export interface ClusterSuite {
+  readonly suite: LabSuite;
+  /** The cluster; throws when setup did not get that far. */
+  c(): M3Cluster;
+  nodes(): [LabNode, LabNode, LabNode];
+  /** The current test's nemesis. */
+  readonly nemesis: Nemesis;
+  /** After a test tore the cluster down itself. */
+  forgetCluster(): void;
+}
+
+export function clusterSuite(opts: Partial<ClusterOptions>, then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>): ClusterSuite {
+  let cluster: M3Cluster | undefined;
+  let nemesis = new Nemesis();
+  const suite = labSuite({
+    need: { nodes: 3 },
+    setup: async (h) => {
+      const nodes = h.lab.nodes.slice(0, 3);
+      cluster = await M3Cluster.setup(nodes, opts, (l) => process.stderr.write(`${l}\n`));
+      if (then) await then(cluster, nodes);
+    },
+    teardown: async () => {
+      if (cluster) await cluster.teardown().catch(() => undefined);
+    },
+    evidence: async () => (cluster ? cluster.proxyLogs() : {}),
+  });
+
+  beforeEach(() => {
+    nemesis = new Nemesis();
+  });
+
+  afterEach(async () => {
+    const errors = await nemesis.healAll();
+    if (nemesis.timeline.events.length) await allure.attachment('fault timeline', nemesis.timeline.toText(), { contentType: 'text/plain' });
+    expect(errors).toEqual([]);
+  });
+
+  return {
+    suite,
+    c() {
+      if (!cluster) throw new InfraError('the M3-IPC cluster was not set up (see beforeAll)');
+      return cluster;
+    },
+    nodes() {
+      const n = suite.handle().lab.nodes;
+      return [n[0]!, n[1]!, n[2]!];
+    },
+    get nemesis() {
+      return nemesis;
+    },
+    forgetCluster() {
+      cluster = undefined;
+    },
+  };
+}
