@@ -30,7 +30,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests
-  m3lab bench ipc-local [--kernel V] [--cpus 1,2] [--repeat N] [--iters N] [--json]
+  m3lab bench ipc-local [--kernel default,up,debug] [--cpus 1,2,3,4] [--repeat N] [--iters N] [--json]
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
                                     socket, futex, process_vm_readv and memcpy in the same guest
   m3lab run [--kernel V] [--append ARGS] [SUITE...]
@@ -107,8 +107,11 @@ async function cmdBench(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' } },
   });
-  const kernel = values.kernel === undefined ? undefined : oneKernel(values.kernel);
   const which = positionals[0];
+  // ipc-local sweeps a list of kernels (the matrix); ipc-remote runs one.
+  const kernels = values.kernel === undefined ? undefined : parseKernelList(values.kernel);
+  if (which === 'ipc-remote' && kernels && kernels.length > 1) throw new ConfigError('--kernel', 'ipc-remote runs on one kernel at a time');
+  const kernel = kernels?.[0];
   if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local, ipc-remote)`);
   const cpus = (values.cpus ?? '1,2').split(',').map((c) => Number(c));
   if (cpus.some((c) => !Number.isInteger(c) || c < 1 || c > 8)) throw new ConfigError('--cpus', `must be a list of vCPU counts 1..8, got ${values.cpus}`);
@@ -121,7 +124,7 @@ async function cmdBench(argv: string[]): Promise<number> {
     return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel });
   }
   const { benchIpcLocal } = await import('./bench/ipc-local.ts');
-  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel });
+  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels });
 }
 
 /** Module and proxy state of one node, read over SSH from /proc/m3ipc. */

@@ -83,7 +83,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
       log(`bench: remote round ${r + 1}/${opts.repeat} done`);
     }
     const figures = [...fig.values()].map((f) => ({ id: f.id, unit: f.unit, samples: f.values, summary: summarize(f.values) }));
-    const by = new Map(figures.map((f) => [f.id, f.summary]));
+    const by = new Map(figures.map((f) => [f.id, f.samples]));
     const pair = (a: string, b: string, target?: { max?: number; min?: number }) => {
       const q = ratio(by.get(a)!, by.get(b)!);
       const met = target ? (target.max !== undefined ? q.value <= target.max : q.value >= target.min!) : undefined;

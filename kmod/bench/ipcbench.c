@@ -8,7 +8,10 @@
  * message cases (two processes ping-pong a 64-byte message ITERS times;
  * the figure is one-way messages per second = 2 * ITERS / elapsed; for
  * m3-notify a round is notify + an acknowledging sendrec, 3 messages):
- *   pipe unix futex m3-send m3-sendrec m3-sendrec-rr m3-rcvrqst m3-notify
+ *   pipe unix futex futex-spin shm-ring
+ *   m3-send m3-sendrec m3-sendrec-rr m3-rcvrqst m3-notify
+ * (futex-spin spins like m3ipc's spin_us before sleeping; shm-ring polls a
+ * shared page with no syscall: the bound without a kernel)
  * bandwidth cases (bytes per second copying SIZE bytes from another
  * process into this one, ITERS times):
  *   vcopy pvm memcpy
@@ -157,6 +160,121 @@ static void futex_wait(_Atomic int *addr, int val)
 static void futex_wake(_Atomic int *addr)
 {
 	syscall(SYS_futex, addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/*
+ * The fair baseline for M3's adaptive spinning: spin on the flag exactly as
+ * long as the module's spin_us (read from the module, 0 without it) before
+ * sleeping on the futex, and never on a single online CPU, like m3ipc.
+ */
+static long spin_ns(void)
+{
+	FILE *f = fopen("/sys/module/m3ipc/parameters/spin_us", "r");
+	long us = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &us) != 1)
+			us = 0;
+		fclose(f);
+	}
+	return sysconf(_SC_NPROCESSORS_ONLN) < 2 ? 0 : us * 1000;
+}
+
+static void spin_until(_Atomic int *addr, int want, long ns)
+{
+	double until = now() + ns / 1e9;
+
+	while (ns > 0 && atomic_load(addr) != want && now() < until)
+		__builtin_ia32_pause();
+}
+
+static void bench_futex_spin(void)
+{
+	struct futex_page *fp = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char msg[MSG_BYTES] = { 1 };
+	long spin = spin_ns();
+	double t0, t1;
+	pid_t pid;
+	long i;
+
+	if (fp == MAP_FAILED)
+		die("mmap", -errno);
+	atomic_store(&fp->turn, 0);
+	pid = fork();
+	if (pid < 0)
+		die("fork", -errno);
+	if (pid == 0) {
+		for (i = 0; i < iters; i++) {
+			spin_until(&fp->turn, 1, spin);
+			while (atomic_load(&fp->turn) != 1)
+				futex_wait(&fp->turn, 0);
+			memcpy(msg, fp->msg, sizeof(msg));
+			memcpy(fp->msg, msg, sizeof(msg));
+			atomic_store(&fp->turn, 0);
+			futex_wake(&fp->turn);
+		}
+		_exit(0);
+	}
+	t0 = now();
+	for (i = 0; i < iters; i++) {
+		memcpy(fp->msg, msg, sizeof(msg));
+		atomic_store(&fp->turn, 1);
+		futex_wake(&fp->turn);
+		spin_until(&fp->turn, 0, spin);
+		while (atomic_load(&fp->turn) != 0)
+			futex_wait(&fp->turn, 1);
+		memcpy(msg, fp->msg, sizeof(msg));
+	}
+	t1 = now();
+	if (reap(pid))
+		die("child", -ECHILD);
+	report("futex-spin", "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);
+}
+
+/*
+ * The upper bound without a kernel: a shared page polled by both sides, no
+ * syscall per message. On a single online CPU a poll that never yields would
+ * burn its whole time slice per message, so there the poll yields.
+ */
+static void bench_shm_ring(void)
+{
+	struct futex_page *fp = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int yield = sysconf(_SC_NPROCESSORS_ONLN) < 2;
+	char msg[MSG_BYTES] = { 1 };
+	double t0, t1;
+	pid_t pid;
+	long i;
+
+	if (fp == MAP_FAILED)
+		die("mmap", -errno);
+	atomic_store(&fp->turn, 0);
+	pid = fork();
+	if (pid < 0)
+		die("fork", -errno);
+	if (pid == 0) {
+		for (i = 0; i < iters; i++) {
+			while (atomic_load(&fp->turn) != 1)
+				yield ? sched_yield() : __builtin_ia32_pause();
+			memcpy(msg, fp->msg, sizeof(msg));
+			memcpy(fp->msg, msg, sizeof(msg));
+			atomic_store(&fp->turn, 0);
+		}
+		_exit(0);
+	}
+	t0 = now();
+	for (i = 0; i < iters; i++) {
+		memcpy(fp->msg, msg, sizeof(msg));
+		atomic_store(&fp->turn, 1);
+		while (atomic_load(&fp->turn) != 0)
+			yield ? sched_yield() : __builtin_ia32_pause();
+		memcpy(msg, fp->msg, sizeof(msg));
+	}
+	t1 = now();
+	if (reap(pid))
+		die("child", -ECHILD);
+	report("shm-ring", "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);
 }
 
 static void bench_futex(void)
@@ -512,6 +630,10 @@ int main(int argc, char **argv)
 		bench_unix();
 	else if (!strcmp(name, "futex"))
 		bench_futex();
+	else if (!strcmp(name, "futex-spin"))
+		bench_futex_spin();
+	else if (!strcmp(name, "shm-ring"))
+		bench_shm_ring();
 	else if (!strncmp(name, "m3-", 3))
 		bench_m3(name);
 	else if (!strcmp(name, "vcopy") || !strcmp(name, "pvm") ||
