@@ -72,8 +72,8 @@ struct m3_proc {
 	int priv;
 	bool remote;		/* a remote process descriptor (task NULL) */
 	char rname[16];		/* remote: name given by rmtbind */
-	u64 rmt_seq;		/* seq of the remote request waited for
-				 * (local) or being answered (remote) */
+	/* seq of the remote request waited for (local) or answered (remote) */
+	u64 rmt_seq;
 
 	/* IPC state, all under dc->lock */
 	unsigned int state;	/* M3_PST_* */

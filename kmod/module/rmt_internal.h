@@ -73,8 +73,8 @@ struct m3_node {
 	struct work_struct down_work;	/* unbinds descriptors after a down */
 	bool reset_sender;		/* next get2rmt: -ECONNRESET (see uapi) */
 	unsigned int downs;		/* times marked down (m3_rmt_lock) */
-	unsigned int downs_done;	/* ... whose descriptors were unbound
-					 * (admin mutex) */
+	/* downs whose descriptors were unbound (admin mutex) */
+	unsigned int downs_done;
 };
 
 

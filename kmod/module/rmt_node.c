@@ -229,9 +229,8 @@ int m3_proxy_bind(struct m3_proxy_bind *a)
 		goto out_unlock;
 	n = &m3_nodes[a->node_id];
 	spin_lock(&m3_rmt_lock);
-	/* against the exit hook: count first, then look at PF_EXITING */
 	atomic_inc(&m3_nr_proxies);
-	smp_mb__after_atomic();
+	smp_mb__after_atomic();	/* the count before PF_EXITING: the exit hook */
 	if (n->sender || m3_is_proxy_locked(st) || m3_is_proxy_locked(rt))
 		ret = -EBUSY;
 	else if ((st->flags & PF_EXITING) || (rt->flags & PF_EXITING))
