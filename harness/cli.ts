@@ -36,6 +36,8 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab run [--kernel V] [--append ARGS] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own)
   m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
+  m3lab replay BUNDLE [--print]     run a failed test again from its evidence bundle (.m3lab/bundles/...):
+                                    same suite, test, seed (M3LAB_SEED), kernel and command line
   m3lab fault KIND NODE [--for S]   break the running lab by hand (m3lab fault --help lists kinds)
   m3lab heal [all | KIND NODE]      heal what m3lab fault broke
   m3lab lab [--lab FILE] [--kernel V] [SUITE...]
@@ -237,6 +239,18 @@ async function cmdRun(argv: string[]): Promise<number> {
   return run(vitest, ['run', '--project', 'lab', ...suites]);
 }
 
+/** Runs the test of an evidence bundle again as it ran: its seed, kernel and command line. */
+async function cmdReplay(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { print: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new ConfigError('replay', 'usage: m3lab replay BUNDLE_DIR [--print]');
+  const { readBundle } = await import('./report/replay.ts');
+  const r = readBundle(path.resolve(positionals[0]!));
+  console.log(`replay: ${r.line}`);
+  if (values.print) return 0;
+  Object.assign(process.env, r.env);
+  return run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), r.args);
+}
+
 async function cmdReport(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { serve: { type: 'boolean' }, port: { type: 'string' } } });
   const results = path.join(repoRoot, 'allure-results');
@@ -267,6 +281,8 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
+      case 'replay':
+        return await cmdReplay(rest);
       case 'image': {
         if (rest[0] !== 'build') throw new ConfigError('image', 'the only image command is `image build`');
         const { values } = parseArgs({ args: rest.slice(1), options: { force: { type: 'boolean' }, kernel: { type: 'string' } } });

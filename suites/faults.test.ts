@@ -1,6 +1,7 @@
 import * as allure from 'allure-js-commons';
 import { describe, expect } from 'vitest';
 import { InfraError } from '../harness/errors.ts';
+import { seededRandom } from '../harness/bench/stats.ts';
 import { checkHistory, historyText, parseHistory, type ClientHistory } from '../harness/faults/history.ts';
 import { makeFault } from '../harness/faults/kinds.ts';
 import type { Fault } from '../harness/faults/nemesis.ts';
@@ -25,8 +26,14 @@ const PROXY_TIMEOUT_MS = 1000;
 const NODE_TIMEOUT_MS = 3000;
 /** An affected call ends by the node timeout at the latest, plus its 250 ms check period and 2 s for TCG scheduling. */
 const BOUND_MS = NODE_TIMEOUT_MS + 250 + 2000;
-const WARMUP_MS = 2000;
-const HOLD_MS = 4000;
+/**
+ * One seed drives the schedule: which node a fault hits, how long the load runs
+ * before it and how long it lasts. Replay a run with M3LAB_SEED (or from its
+ * evidence bundle: `m3lab replay .m3lab/bundles/<id>`).
+ */
+const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
+const rnd = seededRandom(SEED);
+const between = (lo: number, hi: number) => Math.round(lo + rnd() * (hi - lo));
 const LOAD_MS = 16_000;
 
 const ERRNO: Record<number, string> = { [-112]: 'EHOSTDOWN', [-67]: 'ENOLINK', [-107]: 'ENOTCONN', [-32]: 'EPIPE', [-110]: 'ETIMEDOUT', [-71]: 'EPROTO', [-4]: 'EINTR', [-52]: 'EBADE' };
@@ -51,10 +58,16 @@ const servers = new Map<string, RtServer>();
  * injects FAULT after the warm-up, heals it after HOLD_MS, lets the clients
  * finish, then checks their histories.
  */
-async function underLoad(fault: Fault, seed: number): Promise<void> {
+async function underLoad(fault: Fault, index: number): Promise<void> {
   const all = nodes();
   const t0 = Date.now();
-  let slot = 30 + (seed % 4) * 6; // fresh client slots for every test
+  // The schedule: the load runs 1.5-3 s before the fault, which lasts 3-6 s
+  // (the seed decides; the heal still leaves the clients 6 s or more).
+  const warmupMs = between(1500, 3000);
+  const holdMs = between(3000, 6000);
+  await allure.parameter('seed', `${SEED}`);
+  await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${LOAD_MS} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
+  let slot = 30 + (index % 4) * 6; // fresh client slots for every test
   const clients = [];
   for (const from of all) {
     for (const to of all) {
@@ -66,10 +79,10 @@ async function underLoad(fault: Fault, seed: number): Promise<void> {
       clients.push({ from, to, slot: mySlot, id, startedAt });
     }
   }
-  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  await new Promise((r) => setTimeout(r, warmupMs));
   const faultAt = Date.now();
   await cs.nemesis.inject(fault);
-  await new Promise((r) => setTimeout(r, HOLD_MS));
+  await new Promise((r) => setTimeout(r, holdMs));
   await cs.nemesis.heal(fault);
   const healedAt = Date.now();
 
@@ -86,7 +99,7 @@ async function underLoad(fault: Fault, seed: number): Promise<void> {
   }
   const result = checkHistory(histories, { allowed: ALLOWED, boundMs: BOUND_MS, faultAt, healedAt }, errname);
   await allure.attachment('history', historyText(histories, t0), { contentType: 'text/plain' });
-  await allure.attachment('history summary', JSON.stringify({ faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary }, null, 2), { contentType: 'application/json' });
+  await allure.attachment('history summary', JSON.stringify({ seed: SEED, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary }, null, 2), { contentType: 'application/json' });
   expect(result.problems).toEqual([]);
   // Each client really crossed the fault: something failed or waited while it lasted.
   expect(result.summary.every((s) => s.ops > 10)).toBe(true);
@@ -99,7 +112,7 @@ async function underLoad(fault: Fault, seed: number): Promise<void> {
 }
 
 describe(`faults: node failures under IPC load, judged from the workload's history (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
-  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS }, async (cl, ns) => {
+  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS, seed: SEED }, async (cl, ns) => {
     for (const [i, n] of ns.entries()) servers.set(n.name, await cl.startServer(n, 10 + i));
   });
   const { suite } = cs;
@@ -129,14 +142,14 @@ describe(`faults: node failures under IPC load, judged from the workload's histo
     );
   });
 
-  suite.it('stop: every proxy of node2 is stopped (SIGSTOP), a hang not a death, then continued', async () => {
-    const [, n2] = nodes();
-    await underLoad(makeFault(suite.handle().lab, { kind: 'stop', node: n2.name, process: 'm3proxy' }), 1);
+  suite.it('stop: every proxy of one node (the seed picks it) is stopped (SIGSTOP), a hang not a death, then continued', async () => {
+    const target = nodes()[between(0, 2)]!;
+    await underLoad(makeFault(suite.handle().lab, { kind: 'stop', node: target.name, process: 'm3proxy' }), 1);
   });
 
-  suite.it('partition: node3 is cut off the LAN silently (its switch port in a VLAN of its own), then back', async () => {
-    const [, , n3] = nodes();
-    await underLoad(makeFault(suite.handle().lab, { kind: 'partition', node: n3.name }), 2);
+  suite.it('partition: one node (the seed picks it) is cut off the LAN silently (its switch port in a VLAN of its own), then back', async () => {
+    const target = nodes()[between(0, 2)]!;
+    await underLoad(makeFault(suite.handle().lab, { kind: 'partition', node: target.name }), 2);
   });
 
   suite.it('afterwards every proxy and client exits, nothing is left bound but the servers, rmmod succeeds', async () => {

@@ -24,14 +24,17 @@ export interface ClusterSuite {
   forgetCluster(): void;
 }
 
-export function clusterSuite(opts: Partial<ClusterOptions>, then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>): ClusterSuite {
+/** `seed`: the suite's random choices, kept with every result and bundle (m3lab replay). */
+export function clusterSuite(opts: Partial<ClusterOptions> & { seed?: number }, then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>): ClusterSuite {
+  const { seed, ...clusterOpts } = opts;
   let cluster: M3Cluster | undefined;
   let nemesis = new Nemesis();
   const suite = labSuite({
     need: { nodes: 3 },
+    seed,
     setup: async (h) => {
       const nodes = h.lab.nodes.slice(0, 3);
-      cluster = await M3Cluster.setup(nodes, opts, (l) => process.stderr.write(`${l}\n`));
+      cluster = await M3Cluster.setup(nodes, clusterOpts, (l) => process.stderr.write(`${l}\n`));
       if (then) await then(cluster, nodes);
     },
     teardown: async () => {
