@@ -22,8 +22,10 @@ export const LAN_PREFIX = 24;
 /** The inter-node LAN lives on link-local addresses inside the lab's own VDE switch. */
 export const lanAddress = (index: number) => `169.254.77.${index}`;
 
-/** A debug guest whose console printed nothing for this long in its first boot is taken for halted. */
+/** A debug guest whose console printed nothing for this long before it was ready is taken for halted... */
 const DEBUG_SILENT_MS = 40_000;
+/** ... and power-cycled, up to this many boots in all (the last one gets the whole deadline). */
+const DEBUG_BOOT_ATTEMPTS = 3;
 
 
 export interface NodeRecord extends NodeRecordBase {
@@ -255,7 +257,8 @@ export class Lab {
         for (let i = 0; i < nodes.length; i++) {
           // A debug guest sometimes halts in early boot under TCG, its timer
           // never firing (seen in about one boot in five, before any module is
-          // loaded): a silent first attempt is power-cycled once, and said so.
+          // loaded, twice in a row now and then): a silent attempt is
+          // power-cycled, at most twice, and said so.
           for (let attempt = 1; ; attempt++) {
             await powerOnWithFreshPort(nodes, i);
             writeState(state);
@@ -264,12 +267,13 @@ export class Lab {
             try {
               // The first attempt also ends when the console stops: a healthy
               // debug boot prints all along and is ready in 30-45 s.
-              await n.target.waitBooted(Date.now() + (attempt === 1 ? full / 2 : full), attempt === 1 ? DEBUG_SILENT_MS : undefined);
+              const last = attempt >= DEBUG_BOOT_ATTEMPTS;
+              await n.target.waitBooted(Date.now() + (last ? full : full / 2), last ? undefined : DEBUG_SILENT_MS);
               break;
             } catch (e) {
-              if (!(e instanceof BootTimeoutError) || attempt >= 2) throw e;
+              if (!(e instanceof BootTimeoutError) || attempt >= DEBUG_BOOT_ATTEMPTS) throw e;
               n.record.bootRetries = (n.record.bootRetries ?? 0) + 1;
-              log(`lab: ${n.name}: the debug kernel went silent in early boot (${e.message.replace(/^[^:]*: /, '')}); power-cycling it once`);
+              log(`lab: ${n.name}: the debug kernel went silent in early boot (${e.message.replace(/^[^:]*: /, '').split('\n')[0]}); power-cycling it (attempt ${attempt + 1} of ${DEBUG_BOOT_ATTEMPTS})`);
               await n.target.power.off(1000);
             }
           }

@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,96 +189,41 @@ static void spin_until(_Atomic int *addr, int want, long ns)
 		__builtin_ia32_pause();
 }
 
-static void bench_futex_spin(void)
-{
-	struct futex_page *fp = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char msg[MSG_BYTES] = { 1 };
-	long spin = spin_ns();
-	double t0, t1;
-	pid_t pid;
-	long i;
-
-	if (fp == MAP_FAILED)
-		die("mmap", -errno);
-	atomic_store(&fp->turn, 0);
-	pid = fork();
-	if (pid < 0)
-		die("fork", -errno);
-	if (pid == 0) {
-		for (i = 0; i < iters; i++) {
-			spin_until(&fp->turn, 1, spin);
-			while (atomic_load(&fp->turn) != 1)
-				futex_wait(&fp->turn, 0);
-			memcpy(msg, fp->msg, sizeof(msg));
-			memcpy(fp->msg, msg, sizeof(msg));
-			atomic_store(&fp->turn, 0);
-			futex_wake(&fp->turn);
-		}
-		_exit(0);
-	}
-	t0 = now();
-	for (i = 0; i < iters; i++) {
-		memcpy(fp->msg, msg, sizeof(msg));
-		atomic_store(&fp->turn, 1);
-		futex_wake(&fp->turn);
-		spin_until(&fp->turn, 0, spin);
-		while (atomic_load(&fp->turn) != 0)
-			futex_wait(&fp->turn, 1);
-		memcpy(msg, fp->msg, sizeof(msg));
-	}
-	t1 = now();
-	if (reap(pid))
-		die("child", -ECHILD);
-	report("futex-spin", "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);
-}
-
 /*
- * The upper bound without a kernel: a shared page polled by both sides, no
- * syscall per message. On a single online CPU a poll that never yields would
- * burn its whole time slice per message, so there the poll yields.
+ * How a side waits for its turn on the shared page: sleep on a futex (after
+ * spinning `spin` ns: 0 for plain futex), or poll without a syscall (the
+ * shared-memory ring: the bound without a kernel; on a single online CPU a
+ * poll that never yields would burn its time slice per message, so there it
+ * yields).
  */
-static void bench_shm_ring(void)
-{
-	struct futex_page *fp = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int yield = sysconf(_SC_NPROCESSORS_ONLN) < 2;
-	char msg[MSG_BYTES] = { 1 };
-	double t0, t1;
-	pid_t pid;
-	long i;
+struct turn_wait {
+	long spin;
+	bool poll;
+	bool yield;
+};
 
-	if (fp == MAP_FAILED)
-		die("mmap", -errno);
-	atomic_store(&fp->turn, 0);
-	pid = fork();
-	if (pid < 0)
-		die("fork", -errno);
-	if (pid == 0) {
-		for (i = 0; i < iters; i++) {
-			while (atomic_load(&fp->turn) != 1)
-				yield ? sched_yield() : __builtin_ia32_pause();
-			memcpy(msg, fp->msg, sizeof(msg));
-			memcpy(fp->msg, msg, sizeof(msg));
-			atomic_store(&fp->turn, 0);
-		}
-		_exit(0);
+static void wait_turn(_Atomic int *turn, int want, const struct turn_wait *w)
+{
+	spin_until(turn, want, w->spin);
+	while (atomic_load(turn) != want) {
+		if (!w->poll)
+			futex_wait(turn, !want);
+		else if (w->yield)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
 	}
-	t0 = now();
-	for (i = 0; i < iters; i++) {
-		memcpy(fp->msg, msg, sizeof(msg));
-		atomic_store(&fp->turn, 1);
-		while (atomic_load(&fp->turn) != 0)
-			yield ? sched_yield() : __builtin_ia32_pause();
-		memcpy(msg, fp->msg, sizeof(msg));
-	}
-	t1 = now();
-	if (reap(pid))
-		die("child", -ECHILD);
-	report("shm-ring", "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);
 }
 
-static void bench_futex(void)
+static void give_turn(_Atomic int *turn, int to, const struct turn_wait *w)
+{
+	atomic_store(turn, to);
+	if (!w->poll)
+		futex_wake(turn);
+}
+
+/* two processes pass a 64-byte message through one shared page */
+static void shared_pingpong(const char *name, struct turn_wait w)
 {
 	struct futex_page *fp = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -294,28 +240,24 @@ static void bench_futex(void)
 		die("fork", -errno);
 	if (pid == 0) {
 		for (i = 0; i < iters; i++) {
-			while (atomic_load(&fp->turn) != 1)
-				futex_wait(&fp->turn, 0);
+			wait_turn(&fp->turn, 1, &w);
 			memcpy(msg, fp->msg, sizeof(msg));
 			memcpy(fp->msg, msg, sizeof(msg));
-			atomic_store(&fp->turn, 0);
-			futex_wake(&fp->turn);
+			give_turn(&fp->turn, 0, &w);
 		}
 		_exit(0);
 	}
 	t0 = now();
 	for (i = 0; i < iters; i++) {
 		memcpy(fp->msg, msg, sizeof(msg));
-		atomic_store(&fp->turn, 1);
-		futex_wake(&fp->turn);
-		while (atomic_load(&fp->turn) != 0)
-			futex_wait(&fp->turn, 1);
+		give_turn(&fp->turn, 1, &w);
+		wait_turn(&fp->turn, 0, &w);
 		memcpy(msg, fp->msg, sizeof(msg));
 	}
 	t1 = now();
 	if (reap(pid))
 		die("child", -ECHILD);
-	report("futex", "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);
+	report(name, "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);
 }
 
 /* ---- M3-IPC: a private DC, this process and one child bound in it ---- */
@@ -629,11 +571,13 @@ int main(int argc, char **argv)
 	else if (!strcmp(name, "unix"))
 		bench_unix();
 	else if (!strcmp(name, "futex"))
-		bench_futex();
+		shared_pingpong(name, (struct turn_wait){ .spin = 0 });
 	else if (!strcmp(name, "futex-spin"))
-		bench_futex_spin();
+		shared_pingpong(name, (struct turn_wait){ .spin = spin_ns() });
 	else if (!strcmp(name, "shm-ring"))
-		bench_shm_ring();
+		shared_pingpong(name, (struct turn_wait){
+			.poll = true,
+			.yield = sysconf(_SC_NPROCESSORS_ONLN) < 2 });
 	else if (!strncmp(name, "m3-", 3))
 		bench_m3(name);
 	else if (!strcmp(name, "vcopy") || !strcmp(name, "pvm") ||
