@@ -37,7 +37,7 @@ void m3_close(void)
 	m3_fd = -1;
 }
 
-static int m3_ioctl(unsigned long cmd, void *arg)
+int m3_ioctl(unsigned long cmd, void *arg)
 {
 	int fd = m3_open();
 	int ret;

@@ -22,6 +22,8 @@ extern "C" {
 int m3_open(void);		/* fd or -errno; idempotent */
 void m3_set_fd(int fd);
 void m3_close(void);
+/* one ioctl on the library's fd: its result or -errno (the calls below use it) */
+int m3_ioctl(unsigned long cmd, void *arg);
 
 /* IPC */
 int m3_send(int dst, const struct m3_msg *m, int timeout_ms);

@@ -4,6 +4,7 @@ import { InfraError } from '../../harness/errors.ts';
 import { Nemesis } from '../../harness/faults/nemesis.ts';
 import type { LabNode } from '../../harness/lab/node.ts';
 import { M3Cluster, type ClusterOptions } from '../../harness/m3/cluster.ts';
+import { parseTable } from '../../harness/m3/procfs.ts';
 import { labSuite, type LabSuite } from './lab-suite.ts';
 
 /**
@@ -20,8 +21,8 @@ export interface ClusterSuite {
   nodes(): [LabNode, LabNode, LabNode];
   /** The current test's nemesis. */
   readonly nemesis: Nemesis;
-  /** After a test tore the cluster down itself. */
-  forgetCluster(): void;
+  /** Tears the cluster down (every proxy stops, rmmod on every node) and asserts no proxy or rt_* process is left. */
+  expectCleanTeardown(): Promise<void>;
 }
 
 /** `seed`: the suite's random choices, kept with every result and bundle (m3lab replay). */
@@ -66,8 +67,15 @@ export function clusterSuite(opts: Partial<ClusterOptions> & { seed?: number }, 
     get nemesis() {
       return nemesis;
     },
-    forgetCluster() {
+    async expectCleanTeardown() {
+      const c = cluster;
+      if (!c) throw new InfraError('the M3-IPC cluster was not set up (see beforeAll)');
       cluster = undefined;
+      expect(await c.teardown()).toEqual([]);
+      for (const n of suite.handle().lab.nodes.slice(0, 3)) {
+        const procs = parseTable((await n.sh('ps -o pid,comm')).stdout).filter((r) => /m3proxy|rt_/.test(r.COMMAND ?? r.comm ?? ''));
+        expect({ node: n.name, procs }).toEqual({ node: n.name, procs: [] });
+      }
     },
   };
 }

@@ -6,7 +6,4 @@
 #include "../m3ipc_compat.h"
 #include "../../lib/libm3ipc.h"
 
-/* one ioctl on the library's /dev/m3ipc fd: 0 or the negative errno */
-long mnx_ioctl(unsigned long cmd, void *arg);
-
 #endif

@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "compat_internal.h"
 
@@ -30,15 +29,6 @@ static int mnx_timeout(long timeout_ms)
 	return (int)timeout_ms;
 }
 
-long mnx_ioctl(unsigned long cmd, void *arg)
-{
-	int fd = m3_open();
-
-	if (fd < 0)
-		return fd;
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
-}
-
 static long mnx_ipc(unsigned long cmd, int ep, message *m, long timeout_ms,
 		    int copy_back)
 {
@@ -50,7 +40,9 @@ static long mnx_ipc(unsigned long cmd, int ep, message *m, long timeout_ms,
 	a.timeout_ms = mnx_timeout(timeout_ms);
 	if (m)
 		memcpy(&a.msg, m, sizeof(*m));
-	ret = mnx_ioctl(cmd, &a);
+	ret = m3_ioctl(cmd, &a);
+	if (ret > 0)
+		ret = OK;
 	if (!ret && copy_back)
 		memcpy(m, &a.msg, sizeof(*m));
 	return ret;
@@ -119,6 +111,7 @@ long mnx_vcopy(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
 	       int bytes)
 {
 	struct m3_vcopy a;
+	long ret;
 
 	if (bytes < 0)
 		return EMOLINVAL;
@@ -129,7 +122,8 @@ long mnx_vcopy(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
 	a.dst_addr = dst_addr.ul;
 	a.len = (unsigned int)bytes;
 	a.timeout_ms = M3_TIMEOUT_FOREVER;	/* ends when a node goes down */
-	return mnx_ioctl(M3_IOC_VCOPY, &a);
+	ret = m3_ioctl(M3_IOC_VCOPY, &a);
+	return ret < 0 ? ret : OK;
 }
 
 long mnx_wait4bind_T(long timeout_ms)
@@ -139,8 +133,8 @@ long mnx_wait4bind_T(long timeout_ms)
 
 	memset(&a, 0, sizeof(a));
 	a.timeout_ms = mnx_timeout(timeout_ms);
-	ret = mnx_ioctl(M3_IOC_WAIT4BIND, &a);
-	return ret ? ret : a.endpoint;
+	ret = m3_ioctl(M3_IOC_WAIT4BIND, &a);
+	return ret < 0 ? ret : a.endpoint;
 }
 
 long mnx_wait4bind(void)
