@@ -42,6 +42,11 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab heal [all | KIND NODE]      heal what m3lab fault broke
   m3lab lab [--lab FILE] [--kernel V] [SUITE...]
                                     the main job (make lab): image, lab, suites, report, summary
+  m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random]
+                                    suites over the kernel variants and the bench matrix, figures
+                                    compared with earlier nights, one Allure report with history
+  m3lab nightly serve [NIGHT] [--port N]
+                                    show a night's report (default: the latest) on 127.0.0.1
 
   Kernel variants: default (Debian cloud kernel), debug (KASAN, KFENCE, UBSAN,
   lockdep, hang detectors), up (CONFIG_SMP=n); see images/kernels/.
@@ -322,6 +327,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdFault(rest);
       case 'heal':
         return await cmdHeal(rest);
+      case 'nightly':
+        return await (await import('./nightly/command.ts')).cmdNightly(rest);
       case 'lab': {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' } } });
         return await labJob({ labFile: values.lab, overrides: labOptions(values), suites: positionals });

@@ -1,0 +1,223 @@
+import { Stage, Status, type Label, type Parameter } from 'allure-js-commons';
+import { FileSystemWriter, ReporterRuntime } from 'allure-js-commons/sdk/reporter';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { run } from '../lab-job.ts';
+import { repoRoot } from '../paths.ts';
+import { CATEGORIES, classify, PERF_FIGURE, PERF_LABEL, PERF_TARGET } from './categories.ts';
+import type { Judged, TargetCheck } from './history.ts';
+import { formatFigure } from './history.ts';
+
+/**
+ * The night's own Allure results (bench figures, targets, build steps; the
+ * suites write theirs through allure-vitest), the Allure 3 config that carries
+ * history from night to night, and the report.
+ */
+
+/** A file of the night to attach (a plot, the CSV, the bench JSON). */
+export interface NightFile {
+  name: string;
+  file: string;
+  type: string;
+}
+
+/**
+ * Writes results with allure-js-commons' own runtime (what allure-vitest uses),
+ * outside vitest. Each attachment is a copy: Allure 3 links an attachment file
+ * to one result only (a second result naming the same file shows nothing).
+ */
+export class NightResults {
+  private readonly runtime: ReporterRuntime;
+
+  constructor(readonly dir: string) {
+    this.runtime = new ReporterRuntime({ writer: new FileSystemWriter({ resultsDir: dir }) });
+  }
+
+  /**
+   * One finished result. Its history id is computed by the runtime from the
+   * full name and parameters, as for the suites' results, so the same figure
+   * on the same cell is the same test night after night.
+   */
+  write(r: {
+    name: string;
+    fullName: string;
+    status: Status;
+    message?: string;
+    trace?: string;
+    description?: string;
+    labels: Label[];
+    parameters?: Parameter[];
+    start: number;
+    stop: number;
+    files?: NightFile[];
+    texts?: { name: string; text: string; type: string }[];
+  }): void {
+    const uuid = this.runtime.startTest({ name: r.name, fullName: r.fullName, labels: r.labels, parameters: r.parameters ?? [], description: r.description, start: r.start });
+    for (const f of r.files ?? []) if (existsSync(f.file)) this.runtime.writeAttachment(uuid, undefined, f.name, readFileSync(f.file), { contentType: f.type });
+    for (const t of r.texts ?? []) this.runtime.writeAttachment(uuid, undefined, t.name, Buffer.from(t.text), { contentType: t.type });
+    this.runtime.updateTest(uuid, (t) => {
+      t.status = r.status;
+      t.stage = Stage.FINISHED;
+      t.statusDetails = { message: r.message, trace: r.trace };
+    });
+    this.runtime.stopTest(uuid, { stop: r.stop });
+    this.runtime.writeTest(uuid);
+  }
+}
+
+const suiteLabels = (parentSuite: string, suite: string, subSuite: string, extra: Label[] = []): Label[] => [
+  { name: 'parentSuite', value: parentSuite },
+  { name: 'suite', value: suite },
+  { name: 'subSuite', value: subSuite },
+  { name: 'framework', value: 'm3lab nightly' },
+  ...extra,
+];
+
+function figureDescription(j: Judged): string {
+  const f = (v: number) => formatFigure(v, j.unit);
+  const rows = [
+    '| | median | interval | n |',
+    '| --- | --- | --- | --- |',
+    `| tonight | ${f(j.median)} | ${f(j.ciLow)}..${f(j.ciHigh)} (${(j.confidence * 100).toFixed(1)}%) | ${j.n} |`,
+    ...(j.reference ? [`| reference (${j.reference.night}) | ${f(j.reference.median)} | ${f(j.reference.ciLow)}..${f(j.reference.ciHigh)} | ${j.reference.n} |`] : []),
+  ];
+  return `${j.message}\n\n${rows.join('\n')}\n\n${j.better === 'higher' ? 'Higher' : 'Lower'} is better. Outcome: ${j.outcome}.`;
+}
+
+type Timings = Map<string, { start: number; stop: number }>;
+const timing = (when: Timings, bench: string, cell: string) => when.get(`${bench}/${cell}`) ?? { start: Date.now(), stop: Date.now() };
+
+/**
+ * Every bench figure as a test: passed (new, within, improved) or failed
+ * (regression), labelled for the performance category. A failed one carries
+ * its bench's plots and CSV, so the evidence is where the failure is.
+ */
+export function writeFigures(out: NightResults, figures: Judged[], when: Timings, files: Map<string, NightFile[]>): void {
+  for (const j of figures) {
+    const failed = j.outcome === 'regression';
+    out.write({
+      name: `${j.case} (${j.cell})`,
+      fullName: `m3lab:nightly/bench/${j.bench}#${j.cell} ${j.case}`,
+      status: failed ? Status.FAILED : Status.PASSED,
+      message: j.message,
+      description: figureDescription(j),
+      labels: suiteLabels(`bench: ${j.bench}`, j.cell, 'figures vs earlier nights', [
+        { name: PERF_LABEL, value: PERF_FIGURE },
+        { name: 'tag', value: 'performance' },
+      ]),
+      parameters: [
+        { name: 'kernel', value: j.variant },
+        ...(j.cpus !== undefined ? [{ name: 'vCPUs', value: `${j.cpus}` }] : []),
+        { name: 'accel', value: j.accel },
+      ],
+      ...timing(when, j.bench, j.cell),
+      files: failed ? (files.get(j.bench) ?? []).filter((f) => !f.type.includes('json')) : [],
+    });
+  }
+}
+
+/** Every bench target as a test: passed when met, failed (with the plots and CSV) when missed. */
+export function writeTargets(out: NightResults, targets: TargetCheck[], when: Timings, files: Map<string, NightFile[]>): void {
+  for (const t of targets) {
+    out.write({
+      name: `target ${t.a} / ${t.b} ${t.bound} (${t.cell})`,
+      fullName: `m3lab:nightly/bench/${t.bench}#${t.cell} target ${t.a} / ${t.b}`,
+      status: t.met ? Status.PASSED : Status.FAILED,
+      message: t.message,
+      labels: suiteLabels(`bench: ${t.bench}`, t.cell, 'targets', [
+        { name: PERF_LABEL, value: PERF_TARGET },
+        { name: 'tag', value: 'performance' },
+      ]),
+      parameters: [
+        { name: 'kernel', value: t.variant },
+        ...(t.cpus !== undefined ? [{ name: 'vCPUs', value: `${t.cpus}` }] : []),
+        { name: 'accel', value: t.accel },
+      ],
+      ...timing(when, t.bench, t.cell),
+      files: t.met ? [] : (files.get(t.bench) ?? []).filter((f) => !f.type.includes('json')),
+    });
+  }
+}
+
+/**
+ * One result per bench that ran: did every cell produce figures? It carries the
+ * bench's plots, CSV, table and JSON. Broken (a lab failure) when a cell did not
+ * run, naming each such cell and its error.
+ */
+export function writeBenchRun(out: NightResults, b: { bench: string; cells: string[]; errors: { cell: string; message: string; trace?: string }[]; start: number; stop: number; files: NightFile[] }): void {
+  const ok = b.errors.length === 0;
+  out.write({
+    name: `${b.bench}: every cell ran (${b.cells.join('; ')})`,
+    fullName: `m3lab:nightly/bench/${b.bench}#every cell ran`,
+    status: ok ? Status.PASSED : Status.BROKEN,
+    message: ok ? `${b.cells.length} cell(s) measured; plots, CSV and JSON attached` : b.errors.map((e) => `${e.cell}: ${e.message.split('\n')[0]}`).join('; '),
+    trace: b.errors.map((e) => `${e.cell}:\n${e.trace ?? e.message}`).join('\n\n') || undefined,
+    labels: suiteLabels(`bench: ${b.bench}`, 'the bench run', 'cells'),
+    start: b.start,
+    stop: b.stop,
+    files: b.files,
+  });
+}
+
+/**
+ * A step of the night that did not get as far as a verdict of its own (a build,
+ * a bench cell whose lab failed, a vitest run that crashed): broken for the
+ * host side, failed when the module is at fault (it does not build).
+ */
+export function writeStep(out: NightResults, s: { name: string; group: string; status: Status; message: string; trace?: string; start: number; stop: number; log?: string }): void {
+  out.write({
+    name: s.name,
+    fullName: `m3lab:nightly/${s.group}#${s.name}`,
+    status: s.status,
+    message: s.message,
+    trace: s.trace,
+    labels: suiteLabels('nightly', s.group, s.group),
+    start: s.start,
+    stop: s.stop,
+    texts: s.log ? [{ name: 'log', text: s.log, type: 'text/plain' }] : [],
+  });
+}
+
+/**
+ * allurerc.json for this night: Allure 3 keeps history in a JSON-lines file
+ * (`historyPath`), reads it when it generates a report (every test's history,
+ * the trend widgets, data/history/) and appends this report's point to it. The
+ * file sits beside the nights, so each night's report carries the earlier ones.
+ */
+export function writeAllureConfig(nightDir: string, o: { name: string; historyPath: string; historyLimit: number }): string {
+  const file = path.join(nightDir, 'allurerc.json');
+  const config = {
+    name: o.name,
+    output: path.join(nightDir, 'allure-report'),
+    historyPath: o.historyPath,
+    historyLimit: o.historyLimit,
+    categories: CATEGORIES,
+    plugins: { awesome: { options: { reportName: o.name, groupBy: ['parentSuite', 'suite', 'subSuite'] } } },
+  };
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  return file;
+}
+
+/** `allure generate` with the night's config; resolves with its exit code. */
+export function generateReport(resultsDir: string, configFile: string): Promise<number> {
+  return run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile]);
+}
+
+export interface Failure {
+  category: string;
+  name: string;
+  status: string;
+  message: string;
+}
+
+/** Every failed or broken result of the night, in the category Allure shows it in. */
+export function nightFailures(resultsDir: string): Failure[] {
+  if (!existsSync(resultsDir)) return [];
+  const out: Failure[] = [];
+  for (const f of readdirSync(resultsDir).filter((x) => x.endsWith('-result.json'))) {
+    const r = JSON.parse(readFileSync(path.join(resultsDir, f), 'utf8')) as { name: string; status: string; labels?: Label[]; statusDetails?: { message?: string; trace?: string } };
+    if (r.status !== 'failed' && r.status !== 'broken') continue;
+    out.push({ category: classify(r)?.name ?? r.status, name: r.name, status: r.status, message: (r.statusDetails?.message ?? '').split('\n')[0]!.slice(0, 300) });
+  }
+  return out.sort((a, b) => a.category.localeCompare(b.category) || a.name.localeCompare(b.name));
+}

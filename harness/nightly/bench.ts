@@ -1,0 +1,107 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AccelChoice } from '../qemu/accel.ts';
+import { benchIpcLocalConfig, formatTable, type ConfigResult } from '../bench/ipc-local.ts';
+import type { RemoteResult } from '../bench/ipc-remote.ts';
+import { benchCsv, benchPlots } from '../bench/plots.ts';
+import { repoRoot } from '../paths.ts';
+import type { NightFile } from './allure.ts';
+import type { BenchLocalPlan, BenchRemotePlan } from './plan.ts';
+
+/** A bench cell that did not produce figures (its lab failed): reported broken, the night goes on. */
+export interface CellError {
+  bench: 'ipc-local' | 'ipc-remote';
+  cell: string;
+  message: string;
+  trace?: string;
+  start: number;
+  stop: number;
+}
+
+export interface NightBench {
+  local: ConfigResult[];
+  remote?: { result: RemoteResult; variant: string };
+  errors: CellError[];
+  /** `${bench}/${cell}` -> when it ran, for the results' timings. */
+  when: Map<string, { start: number; stop: number }>;
+  /** bench -> files to attach to its results (plots, CSV, JSON). */
+  files: Map<string, NightFile[]>;
+  /** Each bench that ran: its cells and when. */
+  runs: { bench: 'ipc-local' | 'ipc-remote'; cells: string[]; start: number; stop: number }[];
+}
+
+const cellName = (variant: string, cpus?: number) => (cpus === undefined ? variant : `${variant}, ${cpus} vCPU`);
+
+/**
+ * The ipc-local matrix cell by cell (each its own lab, as `m3lab bench` does);
+ * a cell that fails is recorded and the next one runs. Writes the same JSON,
+ * CSV and SVG plots as `m3lab bench ipc-local` into the night's bench/ folder.
+ */
+async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice | undefined, log: (l: string) => void, out: NightBench): Promise<void> {
+  const run = { bench: 'ipc-local' as const, cells: plan.kernels.flatMap((k) => plan.cpus.map((c) => cellName(k, c))), start: Date.now(), stop: 0 };
+  out.runs.push(run);
+  for (const kernel of plan.kernels) {
+    for (const cpus of plan.cpus) {
+      const start = Date.now();
+      try {
+        log(`nightly: bench ipc-local, ${cellName(kernel, cpus)}`);
+        out.local.push(await benchIpcLocalConfig(cpus, { repeat: plan.repeat, msgIters: plan.msgIters, accel, kernel, log }));
+      } catch (e) {
+        const err = e as Error;
+        out.errors.push({ bench: 'ipc-local', cell: cellName(kernel, cpus), message: err.message, trace: err.stack, start, stop: Date.now() });
+      }
+      out.when.set(`ipc-local/${cellName(kernel, cpus)}`, { start, stop: Date.now() });
+    }
+  }
+  run.stop = Date.now();
+  if (!out.local.length) return;
+  const doc = { bench: 'ipc-local', date: new Date().toISOString(), repeat: plan.repeat, msgIters: plan.msgIters, configs: out.local };
+  const json = path.join(dir, 'bench-ipc-local.json');
+  writeFileSync(json, `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'bench-ipc-local.csv'), benchCsv(out.local));
+  writeFileSync(path.join(dir, 'bench-ipc-local.txt'), `${formatTable(out.local)}\n`);
+  const plots = await benchPlots(out.local);
+  for (const [name, svg] of Object.entries(plots)) writeFileSync(path.join(dir, name), svg);
+  process.stdout.write(`${formatTable(out.local)}\n`);
+  out.files.set('ipc-local', [
+    ...Object.keys(plots).map((name) => ({ name, file: path.join(dir, name), type: 'image/svg+xml' })),
+    { name: 'bench-ipc-local.csv', file: path.join(dir, 'bench-ipc-local.csv'), type: 'text/csv' },
+    { name: 'bench-ipc-local.txt (the table)', file: path.join(dir, 'bench-ipc-local.txt'), type: 'text/plain' },
+    { name: 'bench-ipc-local.json', file: json, type: 'application/json' },
+  ]);
+}
+
+/**
+ * The remote bench through `m3lab bench ipc-remote`'s own function, which
+ * writes reports/bench-ipc-remote.json; that file is taken only if this run
+ * wrote it (its date is after the start), then copied into the night.
+ */
+async function benchRemote(plan: BenchRemotePlan, dir: string, accel: AccelChoice | undefined, out: NightBench): Promise<void> {
+  const start = Date.now();
+  const cell = cellName(plan.kernel);
+  try {
+    const { benchIpcRemote } = await import('../bench/ipc-remote.ts');
+    const code = await benchIpcRemote({ repeat: plan.repeat, iters: plan.iters, json: false, accel, kernel: plan.kernel });
+    const file = path.join(repoRoot, 'reports', 'bench-ipc-remote.json');
+    const doc = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RemoteResult & { date: string }) : undefined;
+    if (code !== 0 || !doc || Date.parse(doc.date) < start) throw new Error(`bench ipc-remote wrote no figures (exit ${code})`);
+    const copy = path.join(dir, 'bench-ipc-remote.json');
+    copyFileSync(file, copy);
+    out.remote = { result: doc, variant: plan.kernel };
+    out.files.set('ipc-remote', [{ name: 'bench-ipc-remote.json', file: copy, type: 'application/json' }]);
+  } catch (e) {
+    const err = e as Error;
+    out.errors.push({ bench: 'ipc-remote', cell, message: err.message, trace: err.stack, start, stop: Date.now() });
+  }
+  out.when.set(`ipc-remote/${cell}`, { start, stop: Date.now() });
+  out.runs.push({ bench: 'ipc-remote', cells: [cell], start, stop: Date.now() });
+}
+
+export async function runBench(plan: { local: BenchLocalPlan; remote?: BenchRemotePlan }, nightDir: string, accel: AccelChoice | undefined, log: (l: string) => void): Promise<NightBench> {
+  const dir = path.join(nightDir, 'bench');
+  mkdirSync(dir, { recursive: true });
+  const out: NightBench = { local: [], errors: [], when: new Map(), files: new Map(), runs: [] };
+  await benchLocal(plan.local, dir, accel, log, out);
+  if (plan.remote) await benchRemote(plan.remote, dir, accel, out);
+  return out;
+}

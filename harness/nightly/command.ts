@@ -1,0 +1,220 @@
+import { Status } from 'allure-js-commons';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, InfraError } from '../errors.ts';
+import { buildImage } from '../image/build.ts';
+import { resolveKernels } from '../image/kernel/resolve.ts';
+import { sweepStale } from '../lab/lab.ts';
+import { loadLabFile } from '../lab/lab-file.ts';
+import { readVerdicts } from '../lab-job.ts';
+import { qemuVersionOnce, writeAllureEnvironment } from '../report/environment.ts';
+import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeStep, writeTargets, type Failure } from './allure.ts';
+import { runBench, type NightBench } from './bench.ts';
+import { commitText, gitCommit, hostPairs } from './facts.ts';
+import { figuresFromLocal, figuresFromRemote, judgeAll, targetsFromLocal, targetsFromRemote, type Judged, type TargetCheck } from './history.ts';
+import { describePlan, nightPlan, parseMargin, seedFor, type NightPlan } from './plan.ts';
+import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, storedNights, writeNight, type NightRecord } from './store.ts';
+import { runSuites, type SuiteOutcome } from './suites.ts';
+
+const log = (l: string) => process.stderr.write(`${l}\n`);
+
+/** Allure's history file keeps this many reports (it trims the file itself). */
+const HISTORY_LIMIT = 60;
+
+/**
+ * Builds what is missing: the image, the plan's kernel variants and m3ipc.ko
+ * for each. A kernel or image that will not build is the lab's failure
+ * (broken); a module that will not build is the module's (failed).
+ */
+async function buildStep(plan: NightPlan, out: NightResults): Promise<{ ok: boolean; releases: Map<string, string> }> {
+  const releases = new Map<string, string>();
+  let start = Date.now();
+  try {
+    await buildImage({ log });
+    const kernels = await resolveKernels(plan.kernels, log);
+    for (const [v, k] of kernels) releases.set(v, k.release);
+    start = Date.now();
+    const { buildKmod } = await import('../kmod/build.ts');
+    try {
+      for (const k of kernels.values()) await buildKmod(k, log);
+    } catch (e) {
+      const err = e as Error;
+      writeStep(out, { name: 'm3ipc.ko and the guest programs build', group: 'build', status: Status.FAILED, message: `the module does not build: ${err.message.split('\n')[0]}`, trace: err.stack, start, stop: Date.now(), log: err.message });
+      return { ok: false, releases };
+    }
+  } catch (e) {
+    const err = e as Error;
+    writeStep(out, { name: 'image and kernel variants build', group: 'build', status: Status.BROKEN, message: err.message.split('\n')[0]!, trace: err.stack, start, stop: Date.now(), log: err.message });
+    return { ok: false, releases };
+  }
+  return { ok: true, releases };
+}
+
+/** A vitest project that ended badly without a verdict of its own (crash, import error, no lab) gets one. */
+function suiteSteps(outcomes: SuiteOutcome[], out: NightResults): void {
+  for (const o of outcomes) {
+    if (o.code === 0 || o.newFailures > 0) continue;
+    const what = `vitest --project ${o.run.project}${o.run.files.length ? ` ${o.run.files.join(' ')}` : ''}`;
+    writeStep(out, { name: what, group: 'suites', status: Status.BROKEN, message: o.error ?? `${what} exited with ${o.code} and left no failed test: vitest itself failed (see the night's log)`, start: o.start, stop: o.stop });
+  }
+}
+
+/** Every accelerator the night's labs ran with, from the bench and the suites' lab facts. */
+function accelerators(bench: NightBench | undefined, resultsDir: string): string[] {
+  const seen = new Set<string>([...(bench?.local ?? []).map((c) => c.accel), ...(bench?.remote ? [bench.remote.result.accel] : [])]);
+  const env = path.join(resultsDir, 'environment.properties');
+  if (existsSync(env)) for (const m of readFileSync(env, 'utf8').matchAll(/\.accel=(\S+)/g)) seen.add(m[1]!);
+  return [...seen].sort();
+}
+
+function usage(): string {
+  return `m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random]
+    build what is missing, run the suites over the kernel variants and the bench matrix,
+    compare the figures with earlier nights, write one Allure report with history.
+    Results: ${nightlyRoot()} (M3LAB_NIGHTLY_DIR); exit 0 only when the night passed.
+m3lab nightly serve [NIGHT] [--port N]
+    show a night's report (default: the latest) on http://127.0.0.1:PORT/`;
+}
+
+async function serveNight(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { port: { type: 'string' } } });
+  const root = nightlyRoot();
+  const dir = positionals[0] ? path.resolve(root, positionals[0]) : path.join(root, 'latest');
+  const report = path.join(dir, 'allure-report');
+  if (!existsSync(path.join(report, 'index.html'))) throw new InfraError(`no report in ${report}; run \`m3lab nightly\` first`);
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port', `must be a TCP port, got ${values.port}`);
+  const { serveReport } = await import('../report/serve.ts');
+  const server = await serveReport(realpathSync(report), port);
+  console.log(`report of night ${path.basename(realpathSync(dir))}: http://127.0.0.1:${(server.address() as { port: number }).port}/ (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  server.close();
+  return 0;
+}
+
+/** `m3lab nightly`: see usage(). */
+export async function cmdNightly(argv: string[]): Promise<number> {
+  if (argv[0] === 'serve') return serveNight(argv.slice(1));
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { quick: { type: 'boolean' }, lab: { type: 'string' }, margin: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (positionals.length) throw new ConfigError('nightly', `unexpected ${positionals.join(' ')}\n${usage()}`);
+  let margin: number;
+  let seed: number;
+  try {
+    margin = parseMargin(values.margin);
+    seed = seedFor(values.seed);
+  } catch (e) {
+    throw new ConfigError('nightly', (e as Error).message);
+  }
+  // Refused now, not after an hour of suites.
+  const labSpec = values.lab ? loadLabFile(values.lab) : undefined;
+  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed });
+
+  const started = new Date();
+  const root = nightlyRoot();
+  const commit = await gitCommit();
+  const name = nightName(started, `${commit.short}${commit.dirty ? '+dirty' : ''}`);
+  const dir = path.join(root, name);
+  const resultsDir = path.join(dir, 'allure-results');
+  mkdirSync(resultsDir, { recursive: true });
+
+  // Labs, evidence bundles and kept consoles of this night live in its folder,
+  // apart from any lab someone has up in the clone (.m3lab/); a night killed
+  // earlier may have left labs in its own folder: swept first.
+  for (const d of nightDirs(root)) if (d !== dir && existsSync(path.join(d, 'state'))) sweepStale(path.join(d, 'state'), log);
+  process.env.M3LAB_STATE = path.join(dir, 'state');
+  process.env.M3LAB_ALLURE_RESULTS = resultsDir;
+  process.env.M3LAB_SEED = `${seed}`;
+  // The projects set their own kernel and command line; nothing from the caller's shell leaks in.
+  delete process.env.M3LAB_KERNEL;
+  delete process.env.M3LAB_APPEND;
+  delete process.env.M3LAB_OWN_LAB;
+
+  const planLines = [`night      ${name}`, `folder     ${dir}`, `commit     ${commitText(commit)}`, ...describePlan(plan), ...(values.lab ? [`lab file   ${values.lab} (the default-kernel suites run on it)`] : [])];
+  console.log(['=== m3lab nightly ===', ...planLines].join('\n'));
+  const record: NightRecord = { name, mode: plan.mode, started: started.toISOString(), commit: commitText(commit), seed, margin, plan: planLines, environment: {}, figures: [], targets: [], failures: [] };
+  writeNight(dir, record);
+
+  const out = new NightResults(resultsDir);
+  const build = await buildStep(plan, out);
+  let suites: SuiteOutcome[] = [];
+  let bench: NightBench | undefined;
+  let figures: Judged[] = [];
+  let targets: TargetCheck[] = [];
+  if (build.ok) {
+    suites = await runSuites(plan.suites, { nightDir: dir, resultsDir, labFile: values.lab, log });
+    suiteSteps(suites, out);
+    const suiteVerdicts = readVerdicts(resultsDir);
+    record.suites = { passed: suiteVerdicts.passed, failed: suiteVerdicts.failed, broken: suiteVerdicts.broken, skipped: suiteVerdicts.skipped };
+
+    bench = await runBench(plan, dir, labSpec?.accel, log);
+    const tonight = [...figuresFromLocal(bench.local), ...(bench.remote ? figuresFromRemote(bench.remote.result, bench.remote.variant) : [])];
+    figures = judgeAll(tonight, storedNights(root, name), margin);
+    targets = [...targetsFromLocal(bench.local), ...(bench.remote ? targetsFromRemote(bench.remote.result, bench.remote.variant) : [])];
+    writeFigures(out, figures, bench.when, bench.files);
+    writeTargets(out, targets, bench.when, bench.files);
+    for (const r of bench.runs) writeBenchRun(out, { ...r, errors: bench.errors.filter((e) => e.bench === r.bench), files: bench.files.get(r.bench) ?? [] });
+  }
+
+  // The environment section: what a reader needs to trust or doubt the night.
+  const references = [...new Set(figures.flatMap((f) => (f.reference ? [f.reference.night] : [])))];
+  const env: [string, string][] = [
+    ['night', name],
+    ['mode', plan.mode],
+    ['commit', commitText(commit)],
+    ['seed', `${seed}`],
+    ['margin', `${(margin * 100).toFixed(0)}%`],
+    ...hostPairs(),
+    ['qemu', await qemuVersionOnce()],
+    ['accelerator', accelerators(bench, resultsDir).join(', ') || 'none (nothing booted)'],
+    ['kernels', plan.kernels.map((k) => `${k} (${build.releases.get(k) ?? 'not built'})`).join(', ')],
+    ['reference nights', references.join(', ') || 'none (first night for these figures)'],
+  ];
+  writeAllureEnvironment(resultsDir, '', env);
+  record.environment = Object.fromEntries(env);
+
+  const config = writeAllureConfig(dir, { name: `m3lab nightly ${name}`, historyPath: historyFile(root), historyLimit: HISTORY_LIMIT });
+  const reportCode = await generateReport(resultsDir, config);
+  const failures: Failure[] = nightFailures(resultsDir);
+  const verdicts = readVerdicts(resultsDir);
+  const suitesRan = suites.every((s) => s.code === 0);
+  const passed = build.ok && suitesRan && failures.length === 0 && reportCode === 0;
+
+  Object.assign(record, { finished: new Date().toISOString(), passed, figures, targets, failures: failures.map(({ category, name: n, message }) => ({ category, name: n, message })) });
+  writeNight(dir, record);
+  pointLatest(root, dir);
+  const pruned = pruneNights(root, keepCount());
+
+  const byCategory = new Map<string, Failure[]>();
+  for (const f of failures) byCategory.set(f.category, [...(byCategory.get(f.category) ?? []), f]);
+  const outcome = (o: Judged['outcome']) => figures.filter((f) => f.outcome === o).length;
+  console.log(
+    [
+      '',
+      '=== m3lab nightly summary ===',
+      ...planLines,
+      ...env.filter(([k]) => ['accelerator', 'kernels', 'qemu', 'reference nights'].includes(k)).map(([k, v]) => `${k.padEnd(10)} ${v}`),
+      `suites     ${suites.map((s) => `${s.run.project}: exit ${s.code} in ${Math.round((s.stop - s.start) / 1000)} s`).join('; ') || 'not run (build failed)'}`,
+      `bench      ${figures.length} figures: ${outcome('new')} new, ${outcome('within')} within, ${outcome('improved')} improved, ${outcome('regression')} regressed; targets ${targets.filter((t) => t.met).length} met, ${targets.filter((t) => !t.met).length} missed${bench?.errors.length ? `; ${bench.errors.length} bench cell(s) failed to run` : ''}`,
+      `results    ${verdicts.passed} passed, ${verdicts.failed} failed, ${verdicts.broken} broken, ${verdicts.skipped} skipped`,
+      ...[...byCategory].flatMap(([c, fs]) => [`  ${c} (${fs.length}):`, ...fs.map((f) => `    ${f.status.toUpperCase().padEnd(7)} ${f.name}: ${f.message}`)]),
+      `report     ${reportCode === 0 ? `${path.join(dir, 'allure-report')} (open: npx m3lab nightly serve ${name})` : `not generated (allure exited ${reportCode})`}`,
+      `history    ${historyFile(root)}`,
+      ...(pruned.length ? [`pruned     ${pruned.length} old night(s)`] : []),
+      `took       ${Math.round((Date.now() - started.getTime()) / 1000)} s`,
+      `night      ${passed ? 'PASSED' : 'FAILED'}`,
+    ].join('\n'),
+  );
+  return passed ? 0 : 1;
+}

@@ -1,0 +1,117 @@
+import type { KernelVariant } from '../image/kernel/variants.ts';
+
+/**
+ * What one night runs. Pure data, decided from the command line alone, so the
+ * plan is printed (and stored with the night) before anything boots.
+ */
+
+/** One vitest invocation: a project of vitest.config.ts and, optionally, some of its files. */
+export interface SuiteRun {
+  project: string;
+  /** Suite files (repository-relative); empty: every file of the project. */
+  files: string[];
+  /** Kernel variant the project boots (for the environment and the build step). */
+  kernel: KernelVariant;
+}
+
+export interface BenchLocalPlan {
+  kernels: KernelVariant[];
+  cpus: number[];
+  repeat: number;
+  msgIters: number;
+}
+
+export interface BenchRemotePlan {
+  kernel: KernelVariant;
+  repeat: number;
+  iters: number;
+}
+
+export interface NightPlan {
+  mode: 'quick' | 'full';
+  suites: SuiteRun[];
+  local: BenchLocalPlan;
+  remote?: BenchRemotePlan;
+  /** Every kernel variant the night boots: built first when missing. */
+  kernels: KernelVariant[];
+  /** A figure this far (fraction) outside the reference interval is a regression. */
+  margin: number;
+  /** M3LAB_SEED for every suite: see seedFor(). */
+  seed: number;
+}
+
+/**
+ * The nightly's default seed. History in Allure links results by test name and
+ * parameters, and the seeded suites carry their seed in both; one seed night
+ * after night keeps every test's history, and keeps the workload the same so a
+ * change from one night to the next is the code's. `--seed random` explores
+ * (new stress schedules) at the price of the seeded tests' history.
+ */
+export const NIGHTLY_SEED = 20240601;
+
+export function seedFor(arg: string | undefined, random: () => number = Math.random): number {
+  if (arg === undefined) return NIGHTLY_SEED;
+  if (arg === 'random') return Math.floor(random() * 1e6);
+  const n = Number(arg);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--seed: must be a non-negative integer or "random", got ${JSON.stringify(arg)}`);
+  return n;
+}
+
+/** `--margin 10` or `--margin 10%`: percent; 0..100. */
+export function parseMargin(arg: string | undefined): number {
+  if (arg === undefined) return 0.1;
+  const n = Number(arg.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new Error(`--margin: must be a percentage 0..100, got ${JSON.stringify(arg)}`);
+  return n / 100;
+}
+
+/**
+ * `--quick`: minutes on 2 cores under TCG — ipc-local on the default kernel and
+ * one bench cell (default kernel, 1 vCPU, 3 rounds). The full night: every lab
+ * project of vitest.config.ts (each suite on the default kernel, ipc-local on
+ * debug, up, nosmp and maxcpus=1), the bench matrix default/up/debug x 1/2 vCPUs
+ * and the remote bench. The `verdicts` project is the lab testing itself, not
+ * the module: `make test` runs it.
+ */
+export function nightPlan(opts: { quick: boolean; margin: number; seed: number }): NightPlan {
+  if (opts.quick) {
+    return {
+      mode: 'quick',
+      suites: [{ project: 'lab', files: ['suites/ipc-local.test.ts'], kernel: 'default' }],
+      local: { kernels: ['default'], cpus: [1], repeat: 3, msgIters: 5000 },
+      kernels: ['default'],
+      margin: opts.margin,
+      seed: opts.seed,
+    };
+  }
+  const suites: SuiteRun[] = [
+    { project: 'lab', files: [], kernel: 'default' },
+    { project: 'lab-debug', files: [], kernel: 'debug' },
+    { project: 'lab-up', files: [], kernel: 'up' },
+    { project: 'lab-nosmp', files: [], kernel: 'default' },
+    { project: 'lab-maxcpus1', files: [], kernel: 'default' },
+  ];
+  const local: BenchLocalPlan = { kernels: ['default', 'up', 'debug'], cpus: [1, 2], repeat: 5, msgIters: 5000 };
+  return {
+    mode: 'full',
+    suites,
+    local,
+    remote: { kernel: 'default', repeat: 5, iters: 1000 },
+    kernels: [...new Set<KernelVariant>([...suites.map((s) => s.kernel), ...local.kernels])],
+    margin: opts.margin,
+    seed: opts.seed,
+  };
+}
+
+/** The plan in a few lines, printed first and kept in the night's record. */
+export function describePlan(p: NightPlan): string[] {
+  return [
+    `mode       ${p.mode}`,
+    ...p.suites.map((s) => `suites     vitest --project ${s.project}${s.files.length ? ` ${s.files.join(' ')}` : ''}`),
+    `bench      ipc-local --kernel ${p.local.kernels.join(',')} --cpus ${p.local.cpus.join(',')} --repeat ${p.local.repeat} --iters ${p.local.msgIters}`,
+    ...(p.remote ? [`bench      ipc-remote --kernel ${p.remote.kernel} --repeat ${p.remote.repeat} --iters ${p.remote.iters}`] : []),
+    `kernels    ${p.kernels.join(', ')}`,
+    `margin     ${(p.margin * 100).toFixed(0)}% outside the reference interval is a regression`,
+    `seed       ${p.seed}`,
+  ];
+}

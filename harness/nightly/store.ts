@@ -1,0 +1,115 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Judged, StoredNight, TargetCheck } from './history.ts';
+
+/**
+ * Where nights accumulate: outside the clone, so a fresh clone (or `git clean`)
+ * keeps the history a nightly compares with. One folder per night, named by its
+ * start time (UTC, sortable) and commit; `history.jsonl` beside them is Allure's
+ * own history file (allurerc `historyPath`), `latest` points at the newest night.
+ *
+ *   $M3LAB_NIGHTLY_DIR  or  $XDG_STATE_HOME/m3lab/nightly  (~/.local/state/m3lab/nightly)
+ *     history.jsonl
+ *     latest -> 20250101T020000Z-abc1234
+ *     20250101T020000Z-abc1234/
+ *       night.json  bench/  allure-results/  allure-report/  allurerc.json  junit-*.xml  state/
+ */
+export function nightlyRoot(): string {
+  if (process.env.M3LAB_NIGHTLY_DIR) return path.resolve(process.env.M3LAB_NIGHTLY_DIR);
+  const xdg = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return path.join(xdg, 'm3lab', 'nightly');
+}
+
+export const historyFile = (root: string) => path.join(root, 'history.jsonl');
+
+/** `20250101T020000Z-abc1234`: sorts by time as a string. */
+export function nightName(start: Date, commit: string): string {
+  const stamp = start.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${commit.replace(/[^0-9A-Za-z+]/g, '').slice(0, 20) || 'nocommit'}`;
+}
+
+const NIGHT_DIR = /^\d{8}T\d{6}Z-/;
+
+/** The record each night leaves (night.json): what it ran, what it found, and every bench figure judged. */
+export interface NightRecord {
+  name: string;
+  mode: 'quick' | 'full';
+  started: string;
+  finished?: string;
+  commit: string;
+  seed: number;
+  margin: number;
+  plan: string[];
+  environment: Record<string, string>;
+  passed?: boolean;
+  suites?: { passed: number; failed: number; broken: number; skipped: number };
+  figures: Judged[];
+  targets: TargetCheck[];
+  /** Every failed or broken result, with its category. */
+  failures: { category: string; name: string; message: string }[];
+}
+
+export function writeNight(dir: string, rec: NightRecord): void {
+  mkdirSync(dir, { recursive: true });
+  // Written whole then renamed: a night killed mid-write never leaves half a record for the next to read.
+  const tmp = path.join(dir, 'night.json.tmp');
+  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`);
+  renameSync(tmp, path.join(dir, 'night.json'));
+}
+
+export function readNight(dir: string): NightRecord | undefined {
+  const f = path.join(dir, 'night.json');
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as NightRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Night folders under root, newest first (by name: the start time). */
+export function nightDirs(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && NIGHT_DIR.test(d.name))
+    .map((d) => d.name)
+    .sort()
+    .reverse()
+    .map((n) => path.join(root, n));
+}
+
+/**
+ * The stored figures of the nights before `except`, newest first. Only nights
+ * that finished count: a night killed half-way has no trustworthy figures.
+ */
+export function storedNights(root: string, except?: string): StoredNight[] {
+  return nightDirs(root)
+    .filter((d) => path.basename(d) !== except)
+    .map((d) => readNight(d))
+    .filter((r): r is NightRecord => r !== undefined && r.finished !== undefined)
+    .map((r) => ({ name: r.name, figures: r.figures }));
+}
+
+/** `root/latest` -> the night folder (relative, so the tree can move). */
+export function pointLatest(root: string, dir: string): void {
+  const link = path.join(root, 'latest');
+  rmSync(link, { force: true });
+  symlinkSync(path.basename(dir), link);
+}
+
+/**
+ * Keeps the newest `keep` nights (M3LAB_NIGHTLY_KEEP, default 60): each holds
+ * its Allure results with consoles. Allure's history.jsonl is trimmed by Allure
+ * itself (historyLimit).
+ */
+export function pruneNights(root: string, keep: number): string[] {
+  const gone = nightDirs(root).slice(keep);
+  for (const d of gone) rmSync(d, { recursive: true, force: true });
+  return gone;
+}
+
+export function keepCount(): number {
+  const n = Number(process.env.M3LAB_NIGHTLY_KEEP ?? 60);
+  return Number.isInteger(n) && n > 0 ? n : 60;
+}

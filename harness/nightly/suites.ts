@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { Lab } from '../lab/lab.ts';
+import { loadLabFile } from '../lab/lab-file.ts';
+import { readVerdicts, run } from '../lab-job.ts';
+import { repoRoot } from '../paths.ts';
+import type { SuiteRun } from './plan.ts';
+
+/** How one vitest project went: its exit code, and whether it left a verdict for what went wrong. */
+export interface SuiteOutcome {
+  run: SuiteRun;
+  code: number;
+  start: number;
+  stop: number;
+  /** Failed or broken results this run added (0 with a non-zero exit: vitest itself failed). */
+  newFailures: number;
+  /** Why the project did not run at all (the --lab lab did not boot). */
+  error?: string;
+}
+
+/** The nightly's vitest config: the repository's projects, reporting into the night's folder. */
+export const NIGHTLY_VITEST_CONFIG = path.join(repoRoot, 'harness', 'nightly', 'vitest.config.ts');
+
+/**
+ * Boots the lab of `--lab FILE` for the default-kernel project, as `m3lab lab
+ * --lab FILE` does: detached, so the suites find it as the running lab (in the
+ * night's own state folder) and use it where it fits. Torn down right after
+ * that project, so no idle lab runs beside the next project's own labs.
+ */
+async function withLab<T>(labFile: string | undefined, log: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+  if (!labFile) return fn();
+  const lab = await Lab.boot(loadLabFile(labFile), { detached: true, log });
+  lab.detach();
+  const { own, release } = await import('../lab/cleanup.ts');
+  own({ dir: lab.dir, pids: () => lab.state.nodes.map((n) => n.pid!).concat(lab.state.vdePid ? [lab.state.vdePid] : []) });
+  try {
+    return await fn();
+  } finally {
+    const again = await Lab.attach(lab.dir, { connect: false }).catch(() => undefined);
+    await again?.teardown();
+    release(lab.dir);
+  }
+}
+
+/**
+ * Runs each vitest project of the plan, one after another, with the night's
+ * environment (M3LAB_ALLURE_RESULTS, M3LAB_SEED, M3LAB_STATE set by the caller)
+ * and a JUnit file per project.
+ */
+export async function runSuites(runs: SuiteRun[], o: { nightDir: string; resultsDir: string; labFile?: string; log: (l: string) => void }): Promise<SuiteOutcome[]> {
+  const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
+  const out: SuiteOutcome[] = [];
+  for (const r of runs) {
+    const before = readVerdicts(o.resultsDir);
+    const start = Date.now();
+    process.env.M3LAB_NIGHTLY_JUNIT = path.join(o.nightDir, `junit-${r.project}.xml`);
+    o.log(`nightly: vitest --project ${r.project} ${r.files.join(' ')}`);
+    const exec = () => run(vitest, ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', r.project, ...r.files]);
+    let code: number;
+    let error: string | undefined;
+    try {
+      code = r.project === 'lab' ? await withLab(o.labFile, o.log, exec) : await exec();
+    } catch (e) {
+      // The --lab lab did not boot: the project did not run at all.
+      error = (e as Error).message;
+      o.log(`nightly: --project ${r.project} did not run: ${error}`);
+      code = 1;
+    }
+    const after = readVerdicts(o.resultsDir);
+    out.push({ run: r, code, start, stop: Date.now(), newFailures: after.failed + after.broken - before.failed - before.broken, error });
+  }
+  return out;
+}
