@@ -1,5 +1,6 @@
 import { Status } from 'allure-js-commons';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, InfraError } from '../errors.ts';
@@ -11,13 +12,14 @@ import { readVerdicts } from '../lab-job.ts';
 import { qemuVersionOnce, writeAllureEnvironment } from '../report/environment.ts';
 import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeStep, writeTargets, type Failure } from './allure.ts';
 import { runBench, type NightBench } from './bench.ts';
-import { commitText, gitCommit, hostPairs } from './facts.ts';
+import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
 import { figuresFromLocal, figuresFromRemote, judgeAll, targetsFromLocal, targetsFromRemote, type Judged, type TargetCheck } from './history.ts';
 import { describePlan, nightPlan, parseMargin, seedFor, type NightPlan } from './plan.ts';
 import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, storedNights, writeNight, type NightRecord } from './store.ts';
 import { runSuites, type SuiteOutcome } from './suites.ts';
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Allure's history file keeps this many reports (it trims the file itself). */
 const HISTORY_LIMIT = 60;
@@ -146,6 +148,9 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   const record: NightRecord = { name, mode: plan.mode, started: started.toISOString(), commit: commitText(commit), seed, margin, plan: planLines, environment: {}, figures: [], targets: [], failures: [] };
   writeNight(dir, record);
 
+  const loadAtStart = loadavg();
+  let loadAtBench: string | undefined;
+  let foreign: { samples: number; max: number; busy: number } | undefined;
   const out = new NightResults(resultsDir);
   const build = await buildStep(plan, out);
   let suites: SuiteOutcome[] = [];
@@ -158,7 +163,10 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     const suiteVerdicts = readVerdicts(resultsDir);
     record.suites = { passed: suiteVerdicts.passed, failed: suiteVerdicts.failed, broken: suiteVerdicts.broken, skipped: suiteVerdicts.skipped };
 
+    loadAtBench = loadavg();
+    const watch = watchForeignQemus(dir);
     bench = await runBench(plan, dir, labSpec?.accel, log);
+    foreign = watch.stop();
     const tonight = [...figuresFromLocal(bench.local), ...(bench.remote ? figuresFromRemote(bench.remote.result, bench.remote.variant) : [])];
     figures = judgeAll(tonight, storedNights(root, name), margin);
     targets = [...targetsFromLocal(bench.local), ...(bench.remote ? targetsFromRemote(bench.remote.result, bench.remote.variant) : [])];
@@ -176,10 +184,13 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     ['seed', `${seed}`],
     ['margin', `${(margin * 100).toFixed(0)}%`],
     ...hostPairs(),
+    // Other work on the host skews the figures: the load when the night began and when it measured.
+    ['host.load', `${loadAtStart} at the start, ${loadAtBench ?? '-'} before the bench (1/5/15 min)`],
+    ['host.other-qemu', foreign ? `${foreign.busy ? `up to ${foreign.max} QEMU process(es) not this night's ran during the bench (${foreign.busy} of ${foreign.samples} samples): figures may be skewed` : 'none during the bench'}` : 'bench not run'],
     ['qemu', await qemuVersionOnce()],
     ['accelerator', accelerators(bench, resultsDir).join(', ') || 'none (nothing booted)'],
     ['kernels', plan.kernels.map((k) => `${k} (${build.releases.get(k) ?? 'not built'})`).join(', ')],
-    ['reference nights', references.join(', ') || 'none (first night for these figures)'],
+    ['reference-nights', references.join(', ') || 'none (first night for these figures)'],
   ];
   writeAllureEnvironment(resultsDir, '', env);
   record.environment = Object.fromEntries(env);
@@ -204,7 +215,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       '',
       '=== m3lab nightly summary ===',
       ...planLines,
-      ...env.filter(([k]) => ['accelerator', 'kernels', 'qemu', 'reference nights'].includes(k)).map(([k, v]) => `${k.padEnd(10)} ${v}`),
+      ...env.filter(([k]) => ['accelerator', 'kernels', 'qemu', 'reference-nights', 'host.load', 'host.other-qemu'].includes(k)).map(([k, v]) => `${k.padEnd(10)} ${v}`),
       `suites     ${suites.map((s) => `${s.run.project}: exit ${s.code} in ${Math.round((s.stop - s.start) / 1000)} s`).join('; ') || 'not run (build failed)'}`,
       `bench      ${figures.length} figures: ${outcome('new')} new, ${outcome('within')} within, ${outcome('improved')} improved, ${outcome('regression')} regressed; targets ${targets.filter((t) => t.met).length} met, ${targets.filter((t) => !t.met).length} missed${bench?.errors.length ? `; ${bench.errors.length} bench cell(s) failed to run` : ''}`,
       `results    ${verdicts.passed} passed, ${verdicts.failed} failed, ${verdicts.broken} broken, ${verdicts.skipped} skipped`,

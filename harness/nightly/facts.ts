@@ -1,5 +1,7 @@
 import { execa } from 'execa';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
+import { cmdline } from '../lab/procs.ts';
 import { repoRoot } from '../paths.ts';
 
 /** What the night ran from: the commit, and whether the work tree differed from it. */
@@ -18,7 +20,8 @@ export async function gitCommit(): Promise<Commit> {
 }
 
 export function commitText(c: Commit): string {
-  return `${c.sha}${c.dirty ? ' + uncommitted changes' : ''} (${c.subject.slice(0, 80)})`;
+  const subject = c.subject.length > 72 ? `${c.subject.slice(0, 71)}…` : c.subject;
+  return `${c.sha}${c.dirty ? ' + uncommitted changes' : ''} (${subject})`;
 }
 
 /** The host a night ran on: its figures mean nothing without it. */
@@ -31,4 +34,32 @@ export function hostPairs(): [string, string][] {
     ['host.kernel', `${os.type()} ${os.release()}`],
     ['host.node', process.version],
   ];
+}
+
+/** QEMU processes on the host that are not this night's (their command line lacks `marker`). */
+export function foreignQemus(marker: string): number {
+  let n = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const cl = cmdline(Number(d));
+    if (cl?.startsWith('qemu-system') && !cl.includes(marker)) n++;
+  }
+  return n;
+}
+
+/**
+ * Samples foreignQemus() every `everyMs` until stopped: other labs on a 2-core
+ * host take CPU from the bench's guest, and a figure that "regressed" while
+ * they ran says more about the host than the module. Reported with the night.
+ */
+export function watchForeignQemus(marker: string, everyMs = 5000): { stop(): { samples: number; max: number; busy: number } } {
+  const seen: number[] = [foreignQemus(marker)];
+  const timer = setInterval(() => seen.push(foreignQemus(marker)), everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      return { samples: seen.length, max: Math.max(...seen), busy: seen.filter((x) => x > 0).length };
+    },
+  };
 }
