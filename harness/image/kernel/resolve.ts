@@ -1,6 +1,6 @@
 import { buildImage } from '../build.ts';
 import { buildKernel } from './build.ts';
-import type { KernelVariant } from './variants.ts';
+import { loadVariants, type KernelVariant } from './variants.ts';
 
 /** What a node needs of its kernel: the image to boot and the tree to build modules against. */
 export interface KernelInfo {
@@ -9,6 +9,8 @@ export interface KernelInfo {
   release: string;
   /** `make -C <buildDir> M=...` builds an out-of-tree module for this kernel. */
   buildDir: string;
+  /** Boot parameters of the variant (images/kernels/variants.yaml `append`). */
+  append: string;
 }
 
 /**
@@ -18,10 +20,11 @@ export interface KernelInfo {
 export async function resolveKernel(variant: KernelVariant, log: (l: string) => void = () => {}): Promise<KernelInfo> {
   if (variant === 'default') {
     const image = await buildImage({ log });
-    return { variant, kernel: image.kernel, release: image.release, buildDir: image.headersDir };
+    return { variant, kernel: image.kernel, release: image.release, buildDir: image.headersDir, append: '' };
   }
   const k = await buildKernel(variant, { log });
-  return { variant, kernel: k.kernel, release: k.release, buildDir: k.buildDir };
+  const spec = loadVariants().variants.find((v) => v.name === variant);
+  return { variant, kernel: k.kernel, release: k.release, buildDir: k.buildDir, append: spec?.append ?? '' };
 }
 
 /** Resolves each distinct variant once, in order (kernel builds use every core). */

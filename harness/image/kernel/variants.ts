@@ -14,6 +14,8 @@ export interface BuiltVariantSpec {
   name: Exclude<KernelVariant, 'default'>;
   fragments: string[];
   describe: string;
+  /** Boot parameters every guest of this variant gets (not part of the build key). */
+  append: string;
 }
 
 export interface VariantsFile {
@@ -49,13 +51,14 @@ export function parseVariants(text: string, source = variantsPath): VariantsFile
   return {
     source: { package: string(src.package, 'source.package', /^linux-source-[0-9.]+$/), version: string(src.version, 'source.version') },
     variants: Object.entries(vs).map(([name, v]) => {
-      const o = object(v, join('variants', name), ['fragments', 'describe']);
+      const o = object(v, join('variants', name), ['fragments', 'describe', 'append']);
       return {
         name: name as BuiltVariantSpec['name'],
         fragments: list(o.fragments, join(join('variants', name), 'fragments')).map((f, i) =>
           string(f, join(join(join('variants', name), 'fragments'), i), /^[a-z0-9-]+\.config$/),
         ),
         describe: o.describe === undefined ? '' : string(o.describe, join(join('variants', name), 'describe')),
+        append: o.append === undefined ? '' : string(o.append, join(join('variants', name), 'append'), /^[A-Za-z0-9_.,=:/ -]*$/),
       };
     }),
   };
