@@ -39,6 +39,7 @@ const cellName = (variant: string, cpus?: number) => (cpus === undefined ? varia
  */
 async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice | undefined, log: (l: string) => void, out: NightBench): Promise<void> {
   const run = { bench: 'ipc-local' as const, cells: plan.kernels.flatMap((k) => plan.cpus.map((c) => cellName(k, c))), start: Date.now(), stop: 0 };
+  if (!run.cells.length) return;
   out.runs.push(run);
   for (const kernel of plan.kernels) {
     for (const cpus of plan.cpus) {
