@@ -23,6 +23,15 @@ describe('kernel variants', () => {
     expect(fragmentWants(readFileSync(path.join(kernelsDir, 'up.config'), 'utf8')).get('CONFIG_SMP')).toBe('n');
   });
 
+  it('the debug variant boots with preempt=full and every KASAN report; a bad boot parameter is refused by field', () => {
+    const debug = loadVariants().variants.find((x) => x.name === 'debug')!;
+    // preempt=full: under voluntary preemption this kernel can deadlock in its RCU-tasks self-test at boot.
+    expect(debug.append.split(' ').sort()).toEqual(['kasan_multi_shot', 'preempt=full']);
+    expect(loadVariants().variants.find((x) => x.name === 'up')!.append).toBe('');
+    const bad = 'source: { package: linux-source-6.1, version: "1" }\nvariants:\n  debug: { fragments: [base.config], append: "a;reboot" }\n';
+    expect(fieldOf(() => parseVariants(bad))).toBe('variants.debug.append');
+  });
+
   it('finds symbols olddefconfig dropped, and accepts "not set" for =n', () => {
     const wants = fragmentWants('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=n\nCONFIG_D="x"\n# a comment\n');
     expect([...wants]).toEqual([['CONFIG_A', 'y'], ['CONFIG_B', 'n'], ['CONFIG_C', 'n'], ['CONFIG_D', '"x"']]);
