@@ -16,7 +16,7 @@ import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts'
 import { figuresFromLocal, figuresFromRemote, judgeAll, targetsFromLocal, targetsFromRemote, type Judged, type TargetCheck } from './history.ts';
 import { describePlan, nightPlan, parseMargin, seedFor, type NightPlan } from './plan.ts';
 import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, storedNights, writeNight, type NightRecord } from './store.ts';
-import { runSuites, type SuiteOutcome } from './suites.ts';
+import { labProjects, runSuites, type SuiteOutcome } from './suites.ts';
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -121,7 +121,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   }
   // Refused now, not after an hour of suites.
   const labSpec = values.lab ? loadLabFile(values.lab) : undefined;
-  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed });
+  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, projects: values.quick ? undefined : await labProjects() });
 
   const started = new Date();
   const root = nightlyRoot();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isKernelVariant, type KernelVariant } from '../image/kernel/variants.ts';
 import { Lab } from '../lab/lab.ts';
 import { loadLabFile } from '../lab/lab-file.ts';
 import { readVerdicts, run } from '../lab-job.ts';
@@ -19,6 +20,22 @@ export interface SuiteOutcome {
 
 /** The nightly's vitest config: the repository's projects, reporting into the night's folder. */
 export const NIGHTLY_VITEST_CONFIG = path.join(repoRoot, 'harness', 'nightly', 'vitest.config.ts');
+
+/**
+ * The projects of vitest.config.ts in their group order, each with the kernel
+ * variant its env asks for: a project added there runs in the next night.
+ */
+export async function labProjects(): Promise<{ name: string; kernel: KernelVariant }[]> {
+  const base = (await import('../../vitest.config.ts')).default as { test?: { projects?: unknown[] } };
+  type P = { test?: { name?: string; env?: Record<string, string>; sequence?: { groupOrder?: number } } };
+  return ((base.test?.projects ?? []) as P[])
+    .filter((p) => typeof p.test?.name === 'string')
+    .sort((a, b) => (a.test?.sequence?.groupOrder ?? 0) - (b.test?.sequence?.groupOrder ?? 0))
+    .map((p) => {
+      const k = p.test?.env?.M3LAB_KERNEL ?? 'default';
+      return { name: p.test!.name!, kernel: isKernelVariant(k) ? k : 'default' };
+    });
+}
 
 /**
  * Boots the lab of `--lab FILE` for the default-kernel project, as `m3lab lab

@@ -83,6 +83,15 @@ describe('nightly: the plan', () => {
     expect(p.kernels.sort()).toEqual(['debug', 'default', 'up']);
   });
 
+  it('the full night runs the lab projects vitest.config.ts has, not unit or verdicts, and builds their kernels', () => {
+    const p = nightPlan({ quick: false, margin: 0.1, seed: 1, projects: [{ name: 'unit', kernel: 'default' }, { name: 'lab', kernel: 'default' }, { name: 'lab-affinity', kernel: 'up' }, { name: 'verdicts', kernel: 'default' }] });
+    expect(p.suites.map((s) => [s.project, s.kernel])).toEqual([
+      ['lab', 'default'],
+      ['lab-affinity', 'up'],
+    ]);
+    expect(p.kernels.sort()).toEqual(['debug', 'default', 'up']);
+  });
+
   it('seed: fixed by default (history links tests by name and parameters), a number, or random', () => {
     expect(seedFor(undefined)).toBe(NIGHTLY_SEED);
     expect(seedFor('42')).toBe(42);
