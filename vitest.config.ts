@@ -38,7 +38,7 @@ export default defineConfig({
         test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], exclude: ['suites/verdicts.test.ts'], sequence: { groupOrder: 1 } },
       },
       {
-        test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
+        test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
       },
       {
         test: { ...labTest, name: 'lab-up', include: ['suites/ipc-local.test.ts'], env: { M3LAB_KERNEL: 'up' }, sequence: { groupOrder: 3 } },

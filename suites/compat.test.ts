@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as allure from 'allure-js-commons';
-import { describe, expect } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { kmodDir } from '../harness/kmod/build.ts';
@@ -78,6 +78,7 @@ describe(`compat: programs written for the M3-IPC 1.6 API run on m3ipc (${proces
     // Install as a user would (make install-compat), then build with nothing but
     // the compiler's own search paths pointing at that prefix.
     const prefix = mkdtempSync(path.join(os.tmpdir(), 'm3compat-'));
+    onTestFinished(() => rmSync(prefix, { recursive: true, force: true }));
     execFileSync('make', ['-C', kmodDir, '-s', 'install-compat', `PREFIX=${prefix}`], { stdio: 'pipe' });
     const prog = path.join(kmodDir, 'compat', 'tests', 'c_sendrec.c');
     const out = path.join(prefix, 'c_sendrec');
