@@ -25,6 +25,33 @@ async function json(node: LabNode, cmd: string, args: string[]): Promise<Record<
   return JSON.parse(res.stdout.trim().split('\n').pop()!);
 }
 
+/**
+ * A remote vcopy client: node2 obeys its vcopy frames only once node2's admin gave
+ * its endpoint KERNEL (frames carry no privilege), and a new binding is a new
+ * endpoint, so the client waits bound until the grant is made.
+ */
+async function grantedVcopy(cluster: M3Cluster, n1: LabNode, n2: LabNode, rb: string, args: string[]): Promise<Record<string, number>> {
+  const { id } = await n1.rpc.call('spawn', { cmd: rb, args: [...args, '--await-grant'] });
+  try {
+    let ep = 0;
+    let out = '';
+    for (let i = 0; i < 100 && !ep; i++) {
+      const r = await n1.rpc.call('wait', { id, timeoutMs: 100 });
+      out = r.stdout;
+      ep = Number(/^endpoint=(\d+)$/m.exec(out)?.[1] ?? 0);
+      if (r.exited && !ep) throw new InfraError(`${n1.name}: rbench ${args.join(' ')} exited before it was bound: ${r.stderr.trim()}`);
+    }
+    if (!ep) throw new InfraError(`${n1.name}: rbench ${args.join(' ')} printed no endpoint in 10 s`);
+    await cluster.grant(n2, ep, n1, 'kernel');
+    await n1.rpc.call('kill', { id, signal: 'SIGUSR1' });
+    const r = await n1.rpc.call('wait', { id, timeoutMs: 300_000 }, 320_000);
+    if (!r.exited || r.code !== 0) throw new InfraError(`${n1.name}: rbench ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  } finally {
+    await n1.rpc.call('kill', { id, signal: 'SIGKILL' }).catch(() => {});
+  }
+}
+
 export interface RemoteResult {
   accel: string;
   kernel: string;
@@ -77,7 +104,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
         const iters = Math.max(4, Math.round((16 << 20) / size));
         const ts = await json(n1, tcp, ['stream', host, `${TCP_PORT}`, `${size * iters}`]);
         add(`tcp-stream-${size}`, 'B/s', ts.value!);
-        const mv = await json(n1, rb, ['vcopy', dc, '40', `${ep}`, node2, `${size}`, `${iters}`]);
+        const mv = await grantedVcopy(cluster, n1, n2, rb, ['vcopy', dc, '40', `${ep}`, node2, `${size}`, `${iters}`]);
         add(`m3-vcopy-${size}`, 'B/s', mv.value!);
       }
       log(`bench: remote round ${r + 1}/${opts.repeat} done`);

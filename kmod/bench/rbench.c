@@ -12,8 +12,13 @@
  *   rbench rate DC SLOT SERVER_EP SERVER_NODE ITERS CLIENTS
  *       CLIENTS processes (slots SLOT..SLOT+CLIENTS-1), ITERS sendrecs each,
  *       all in flight at once: aggregate one-way messages per second
- *   rbench vcopy DC SLOT SERVER_EP SERVER_NODE SIZE ITERS
- *       vcopy SIZE bytes from the server's buffer into ours ITERS times: B/s
+ *   rbench vcopy DC SLOT SERVER_EP SERVER_NODE SIZE ITERS [--await-grant]
+ *       vcopy SIZE bytes from the server's buffer into ours ITERS times: B/s.
+ *       The server's node trusts no level a frame claims: it lets this
+ *       client vcopy only once its admin gave the client's endpoint KERNEL
+ *       there (m3ctl rmtbind ... --priv KERNEL). --await-grant prints
+ *       "endpoint=EP" once bound and waits (30 s at most) for SIGUSR1, sent
+ *       when that is done.
  *
  * Every process is bound at level KERNEL (KERNEL may sendrec to KERNEL and
  * is the only level allowed to vcopy). One JSON line per client command.
@@ -22,6 +27,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,9 +219,29 @@ static int vcopy(int me, int srv, long size, long iters)
 	return 0;
 }
 
+/* until the harness says the server's node granted us (SIGUSR1) */
+static void await_grant(void)
+{
+	struct timespec limit = { 30, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	printf("endpoint=%d\n", m3_getep(0));
+	fflush(stdout);
+	if (sigtimedwait(&set, NULL, &limit) != SIGUSR1)
+		die("no grant within 30 s", -ETIMEDOUT);
+}
+
 int main(int argc, char **argv)
 {
 	int srv, node, slot;
+	sigset_t usr1;
+
+	/* blocked from the start, so an early SIGUSR1 waits for sigtimedwait() */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && !strcmp(argv[1], "server"))
@@ -230,10 +256,15 @@ int main(int argc, char **argv)
 	client_setup(argv[2], slot, srv, node);
 	if (!strcmp(argv[1], "rtt") && argc == 7)
 		return rtt(srv, atol(argv[6]));
-	if (!strcmp(argv[1], "vcopy") && argc == 8)
+	if (!strcmp(argv[1], "vcopy") && (argc == 8 ||
+	    (argc == 9 && !strcmp(argv[8], "--await-grant")))) {
+		if (argc == 9)
+			await_grant();
 		return vcopy(m3_getep(0), srv, atol(argv[6]), atol(argv[7]));
+	}
 usage:
 	fprintf(stderr, "usage: rbench server DC SLOT | rtt DC SLOT EP NODE ITERS |\n"
-		"       rate DC SLOT EP NODE ITERS CLIENTS | vcopy DC SLOT EP NODE SIZE ITERS\n");
+		"       rate DC SLOT EP NODE ITERS CLIENTS |\n"
+		"       vcopy DC SLOT EP NODE SIZE ITERS [--await-grant]\n");
 	return 2;
 }
