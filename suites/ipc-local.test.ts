@@ -10,10 +10,12 @@ import { parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { labSuite } from './support/lab-suite.ts';
 
-// One C program per concern, each printing TAP; the stress programs run on their own below.
+// One C program per concern, each printing TAP; the stress programs run on their own
+// below, t_affinity (two CPUs, CPU hotplug) in suites/affinity.test.ts.
 const STRESS = ['t_stress.c', 't_pairs.c'];
+const ELSEWHERE = ['t_affinity.c'];
 const PROGRAMS = readdirSync(path.join(kmodDir, 'tests'))
-  .filter((f) => /^t_.*\.c$/.test(f) && !STRESS.includes(f))
+  .filter((f) => /^t_.*\.c$/.test(f) && !STRESS.includes(f) && !ELSEWHERE.includes(f))
   .map((f) => f.slice(0, -2))
   .sort();
 

@@ -25,7 +25,7 @@ interface Case {
 
 const SPIN_PARAM = '/sys/module/m3ipc/parameters/spin_us';
 
-const MSG_CASES = ['pipe', 'unix', 'futex', 'futex-spin', 'shm-ring', 'm3-send', 'm3-sendrec', 'm3-sendrec-rr', 'm3-rcvrqst', 'm3-notify'];
+const MSG_CASES = ['pipe', 'unix', 'futex', 'futex-spin', 'shm-ring', 'm3-send', 'm3-sendrec', 'm3-sendrec-rr', 'm3-rcvrqst', 'm3-notify', 'm3-sendrec-affine'];
 const COPY_SIZES = [4096, 65536, 1 << 20, 4 << 20];
 const COPY_BYTES = 64 << 20;
 
@@ -48,6 +48,8 @@ const MSG_RATIOS: [string, string][] = [
   ['m3-rcvrqst', 'pipe'],
   ['m3-rcvrqst', 'unix'],
   ['m3-notify', 'futex'],
+  // M3_DCF_WAKE_AFFINE (sync wakeups) against the same calls without it.
+  ['m3-sendrec-affine', 'm3-sendrec'],
   // The M3-IPC 1.6 compat layer over the same calls: what the layer costs.
   ['compat-sendrec', 'm3-sendrec'],
   ['compat-send', 'm3-send'],

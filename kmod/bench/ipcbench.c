@@ -10,6 +10,7 @@
  * m3-notify a round is notify + an acknowledging sendrec, 3 messages):
  *   pipe unix futex futex-spin shm-ring
  *   m3-send m3-sendrec m3-sendrec-rr m3-rcvrqst m3-notify
+ *   m3-sendrec-affine (m3-sendrec in a DC with M3_DCF_WAKE_AFFINE)
  * (futex-spin spins like m3ipc's spin_us before sleeping; shm-ring polls a
  * shared page with no syscall: the bound without a kernel)
  * bandwidth cases (bytes per second copying SIZE bytes from another
@@ -44,6 +45,7 @@
 #define MSG_BYTES 64
 
 static long iters = 20000;
+static unsigned int dc_flags;	/* M3_DCF_* of the benchmark's DC */
 
 static double now(void)
 {
@@ -276,7 +278,8 @@ struct pair {
 static void pair_start(struct pair *p, int priv_parent, int priv_child,
 		       int (*body)(struct pair *p))
 {
-	struct m3_dc_spec spec = { .dcid = -1, .nr_tasks = 0, .nr_procs = 4 };
+	struct m3_dc_spec spec = { .dcid = -1, .nr_tasks = 0, .nr_procs = 4,
+				   .flags = dc_flags };
 	int rc;
 
 	snprintf(spec.name, sizeof(spec.name), "bench%d", (int)getpid() % 100000);
@@ -455,6 +458,7 @@ static void bench_m3(const char *name)
 	} else {
 		int (*server)(struct pair *p) =
 			!strcmp(name, "m3-sendrec") ? child_serve_receive :
+			!strcmp(name, "m3-sendrec-affine") ? child_serve_receive :
 			!strcmp(name, "m3-sendrec-rr") ? child_serve_rr :
 			!strcmp(name, "m3-rcvrqst") ? child_serve_rcvrqst : NULL;
 
@@ -565,6 +569,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	name = argv[optind];
+	if (!strcmp(name, "m3-sendrec-affine"))
+		dc_flags = M3_DCF_WAKE_AFFINE;
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(name, "pipe"))
 		bench_pipe();

@@ -6,7 +6,6 @@
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
 #include <linux/capability.h>
-#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/hashtable.h>
 #include <linux/pid.h>
@@ -27,6 +26,17 @@ static struct m3_proc *m3_hash_find(struct task_struct *task)
 		if (p->task == task)
 			return p;
 	return NULL;
+}
+
+/* whether @task is bound in some DC right now */
+bool m3_task_bound(struct task_struct *task)
+{
+	bool bound;
+
+	read_lock(&m3_task_lock);
+	bound = m3_hash_find(task);
+	read_unlock(&m3_task_lock);
+	return bound;
 }
 
 /*
@@ -175,6 +185,7 @@ void m3_unbind_err_locked(struct m3_proc *p, int err)
 	hash_del(&p->hnode);
 	write_unlock(&m3_task_lock);
 
+	m3_affinity_unbind(p);
 	p->task = NULL;
 	p->endpoint = M3_NONE;
 	p->pid = 0;
@@ -189,25 +200,10 @@ void m3_unbind_locked(struct m3_proc *p)
 	m3_unbind_err_locked(p, 0);
 }
 
-static void m3_set_affinity(struct task_struct *task, u64 mask)
-{
-	cpumask_var_t cpus;
-	unsigned int cpu;
-
-	if (!mask || !zalloc_cpumask_var(&cpus, GFP_KERNEL))
-		return;
-	for (cpu = 0; cpu < 64 && cpu < nr_cpu_ids; cpu++)
-		if (mask & (1ULL << cpu))
-			cpumask_set_cpu(cpu, cpus);
-	/* best effort: a CPU of the mask may have gone offline */
-	if (cpumask_intersects(cpus, cpu_online_mask))
-		set_cpus_allowed_ptr(task, cpus);
-	free_cpumask_var(cpus);
-}
-
 int m3_bind(struct m3_bind *a)
 {
 	bool admin = capable(CAP_SYS_ADMIN);
+	struct m3_affinity *aff = NULL;
 	struct task_struct *task;
 	struct m3_proc *p = NULL;
 	struct m3_dc *dc;
@@ -248,6 +244,11 @@ int m3_bind(struct m3_bind *a)
 	}
 	if (!admin && !(dc->flags & M3_DCF_SELF_BIND)) {
 		ret = -EPERM;
+		goto out_unlock;
+	}
+	aff = m3_affinity_prepare(dc, task);
+	if (IS_ERR(aff)) {
+		ret = PTR_ERR(aff);
 		goto out_unlock;
 	}
 
@@ -306,16 +307,19 @@ int m3_bind(struct m3_bind *a)
 	p->state = 0;
 	p->msgs_sent = 0;
 	p->msgs_rcvd = 0;
+	p->affinity = aff;
 	dc->nr_bound++;
 	a->endpoint = p->endpoint;
 	spin_unlock(&dc->lock);
 
-	m3_set_affinity(task, dc->cpumask);
+	/* under the admin mutex: an unbind's restore waits for it */
+	m3_affinity_apply(aff);
 	m3_bind_announce();
 	goto out_unlock;
 
 out_dc:
 	spin_unlock(&dc->lock);
+	m3_affinity_discard(aff);
 out_unlock:
 	mutex_unlock(&m3_admin_mutex);
 out_task:

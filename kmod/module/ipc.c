@@ -13,6 +13,7 @@
 #include <linux/errno.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
+#include <linux/wait.h>
 
 #include "m3ipc_internal.h"
 
@@ -44,6 +45,24 @@ void m3_clear_wait(struct m3_proc *p)
 	p->waiter = NULL;
 }
 
+/*
+ * M3_DCF_WAKE_AFFINE: a sync wakeup tells the scheduler the waker is about
+ * to sleep (a sendrec client waits for the reply, a server goes back to
+ * receive), so wake_affine() prefers the waker's CPU, where the message is
+ * cache-hot, over a busy previous CPU of the woken process. The masks of
+ * both are the DC's, so the choice stays within it. No exported call wakes
+ * one task with WF_SYNC; a private wait queue with that task on it does.
+ */
+static void m3_wake_sync(struct task_struct *task)
+{
+	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
+	struct wait_queue_entry entry;
+
+	init_waitqueue_entry(&entry, task);
+	__add_wait_queue(&wq, &entry);
+	__wake_up_sync(&wq, TASK_NORMAL);
+}
+
 /* dc->lock held: complete @p's blocking call with @result */
 void m3_wake(struct m3_proc *p, int result)
 {
@@ -64,7 +83,10 @@ void m3_wake(struct m3_proc *p, int result)
 	 * m3_wait()); the waiter relocks dc->lock before it touches w again.
 	 */
 	smp_store_release(&w->done, true);
-	wake_up_process(task);
+	if (p->dc->flags & M3_DCF_WAKE_AFFINE)
+		m3_wake_sync(task);
+	else
+		wake_up_process(task);
 }
 
 /*

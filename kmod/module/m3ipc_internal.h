@@ -90,6 +90,7 @@ struct m3_proc {
 	u64 msgs_rcvd;
 
 	struct hlist_node hnode; /* in m3_task_hash while bound */
+	struct m3_affinity *affinity; /* local, DC with a CPU mask: restore */
 };
 
 struct m3_dc {
@@ -139,6 +140,16 @@ extern struct m3_dvs m3_dvs;	/* under m3_admin_mutex */
 extern struct workqueue_struct *m3_wq;
 extern atomic_t m3_nr_bound;
 
+/* affinity.c */
+struct m3_affinity;
+int m3_affinity_init(void);
+void m3_affinity_exit(void);
+struct m3_affinity *m3_affinity_prepare(struct m3_dc *dc,
+					struct task_struct *task);
+void m3_affinity_discard(struct m3_affinity *a);
+void m3_affinity_apply(struct m3_affinity *a);
+void m3_affinity_unbind(struct m3_proc *p);
+
 /* dvs.c */
 int m3_dvs_init(struct m3_dvs_init *arg);
 int m3_dvs_end(void);
@@ -161,6 +172,7 @@ static inline unsigned int m3_slot_index(struct m3_proc *p)
 }
 
 /* bind.c */
+bool m3_task_bound(struct task_struct *task);
 int m3_bind(struct m3_bind *arg);
 int m3_unbind(struct m3_unbind *arg);
 int m3_setpriv(struct m3_setpriv *arg);

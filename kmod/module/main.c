@@ -307,13 +307,19 @@ static int __init m3_init(void)
 	if (ret)
 		goto err_procfs;
 
-	ret = misc_register(&m3_miscdev);
+	ret = m3_affinity_init();
 	if (ret)
 		goto err_hook;
+
+	ret = misc_register(&m3_miscdev);
+	if (ret)
+		goto err_affinity;
 
 	pr_info("m3ipc: loaded, ABI %d\n", M3_ABI_VERSION);
 	return 0;
 
+err_affinity:
+	m3_affinity_exit();
 err_hook:
 	m3_exit_hook_exit();
 err_procfs:
@@ -331,6 +337,7 @@ static void __exit m3_exit(void)
 	m3_exit_hook_exit();
 
 	m3_dvs_end();	/* -ENODEV when not initialized: nothing to do */
+	m3_affinity_exit();	/* the restores it queued run in m3_wq */
 
 	m3_procfs_exit();
 	m3_rmt_stop();

@@ -5,7 +5,7 @@
  *   m3ctl dvs-init NODE [--dcs N] [--tasks N] [--procs N]
  *   m3ctl dvs-end
  *   m3ctl dc-init NAME [--tasks N] [--procs N] [--cpus MASK] [--id N]
- *                      [--self-bind] [--compat [--sysprocs N]]
+ *                      [--self-bind] [--wake-affine] [--compat [--sysprocs N]]
  *                                               (prints the dcid; --compat:
  *                                               M3-IPC 1.6 rules, see m3ipc.h)
  *   m3ctl dc-end NAME|ID
@@ -40,7 +40,7 @@ static void usage(void)
 		"usage: m3ctl dvs-init NODE [--dcs N] [--tasks N] [--procs N]\n"
 		"       m3ctl dvs-end\n"
 		"       m3ctl dc-init NAME [--tasks N] [--procs N] [--cpus MASK] [--id N] [--self-bind]\n"
-		"                         [--compat [--sysprocs N]]\n"
+		"                         [--wake-affine] [--compat [--sysprocs N]]\n"
 		"       m3ctl dc-end NAME|ID\n"
 		"       m3ctl bind DC PID [SLOT]\n"
 		"       m3ctl unbind DC EP\n"
@@ -228,6 +228,10 @@ int main(int argc, char **argv)
 			}
 			if (!strcmp(argv[i], "--compat")) {
 				spec.flags |= M3_DCF_COMPAT;
+				continue;
+			}
+			if (!strcmp(argv[i], "--wake-affine")) {
+				spec.flags |= M3_DCF_WAKE_AFFINE;
 				continue;
 			}
 			if (i + 1 >= argc)

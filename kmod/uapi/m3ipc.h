@@ -250,7 +250,7 @@ struct m3_dvs_info {
 };
 
 #define M3_DCF_SELF_BIND	0x1	/* a process may bind itself (no CAP) */
-#define M3_DCF_WAKE_AFFINE	0x2	/* reserved: prefer the waker's CPU */
+#define M3_DCF_WAKE_AFFINE	0x2	/* woken processes prefer the waker's CPU */
 #define M3_DCF_COMPAT		0x4	/* M3-IPC 1.6 rules (see the table above) */
 #define M3_DCF_ALL		(M3_DCF_SELF_BIND | M3_DCF_WAKE_AFFINE | \
 				 M3_DCF_COMPAT)

@@ -1,0 +1,88 @@
+import * as allure from 'allure-js-commons';
+import { describe, expect } from 'vitest';
+import type { RemoteKmod } from '../harness/kmod/deploy.ts';
+import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
+import { installKmod } from '../harness/kmod/install.ts';
+import { parseTable } from '../harness/m3/procfs.ts';
+import { parseTap, tapProblems } from '../harness/tap.ts';
+import { labSuite } from './support/lab-suite.ts';
+
+const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
+const ITERS = 20_000;
+
+let kmod: RemoteKmod;
+
+describe(`affinity: a DC's CPU mask and wake-affine on a 2-vCPU node (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
+  // Any kernel report while a test runs fails that test (lab-suite.ts).
+  const suite = labSuite({
+    need: { nodes: [{ cpus: 2 }] },
+    setup: async (h) => {
+      kmod = (await installKmod(h.lab.nodes.slice(0, 1), [1])).get(h.lab.nodes[0]!.name)!;
+    },
+  });
+
+  suite.it('t_affinity: masks applied at bind and undone at unbind, CPU 1 offline and back under traffic, wake-affine', async ({ lab }) => {
+    const n = lab.nodes[0]!;
+    try {
+      const res = await n.rpc.call(
+        'perfStat',
+        { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${kmod.tests.t_affinity!}`], events: PERF_EVENTS, timeoutMs: 120_000 },
+        130_000,
+      );
+      await allure.attachment('t_affinity', `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+      await allure.attachment('perf t_affinity', JSON.stringify(res.counters, null, 2), { contentType: 'application/json' });
+      const tap = parseTap(res.stdout);
+      expect(tap.results.length).toBeGreaterThan(20);
+      expect(tapProblems(tap)).toEqual([]);
+      expect({ exit: res.code, timedOut: res.timedOut }).toEqual({ exit: 0, timedOut: false });
+    } finally {
+      // A failure half-way must not leave the node with a CPU offline.
+      await n.sh('echo 1 > /sys/devices/system/cpu/cpu1/online');
+    }
+    expect((await n.rpc.call('readFile', { path: '/sys/devices/system/cpu/online' })).data.trim()).toBe('0-1');
+  });
+
+  suite.it('m3ctl dc-init --wake-affine --cpus sets the flag and the mask, /proc/m3ipc shows both', async ({ lab }) => {
+    const n = lab.nodes[0]!;
+    const made = await n.sh(`${kmod.m3ctl} dc-init afftest --cpus 0x2 --wake-affine`);
+    expect({ code: made.code, stderr: made.stderr }).toEqual({ code: 0, stderr: '' });
+    const row = parseTable((await n.rpc.call('readFile', { path: '/proc/m3ipc/dc/afftest/info' })).data)[0];
+    expect(row).toBeDefined();
+    expect({ cpumask: row!.cpumask, wakeAffine: (Number(row!.flags) & 0x2) !== 0 }).toEqual({ cpumask: '0x2', wakeAffine: true });
+    const end = await n.sh(`${kmod.m3ctl} dc-end afftest`);
+    expect(end.code).toBe(0);
+  });
+
+  suite.it(`sendrec with and without wake-affine: rate and perf software events per message (${ITERS} round trips each)`, async ({ lab }) => {
+    const n = lab.nodes[0]!;
+    const rows: Record<string, unknown>[] = [];
+    for (const c of ['m3-sendrec', 'm3-sendrec-affine']) {
+      const res = await n.rpc.call(
+        'perfStat',
+        { cmd: kmod.bench.ipcbench!, args: ['-n', `${ITERS}`, c], events: PERF_EVENTS, timeoutMs: 120_000 },
+        130_000,
+      );
+      expect({ c, exit: res.code, stderr: res.stderr }).toEqual({ c, exit: 0, stderr: '' });
+      const fig = JSON.parse(res.stdout.trim().split('\n').pop()!) as { case: string; value: number; unit: string };
+      expect(fig.case).toBe(c);
+      expect(fig.value).toBeGreaterThan(0);
+      const msgs = 2 * ITERS;
+      const per = (e: string) => {
+        const v = res.counters.find((c) => c.event === e)?.value;
+        return v === null || v === undefined ? 'unavailable' : v / msgs;
+      };
+      rows.push({ case: c, [fig.unit]: Math.round(fig.value), ctxSwitchesPerMsg: per('context-switches'), migrationsPerMsg: per('cpu-migrations'), counters: res.counters });
+    }
+    await allure.attachment('wake-affine off/on', JSON.stringify(rows, null, 2), { contentType: 'application/json' });
+    // Figures only (speed belongs to the bench): both ran and were counted.
+    expect(rows.map((r) => typeof r.ctxSwitchesPerMsg)).toEqual(['number', 'number']);
+  });
+
+  suite.it('rmmod m3ipc succeeds and leaves no trace', async ({ lab }) => {
+    const n = lab.nodes[0]!;
+    const rm = await unloadModule(n);
+    expect(rm).toEqual({ code: 0, stderr: '' });
+    const gone = await n.sh('test -e /proc/m3ipc || test -e /dev/m3ipc; echo $?');
+    expect(gone.stdout.trim()).toBe('1');
+  });
+});
