@@ -5,7 +5,7 @@ import path from 'node:path';
 import { run } from '../lab-job.ts';
 import { repoRoot } from '../paths.ts';
 import { CATEGORIES, classify, PERF_FIGURE, PERF_LABEL, PERF_TARGET } from './categories.ts';
-import type { Judged, TargetCheck } from './history.ts';
+import type { BenchCell, Judged, TargetCheck } from './history.ts';
 import { formatFigure } from './history.ts';
 
 /**
@@ -105,15 +105,16 @@ export function writeFigures(out: NightResults, figures: Judged[], when: Timings
         { name: PERF_LABEL, value: PERF_FIGURE },
         { name: 'tag', value: 'performance' },
       ]),
-      parameters: [
-        { name: 'kernel', value: j.variant },
-        ...(j.cpus !== undefined ? [{ name: 'vCPUs', value: `${j.cpus}` }] : []),
-        { name: 'accel', value: j.accel },
-      ],
+      parameters: cellParameters(j),
       ...timing(when, j.bench, j.cell),
       files: failed ? (files.get(j.bench) ?? []).filter((f) => !f.type.includes('json')) : [],
     });
   }
+}
+
+/** A cell's kernel, vCPUs and accelerator as Allure parameters (history keys on them). */
+function cellParameters(c: BenchCell): { name: string; value: string }[] {
+  return [{ name: 'kernel', value: c.variant }, ...(c.cpus !== undefined ? [{ name: 'vCPUs', value: `${c.cpus}` }] : []), { name: 'accel', value: c.accel }];
 }
 
 /** Every bench target as a test: passed when met, failed (with the plots and CSV) when missed. */
@@ -128,11 +129,7 @@ export function writeTargets(out: NightResults, targets: TargetCheck[], when: Ti
         { name: PERF_LABEL, value: PERF_TARGET },
         { name: 'tag', value: 'performance' },
       ]),
-      parameters: [
-        { name: 'kernel', value: t.variant },
-        ...(t.cpus !== undefined ? [{ name: 'vCPUs', value: `${t.cpus}` }] : []),
-        { name: 'accel', value: t.accel },
-      ],
+      parameters: cellParameters(t),
       ...timing(when, t.bench, t.cell),
       files: t.met ? [] : (files.get(t.bench) ?? []).filter((f) => !f.type.includes('json')),
     });

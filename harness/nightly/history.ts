@@ -11,9 +11,9 @@ import { formatRate } from '../bench/stats.ts';
 
 export type Better = 'higher' | 'lower';
 
-/** One measured figure: the median of a case in one bench cell, with its interval. */
-export interface Figure {
-  /** Identity across nights: bench, accelerator, kernel, vCPUs, case. */
+/** Where a figure or target was measured: one cell of a bench. */
+export interface BenchCell {
+  /** Identity across nights: bench, accelerator, kernel, vCPUs, case (or ratio). */
   key: string;
   bench: 'ipc-local' | 'ipc-remote';
   /** The cell, for people: `default, 1 vCPU`. */
@@ -21,6 +21,10 @@ export interface Figure {
   variant: string;
   cpus?: number;
   accel: string;
+}
+
+/** One measured figure: the median of a case in one bench cell, with its interval. */
+export interface Figure extends BenchCell {
   case: string;
   unit: string;
   better: Better;
@@ -46,13 +50,7 @@ export interface Judged extends Figure {
 }
 
 /** A bench target (a ratio of two medians with a bound) and whether it was met. */
-export interface TargetCheck {
-  key: string;
-  bench: 'ipc-local' | 'ipc-remote';
-  cell: string;
-  variant: string;
-  cpus?: number;
-  accel: string;
+export interface TargetCheck extends BenchCell {
   a: string;
   b: string;
   /** `>= 1.5` or `<= 1.25`. */

@@ -19,25 +19,7 @@
 
 static int dc_with(const char *name, unsigned long long cpus, unsigned int flags)
 {
-	struct m3_dc_spec s;
-	int ret;
-
-	ret = m3_dvs_init(0, NULL);
-	if (ret < 0 && ret != -EBUSY)
-		bail("dvs_init", ret);
-	ret = m3_dc_find(name);
-	if (ret >= 0)
-		m3_dc_end(ret);
-	memset(&s, 0, sizeof(s));
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	s.dcid = -1;
-	s.nr_procs = 8;
-	s.cpumask = cpus;
-	s.flags = flags;
-	ret = m3_dc_init(&s);
-	if (ret < 0)
-		bail("dc_init", ret);
-	return ret;
+	return setup_dc_cpus(name, 0, 8, flags, cpus);
 }
 
 /* the CPUs of @pid's mask as a bitmask (first 64) */
@@ -124,7 +106,11 @@ static void test_bind_unbind(unsigned long long all)
 	m3_dc_end(dc2);
 }
 
-static int fn_echo(void *arg)
+/*
+ * A server: answers every request with m_type + 1, or with the CPU it
+ * runs on when @arg is non-NULL (where a woken server ran).
+ */
+static int fn_serve(void *arg)
 {
 	struct m3_msg m;
 	int rc;
@@ -133,7 +119,7 @@ static int fn_echo(void *arg)
 		rc = m3_receive(M3_ANY, &m, M3_TIMEOUT_FOREVER);
 		if (rc < 0)
 			return rc;
-		m.m_type++;
+		m.m_type = arg ? sched_getcpu() : m.m_type + 1;
 		rc = m3_reply(m.m_source, &m);
 		if (rc < 0)
 			return rc;
@@ -151,7 +137,7 @@ static void test_hotplug(unsigned long long all)
 
 	kid_dc = dc;
 	me = bind_self(dc, M3_PRIV_USER);
-	kid_start(&k, M3_PRIV_SERVER, fn_echo, NULL);
+	kid_start(&k, M3_PRIV_SERVER, fn_serve, NULL);
 	kid_go(&k);
 	is(mask_of(k.pid), 0x2, "server bound on CPU 1 only");
 	/* traffic before, while and after CPU 1 is away */
@@ -200,22 +186,6 @@ static pid_t hog_cpu1(void)
 	return pid;
 }
 
-static int fn_where(void *arg)
-{
-	struct m3_msg m;
-	int rc;
-
-	for (;;) {
-		rc = m3_receive(M3_ANY, &m, M3_TIMEOUT_FOREVER);
-		if (rc < 0)
-			return rc;
-		m.m_type = sched_getcpu();
-		rc = m3_reply(m.m_source, &m);
-		if (rc < 0)
-			return rc;
-	}
-}
-
 /* busy for @us microseconds: a client with work of its own between calls */
 static void work_us(long us)
 {
@@ -243,7 +213,7 @@ static double same_cpu_share(unsigned int flags, const char *dcname, int *answer
 	kid_dc = dc;
 	me = bind_self(dc, M3_PRIV_USER);
 	set_mask(0, 0x2);
-	kid_start(&k, M3_PRIV_SERVER, fn_where, NULL);
+	kid_start(&k, M3_PRIV_SERVER, fn_serve, "where");
 	set_mask(0, 0x3);
 	kid_go(&k);
 	for (int i = 0; i < n; i++) {

@@ -107,8 +107,9 @@ static void msleep(long ms)
 		;
 }
 
-/* the DVS must be up; create a fresh DC for this program */
-static int setup_dc(const char *name, int tasks, int procs, unsigned int flags)
+/* the DVS must be up; create a fresh DC for this program, on CPUs @cpus (0: all) */
+static int setup_dc_cpus(const char *name, int tasks, int procs,
+			 unsigned int flags, unsigned long long cpus)
 {
 	struct m3_dc_spec s;
 	int ret;
@@ -125,10 +126,16 @@ static int setup_dc(const char *name, int tasks, int procs, unsigned int flags)
 	s.nr_tasks = tasks;
 	s.nr_procs = procs;
 	s.flags = flags;
+	s.cpumask = cpus;
 	ret = m3_dc_init(&s);
 	if (ret < 0)
 		bail("dc_init", ret);
 	return ret;
+}
+
+static int setup_dc(const char *name, int tasks, int procs, unsigned int flags)
+{
+	return setup_dc_cpus(name, tasks, procs, flags, 0);
 }
 
 /* bind the caller and give it a privilege level */
