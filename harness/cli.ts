@@ -21,7 +21,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab image build [--force] [--kernel default,debug,up]
                                     build (or reuse) the guest image and the kernel variants named
   m3lab kmod build [--kernel V]     build m3ipc.ko against that kernel's tree, and the static tools
-  m3lab up [--nodes N] [--cpus C] [--maxcpus M] [--memory MB] [--accel auto|kvm|tcg]
+  m3lab up [--nodes N] [--cpus C] [--maxcpus M] [--sockets S] [--memory MB] [--accel auto|kvm|tcg]
            [--kernel default|debug|up] [--lab FILE] [--append ARGS] [--json]
                                     boot a lab and leave it running
   m3lab status [--json]             the running lab's nodes
@@ -66,6 +66,7 @@ function labOptions(values: Record<string, unknown>): LabOptions {
     nodes: num('nodes'),
     cpus: num('cpus'),
     maxcpus: num('maxcpus'),
+    sockets: num('sockets'),
     memory: num('memory'),
     append: values.append as string | undefined,
     accel: values.accel as LabOptions['accel'],
@@ -86,6 +87,7 @@ async function cmdUp(argv: string[]): Promise<number> {
       nodes: { type: 'string' },
       cpus: { type: 'string' },
       maxcpus: { type: 'string' },
+      sockets: { type: 'string' },
       memory: { type: 'string' },
       accel: { type: 'string' },
       append: { type: 'string' },
@@ -330,7 +332,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'nightly':
         return await (await import('./nightly/command.ts')).cmdNightly(rest);
       case 'lab': {
-        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' } } });
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, sockets: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' } } });
         return await labJob({ labFile: values.lab, overrides: labOptions(values), suites: positionals });
       }
       case undefined:

@@ -208,6 +208,24 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
+  // vcopy up to 64 KiB here: the traffic mix is the point, 1 B..4 MiB is tested above.
+  suite.it('mixed traffic on every pair at once: sendrec load and remote vcopy in both directions', async () => {
+    const [n1, n2, n3] = nodes();
+    const [s1, s2, s3] = [await startServer(n1, 25), await startServer(n2, 26), await startServer(n3, 27)];
+    try {
+      await Promise.all([
+        client(n1, 42, s2, 'load', '200'),
+        client(n1, 43, s3, 'vcopy', '65543'),
+        client(n2, 44, s3, 'load', '200'),
+        client(n2, 45, s1, 'load', '200'),
+        client(n3, 46, s1, 'vcopy', '65543'),
+        client(n3, 47, s2, 'load', '200'),
+      ]);
+    } finally {
+      for (const s of [s1, s2, s3]) await stopServer(s);
+    }
+  });
+
   suite.it('a remote server that dies is replaced on its slot: the old endpoint is refused, the new one works', async () => {
     const [n1, n2] = nodes();
     const old = await startServer(n2, 15);
@@ -471,7 +489,13 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
-  suite.it('every proxy exits and rmmod m3ipc succeeds on every node', async () => {
+  suite.it('rmmod is refused while proxies run; then every proxy exits and rmmod m3ipc succeeds on every node', async () => {
+    for (const n of nodes()) {
+      const rm = await n.sh('rmmod m3ipc');
+      const loaded = await n.sh('test -e /proc/m3ipc/info; echo $?');
+      // The proxies hold /dev/m3ipc open: the module is in use (EAGAIN/EBUSY from delete_module).
+      expect({ node: n.name, refused: rm.code !== 0, why: /busy|in use|temporarily unavailable/i.test(rm.stderr), loaded: loaded.stdout.trim() }).toEqual({ node: n.name, refused: true, why: true, loaded: '0' });
+    }
     await cs.expectCleanTeardown();
   });
 });

@@ -9,6 +9,12 @@ export interface NodeSpec {
   name: string;
   cpus: number;
   maxcpus: number;
+  /**
+   * CPU packages the vCPUs are spread over (each with its own caches): 2 makes
+   * a 2-vCPU node a two-socket machine, where the scheduler's wake-affine
+   * choice and cache sharing differ from one socket with two cores.
+   */
+  sockets: number;
   memoryMb: number;
   append: string;
   /** Which kernel the node boots: Debian's (`default`) or one built from linux-source. */
@@ -27,6 +33,7 @@ export interface LabOptions {
   nodes?: number;
   cpus?: number;
   maxcpus?: number;
+  sockets?: number;
   memory?: number;
   append?: string;
   accel?: AccelChoice;
@@ -34,8 +41,8 @@ export interface LabOptions {
 }
 
 export const LIMITS = { nodes: 16, cpus: 8, memoryMin: 384, memoryMax: 8192 };
-const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'memory', 'append', 'accel', 'kernel'] as const;
-const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'memory', 'append', 'kernel'] as const;
+const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel'] as const;
+const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'kernel'] as const;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 /**
@@ -52,6 +59,7 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec 
   const accel = oneOf(merged.accel ?? 'auto', 'accel', ['auto', 'kvm', 'tcg'] as const);
   const cpus = integer(merged.cpus ?? 1, 'cpus', { min: 1, max: LIMITS.cpus });
   const maxcpus = integer(merged.maxcpus ?? cpus, 'maxcpus', { min: cpus, max: LIMITS.cpus });
+  const sockets = integer(merged.sockets ?? 1, 'sockets', { min: 1, max: LIMITS.cpus });
   const memory = integer(merged.memory ?? 1024, 'memory', { min: LIMITS.memoryMin, max: LIMITS.memoryMax });
   const kernel = oneOf(merged.kernel ?? 'default', 'kernel', KERNEL_VARIANTS);
   const append = merged.append === undefined ? '' : typeof merged.append === 'string' ? merged.append : string(merged.append, 'append');
@@ -71,10 +79,14 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec 
     const f = (k: string) => join(Array.isArray(merged.nodes) ? join('nodes', i) : '', k) || k;
     const nCpus = e.cpus === undefined ? cpus : integer(e.cpus, f('cpus'), { min: 1, max: LIMITS.cpus });
     const nMax = e.maxcpus === undefined ? Math.max(maxcpus, nCpus) : integer(e.maxcpus, f('maxcpus'), { min: nCpus, max: LIMITS.cpus });
+    const nSockets = e.sockets === undefined ? sockets : integer(e.sockets, f('sockets'), { min: 1, max: LIMITS.cpus });
+    // QEMU needs sockets x cores = maxcpus.
+    if (nMax % nSockets !== 0) throw new ConfigError(e.sockets === undefined ? 'sockets' : f('sockets'), `must divide maxcpus (${nMax}), got ${nSockets}`);
     return {
       name: e.name === undefined ? `node${i + 1}` : string(e.name, f('name'), NAME),
       cpus: nCpus,
       maxcpus: nMax,
+      sockets: nSockets,
       memoryMb: e.memory === undefined ? memory : integer(e.memory, f('memory'), { min: LIMITS.memoryMin, max: LIMITS.memoryMax }),
       append: [append, e.append === undefined ? '' : string(e.append, f('append'))].filter(Boolean).join(' '),
       // A --kernel on the command line wins over per-node choices, as other flags do.

@@ -216,6 +216,7 @@ export class Lab {
           initrd: image.initrd,
           cpus: n.cpus,
           maxcpus: n.maxcpus,
+          sockets: n.sockets,
           memoryMb: n.memoryMb,
           append: [tscKhz ? `tsc_early_khz=${tscKhz}` : '', k.append, n.append].filter(Boolean).join(' '),
           accel: accel.accel,
@@ -252,27 +253,25 @@ export class Lab {
         log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.record.kernel.variant} kernel ${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
       };
       if (spec.nodes.some((n) => n.kernel === 'debug')) {
-        // Debug kernels boot one at a time: a KASAN guest is slow enough that
-        // several booting together on two host cores mostly wait for each other.
-        log(`lab: ${nodes.length} node(s), debug kernel: booting one at a time`);
-        for (let i = 0; i < nodes.length; i++) {
-          // A debug guest silent for DEBUG_SILENT_MS before its ready marker is
-          // taken for stuck in boot and power-cycled, at most twice, and said so
-          // (counted in bootRetries). Under voluntary preemption this kernel
-          // deadlocked in its RCU-tasks self-test on a loaded host; it boots with
-          // preempt=full now (images/kernels/variants.yaml), and this stays as a
-          // guard so a boot-time hang of the kernel itself is named, not waited out.
+        /*
+         * A debug guest silent for DEBUG_SILENT_MS before its ready marker is
+         * taken for stuck in boot and power-cycled, at most twice, and said so
+         * (counted in bootRetries). Under voluntary preemption this kernel
+         * deadlocked in its RCU-tasks self-test on a loaded host, which is why
+         * its nodes once booted one at a time; it boots with preempt=full now
+         * (images/kernels/variants.yaml), and this stays as a guard so a
+         * boot-time hang of the kernel itself is named, not waited out.
+         */
+        const bootDebug = async (i: number) => {
           for (let attempt = 1; ; attempt++) {
             await powerOnWithFreshPort(nodes, i);
             writeState(state);
             const n = nodes[i]!;
-            const full = bootTimeoutMs(accel.accel, n.record.spec.cpus, 1, n.record.kernel.variant);
+            const full = bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant);
             try {
-              // The first attempt also ends when the console stops: a healthy
-              // debug boot prints all along and is ready in 30-45 s.
               const last = attempt >= DEBUG_BOOT_ATTEMPTS;
               await n.target.waitBooted(Date.now() + (last ? full : full / 2), last ? undefined : DEBUG_SILENT_MS);
-              break;
+              return;
             } catch (e) {
               if (!(e instanceof BootTimeoutError) || attempt >= DEBUG_BOOT_ATTEMPTS) throw e;
               n.record.bootRetries = (n.record.bootRetries ?? 0) + 1;
@@ -280,8 +279,10 @@ export class Lab {
               await n.target.power.off(1000);
             }
           }
-        }
-        await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, 1, 'debug'))));
+        };
+        log(`lab: ${nodes.length} node(s) with the debug kernel powered on, waiting for readiness`);
+        await Promise.all(nodes.map((_, i) => bootDebug(i)));
+        await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, nodes.length, 'debug'))));
       } else {
         const deadline = started + bootTimeoutMs(accel.accel, maxCpus, spec.nodes.length);
         await Promise.all(nodes.map((n, i) => powerOnWithFreshPort(nodes, i)));

@@ -19,6 +19,8 @@ export interface QemuNodeSpec {
   initrd: string;
   cpus: number;
   maxcpus: number;
+  /** CPU packages (absent in labs recorded before it existed: one). */
+  sockets?: number;
   memoryMb: number;
   append: string;
   accel: Accel;
@@ -50,7 +52,8 @@ export function qemuArgs(s: QemuNodeSpec): string[] {
     `m3lab.lan=${s.lanAddress}/${s.lanPrefix}`,
     s.append,
   ].filter(Boolean).join(' ');
-  const smp = s.maxcpus > s.cpus ? `${s.cpus},maxcpus=${s.maxcpus}` : `${s.cpus}`;
+  const sockets = s.sockets ?? 1;
+  const smp = [`${s.cpus}`, s.maxcpus > s.cpus ? `maxcpus=${s.maxcpus}` : '', sockets > 1 ? `sockets=${sockets},cores=${s.maxcpus / sockets},threads=1` : ''].filter(Boolean).join(',');
   const args = [
     '-name', `m3lab-${s.name},debug-threads=on`,
     '-accel', s.accel,

@@ -17,6 +17,7 @@ export interface NodeFacts {
   release: string;
   vcpus: number;
   maxcpus: number;
+  sockets: number;
   accel: string;
   qemu: string;
   /** Boots power-cycled because the guest went silent. */
@@ -32,6 +33,7 @@ export async function labFacts(lab: Lab): Promise<NodeFacts[]> {
     release: n.record.kernel.release,
     vcpus: n.record.spec.cpus,
     maxcpus: n.record.spec.maxcpus,
+    sockets: n.record.spec.sockets ?? 1,
     accel: lab.state.accel.accel,
     qemu,
     bootRetries: n.record.bootRetries ?? 0,
@@ -42,7 +44,7 @@ export async function labFacts(lab: Lab): Promise<NodeFacts[]> {
 export function factPairs(facts: NodeFacts[]): [string, string][] {
   return facts.flatMap((f) => [
     [`${f.node}.kernel`, `${f.kernel} (${f.release})`],
-    [`${f.node}.vcpus`, f.maxcpus > f.vcpus ? `${f.vcpus} (max ${f.maxcpus})` : `${f.vcpus}`],
+    [`${f.node}.vcpus`, `${f.vcpus}${f.maxcpus > f.vcpus ? ` (max ${f.maxcpus})` : ''}${f.sockets > 1 ? ` on ${f.sockets} sockets` : ''}`],
     [`${f.node}.accel`, f.accel],
     [`${f.node}.qemu`, f.qemu],
     ...(f.bootRetries ? ([[`${f.node}.bootRetries`, `${f.bootRetries}`]] as [string, string][]) : []),

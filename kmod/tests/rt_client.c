@@ -11,7 +11,7 @@
  * descriptor KERNEL here, and asks the server (RT_GRANT, rt_common.h) to
  * give ours KERNEL on its node. MODE:
  *   basic                 every primitive across the nodes, errors
- *   vcopy                 remote vcopy 1 B .. 4 MiB both ways, byte for byte
+ *   vcopy [MAX]           remote vcopy 1 B .. 4 MiB (or MAX) both ways, byte for byte
  *   load N                N sendrecs, each reply checked
  *   hang ERRNO MAX_MS [ACTION]
  *                         sendrec RT_HANG (the lab kills the server or a
@@ -182,7 +182,8 @@ static void mode_basic(void)
 	ok(found, "/proc/m3ipc/proxies: node %d up", snode);
 }
 
-static void mode_vcopy(void)
+/* sizes up to @max bytes (0: all, up to 4 MiB) */
+static void mode_vcopy(size_t max)
 {
 	static const size_t sizes[] = { 1, 2, 100, 4095, 4096, 4097, 16383,
 					16384, 16385, 65543, (1 << 20) + 3,
@@ -202,6 +203,8 @@ static void mode_vcopy(void)
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t n = sizes[i];
 
+		if (max && n > max)
+			break;
 		for (k = 0; k < n; k++)
 			lb[k] = rt_pat(i * 2, k);
 		t0 = now_ms();
@@ -303,9 +306,9 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "basic")) {
 		grant_kernel();
 		mode_basic();
-	} else if (!strcmp(mode, "vcopy")) {
+	} else if (!strcmp(mode, "vcopy") && argc <= 7) {
 		grant_kernel();
-		mode_vcopy();
+		mode_vcopy(argc == 7 ? strtoul(argv[6], NULL, 0) : 0);
 	} else if (!strcmp(mode, "peek") && argc == 8) {
 		int ret = req(RT_PEEK, atoll(argv[6]), atoll(argv[7]), &r);
 

@@ -7,7 +7,7 @@
  * reply, an incoming send with auto remote-bind and its SEND_ACK, stale
  * entry replacement, node_down and proxy death waking waiters with
  * -EHOSTDOWN, -ENOLINK without a proxy, proxy_unbind.
- * The network part (m3proxy, rt_*) is tested by scripts/remote-lab-test.sh.
+ * The network part (m3proxy, rt_*) is tested by suites/ipc-remote and faults.
  */
 #include <poll.h>
 #include <sys/prctl.h>

@@ -52,7 +52,7 @@ export async function useLab(need: Record<string, unknown>): Promise<LabHandle> 
  */
 function fits(state: LabState, need: Record<string, unknown>, spec: LabSpec): boolean {
   if (state.nodes.length < spec.nodes.length) return false;
-  const asked = (i: number): { cpus?: unknown; maxcpus?: unknown } =>
+  const asked = (i: number): { cpus?: unknown; maxcpus?: unknown; sockets?: unknown } =>
     Array.isArray(need.nodes) ? ((need.nodes[i] as object | undefined) ?? {}) : { cpus: need.cpus, maxcpus: need.maxcpus };
   return spec.nodes.every((n, i) => {
     const a = asked(i);
@@ -62,7 +62,8 @@ function fits(state: LabState, need: Record<string, unknown>, spec: LabSpec): bo
     // kernel or with nosmp must never run on a lab without them.
     const sameKernel = (rec.kernel?.variant ?? 'default') === n.kernel;
     const sameAppend = n.append === '' || have.append.split(' ').includes(n.append);
-    return sameKernel && sameAppend && (a.cpus === undefined || have.cpus === n.cpus) && (a.maxcpus === undefined || have.maxcpus >= n.maxcpus);
+    const sameSockets = a.sockets === undefined || (have.sockets ?? 1) === n.sockets;
+    return sameKernel && sameAppend && sameSockets && (a.cpus === undefined || have.cpus === n.cpus) && (a.maxcpus === undefined || have.maxcpus >= n.maxcpus);
   });
 }
 

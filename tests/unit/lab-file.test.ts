@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fieldOf } from './support/field-of.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
+import { qemuArgs } from '../../harness/qemu/qemu-target.ts';
 
 function labFile(text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-labfile-'));
@@ -40,6 +41,15 @@ describe('lab file validation', () => {
     expect(fieldOf(() => loadLabFile(labFile('cpus: 0\n')))).toBe('cpus');
     expect(fieldOf(() => loadLabFile(labFile('cpus: 2\nmaxcpus: 1\n')))).toBe('maxcpus');
     expect(fieldOf(() => loadLabFile(labFile('nodes:\n  - { cpus: 3, maxcpus: 2 }\n')))).toBe('nodes[0].maxcpus');
+  });
+
+  it('spreads a node\'s vCPUs over sockets, which must divide maxcpus; QEMU gets the topology', () => {
+    const spec = resolveLab({ nodes: [{ cpus: 2, sockets: 2 }, { cpus: 2, maxcpus: 4 }] });
+    expect(spec.nodes.map((n) => n.sockets)).toEqual([2, 1]);
+    const args = qemuArgs({ ...spec.nodes[0]!, index: 1, dir: '/x', kernel: 'k', initrd: 'i', accel: 'tcg', sshPort: 1, lanAddress: 'a', lanPrefix: 24, privateKey: 'p' });
+    expect(args[args.indexOf('-smp') + 1]).toBe('2,sockets=2,cores=1,threads=1');
+    expect(fieldOf(() => resolveLab({ nodes: [{ cpus: 2, maxcpus: 3, sockets: 2 }] }))).toBe('nodes[0].sockets');
+    expect(fieldOf(() => resolveLab({ cpus: 3, sockets: 2 }))).toBe('sockets');
   });
 
   it('says what was wrong in the message', () => {
