@@ -118,6 +118,38 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     }
   });
 
+  it('a failed test\'s evidence bundle replays with one command (m3lab replay) and fails the same way, seed and all', async () => {
+    const first = await runFixture('tests/verdicts/seeded.suite.ts');
+    const again = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-'));
+    try {
+      expect(first.results.map((r) => r.status)).toEqual(['failed']);
+      const why = first.results[0]!.statusDetails?.message ?? '';
+      const picked = /seed (\d+) picked (\d+), the node said (\d+)/.exec(why);
+      expect(picked, why).not.toBeNull();
+      const bundle = bundleOf(first.dir, first.results[0]!);
+      // The one command, as a developer on a laptop would type it.
+      const res = await execa('node', [path.join(repoRoot, 'bin', 'm3lab.js'), 'replay', bundle], {
+        cwd: repoRoot,
+        reject: false,
+        all: true,
+        env: { ...process.env, M3LAB_OWN_LAB: '1', M3LAB_ALLURE_RESULTS: again, M3LAB_KERNEL: '', M3LAB_APPEND: '', M3LAB_SEED: '' },
+        timeout: 10 * 60_000,
+      });
+      await allure.attachment('m3lab replay', res.all ?? '', { contentType: 'text/plain' });
+      expect(res.all).toContain(`replay: M3LAB_SEED=${picked![1]} npx vitest run --config tests/verdicts/vitest.config.ts tests/verdicts/seeded.suite.ts -t`);
+      expect(res.exitCode).not.toBe(0);
+      const replayed = readdirSync(again)
+        .filter((f) => f.endsWith('-result.json'))
+        .map((f) => JSON.parse(readFileSync(path.join(again, f), 'utf8')) as Result);
+      expect(replayed.map((r) => [r.name, r.status])).toEqual([[first.results[0]!.name, 'failed']]);
+      // The same failure: the same seed picked the same number, and the node answered the same.
+      expect(replayed[0]!.statusDetails?.message).toContain(picked![0]);
+    } finally {
+      rmSync(first.dir, { recursive: true, force: true });
+      rmSync(again, { recursive: true, force: true });
+    }
+  });
+
   it('the canary module on the debug kernel: lockdep, atomic sleep, WARN, UBSAN, list corruption and KASAN each make a failed test with the report attached', async () => {
     const { results, dir } = await runFixture('tests/canary/canary.suite.ts', { M3LAB_KERNEL: 'debug' });
     try {

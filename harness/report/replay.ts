@@ -39,8 +39,11 @@ export function replayOf(facts: BundleFacts, where = 'the bundle'): Replay {
   }
   if (node?.kernel && node.kernel !== 'default') env.M3LAB_KERNEL = node.kernel;
   if (node?.append) env.M3LAB_APPEND = node.append;
+  // The purpose-made failing suites (tests/verdicts, tests/canary) have their own
+  // vitest config; every other suite is a file of the lab project.
+  const how = /^tests\/(verdicts|canary)\//.test(file) ? ['--config', 'tests/verdicts/vitest.config.ts'] : ['--project', 'lab'];
   // -t takes a pattern: the whole name, anchored, matches that one test.
-  const args = ['run', '--project', 'lab', file, '-t', `${escapeRe(facts.test)}$`];
+  const args = ['run', ...how, file, '-t', `${escapeRe(facts.test)}$`];
   const line = [...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`), 'npx', 'vitest', ...args.map(quote)].join(' ');
   return { args, env, line };
 }

@@ -18,6 +18,11 @@ describe('m3lab replay', () => {
     expect(new RegExp(r.args[5]!).test('stop: every proxy of node2 is stopped (SIGSTOP), then continued')).toBe(true);
   });
 
+  it('runs a purpose-made failing suite with its own vitest config', () => {
+    const r = replayOf({ test: 'x', file: path.join(repoRoot, 'tests', 'verdicts', 'seeded.suite.ts'), seed: 7 });
+    expect(r.args).toEqual(['run', '--config', 'tests/verdicts/vitest.config.ts', 'tests/verdicts/seeded.suite.ts', '-t', 'x$']);
+  });
+
   it('leaves the default kernel and an absent seed out', () => {
     expect(replayOf({ test: 't', file: '/x/suites/a.test.ts', lab: { spec: { nodes: [{ kernel: 'default', append: '' }] } } }).env).toEqual({});
   });
