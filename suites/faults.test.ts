@@ -67,7 +67,7 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
   const holdMs = between(3000, 6000);
   await allure.parameter('seed', `${SEED}`);
   await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${LOAD_MS} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
-  let slot = 30 + (index % 4) * 6; // fresh client slots for every test
+  let slot = 30 + (index % 5) * 6; // fresh client slots for every test (30..59; the DC has 64)
   const clients = [];
   for (const from of all) {
     for (const to of all) {
@@ -150,6 +150,16 @@ describe(`faults: node failures under IPC load, judged from the workload's histo
   suite.it('partition: one node (the seed picks it) is cut off the LAN silently (its switch port in a VLAN of its own), then back', async () => {
     const target = nodes()[between(0, 2)]!;
     await underLoad(makeFault(suite.handle().lab, { kind: 'partition', node: target.name }), 2);
+  });
+
+  suite.it('one-way: every frame one node (the seed picks it) sends on the LAN is dropped inside the node (tc), it still hears the others; then healed', async () => {
+    const target = nodes()[between(0, 2)]!;
+    await underLoad(makeFault(suite.handle().lab, { kind: 'one-way', node: target.name }), 3);
+  });
+
+  suite.it('netem: one node (the seed picks it) sends through a bad LAN, 100 ms delay and 5% loss (tc netem); then healed', async () => {
+    const target = nodes()[between(0, 2)]!;
+    await underLoad(makeFault(suite.handle().lab, { kind: 'netem', node: target.name, delayMs: 100, lossPct: 5 }), 4);
   });
 
   suite.it('afterwards every proxy and client exits, nothing is left bound but the servers, rmmod succeeds', async () => {

@@ -5,7 +5,7 @@ import { healAllFaults, healFault, injectFault } from '../faults/manual.ts';
 import { readFaults, timelineText } from '../faults/store.ts';
 import { Lab, currentLabDir, readState } from '../lab/lab.ts';
 
-export const FAULT_USAGE = `m3lab fault KIND NODE [--for SECONDS] [--process NAME] [--cpu N]
+export const FAULT_USAGE = `m3lab fault KIND NODE [--for SECONDS] [--process NAME] [--cpu N] [--delay MS] [--loss PCT]
 m3lab heal [all | KIND NODE]
 
 Breaks the running lab (\`m3lab up\`) by hand; every step goes on the lab's
@@ -22,17 +22,22 @@ async function runningLab(): Promise<Lab> {
   return Lab.attach(currentLabDir());
 }
 
-function specFrom(kind: string | undefined, node: string | undefined, values: { process?: string; cpu?: string }): FaultSpec {
+function specFrom(kind: string | undefined, node: string | undefined, values: { process?: string; cpu?: string; delay?: string; loss?: string }): FaultSpec {
   if (!kind || !isFaultKind(kind)) throw new ConfigError('KIND', `unknown fault kind ${JSON.stringify(kind)} (have: ${FAULT_KINDS.join(', ')}; see m3lab fault --help)`);
   if (!node) throw new ConfigError('NODE', `m3lab fault ${kind} needs a node name`);
   const cpu = values.cpu === undefined ? undefined : Number(values.cpu);
   if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 1)) throw new ConfigError('--cpu', `must be a CPU number >= 1 (CPU 0 stays online), got ${values.cpu}`);
   if ((kind === 'kill' || kind === 'stop') && !values.process) throw new ConfigError('--process', `fault ${kind} needs --process NAME`);
-  return { kind, node, process: values.process, cpu };
+  const delayMs = values.delay === undefined ? undefined : Number(values.delay);
+  if (delayMs !== undefined && !(Number.isInteger(delayMs) && delayMs >= 0 && delayMs <= 10_000)) throw new ConfigError('--delay', `must be 0..10000 ms, got ${values.delay}`);
+  const lossPct = values.loss === undefined ? undefined : Number(values.loss);
+  if (lossPct !== undefined && !(lossPct >= 0 && lossPct <= 100)) throw new ConfigError('--loss', `must be 0..100 (%), got ${values.loss}`);
+  if ((delayMs !== undefined || lossPct !== undefined) && kind !== 'netem') throw new ConfigError('--delay/--loss', `only for fault netem, not ${kind}`);
+  return { kind, node, process: values.process, cpu, delayMs, lossPct };
 }
 
 export async function cmdFault(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { for: { type: 'string' }, process: { type: 'string' }, cpu: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { for: { type: 'string' }, process: { type: 'string' }, cpu: { type: 'string' }, delay: { type: 'string' }, loss: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help || positionals.length === 0) {
     process.stdout.write(FAULT_USAGE);
     return values.help ? 0 : 2;

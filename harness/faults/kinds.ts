@@ -17,9 +17,12 @@ export interface FaultSpec {
   process?: string;
   /** CPU number for cpu-offline. */
   cpu?: number;
+  /** netem: added delay (ms) and loss (%) on the node's outgoing LAN frames. */
+  delayMs?: number;
+  lossPct?: number;
 }
 
-export const FAULT_KINDS = ['kill', 'stop', 'crash', 'power-cycle', 'reboot', 'partition', 'link-down', 'cpu-offline'] as const;
+export const FAULT_KINDS = ['kill', 'stop', 'crash', 'power-cycle', 'reboot', 'partition', 'one-way', 'netem', 'link-down', 'cpu-offline'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** What each kind does and which targets can do it (boards join with the board issue). */
@@ -30,6 +33,8 @@ export const FAULT_HELP: Record<FaultKind, { what: string; heal: string; qemu: b
   'power-cycle': { what: 'hard power-off (QEMU killed)', heal: 'power on and wait until ready', qemu: true, board: false },
   reboot: { what: 'graceful reboot from inside the node', heal: 'wait until ready again', qemu: true, board: false },
   partition: { what: 'silent partition: the node\'s LAN port moves to a VLAN of its own on the lab switch (carrier stays up, SSH unaffected)', heal: 'port back to VLAN 0', qemu: true, board: false },
+  'one-way': { what: 'one-way partition from inside the node: every frame it sends on its LAN is dropped (tc netem loss 100%), it still hears the others', heal: 'the qdisc removed', qemu: true, board: true },
+  netem: { what: 'a bad LAN from inside the node: --delay MS (default 100) and --loss PCT (default 5) on every frame it sends (tc netem)', heal: 'the qdisc removed', qemu: true, board: true },
   'link-down': { what: 'LAN cable out (the guest sees carrier loss), QMP set_link', heal: 'link up', qemu: true, board: false },
   'cpu-offline': { what: 'take CPU --cpu N (default: the highest online but 0) offline through sysfs', heal: 'online it again', qemu: true, board: true },
 };
@@ -39,7 +44,25 @@ export function isFaultKind(k: string): k is FaultKind {
 }
 
 export function faultName(s: FaultSpec): string {
-  return `${s.kind} ${s.node}${s.process ? ` ${s.process}` : ''}${s.cpu !== undefined ? ` cpu${s.cpu}` : ''}`;
+  const netem = s.kind === 'netem' ? ` delay ${s.delayMs ?? NETEM_DELAY_MS}ms loss ${s.lossPct ?? NETEM_LOSS_PCT}%` : '';
+  return `${s.kind} ${s.node}${s.process ? ` ${s.process}` : ''}${s.cpu !== undefined ? ` cpu${s.cpu}` : ''}${netem}`;
+}
+
+export const NETEM_DELAY_MS = 100;
+export const NETEM_LOSS_PCT = 5;
+/** The lab LAN's interface inside every node (images/init.sh names it). */
+const LAN_IF = 'lan0';
+
+/** tc on the node: a netem qdisc on its LAN's egress, or none. */
+async function egressQdisc(node: LabNode, netem: string | undefined): Promise<string> {
+  // /sbin/tc from iproute2 (the image has it): busybox has a tc applet without netem.
+  const cmd = netem === undefined ? `/sbin/tc qdisc del dev ${LAN_IF} root` : `/sbin/tc qdisc replace dev ${LAN_IF} root netem ${netem}`;
+  const r = await node.sh(cmd);
+  // Removing a qdisc that is not there is a heal with nothing to do, not an error.
+  if (r.code !== 0 && !(netem === undefined && /No such file|Cannot delete qdisc with handle of zero/i.test(r.stderr))) {
+    throw new InfraError(`${node.name}: ${cmd}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+  return netem === undefined ? `${LAN_IF} egress qdisc removed` : `${LAN_IF} egress: netem ${netem}`;
 }
 
 function qemuOf(node: LabNode, kind: FaultKind): QemuTarget {
@@ -149,6 +172,14 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
         },
       };
     }
+    case 'one-way':
+      return { name, inject: () => egressQdisc(node(), 'loss 100%'), heal: () => egressQdisc(node(), undefined) };
+    case 'netem':
+      return {
+        name,
+        inject: () => egressQdisc(node(), `delay ${spec.delayMs ?? NETEM_DELAY_MS}ms loss ${spec.lossPct ?? NETEM_LOSS_PCT}%`),
+        heal: () => egressQdisc(node(), undefined),
+      };
     case 'link-down': {
       const f = lanLinkDown(node());
       return { name, inject: f.inject, heal: f.heal };

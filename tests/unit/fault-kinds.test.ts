@@ -16,6 +16,9 @@ describe('fault kinds', () => {
     expect(faultName({ kind: 'stop', node: 'node2', process: 'm3proxy' })).toBe('stop node2 m3proxy');
     expect(faultName({ kind: 'cpu-offline', node: 'node1', cpu: 1 })).toBe('cpu-offline node1 cpu1');
     expect(faultName({ kind: 'partition', node: 'node3' })).toBe('partition node3');
+    expect(faultName({ kind: 'netem', node: 'node1' })).toBe('netem node1 delay 100ms loss 5%');
+    expect(faultName({ kind: 'netem', node: 'node1', delayMs: 20, lossPct: 0 })).toBe('netem node1 delay 20ms loss 0%');
+    expect(faultName({ kind: 'one-way', node: 'node2' })).toBe('one-way node2');
     expect(isFaultKind('partition')).toBe(true);
     expect(isFaultKind('split')).toBe(false);
   });
