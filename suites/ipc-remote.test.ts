@@ -166,12 +166,15 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
-  suite.it('remote vcopy from 1 byte to 4 MiB, byte for byte, both ways', async () => {
+  // On the debug kernel up to 1 MiB (+3 bytes, many chunks, unaligned): KASAN checks
+  // the same paths, and 4 MiB both ways twice costs half a minute more there.
+  const vcopyMax = suite.kernel === 'debug' ? ['1048579'] : [];
+  suite.it(`remote vcopy from 1 byte to ${vcopyMax.length ? '1 MiB' : '4 MiB'}, byte for byte, both ways`, async () => {
     const [n1, n2, n3] = nodes();
     const s2 = await startServer(n2, 12);
     try {
-      await client(n1, 33, s2, 'vcopy');
-      await client(n3, 34, s2, 'vcopy');
+      await client(n1, 33, s2, 'vcopy', ...vcopyMax);
+      await client(n3, 34, s2, 'vcopy', ...vcopyMax);
     } finally {
       await stopServer(s2);
     }
