@@ -2,7 +2,7 @@ import * as allure from 'allure-js-commons';
 import { describe, expect } from 'vitest';
 import { InfraError } from '../harness/errors.ts';
 import { seededRandom } from '../harness/bench/stats.ts';
-import { checkHistory, historyText, parseHistory, type ClientHistory } from '../harness/faults/history.ts';
+import { checkCounters, checkHistory, historyText, parseHistory, type ClientHistory, type ServerCounts } from '../harness/faults/history.ts';
 import { makeFault } from '../harness/faults/kinds.ts';
 import type { Fault } from '../harness/faults/nemesis.ts';
 import type { LabNode } from '../harness/lab/node.ts';
@@ -53,6 +53,18 @@ const nodes = () => cs.nodes();
 
 const servers = new Map<string, RtServer>();
 
+/** Each server's msgs_rcvd / msgs_sent, read from its node's /proc/m3ipc (the module's own count). */
+async function serverCounts(): Promise<ServerCounts[]> {
+  const out: ServerCounts[] = [];
+  for (const s of servers.values()) {
+    const rows = parseTable((await s.node.rpc.call('readFile', { path: `/proc/m3ipc/dc/${c().opts.dc}/procs` })).data);
+    const row = rows.find((r) => Number(r.p_nr) === s.slot && Number(r.endpoint) === s.ep);
+    if (!row) throw new InfraError(`${s.node.name}: the server at slot ${s.slot} (endpoint ${s.ep}) is not in /proc/m3ipc/dc/${c().opts.dc}/procs`);
+    out.push({ node: s.node.name, rcvd: Number(row.msgs_rcvd), sent: Number(row.msgs_sent) });
+  }
+  return out;
+}
+
 /**
  * Runs the workload (a client on every node for each other node's server),
  * injects FAULT after the warm-up, heals it after HOLD_MS, lets the clients
@@ -67,6 +79,7 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
   const holdMs = between(3000, 6000);
   await allure.parameter('seed', `${SEED}`);
   await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${LOAD_MS} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
+  const countsBefore = await serverCounts();
   let slot = 30 + (index % 5) * 6; // fresh client slots for every test (30..59; the DC has 64)
   const clients = [];
   for (const from of all) {
@@ -98,9 +111,12 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
     histories.push(parseHistory(`${cl.from.name}/${cl.slot}>${cl.to.name}`, `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`, cl.startedAt));
   }
   const result = checkHistory(histories, { allowed: ALLOWED, boundMs: BOUND_MS, faultAt, healedAt }, errname);
+  const countsAfter = await serverCounts();
+  const counts = countsAfter.map((a, i) => ({ node: a.node, rcvd: a.rcvd - countsBefore[i]!.rcvd, sent: a.sent - countsBefore[i]!.sent }));
   await allure.attachment('history', historyText(histories, t0), { contentType: 'text/plain' });
-  await allure.attachment('history summary', JSON.stringify({ seed: SEED, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary }, null, 2), { contentType: 'application/json' });
+  await allure.attachment('history summary', JSON.stringify({ seed: SEED, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary, serverCounters: counts }, null, 2), { contentType: 'application/json' });
   expect(result.problems).toEqual([]);
+  expect(checkCounters(result.summary, counts)).toEqual([]);
   // Each client really crossed the fault: something failed or waited while it lasted.
   expect(result.summary.every((s) => s.ops > 10)).toBe(true);
 

@@ -110,6 +110,34 @@ export function checkHistory(histories: ClientHistory[], o: CheckOptions, errnam
   return { ok: problems.length === 0, problems, summary };
 }
 
+/** A server's message counters from /proc/m3ipc over the run (after minus before). */
+export interface ServerCounts {
+  /** The node the server runs on: client labels end in `>NODE`. */
+  node: string;
+  rcvd: number;
+  sent: number;
+}
+
+/**
+ * The module's own counters against the history: a server received every request
+ * whose call succeeded and no more requests than its clients made, and answered
+ * at least the successful calls and at most what it received (a request counted
+ * twice, or an answer sent to nobody's call, shows here).
+ */
+export function checkCounters(summary: CheckResult['summary'], servers: ServerCounts[]): string[] {
+  const problems: string[] = [];
+  for (const s of servers) {
+    const mine = summary.filter((c) => c.client.endsWith(`>${s.node}`));
+    const ok = mine.reduce((n, c) => n + c.ok, 0);
+    const calls = mine.reduce((n, c) => n + c.ops, 0);
+    if (s.rcvd < ok) problems.push(`server on ${s.node}: received ${s.rcvd} requests, but ${ok} calls to it succeeded`);
+    if (s.rcvd > calls) problems.push(`server on ${s.node}: received ${s.rcvd} requests, more than the ${calls} calls made to it`);
+    if (s.sent < ok) problems.push(`server on ${s.node}: sent ${s.sent} answers, but ${ok} calls to it succeeded`);
+    if (s.sent > s.rcvd) problems.push(`server on ${s.node}: sent ${s.sent} answers for ${s.rcvd} requests`);
+  }
+  return problems;
+}
+
 /** A history as text for a report: one line per call, in host time order. */
 export function historyText(histories: ClientHistory[], t0: number): string {
   return histories

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkHistory, parseHistory } from '../../harness/faults/history.ts';
+import { checkCounters, checkHistory, parseHistory, type CheckResult } from '../../harness/faults/history.ts';
 
 const T = 1_000_000;
 const opts = { allowed: [-112], boundMs: 5000, faultAt: T + 1000, healedAt: T + 3000 };
@@ -45,5 +45,15 @@ describe('fault history checker', () => {
     const r = checkHistory([stuck, idle], opts);
     expect(r.problems).toContain('n/2: did not finish (killed or stuck; last lines: Bail out! rmtbind: -ENONET)');
     expect(r.problems).toContain('n/3: made no call');
+  });
+  it('holds the module\'s counters against the history: every success received and answered, nothing counted twice', () => {
+    const summary: CheckResult['summary'] = [
+      { client: 'node1/30>node2', ops: 10, ok: 8, failures: { EHOSTDOWN: 2 }, longestMs: 5, okAfterHeal: 3 },
+      { client: 'node3/31>node2', ops: 5, ok: 5, failures: {}, longestMs: 5, okAfterHeal: 2 },
+      { client: 'node2/32>node1', ops: 4, ok: 4, failures: {}, longestMs: 5, okAfterHeal: 2 },
+    ];
+    expect(checkCounters(summary, [{ node: 'node2', rcvd: 14, sent: 13 }, { node: 'node1', rcvd: 4, sent: 4 }])).toEqual([]);
+    expect(checkCounters(summary, [{ node: 'node2', rcvd: 12, sent: 12 }])).toEqual(['server on node2: received 12 requests, but 13 calls to it succeeded', 'server on node2: sent 12 answers, but 13 calls to it succeeded']);
+    expect(checkCounters(summary, [{ node: 'node2', rcvd: 16, sent: 17 }])).toEqual(['server on node2: received 16 requests, more than the 15 calls made to it', 'server on node2: sent 17 answers for 16 requests']);
   });
 });
