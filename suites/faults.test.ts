@@ -80,7 +80,7 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
   await allure.parameter('seed', `${SEED}`);
   await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${LOAD_MS} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
   const countsBefore = await serverCounts();
-  let slot = 30 + (index % 5) * 6; // fresh client slots for every test (30..59; the DC has 64)
+  let slot = 30 + (index % 5) * 6; // fresh client slots for every test (30..59; the DC has 64; reused after 5 tests)
   const clients = [];
   for (const from of all) {
     for (const to of all) {
@@ -128,7 +128,8 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
 }
 
 describe(`faults: node failures under IPC load, judged from the workload's history (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
-  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS, seed: SEED }, async (cl, ns) => {
+  // node2 has two vCPUs, so one of them can go offline under load.
+  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS, seed: SEED, nodes: [{ cpus: 1 }, { cpus: 2 }, { cpus: 1 }] }, async (cl, ns) => {
     for (const [i, n] of ns.entries()) servers.set(n.name, await cl.startServer(n, 10 + i));
   });
   const { suite } = cs;
@@ -176,6 +177,10 @@ describe(`faults: node failures under IPC load, judged from the workload's histo
   suite.it('netem: one node (the seed picks it) sends through a bad LAN, 100 ms delay and 5% loss (tc netem); then healed', async () => {
     const target = nodes()[between(0, 2)]!;
     await underLoad(makeFault(suite.handle().lab, { kind: 'netem', node: target.name, delayMs: 100, lossPct: 5 }), 4);
+  });
+
+  suite.it('cpu-offline: CPU 1 of node2 (two vCPUs) goes offline under load through sysfs, processes and proxies move to CPU 0, then it comes back', async () => {
+    await underLoad(makeFault(suite.handle().lab, { kind: 'cpu-offline', node: nodes()[1]!.name, cpu: 1 }), 5);
   });
 
   suite.it('afterwards every proxy and client exits, nothing is left bound but the servers, rmmod succeeds', async () => {

@@ -25,13 +25,17 @@ export interface ClusterSuite {
   expectCleanTeardown(): Promise<void>;
 }
 
-/** `seed`: the suite's random choices, kept with every result and bundle (m3lab replay). */
-export function clusterSuite(opts: Partial<ClusterOptions> & { seed?: number }, then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>): ClusterSuite {
-  const { seed, ...clusterOpts } = opts;
+/**
+ * `seed`: the suite's random choices, kept with every result and bundle (m3lab
+ * replay). `nodes`: what the three nodes need (lab-file node fields), e.g. a
+ * node with two vCPUs for CPU faults.
+ */
+export function clusterSuite(opts: Partial<ClusterOptions> & { seed?: number; nodes?: Record<string, unknown>[] }, then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>): ClusterSuite {
+  const { seed, nodes: nodeNeeds, ...clusterOpts } = opts;
   let cluster: M3Cluster | undefined;
   let nemesis = new Nemesis();
   const suite = labSuite({
-    need: { nodes: 3 },
+    need: { nodes: nodeNeeds ?? 3 },
     seed,
     setup: async (h) => {
       const nodes = h.lab.nodes.slice(0, 3);
