@@ -35,6 +35,12 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+/**
+ * What the lab counts around an IPC run: the software events any guest has,
+ * and two hardware ones a TCG guest cannot count (reported unavailable, never 0).
+ */
+export const IPC_PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
+
 export interface PerfCounter {
   event: string;
   /** null when perf cannot count this event here (e.g. hardware events under TCG). */

@@ -270,17 +270,8 @@ async function cmdReport(argv: string[]): Promise<number> {
     console.log(`report: ${out} (open it with \`m3lab report --serve\`: the page loads its data over HTTP and is blank from a file)`);
     return 0;
   }
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port', `must be a TCP port, got ${values.port}`);
-  const { serveReport } = await import('./report/serve.ts');
-  const server = await serveReport(out, port);
-  const addr = server.address() as { port: number };
-  console.log(`report: http://127.0.0.1:${addr.port}/ (Ctrl-C to stop)`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  server.close();
+  const { serveUntilStopped } = await import('./report/serve.ts');
+  await serveUntilStopped(out, values.port, (url) => `report: ${url} (Ctrl-C to stop)`);
   return 0;
 }
 

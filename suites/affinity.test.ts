@@ -1,4 +1,5 @@
 import * as allure from 'allure-js-commons';
+import { IPC_PERF_EVENTS } from '../agent/protocol.ts';
 import { describe, expect } from 'vitest';
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
@@ -7,7 +8,6 @@ import { parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { labSuite } from './support/lab-suite.ts';
 
-const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
 const ITERS = 20_000;
 
 let kmod: RemoteKmod;
@@ -28,7 +28,7 @@ describe(`affinity: a DC's CPU mask and wake-affine on a node with two single-CP
     try {
       const res = await n.rpc.call(
         'perfStat',
-        { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${kmod.tests.t_affinity!}`], events: PERF_EVENTS, timeoutMs: 120_000 },
+        { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${kmod.tests.t_affinity!}`], events: IPC_PERF_EVENTS, timeoutMs: 120_000 },
         130_000,
       );
       await allure.attachment('t_affinity', `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
@@ -67,7 +67,7 @@ describe(`affinity: a DC's CPU mask and wake-affine on a node with two single-CP
     for (const c of ['m3-sendrec', 'm3-sendrec-affine']) {
       const res = await n.rpc.call(
         'perfStat',
-        { cmd: kmod.bench.ipcbench!, args: ['-n', `${ITERS}`, c], events: PERF_EVENTS, timeoutMs: 120_000 },
+        { cmd: kmod.bench.ipcbench!, args: ['-n', `${ITERS}`, c], events: IPC_PERF_EVENTS, timeoutMs: 120_000 },
         130_000,
       );
       expect({ c, exit: res.code, stderr: res.stderr }).toEqual({ c, exit: 0, stderr: '' });

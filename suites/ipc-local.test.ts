@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { IPC_PERF_EVENTS } from '../agent/protocol.ts';
 import path from 'node:path';
 import * as allure from 'allure-js-commons';
 import { describe, expect } from 'vitest';
@@ -19,7 +20,6 @@ const PROGRAMS = readdirSync(path.join(kmodDir, 'tests'))
   .map((f) => f.slice(0, -2))
   .sort();
 
-const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
 
 // One seed drives the stress runs; set M3LAB_SEED to replay a run.
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
@@ -44,7 +44,7 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
         // Under perf stat: the counters go into the report beside the TAP output.
         const res = await n.rpc.call(
           'perfStat',
-          { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`], events: PERF_EVENTS, timeoutMs: 240_000 },
+          { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`], events: IPC_PERF_EVENTS, timeoutMs: 240_000 },
           250_000,
         );
         await allure.attachment(`${program} on ${n.name} (${n.record.spec.cpus} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { PerfCounter } from '../../agent/protocol.ts';
+import { IPC_PERF_EVENTS, type PerfCounter } from '../../agent/protocol.ts';
 import { InfraError } from '../errors.ts';
 import { REMOTE_KMOD_DIR } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
@@ -121,8 +121,7 @@ async function runCase(node: LabNode, ipcbench: string, c: Case): Promise<{ valu
  * the message cases, per one-way message.
  */
 async function perfProfile(node: LabNode, bin: string, id: string, iters: number) {
-  const events = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
-  const res = await node.rpc.call('perfStat', { cmd: bin, args: ['-n', `${iters}`, id], events, timeoutMs: 300_000 }, 320_000);
+  const res = await node.rpc.call('perfStat', { cmd: bin, args: ['-n', `${iters}`, id], events: IPC_PERF_EVENTS, timeoutMs: 300_000 }, 320_000);
   const msgs = 2 * iters;
   const perMessage: Record<string, number | null> = {};
   for (const c of res.counters) perMessage[c.event] = c.value === null ? null : c.value / msgs;

@@ -4,7 +4,7 @@ import { InfraError } from '../errors.ts';
 import { Lab } from '../lab/lab.ts';
 import { resolveLab, type LabOptions } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
-import { M3Cluster } from '../m3/cluster.ts';
+import { M3Cluster, spawnedEndpoint } from '../m3/cluster.ts';
 import { repoRoot } from '../paths.ts';
 import { ratio, summarize, type Summary } from './stats.ts';
 
@@ -33,15 +33,7 @@ async function json(node: LabNode, cmd: string, args: string[]): Promise<Record<
 async function grantedVcopy(cluster: M3Cluster, n1: LabNode, n2: LabNode, rb: string, args: string[]): Promise<Record<string, number>> {
   const { id } = await n1.rpc.call('spawn', { cmd: rb, args: [...args, '--await-grant'] });
   try {
-    let ep = 0;
-    let out = '';
-    for (let i = 0; i < 100 && !ep; i++) {
-      const r = await n1.rpc.call('wait', { id, timeoutMs: 100 });
-      out = r.stdout;
-      ep = Number(/^endpoint=(\d+)$/m.exec(out)?.[1] ?? 0);
-      if (r.exited && !ep) throw new InfraError(`${n1.name}: rbench ${args.join(' ')} exited before it was bound: ${r.stderr.trim()}`);
-    }
-    if (!ep) throw new InfraError(`${n1.name}: rbench ${args.join(' ')} printed no endpoint in 10 s`);
+    const ep = await spawnedEndpoint(n1, id, `rbench ${args.join(' ')}`);
     await cluster.grant(n2, ep, n1, 'kernel');
     await n1.rpc.call('kill', { id, signal: 'SIGUSR1' });
     const r = await n1.rpc.call('wait', { id, timeoutMs: 300_000 }, 320_000);
@@ -74,12 +66,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
     const rb = r1.bench.rbench!;
     await n2.rpc.call('spawn', { cmd: r2.bench.tcpbench!, args: ['server', `${TCP_PORT}`] });
     const srv = await n2.rpc.call('spawn', { cmd: r2.bench.rbench!, args: ['server', dc, `${SERVER_SLOT}`] });
-    let ep = 0;
-    for (let i = 0; i < 50 && !ep; i++) {
-      const m = (await n2.rpc.call('wait', { id: srv.id, timeoutMs: 100 })).stdout.match(/^endpoint=(\d+)$/m);
-      if (m) ep = Number(m[1]);
-    }
-    if (!ep) throw new InfraError('rbench server printed no endpoint');
+    const ep = await spawnedEndpoint(n2, srv.id, 'rbench server', 5000);
     const host = n2.record.lanAddress;
     const node2 = `${cluster.nodeId(n2)}`;
     const it = `${opts.iters}`;

@@ -24,6 +24,20 @@ export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, 
 /** The M3-IPC privilege levels, as m3ctl names them. */
 export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';
 
+/**
+ * The endpoint a process the agent spawned (rt_server, rbench) prints once
+ * bound (`endpoint=EP`), waited for up to `limitMs`.
+ */
+export async function spawnedEndpoint(node: LabNode, id: number, what: string, limitMs = 10_000): Promise<number> {
+  for (let i = 0; i < limitMs / 100; i++) {
+    const r = await node.rpc.call('wait', { id, timeoutMs: 100 });
+    const m = /^endpoint=(\d+)$/m.exec(r.stdout);
+    if (m) return Number(m[1]);
+    if (r.exited) throw new Error(`${what} on ${node.name} exited before it was bound: ${r.stderr.trim()}`);
+  }
+  throw new InfraError(`${what} on ${node.name} printed no endpoint in ${limitMs / 1000} s`);
+}
+
 /** A test server process of the cluster's DC (rt_server). */
 export interface RtServer {
   node: LabNode;
@@ -135,14 +149,7 @@ export class M3Cluster {
   /** An rt_server (kmod/tests/rt_server.c) bound at SLOT of the cluster's DC on NODE, once it printed its endpoint. */
   async startServer(node: LabNode, slot: number): Promise<RtServer> {
     const { id } = await node.rpc.call('spawn', { cmd: this.remote.get(node.name)!.tests.rt_server!, args: [this.opts.dc, `${slot}`] });
-    for (let i = 0; i < 100; i++) {
-      const r = await node.rpc.call('wait', { id, timeoutMs: 0 });
-      const m = r.stdout.match(/^endpoint=(\d+)$/m);
-      if (m) return { node, slot, id, ep: Number(m[1]) };
-      if (r.exited) throw new Error(`rt_server on ${node.name} exited: ${r.stderr}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new InfraError(`rt_server on ${node.name} printed no endpoint`);
+    return { node, slot, id, ep: await spawnedEndpoint(node, id, 'rt_server') };
   }
 
   async stopServer(s: RtServer): Promise<void> {

@@ -85,16 +85,8 @@ async function serveNight(argv: string[]): Promise<number> {
   const dir = positionals[0] ? path.resolve(root, positionals[0]) : path.join(root, 'latest');
   const report = path.join(dir, 'allure-report');
   if (!existsSync(path.join(report, 'index.html'))) throw new InfraError(`no report in ${report}; run \`m3lab nightly\` first`);
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port', `must be a TCP port, got ${values.port}`);
-  const { serveReport } = await import('../report/serve.ts');
-  const server = await serveReport(realpathSync(report), port);
-  console.log(`report of night ${path.basename(realpathSync(dir))}: http://127.0.0.1:${(server.address() as { port: number }).port}/ (Ctrl-C to stop)`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  server.close();
+  const { serveUntilStopped } = await import('../report/serve.ts');
+  await serveUntilStopped(realpathSync(report), values.port, (url) => `report of night ${path.basename(realpathSync(dir))}: ${url} (Ctrl-C to stop)`);
   return 0;
 }
 

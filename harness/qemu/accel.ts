@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 
 export type Accel = 'kvm' | 'tcg';
 export type AccelChoice = Accel | 'auto';
@@ -37,17 +38,11 @@ export async function chooseAccel(choice: AccelChoice, kernel: string, stateDir:
   } catch {
     return { accel: 'tcg', reason: '/dev/kvm is not usable' };
   }
-  const bootId = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : 'unknown';
   const cacheFile = path.join(stateDir, 'accel-probe.json');
-  try {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as AccelDecision & { bootId: string };
-    if (cached.bootId === bootId) return { accel: cached.accel, reason: `${cached.reason} (probed earlier this host boot)` };
-  } catch {
-    /* no verdict yet */
-  }
+  const cached = readThisBoot<AccelDecision>(cacheFile);
+  if (cached) return { accel: cached.accel, reason: `${cached.reason} (probed earlier this host boot)` };
   const decision = await probeKvm(kernel);
-  mkdirSync(stateDir, { recursive: true });
-  writeFileSync(cacheFile, JSON.stringify({ ...decision, bootId }));
+  keepThisBoot(cacheFile, decision);
   return decision;
 }
 

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 
 /**
  * The host's TSC frequency in kHz, handed to TCG guests as `tsc_early_khz=`.
@@ -20,19 +21,11 @@ import path from 'node:path';
  */
 export function hostTscKhz(stateDir: string): number | undefined {
   if (process.arch !== 'x64') return undefined;
-  const bootId = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : 'unknown';
   const cacheFile = path.join(stateDir, 'host-tsc.json');
-  try {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { bootId: string; khz: number };
-    if (cached.bootId === bootId && cached.khz > 0) return cached.khz;
-  } catch {
-    /* not measured yet this host boot */
-  }
+  const cached = readThisBoot<{ khz: number }>(cacheFile);
+  if (cached && cached.khz > 0) return cached.khz;
   const khz = measure(stateDir);
-  if (khz !== undefined) {
-    mkdirSync(stateDir, { recursive: true });
-    writeFileSync(cacheFile, JSON.stringify({ bootId, khz }));
-  }
+  if (khz !== undefined) keepThisBoot(cacheFile, { khz });
   return khz;
 }
 

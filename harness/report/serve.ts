@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { ConfigError } from '../errors.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,4 +43,21 @@ export function serveReport(dir: string, port = 0): Promise<http.Server> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
+}
+
+/**
+ * A serve command's body: `portArg` as given to --port (absent: any free port),
+ * the report in `dir` on 127.0.0.1 until SIGINT or SIGTERM, `say(url)` printed
+ * once it listens.
+ */
+export async function serveUntilStopped(dir: string, portArg: string | undefined, say: (url: string) => string): Promise<void> {
+  const port = portArg === undefined ? 0 : Number(portArg);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port', `must be a TCP port, got ${portArg}`);
+  const server = await serveReport(dir, port);
+  console.log(say(`http://127.0.0.1:${(server.address() as { port: number }).port}/`));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  server.close();
 }
