@@ -11,7 +11,7 @@ import { loadLabFile, resolveLab, type LabOptions } from './lab/lab-file.ts';
 import { labJob, run, suitePath } from './lab-job.ts';
 import { parseTable } from './m3/procfs.ts';
 import { repoRoot } from './paths.ts';
-import { SshTransport } from './transport/ssh.ts';
+import { SshTransport, type SshEndpoint } from './transport/ssh.ts';
 import { BootPanicError } from './report/verdict.ts';
 import { cmdFault, cmdHeal, faultStatusLines } from './cli/fault.ts';
 import { readFaults } from './faults/store.ts';
@@ -137,8 +137,8 @@ async function cmdBench(argv: string[]): Promise<number> {
 }
 
 /** Module and proxy state of one node, read over SSH from /proc/m3ipc. */
-async function m3State(name: string, port: number, key: string) {
-  const ssh = new SshTransport(name, { host: '127.0.0.1', port, username: 'root', privateKey: key });
+async function m3State(name: string, endpoint: SshEndpoint) {
+  const ssh = new SshTransport(name, endpoint);
   try {
     await ssh.connect(Date.now() + 5000);
     const sep = '@@m3lab@@';
@@ -161,15 +161,16 @@ async function cmdStatus(argv: string[]): Promise<number> {
     return 0;
   }
   const lab = await Lab.attach(currentLabDir(), { connect: false });
-  const key = (await buildImage({ log: () => {} })).key.privateKey;
   const status = await Promise.all(
-    lab.status().map(async (s) => ({ ...s, m3: s.state === 'gone' ? undefined : await m3State(s.name, s.sshPort, key) })),
+    lab.status().map(async (s) => ({ ...s, m3: s.state === 'gone' ? undefined : await m3State(s.name, lab.node(s.name).target.ssh) })),
   );
   if (values.json) console.log(JSON.stringify({ up: true, id: lab.state.id, accel: lab.state.accel.accel, nodes: status, faults: readFaults(lab.dir) }, null, 2));
   else {
     console.log(`lab ${lab.state.id} (${lab.state.accel.accel}, QEMU ${await qemuVersionOnce()}, image ${lab.state.image.hash})`);
     for (const s of status) {
-      console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} kernel ${s.kernel} (${s.release})  ${s.vcpus} vCPU  pid ${s.pid ?? '-'}  ssh 127.0.0.1:${s.sshPort}  lan ${s.lanAddress}`);
+      const ep = lab.node(s.name).target.ssh;
+      const what = s.kind === 'board' ? `board, kernel ${s.release}  ${s.vcpus} CPU` : `kernel ${s.kernel} (${s.release})  ${s.vcpus} vCPU  pid ${s.pid ?? '-'}`;
+      console.log(`  ${s.name.padEnd(8)} ${s.state.padEnd(7)} ${what}  ssh ${ep.host}:${ep.port}  lan ${s.lanAddress}`);
       const m3 = s.m3;
       if (!m3) continue;
       if ('error' in m3) console.log(`           m3ipc: unknown (${m3.error})`);
@@ -188,12 +189,11 @@ async function cmdSsh(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name) throw new ConfigError('NODE', 'm3lab ssh needs a node name');
   const command = rest[0] === '--' ? rest.slice(1) : rest;
-  const state = readState(currentLabDir());
-  if (!state) throw new InfraError('no lab is up; run `m3lab up` first');
-  const rec = state.nodes.find((n) => n.name === name);
-  if (!rec) throw new ConfigError('NODE', `no node ${name} (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
-  const image = await buildImage({ log: () => {} });
-  const ssh = new SshTransport(name, { host: '127.0.0.1', port: rec.sshPort, username: 'root', privateKey: image.key.privateKey });
+  if (!readState(currentLabDir())) throw new InfraError('no lab is up; run `m3lab up` first');
+  const lab = await Lab.attach(currentLabDir(), { connect: false });
+  if (!lab.nodes.some((n) => n.name === name)) throw new ConfigError('NODE', `no node ${name} (nodes: ${lab.nodes.map((n) => n.name).join(', ')})`);
+  // A VM's forwarded port or a board's own SSH endpoint: the lab knows which.
+  const ssh = new SshTransport(name, lab.node(name).target.ssh);
   await ssh.connect(Date.now() + 15000);
   try {
     return await streamed(ssh, command.length > 0 ? command.join(' ') : 'exec /bin/sh -i');

@@ -7,6 +7,7 @@ import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { kmodDir } from '../harness/kmod/build.ts';
 import { installKmod } from '../harness/kmod/install.ts';
+import { nodeCpus } from '../harness/lab/lab.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { labSuite } from './support/lab-suite.ts';
@@ -47,7 +48,7 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
           { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`], events: IPC_PERF_EVENTS, timeoutMs: 240_000 },
           250_000,
         );
-        await allure.attachment(`${program} on ${n.name} (${n.record.spec.cpus} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
+        await allure.attachment(`${program} on ${n.name} (${nodeCpus(n)} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
         await allure.attachment(`perf ${program} on ${n.name}`, JSON.stringify(res.counters, null, 2), { contentType: 'application/json' });
         return { node: n.name, res, problems: tapProblems(parseTap(res.stdout)) };
       }),
@@ -95,12 +96,12 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
         expect({ node: n.name, possible: await cpu('possible') }).toEqual({ node: n.name, possible: '0' });
       } else if (append.includes('nosmp') || append.includes('maxcpus=1')) {
         expect({ node: n.name, online: await cpu('online') }).toEqual({ node: n.name, online: '0' });
-        if (n.record.spec.cpus > 1) {
+        if (nodeCpus(n) > 1) {
           // nosmp leaves one possible CPU; maxcpus=1 leaves the others possible but offline.
-          expect({ node: n.name, possible: await cpu('possible') }).toEqual({ node: n.name, possible: append.includes('nosmp') ? '0' : `0-${n.record.spec.cpus - 1}` });
+          expect({ node: n.name, possible: await cpu('possible') }).toEqual({ node: n.name, possible: append.includes('nosmp') ? '0' : `0-${nodeCpus(n) - 1}` });
         }
       } else {
-        expect({ node: n.name, online: await cpu('online') }).toEqual({ node: n.name, online: n.record.spec.cpus > 1 ? `0-${n.record.spec.cpus - 1}` : '0' });
+        expect({ node: n.name, online: await cpu('online') }).toEqual({ node: n.name, online: nodeCpus(n) > 1 ? `0-${nodeCpus(n) - 1}` : '0' });
       }
     }
   });

@@ -1,13 +1,9 @@
 import * as allure from 'allure-js-commons';
 import { describe, expect } from 'vitest';
-import { agentBundle } from '../harness/agent-bundle.ts';
-import { InfraError, NodeGoneError } from '../harness/errors.ts';
+import { NodeGoneError } from '../harness/errors.ts';
 import { lanLinkDown } from '../harness/faults/faults.ts';
 import { makeFault } from '../harness/faults/kinds.ts';
 import { Nemesis } from '../harness/faults/nemesis.ts';
-import { buildImage } from '../harness/image/build.ts';
-import { LabNode } from '../harness/lab/node.ts';
-import { BoardTarget } from '../harness/target/board.ts';
 import { attachConsoles, consoleFindings } from './support/lab-fixture.ts';
 import { labSuite } from './support/lab-suite.ts';
 
@@ -20,7 +16,7 @@ describe('lab: a 3-node QEMU lab', () => {
   suite.it('every node runs the image kernel and reports its CPUs', async () => {
     const { lab } = suite.handle();
     const rows = [];
-    for (const node of lab.nodes.slice(0, NODES)) {
+    for (const node of lab.vms.slice(0, NODES)) {
       const hello = await node.rpc.call('hello', { nonce: 'check' });
       expect(hello.kernelRelease).toBe(node.record.kernel.release);
       expect(hello.image?.hash).toBe(lab.state.image.hash);
@@ -145,38 +141,6 @@ describe('lab: a 3-node QEMU lab', () => {
     expect(consoleFindings(h)).toEqual([]);
   });
 
-  suite.it('a board reached only by SSH gets the agent the same way', async () => {
-    const { lab } = suite.handle();
-    // A lab VM stands in for a board: the board path may use nothing but its SSH port.
-    const vm = lab.nodes[0]!;
-    const key = (await buildImage({ log: () => {} })).key.privateKey;
-    const board = new BoardTarget({ name: 'board1', ssh: { host: '127.0.0.1', port: vm.record.sshPort, username: 'root', privateKey: key }, lanAddress: vm.record.lanAddress });
-    const node = new LabNode({ name: board.name, lanAddress: board.lanAddress, kernel: vm.record.kernel }, board);
-    try {
-      await board.waitBooted(Date.now() + 20000);
-      await node.connect(Date.now() + 30000, (await agentBundle()).code);
-      expect(node.state).toBe('ready');
-      expect(node.hello?.node).toBe(vm.name);
-      expect(node.hello?.kernelRelease).toBe(vm.record.kernel.release);
-      const res = await node.sh('cat /proc/sys/kernel/hostname');
-      expect(res.stdout.trim()).toBe(vm.name);
-      // Without a power-off command the harness cannot cut a board's power, and says so.
-      await expect(board.power.kill()).rejects.toBeInstanceOf(InfraError);
-      // A process the agent spawned does not outlive the agent's session.
-      const { pid } = await node.rpc.call('spawn', { cmd: 'sleep', args: ['300'] });
-      expect((await vm.sh(`kill -0 ${pid}`)).code).toBe(0);
-      node.disconnect();
-      let alive = true;
-      for (let i = 0; i < 50 && alive; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        alive = (await vm.sh(`kill -0 ${pid} 2>/dev/null`)).code === 0;
-      }
-      expect(alive).toBe(false);
-    } finally {
-      node.disconnect();
-    }
-  });
-
   suite.it('the agent spawns, waits for and kills long-running processes', async () => {
     const { lab } = suite.handle();
     const rpc = lab.nodes[1]!.rpc;
@@ -193,7 +157,7 @@ describe('lab: a 3-node QEMU lab', () => {
 
   suite.it('a vCPU hot-added through QMP can be onlined and offlined in the guest, and hot-removed', async () => {
     const { lab } = suite.handle();
-    const node = lab.nodes[2]!;
+    const node = lab.vms[2]!;
     const cpus = () => node.rpc.call('cpus', {});
     expect((await cpus()).present).toEqual([0]);
     expect((await cpus()).possible).toEqual([0, 1]);

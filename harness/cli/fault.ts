@@ -10,12 +10,17 @@ m3lab heal [all | KIND NODE]
 
 Breaks the running lab (\`m3lab up\`) by hand; every step goes on the lab's
 fault timeline (\`m3lab status\`). With --for the fault is healed after that
-many seconds (and at Ctrl-C); without it, it stays until \`m3lab heal\`.
+many seconds (and at Ctrl-C); without it, it stays until \`m3lab heal\`,
+except the cycles (crash, power-cycle, reboot), which bring the node back at
+once unless --for keeps it down.
 \`m3lab down\` and the next suite run heal what is left.
 
 kinds (QEMU VM / board):
 ${FAULT_KINDS.map((k) => `  ${k.padEnd(12)} ${FAULT_HELP[k].qemu ? 'vm' : '--'} ${FAULT_HELP[k].board ? 'board' : '-----'}  ${FAULT_HELP[k].what}; heal: ${FAULT_HELP[k].heal}`).join('\n')}
 `;
+
+/** Faults whose heal completes them (the node comes back): healed at once unless --for says how long to stay down. */
+const CYCLES: FaultSpec['kind'][] = ['crash', 'power-cycle', 'reboot'];
 
 async function runningLab(): Promise<Lab> {
   if (!readState(currentLabDir())) throw new InfraError('no lab is up; run `m3lab up` first');
@@ -49,7 +54,11 @@ export async function cmdFault(argv: string[]): Promise<number> {
   lab.node(spec.node);
   try {
     console.log(`${new Date().toISOString()} inject ${faultName(spec)}: ${await injectFault(lab, spec, forSeconds)}`);
-    if (forSeconds === undefined) return 0;
+    if (forSeconds === undefined && !CYCLES.includes(spec.kind)) return 0;
+    if (forSeconds === undefined) {
+      console.log(`${new Date().toISOString()} heal ${faultName(spec)}: ${await healFault(lab, spec)}`);
+      return 0;
+    }
     // Healed when the time is up, or at once on Ctrl-C / SIGTERM.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, forSeconds * 1000);

@@ -39,7 +39,7 @@ export function killNode(lab: Lab, name: string): Fault {
  */
 export function lanLinkDown(node: LabNode): Fault {
   const set = async (up: boolean) => {
-    if (!(node.target instanceof QemuTarget)) throw new InfraError(`${node.name}: link faults need a QEMU target`);
+    if (!(node.target instanceof QemuTarget)) throw new InfraError(`fault link-down is not supported on ${node.name} (a ${node.target.kind}): pulling a LAN cable needs QEMU's QMP; use partition, which a board does inside itself`);
     const qmp = await node.target.qmp();
     try {
       await qmp.hmp(`set_link lan ${up ? 'on' : 'off'}`);

@@ -1,7 +1,8 @@
 import { InfraError } from '../errors.ts';
 import type { Lab } from '../lab/lab.ts';
 import type { LabNode } from '../lab/node.ts';
-import { QemuTarget } from '../qemu/qemu-target.ts';
+import type { QemuTarget } from '../qemu/qemu-target.ts';
+import { BoardTarget } from '../target/board.ts';
 import { lanLinkDown } from './faults.ts';
 import type { Fault } from './nemesis.ts';
 
@@ -25,14 +26,14 @@ export interface FaultSpec {
 export const FAULT_KINDS = ['kill', 'stop', 'crash', 'power-cycle', 'reboot', 'partition', 'one-way', 'netem', 'link-down', 'cpu-offline'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** What each kind does and which targets can do it (boards join with the board issue). */
+/** What each kind does and which targets can do it (crash and power-cycle on a board need its power commands). */
 export const FAULT_HELP: Record<FaultKind, { what: string; heal: string; qemu: boolean; board: boolean }> = {
   kill: { what: 'SIGKILL every process named --process NAME on the node', heal: 'none (restart them yourself)', qemu: true, board: true },
   stop: { what: 'SIGSTOP every process named --process NAME (a hang, not a death)', heal: 'SIGCONT', qemu: true, board: true },
-  crash: { what: 'crash the node\'s kernel (sysrq c): the console keeps the panic', heal: 'power the node back on and wait until it is ready', qemu: true, board: false },
-  'power-cycle': { what: 'hard power-off (QEMU killed)', heal: 'power on and wait until ready', qemu: true, board: false },
-  reboot: { what: 'graceful reboot from inside the node', heal: 'wait until ready again', qemu: true, board: false },
-  partition: { what: 'silent partition: the node\'s LAN port moves to a VLAN of its own on the lab switch (carrier stays up, SSH unaffected)', heal: 'port back to VLAN 0', qemu: true, board: false },
+  crash: { what: 'crash the node\'s kernel (sysrq c): the console keeps the panic', heal: 'power the node back on (a board: its power commands) and wait until it is ready', qemu: true, board: true },
+  'power-cycle': { what: 'hard power-off (QEMU killed; a board: its power off command)', heal: 'power on and wait until ready', qemu: true, board: true },
+  reboot: { what: 'graceful reboot from inside the node', heal: 'wait until ready again', qemu: true, board: true },
+  partition: { what: 'silent partition: a VM\'s LAN port moves to a VLAN of its own on the lab switch; a board drops every LAN frame in and out inside the node (tc); carrier stays up, SSH unaffected', heal: 'port back to VLAN 0 / the qdiscs removed', qemu: true, board: true },
   'one-way': { what: 'one-way partition from inside the node: every frame it sends on its LAN is dropped (tc netem loss 100%), it still hears the others', heal: 'the qdisc removed', qemu: true, board: true },
   netem: { what: 'a bad LAN from inside the node: --delay MS (default 100) and --loss PCT (default 5) on every frame it sends (tc netem)', heal: 'the qdisc removed', qemu: true, board: true },
   'link-down': { what: 'LAN cable out (the guest sees carrier loss), QMP set_link', heal: 'link up', qemu: true, board: false },
@@ -53,21 +54,46 @@ export const NETEM_LOSS_PCT = 5;
 /** The lab LAN's interface inside every node (images/init.sh names it). */
 const LAN_IF = 'lan0';
 
+/**
+ * The node's interface on the lab LAN: the one holding its LAN address (a
+ * board names its NICs its own way); our image's name when none is found.
+ */
+async function lanInterface(node: LabNode): Promise<string> {
+  const r = await node.sh('ip -o -4 addr show');
+  const line = r.stdout.split('\n').find((l) => l.includes(` ${node.record.lanAddress}/`));
+  return line?.trim().split(/\s+/)[1] ?? LAN_IF;
+}
+
 /** tc on the node: a netem qdisc on its LAN's egress, or none. */
 async function egressQdisc(node: LabNode, netem: string | undefined): Promise<string> {
+  const dev = await lanInterface(node);
   // /sbin/tc from iproute2 (the image has it): busybox has a tc applet without netem.
-  const cmd = netem === undefined ? `/sbin/tc qdisc del dev ${LAN_IF} root` : `/sbin/tc qdisc replace dev ${LAN_IF} root netem ${netem}`;
+  const cmd = netem === undefined ? `/sbin/tc qdisc del dev ${dev} root` : `/sbin/tc qdisc replace dev ${dev} root netem ${netem}`;
   const r = await node.sh(cmd);
   // Removing a qdisc that is not there is a heal with nothing to do, not an error.
   if (r.code !== 0 && !(netem === undefined && /No such file|Cannot delete qdisc with handle of zero/i.test(r.stderr))) {
     throw new InfraError(`${node.name}: ${cmd}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
-  return netem === undefined ? `${LAN_IF} egress qdisc removed` : `${LAN_IF} egress: netem ${netem}`;
+  return netem === undefined ? `${dev} egress qdisc removed` : `${dev} egress: netem ${netem}`;
 }
 
-function qemuOf(node: LabNode, kind: FaultKind): QemuTarget {
-  if (!(node.target instanceof QemuTarget)) throw new InfraError(`fault ${kind} is not supported on ${node.name} (a ${node.target.kind}); see \`m3lab fault --help\``);
-  return node.target;
+/** A silent partition from inside the node (what a board gets): every LAN frame in and out dropped, or the drop removed. */
+async function inNodePartition(node: LabNode, on: boolean): Promise<string> {
+  const dev = await lanInterface(node);
+  const out = await egressQdisc(node, on ? 'loss 100%' : undefined);
+  const cmd = on
+    ? `/sbin/tc qdisc replace dev ${dev} ingress && /sbin/tc filter replace dev ${dev} parent ffff: protocol all prio 1 u32 match u32 0 0 action drop`
+    : `/sbin/tc qdisc del dev ${dev} ingress`;
+  const r = await node.sh(cmd);
+  if (r.code !== 0 && !(!on && /No such file|Invalid argument|Cannot find/i.test(r.stderr))) throw new InfraError(`${node.name}: ${cmd}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return on ? `${out}; ${dev} ingress: every frame dropped` : `${out}; ${dev} ingress qdisc removed`;
+}
+
+/** A board's fault that needs its power commands to heal (or to inject). */
+function needPower(node: LabNode, kind: FaultKind): void {
+  if (node.target instanceof BoardTarget && !node.target.hasPower) {
+    throw new InfraError(`fault ${kind} is not supported on ${node.name}: the board has no power commands in the lab file (boards[].power), so it could not be brought back`);
+  }
 }
 
 async function pidsOf(node: LabNode, name: string): Promise<number[]> {
@@ -98,13 +124,22 @@ async function switchPort(lab: Lab, node: LabNode): Promise<number> {
 
 const ISOLATED_VLAN_BASE = 100;
 
-/** Resolves with why the node's machine went away, or fails after `ms`. */
-function goneWithin(n: LabNode, ms: number, after: string): Promise<string> {
+/**
+ * Resolves with why the node's machine went away, or fails after `ms`. A VM's
+ * QEMU exits; a board is gone for the harness once its SSH stops answering.
+ */
+async function goneWithin(n: LabNode, ms: number, after: string): Promise<string> {
+  if (n.target instanceof BoardTarget) {
+    await n.target.waitDown(Date.now() + ms).catch(() => {
+      throw new InfraError(`${n.name}: still answering SSH ${ms / 1000} s after ${after}`);
+    });
+    return `SSH stopped answering after ${after}`;
+  }
   return Promise.race([n.target.gone, new Promise<string>((_, rej) => setTimeout(() => rej(new InfraError(`${n.name}: still running ${ms / 1000} s after ${after}`)), ms))]);
 }
 
-async function restartNode(lab: Lab, name: string): Promise<string> {
-  const n = await lab.restart(name);
+async function restartNode(lab: Lab, name: string, how: 'power' | 'wait' = 'power'): Promise<string> {
+  const n = await lab.restart(name, how);
   return `ready again in ${n.record.readySeconds} s`;
 }
 
@@ -126,7 +161,7 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
         name,
         inject: async () => {
           const n = node();
-          qemuOf(n, 'crash');
+          needPower(n, 'crash');
           // The agent dies with the kernel: do not wait for its answer.
           void n.sh('echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger', 5000).catch(() => undefined);
           return goneWithin(n, 20000, 'sysrq c');
@@ -137,7 +172,9 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
       return {
         name,
         inject: async () => {
-          await qemuOf(node(), 'power-cycle').power.kill();
+          const n = node();
+          needPower(n, 'power-cycle');
+          await n.target.power.kill();
           return 'power off';
         },
         heal: () => restartNode(lab, spec.node),
@@ -147,11 +184,11 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
         name,
         inject: async () => {
           const n = node();
-          qemuOf(n, 'reboot');
           void n.sh('reboot', 5000).catch(() => undefined);
           return goneWithin(n, 60000, 'reboot');
         },
-        heal: () => restartNode(lab, spec.node),
+        // A VM's QEMU exits on reboot (-no-reboot) and is started again; a board comes back by itself.
+        heal: () => restartNode(lab, spec.node, 'wait'),
       };
     case 'partition': {
       const vlan = ISOLATED_VLAN_BASE + lab.nodes.findIndex((n) => n.name === spec.node);
@@ -159,14 +196,16 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
         name,
         inject: async () => {
           const n = node();
-          qemuOf(n, 'partition');
+          if (n.target instanceof BoardTarget) return inNodePartition(n, true);
           const port = await switchPort(lab, n);
           await lab.vde.command(`vlan/create ${vlan}`).catch(() => undefined);
           await lab.vde.command(`port/setvlan ${port} ${vlan}`);
           return `switch port ${port} moved to VLAN ${vlan}`;
         },
         heal: async () => {
-          const port = await switchPort(lab, node());
+          const n = node();
+          if (n.target instanceof BoardTarget) return inNodePartition(n, false);
+          const port = await switchPort(lab, n);
           await lab.vde.command(`port/setvlan ${port} 0`);
           return `switch port ${port} back in VLAN 0`;
         },

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import nodePath from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
 import { integer, join, list, object, oneOf, string } from '../config/validate.ts';
 import { KERNEL_VARIANTS, type KernelVariant } from '../image/kernel/variants.ts';
+import { resolveBoards, resolveLan, type BoardSpec } from './board-spec.ts';
+
+export type { BoardSpec } from './board-spec.ts';
 
 export interface NodeSpec {
   name: string;
@@ -25,6 +29,10 @@ export interface LabSpec {
   name: string;
   accel: AccelChoice;
   nodes: NodeSpec[];
+  /** Real machines (or simulated ones) the lab reaches but does not start. */
+  boards: BoardSpec[];
+  /** The lab's LAN cabled to an existing VDE switch (where the boards are). */
+  lan: { uplink?: string };
 }
 
 /** Fields a lab file may set; flags on the command line use the same names. */
@@ -41,7 +49,7 @@ export interface LabOptions {
 }
 
 export const LIMITS = { nodes: 16, cpus: 8, memoryMin: 384, memoryMax: 8192 };
-const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel'] as const;
+const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel', 'boards', 'lan'] as const;
 const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'kernel'] as const;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -50,7 +58,7 @@ const NAME = /^[a-z][a-z0-9-]{0,30}$/;
  * node. Every error names the field, e.g. `nodes[1].maxcpus: must be at least 2`.
  * `nodes` is a count, or a list of per-node overrides.
  */
-export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec {
+export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir = process.cwd()): LabSpec {
   const doc = object(input ?? {}, '', TOP_FIELDS);
   const merged: Record<string, unknown> = { ...doc };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
@@ -98,7 +106,17 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}): LabSpec 
     if (seen.has(n.name)) throw new ConfigError(join('nodes', i) + '.name', `duplicate node name ${n.name}`);
     seen.add(n.name);
   });
-  return { name, accel, nodes };
+  const boards = resolveBoards(merged.boards, NAME, baseDir);
+  const lanAddresses = new Set<string>();
+  boards.forEach((b, i) => {
+    if (seen.has(b.name)) throw new ConfigError(join('boards', i) + '.name', `duplicate node name ${b.name}`);
+    seen.add(b.name);
+    // VMs take 169.254.77.<position>; a board must not answer for one of them.
+    if (/^169\.254\.77\.(\d+)$/.test(b.lanAddress) && Number(b.lanAddress.split('.')[3]) <= nodes.length) throw new ConfigError(join('boards', i) + '.lan', `${b.lanAddress} is a VM's LAN address in this lab (169.254.77.1-${nodes.length})`);
+    if (lanAddresses.has(b.lanAddress)) throw new ConfigError(join('boards', i) + '.lan', `duplicate LAN address ${b.lanAddress}`);
+    lanAddresses.add(b.lanAddress);
+  });
+  return { name, accel, nodes, boards, lan: resolveLan(merged.lan, baseDir) };
 }
 
 export function loadLabFile(path: string, overrides: LabOptions = {}): LabSpec {
@@ -114,5 +132,5 @@ export function loadLabFile(path: string, overrides: LabOptions = {}): LabSpec {
   } catch (e) {
     throw new ConfigError(path, `not valid YAML: ${(e as Error).message}`);
   }
-  return resolveLab(doc, overrides);
+  return resolveLab(doc, overrides, nodePath.dirname(nodePath.resolve(path)));
 }

@@ -14,6 +14,8 @@ import { QemuTarget, type QemuNodeSpec } from '../qemu/qemu-target.ts';
 import { killNow, own, release } from './cleanup.ts';
 import type { LabSpec } from './lab-file.ts';
 import { LabNode, type NodeRecordBase, type NodeState } from './node.ts';
+import { attachBoard, boardNode, bringUpBoard, resolveBoardKernel, type BoardLabNode, type BoardRecord } from './board-node.ts';
+import { BoardTarget } from '../target/board.ts';
 
 export { LabNode, type NodeState } from './node.ts';
 import { freePort } from './ports.ts';
@@ -55,7 +57,11 @@ export interface LabState {
   image: { hash: string; release: string; kernel: string; initrd: string };
   spec: LabSpec;
   vdePid?: number;
+  /** The cable from the lab's switch to the boards' LAN (dpipe of two vde_plugs), when the lab file names one. */
+  uplinkPid?: number;
   nodes: NodeRecord[];
+  /** Boards of the lab file, after its VMs in the lab's node order. */
+  boards?: BoardRecord[];
 }
 
 /** Boot deadline: scaled by accelerator, vCPUs and how many nodes share the host's cores. */
@@ -95,7 +101,8 @@ export function readState(dir: string): LabState | undefined {
 export const currentLabDir = () => path.join(stateRoot(), 'current');
 
 function statePids(s: LabState): number[] {
-  return [...s.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined), ...(s.vdePid ? [s.vdePid] : [])];
+  const pids = [...s.nodes.map((n) => n.pid), ...(s.boards ?? []).map((b) => b.consolePid), s.uplinkPid, s.vdePid];
+  return pids.filter((p): p is number => p !== undefined);
 }
 
 /**
@@ -150,15 +157,31 @@ export interface BootOptions {
 }
 
 export type QemuLabNode = LabNode<QemuTarget, NodeRecord>;
+export type { BoardLabNode } from './board-node.ts';
+/** A VM or a board: what a suite gets, whichever it is. */
+export type AnyLabNode = QemuLabNode | BoardLabNode;
+
+export const isVm = (n: AnyLabNode): n is QemuLabNode => n.target instanceof QemuTarget;
+export const isBoard = (n: AnyLabNode): n is BoardLabNode => n.target instanceof BoardTarget;
+
+/** CPUs a node has online when it is up: a VM's vCPUs, a board's expected count (or what it reported). */
+export function nodeCpus(n: AnyLabNode): number {
+  return isVm(n) ? n.record.spec.cpus : n.record.board.cpus ?? n.hello?.cpusOnline.length ?? 1;
+}
 
 export class Lab {
-  private constructor(readonly state: LabState, readonly nodes: QemuLabNode[], readonly vde: VdeSwitch) {}
+  private constructor(readonly state: LabState, readonly nodes: AnyLabNode[], readonly vde: VdeSwitch) {}
 
   get dir(): string {
     return this.state.dir;
   }
 
-  node(name: string): QemuLabNode {
+  /** The lab's VMs (QEMU nodes), in lab order. */
+  get vms(): QemuLabNode[] {
+    return this.nodes.filter(isVm);
+  }
+
+  node(name: string): AnyLabNode {
     const n = this.nodes.find((x) => x.name === name);
     if (!n) throw new InfraError(`no node ${name} in this lab (nodes: ${this.nodes.map((x) => x.name).join(', ')})`);
     return n;
@@ -199,10 +222,15 @@ export class Lab {
     own({ dir, pids: () => statePids(state) });
     const vde = new VdeSwitch(dir);
     const nodes: QemuLabNode[] = [];
-    const lab = new Lab(state, nodes, vde);
+    const all: AnyLabNode[] = [];
+    const lab = new Lab(state, all, vde);
     try {
       await vde.start();
       state.vdePid = vde.pid;
+      if (spec.lan.uplink) {
+        state.uplinkPid = await vde.cableTo(spec.lan.uplink);
+        log(`lab: LAN cabled to the switch at ${spec.lan.uplink}`);
+      }
       for (const [i, n] of spec.nodes.entries()) {
         const index = i + 1;
         const nodeDir = path.join(dir, n.name);
@@ -239,9 +267,16 @@ export class Lab {
         state.nodes.push(record);
         nodes.push(new LabNode(record, new QemuTarget(qspec)));
       }
+      const boards = spec.boards.map((b) => boardNode(b, dir));
+      state.boards = boards.map((b) => b.record);
+      const syncNodes = () => all.splice(0, all.length, ...nodes, ...boards);
+      syncNodes();
       writeState(state);
       const bundle = (await agentBundle()).code;
       const started = Date.now();
+      // Boards come up beside the VMs: their power, console and kernel are their own.
+      const boardsUp = Promise.all(boards.map((b) => bringUpBoard(b, Date.now() + Math.max(120_000, bootTimeoutMs(accel.accel, b.record.board.cpus ?? 1, spec.nodes.length + boards.length)), bundle, log)));
+      boardsUp.catch(() => undefined);
       const maxCpus = Math.max(...spec.nodes.map((n) => n.cpus));
       const ready = async (n: QemuLabNode, deadline: number) => {
         await n.target.waitBooted(deadline);
@@ -290,6 +325,9 @@ export class Lab {
         log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
         await Promise.all(nodes.map((n) => ready(n, deadline)));
       }
+      syncNodes();
+      await boardsUp;
+      syncNodes();
       writeState(state);
       return lab;
     } catch (e) {
@@ -307,11 +345,7 @@ export class Lab {
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, 'error.txt'), `${err.stack ?? err.message}\n`);
     writeFileSync(path.join(out, 'lab.json'), `${JSON.stringify(this.state, null, 2)}\n`);
-    for (const n of this.nodes) {
-      const t = n.target;
-      writeFileSync(path.join(out, `${n.name}.console.log`), t.console.text());
-      writeFileSync(path.join(out, `${n.name}.qemu.txt`), `${['qemu-system-x86_64', ...t.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n\n${t.stderrText()}\n`);
-    }
+    writeMachineEvidence(this.nodes, out);
     return out;
   }
 
@@ -329,7 +363,12 @@ export class Lab {
       else node.state = 'running';
       return node;
     });
-    const lab = new Lab(state, nodes, new VdeSwitch(dir, state.vdePid));
+    const boards = (state.boards ?? []).map((r) => {
+      const b = attachBoard(r);
+      b.state = 'running';
+      return b;
+    });
+    const lab = new Lab(state, [...nodes, ...boards], new VdeSwitch(dir, state.vdePid));
     if (opts.connect !== false) {
       const bundle = (await agentBundle()).code;
       const deadline = Date.now() + (opts.timeoutMs ?? 30000);
@@ -339,8 +378,10 @@ export class Lab {
   }
 
   /** Power-cycles one node with its original command line and waits until it is ready again. */
-  async restart(name: string): Promise<QemuLabNode> {
-    const old = this.node(name);
+  async restart(name: string, how: 'power' | 'wait' = 'power'): Promise<AnyLabNode> {
+    const any = this.node(name);
+    if (isBoard(any)) return this.restartBoard(any, how);
+    const old = any;
     old.disconnect();
     await old.target.power.off(2000);
     const record = old.record;
@@ -359,8 +400,56 @@ export class Lab {
     return node;
   }
 
-  status(): { name: string; state: NodeState; kernel: string; release: string; vcpus: number; maxcpus: number; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; reason?: string }[] {
-    return this.nodes.map((n) => ({
+  /**
+   * A board back from a power cycle through its own power commands (console
+   * captured from the first byte), or, without power commands, from a reboot
+   * asked through SSH, or (`wait`) from a reboot already under way; then SSH,
+   * agent and kernel as at boot.
+   */
+  private async restartBoard(old: BoardLabNode, how: 'power' | 'wait'): Promise<BoardLabNode> {
+    const started = Date.now();
+    const deadline = started + Math.max(120_000, bootTimeoutMs(this.state.accel.accel, old.record.board.cpus ?? 1, 1));
+    if (how === 'wait') {
+      // Already rebooting (a reboot or crash fault): wait for it to come back.
+      old.disconnect();
+    } else if (old.target.hasPower) {
+      old.disconnect();
+      await old.target.power.off().catch(() => undefined);
+      await old.target.console.start();
+      old.record.consolePid = old.target.console.pid;
+      await old.target.power.on();
+    } else {
+      if (old.state !== 'gone') void old.sh('reboot', 5000).catch(() => undefined);
+      old.target.markBoot();
+      await old.target.waitDown(Date.now() + 60_000);
+      old.disconnect();
+    }
+    const node: BoardLabNode = new LabNode(old.record, old.target);
+    this.nodes[this.nodes.indexOf(old)] = node;
+    writeState(this.state);
+    await node.target.waitBooted(deadline);
+    await node.connect(deadline, (await agentBundle()).code);
+    await resolveBoardKernel(node, () => {});
+    node.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
+    writeState(this.state);
+    return node;
+  }
+
+  status(): { name: string; kind: 'qemu' | 'board'; state: NodeState; kernel: string; release: string; vcpus: number; maxcpus: number; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; reason?: string }[] {
+    return this.nodes.map((n) => isBoard(n) ? {
+      name: n.name,
+      kind: 'board' as const,
+      kernel: 'board',
+      release: n.record.kernel.release,
+      vcpus: nodeCpus(n),
+      maxcpus: nodeCpus(n),
+      state: n.state === 'gone' || !n.target.power.isOn() ? 'gone' : n.state,
+      sshPort: n.record.board.ssh.port,
+      lanAddress: n.record.lanAddress,
+      readySeconds: n.record.readySeconds,
+      reason: n.goneReason,
+    } : {
+      kind: 'qemu' as const,
       name: n.name,
       kernel: n.record.kernel?.variant ?? 'default',
       release: n.record.kernel?.release ?? this.state.image.release,
@@ -372,7 +461,7 @@ export class Lab {
       lanAddress: n.record.lanAddress,
       readySeconds: n.record.readySeconds,
       reason: n.goneReason,
-    }));
+    });
   }
 
   /** Records that a test on this lab failed or broke: its consoles outlive the teardown. */
@@ -387,7 +476,8 @@ export class Lab {
    */
   async teardown(): Promise<string | undefined> {
     for (const n of this.nodes) n.disconnect();
-    await Promise.all(this.nodes.map((n) => (n.record.pid ? stopProcess(n.record.pid, this.dir, 2000) : undefined)));
+    await Promise.all(this.nodes.map((n) => (isBoard(n) ? n.target.console.stop() : n.record.pid ? stopProcess(n.record.pid, this.dir, 2000) : undefined)));
+    if (this.state.uplinkPid) await stopProcess(this.state.uplinkPid, this.dir, 1000);
     await this.vde.stop();
     let kept: string | undefined;
     if (existsSync(path.join(this.dir, 'KEEP-EVIDENCE'))) kept = this.keepEvidence();
@@ -400,11 +490,7 @@ export class Lab {
     const out = path.join(stateRoot(), 'kept', this.state.id);
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, 'lab.json'), `${JSON.stringify(this.state, null, 2)}\n`);
-    for (const n of this.nodes) {
-      const t = n.target;
-      writeFileSync(path.join(out, `${n.name}.console.log`), t.console.text());
-      writeFileSync(path.join(out, `${n.name}.qemu.txt`), `${['qemu-system-x86_64', ...t.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n\n${t.stderrText()}\n`);
-    }
+    writeMachineEvidence(this.nodes, out);
     pruneDirs(path.join(stateRoot(), 'kept'), 20);
     return out;
   }
@@ -417,5 +503,19 @@ export class Lab {
       writeState(this.state);
     }
     release(this.dir);
+  }
+}
+
+/** Consoles and how each machine was started or switched: QEMU argv and stderr, a board's power log. */
+function writeMachineEvidence(nodes: AnyLabNode[], out: string): void {
+  for (const n of nodes) {
+    writeFileSync(path.join(out, `${n.name}.console.log`), n.target.console.text());
+    if (isVm(n)) {
+      const t = n.target;
+      writeFileSync(path.join(out, `${n.name}.qemu.txt`), `${['qemu-system-x86_64', ...t.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n\n${t.stderrText()}\n`);
+    } else {
+      const power = path.join(n.record.dir, 'power.log');
+      writeFileSync(path.join(out, `${n.name}.board.txt`), `${JSON.stringify(n.record.board, null, 2)}\n\n${existsSync(power) ? readFileSync(power, 'utf8') : '(no power command ran)'}\n`);
+    }
   }
 }

@@ -27,10 +27,25 @@ export function isOurs(pid: number, marker: string): boolean {
   return cl !== undefined && cl.includes(marker) && isAlive(pid);
 }
 
+/** Whether the process leads its own process group (started detached). */
+function leadsGroup(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pid;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Signals a process of ours; one that leads its own group (a board's console
+ * capture: a shell and the command it runs) takes its group with it, so no
+ * child is orphaned.
+ */
 export function signalIfOurs(pid: number, marker: string, sig: NodeJS.Signals): boolean {
   if (!isOurs(pid, marker)) return false;
   try {
-    process.kill(pid, sig);
+    process.kill(leadsGroup(pid) ? -pid : pid, sig);
     return true;
   } catch {
     return false;

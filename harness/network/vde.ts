@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 import { stopProcess } from '../lab/procs.ts';
@@ -71,6 +72,29 @@ export class VdeSwitch {
         reject(new InfraError(`vde ${cmd}: ${e.message}`));
       });
     });
+  }
+
+  /**
+   * A cable from this switch to another VDE switch (the boards' LAN): dpipe
+   * joins two vde_plugs, one on each switch. dpipe makes itself a session
+   * leader (so it is not spawned detached: setsid would fail), which outlives
+   * this process for a lab left up; the lab stops it and its plugs as a group
+   * by PID (its command line names this switch's folder).
+   */
+  async cableTo(otherCtl: string): Promise<number> {
+    if (!existsSync(otherCtl)) throw new InfraError(`lan.uplink: no VDE switch at ${otherCtl}`);
+    const child = spawn('dpipe', ['vde_plug', this.ctl, '=', 'vde_plug', otherCtl], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.unref();
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = await new Promise<number | null | 'running'>((resolve) => {
+      child.once('error', () => resolve(-1));
+      child.once('exit', (code) => resolve(code));
+      setTimeout(() => resolve('running'), 500);
+    });
+    if (exited !== 'running') throw new InfraError(`cannot cable the lab LAN to ${otherCtl}: dpipe vde_plug exited (${exited}): ${err.trim()}`);
+    child.stderr!.destroy();
+    return child.pid!;
   }
 
   async stop(): Promise<void> {

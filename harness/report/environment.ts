@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Lab } from '../lab/lab.ts';
+import { isVm, nodeCpus, type Lab } from '../lab/lab.ts';
 
 let qemuVersion: Promise<string> | undefined;
 
@@ -31,12 +31,13 @@ export async function labFacts(lab: Lab): Promise<NodeFacts[]> {
     node: n.name,
     kernel: n.record.kernel.variant,
     release: n.record.kernel.release,
-    vcpus: n.record.spec.cpus,
-    maxcpus: n.record.spec.maxcpus,
-    sockets: n.record.spec.sockets ?? 1,
-    accel: lab.state.accel.accel,
-    qemu,
-    bootRetries: n.record.bootRetries ?? 0,
+    vcpus: nodeCpus(n),
+    maxcpus: isVm(n) ? n.record.spec.maxcpus : nodeCpus(n),
+    sockets: isVm(n) ? n.record.spec.sockets ?? 1 : 1,
+    // A board is not a VM: no accelerator, no QEMU.
+    accel: isVm(n) ? lab.state.accel.accel : 'board',
+    qemu: isVm(n) ? qemu : 'none (board)',
+    bootRetries: isVm(n) ? n.record.bootRetries ?? 0 : 0,
   }));
 }
 

@@ -1,31 +1,18 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { excerpt } from '../console/scan.ts';
 import { BootTimeoutError, InfraError } from '../errors.ts';
+import type { BoardSpec } from '../lab/board-spec.ts';
+import { findReports } from '../report/kernel-reports.ts';
+import { BootPanicError } from '../report/verdict.ts';
 import type { SshEndpoint } from '../transport/ssh.ts';
-import type { ConsoleLog, Power, Target } from './target.ts';
+import { CaptureConsole } from './capture-console.ts';
+import { hostCommand } from './host-command.ts';
+import type { Power, Target } from './target.ts';
 
-export interface BoardSpec {
-  name: string;
-  ssh: SshEndpoint;
-  lanAddress: string;
-  /** Host commands that switch the board (a PDU, a relay, `ipmitool ...`); optional. */
-  powerOn?: string;
-  powerOff?: string;
-  /** A file a serial logger on the host writes the board's console into; optional. */
-  consoleLog?: string;
-}
-
-function hostCommand(cmd: string, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new InfraError(`${what} (${cmd}) exited ${code}: ${err.trim()}`))));
-  });
-}
-
-function sshPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** Resolves whether an SSH server answers at host:port (its banner, not just a TCP accept). */
+export function sshAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createConnection({ host, port });
     const done = (ok: boolean) => {
@@ -33,44 +20,69 @@ function sshPortOpen(host: string, port: number, timeoutMs: number): Promise<boo
       resolve(ok);
     };
     s.setTimeout(timeoutMs, () => done(false));
-    // An SSH server speaks first: wait for its banner, not just the TCP accept.
     s.once('data', (d: Buffer) => done(d.toString().startsWith('SSH-')));
     s.once('error', () => done(false));
   });
 }
 
 /**
- * A real board as a lab Target: reached by SSH only, powered by optional host
- * commands, its console optional. "Booted" means its SSH server answers.
+ * A real board as a lab Target. The lab does not start it: power is the host
+ * commands of its lab-file entry (each bounded by its timeout), the console is
+ * the harness's own capture of the console command's output (so the same
+ * report table scans it), the command channel is SSH. "Booted" means its SSH
+ * server answers; a panic on the console before that fails the boot.
  */
 export class BoardTarget implements Target {
   readonly kind = 'board';
-  readonly power: Power;
-  readonly console: ConsoleLog;
-  gone: Promise<string>;
+  readonly power: Power & { cycle(): Promise<void> };
+  readonly console: CaptureConsole;
+  readonly ssh: SshEndpoint;
+  gone!: Promise<string>;
   private goneResolve!: (why: string) => void;
   private on = true;
+  /** Console length when this power-on began: the boot is judged from here. */
+  bootMark = 0;
 
-  constructor(readonly spec: BoardSpec) {
-    this.gone = new Promise((r) => (this.goneResolve = r));
-    const path = spec.consoleLog ?? '';
-    this.console = { path, text: () => (path && existsSync(path) ? readFileSync(path, 'utf8') : '') };
+  constructor(readonly spec: BoardSpec, readonly dir: string, consolePid?: number) {
+    this.resetGone();
+    this.console = new CaptureConsole(spec.name, path.join(dir, 'console.log'), spec.console, consolePid);
+    this.ssh = { host: spec.ssh.host, port: spec.ssh.port, username: spec.ssh.user, privateKey: readKey(spec) };
+    const p = spec.power;
+    const run = (what: 'on' | 'off' | 'cycle', cmd: string) => hostCommand(cmd, `${spec.name}: power ${what}`, p!.timeoutMs, path.join(dir, 'power.log'));
+    const noPower = (what: string) => new InfraError(`${spec.name}: the board has no power commands in the lab file (boards[].power), so the harness cannot ${what}; it can only reboot it through SSH`);
     this.power = {
       on: async () => {
-        if (spec.powerOn) await hostCommand(spec.powerOn, `${spec.name}: power on`);
-        this.gone = new Promise((r) => (this.goneResolve = r));
+        if (!p) return;
+        // Console first: nothing the board prints after power-on is missed.
+        await this.console.start();
+        this.bootMark = this.console.text().length;
+        await run('on', p.on);
+        this.resetGone();
         this.on = true;
       },
       off: async () => {
-        if (spec.powerOff) await hostCommand(spec.powerOff, `${spec.name}: power off`);
-        this.on = false;
-        this.goneResolve('powered off');
+        if (!p) throw noPower('power it off');
+        await run('off', p.off);
+        this.markOff('powered off');
       },
       kill: async () => {
-        if (!spec.powerOff) throw new InfraError(`${spec.name}: no powerOff command, cannot cut power`);
-        await hostCommand(spec.powerOff, `${spec.name}: power off`);
-        this.on = false;
-        this.goneResolve('power cut');
+        if (!p) throw noPower('cut its power');
+        await run('off', p.off);
+        this.markOff('power cut');
+      },
+      cycle: async () => {
+        if (!p) throw noPower('power-cycle it');
+        if (!p.cycle) {
+          await this.power.off();
+          await this.power.on();
+          return;
+        }
+        await this.console.start();
+        this.bootMark = this.console.text().length;
+        this.markOff('power-cycled');
+        await run('cycle', p.cycle);
+        this.resetGone();
+        this.on = true;
       },
       isOn: () => this.on,
     };
@@ -80,19 +92,58 @@ export class BoardTarget implements Target {
     return this.spec.name;
   }
 
-  get ssh(): SshEndpoint {
-    return this.spec.ssh;
-  }
-
   get lanAddress(): string {
     return this.spec.lanAddress;
   }
 
+  get hasPower(): boolean {
+    return this.spec.power !== undefined;
+  }
+
+  private resetGone(): void {
+    this.gone = new Promise((r) => (this.goneResolve = r));
+  }
+
+  private markOff(why: string): void {
+    this.on = false;
+    this.goneResolve(why);
+  }
+
+  /** Marks the start of a boot the harness did not power (a reboot through SSH). */
+  markBoot(): void {
+    this.bootMark = this.console.text().length;
+  }
+
   async waitBooted(deadline: number): Promise<void> {
-    while (Date.now() < deadline) {
-      if (await sshPortOpen(this.spec.ssh.host, this.spec.ssh.port, 2000)) return;
-      await new Promise((r) => setTimeout(r, 500));
+    for (;;) {
+      const text = this.console.text().slice(this.bootMark);
+      const found = findReports(text);
+      const fatal = found.filter((r) => r.fatal);
+      if (fatal.length) throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), found.map((report) => ({ node: this.name, report })));
+      if (await sshAnswers(this.spec.ssh.host, this.spec.ssh.port, 2000)) return;
+      if (Date.now() > deadline) throw new BootTimeoutError(`${this.name}: SSH at ${this.spec.ssh.host}:${this.spec.ssh.port} did not answer before the boot deadline`, this.name, excerpt(text));
+      await new Promise((r) => setTimeout(r, 300));
     }
-    throw new BootTimeoutError(`${this.name}: SSH did not answer before the deadline`, this.name, this.console.text().slice(-4000));
+  }
+
+  /** Waits until SSH stops answering (a reboot through SSH has begun), up to the deadline. */
+  async waitDown(deadline: number): Promise<void> {
+    while (Date.now() < deadline) {
+      if (!(await sshAnswers(this.spec.ssh.host, this.spec.ssh.port, 1000))) return;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    throw new InfraError(`${this.name}: still answering SSH after the reboot was asked for`);
+  }
+
+  dispose(): void {
+    // The capture keeps running for a lab left up; teardown stops it by PID.
+  }
+}
+
+function readKey(spec: BoardSpec): string {
+  try {
+    return readFileSync(spec.ssh.keyFile, 'utf8');
+  } catch (e) {
+    throw new InfraError(`${spec.name}: cannot read its SSH key ${spec.ssh.keyFile} (boards[].ssh.key): ${(e as Error).message}`);
   }
 }

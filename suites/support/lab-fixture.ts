@@ -52,6 +52,8 @@ export async function useLab(need: Record<string, unknown>): Promise<LabHandle> 
  */
 function fits(state: LabState, need: Record<string, unknown>, spec: LabSpec): boolean {
   if (state.nodes.length < spec.nodes.length) return false;
+  // Boards are machines a suite brings along: such a suite boots its own lab.
+  if (spec.boards.length > 0) return false;
   const asked = (i: number): { cpus?: unknown; maxcpus?: unknown; sockets?: unknown } =>
     Array.isArray(need.nodes) ? ((need.nodes[i] as object | undefined) ?? {}) : { cpus: need.cpus, maxcpus: need.maxcpus };
   return spec.nodes.every((n, i) => {
