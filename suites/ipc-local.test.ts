@@ -1,26 +1,12 @@
-import { readdirSync } from 'node:fs';
-import { IPC_PERF_EVENTS } from '../agent/protocol.ts';
-import path from 'node:path';
 import * as allure from 'allure-js-commons';
 import { describe, expect } from 'vitest';
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
-import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
-import { kmodDir } from '../harness/kmod/build.ts';
+import { unloadModule } from '../harness/kmod/deploy.ts';
 import { installKmod } from '../harness/kmod/install.ts';
 import { nodeCpus } from '../harness/lab/lab.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
-import { parseTap, tapProblems } from '../harness/tap.ts';
 import { labSuite } from './support/lab-suite.ts';
-
-// One C program per concern, each printing TAP; the stress programs run on their own
-// below, t_affinity (two CPUs, CPU hotplug) in suites/affinity.test.ts.
-const STRESS = ['t_stress.c', 't_pairs.c'];
-const ELSEWHERE = ['t_affinity.c'];
-const PROGRAMS = readdirSync(path.join(kmodDir, 'tests'))
-  .filter((f) => /^t_.*\.c$/.test(f) && !STRESS.includes(f) && !ELSEWHERE.includes(f))
-  .map((f) => f.slice(0, -2))
-  .sort();
-
+import { LOCAL_PROGRAMS, runTapProgram } from './support/tap-programs.ts';
 
 // One seed drives the stress runs; set M3LAB_SEED to replay a run.
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
@@ -40,19 +26,8 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
   /** Runs one TAP program on both nodes at once and asserts every line of it. */
   async function tapOnEveryNode(program: string, args: string[] = []): Promise<void> {
     const { lab } = suite.handle();
-    const runs = await Promise.all(
-      lab.nodes.slice(0, 2).map(async (n) => {
-        // Under perf stat: the counters go into the report beside the TAP output.
-        const res = await n.rpc.call(
-          'perfStat',
-          { cmd: '/bin/sh', args: ['-c', `PATH=${REMOTE_KMOD_DIR}:$PATH ${remote.get(n.name)!.tests[program]!} ${args.join(' ')}`], events: IPC_PERF_EVENTS, timeoutMs: 240_000 },
-          250_000,
-        );
-        await allure.attachment(`${program} on ${n.name} (${nodeCpus(n)} vCPU)`, `${res.stdout}\n--- stderr ---\n${res.stderr}`, { contentType: 'text/plain' });
-        await allure.attachment(`perf ${program} on ${n.name}`, JSON.stringify(res.counters, null, 2), { contentType: 'application/json' });
-        return { node: n.name, res, problems: tapProblems(parseTap(res.stdout)) };
-      }),
-    );
+    // Under perf stat: the counters go into the report beside the TAP output.
+    const runs = await Promise.all(lab.nodes.slice(0, 2).map((n) => runTapProgram(n, remote.get(n.name)!, program, args)));
     for (const r of runs) {
       expect.soft({ node: r.node, problems: r.problems }).toEqual({ node: r.node, problems: [] });
       expect.soft({ node: r.node, exit: r.res.code, timedOut: r.res.timedOut }).toEqual({ node: r.node, exit: 0, timedOut: false });
@@ -106,7 +81,7 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
     }
   });
 
-  for (const program of PROGRAMS) {
+  for (const program of LOCAL_PROGRAMS) {
     suite.it(`${program} passes on every node`, async () => {
       await tapOnEveryNode(program);
     });

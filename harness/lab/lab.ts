@@ -372,7 +372,7 @@ export class Lab {
     if (opts.connect !== false) {
       const bundle = (await agentBundle()).code;
       const deadline = Date.now() + (opts.timeoutMs ?? 30000);
-      await Promise.all(nodes.filter((n) => n.state !== 'gone').map((n) => n.connect(deadline, bundle)));
+      await Promise.all(lab.nodes.filter((n) => n.state !== 'gone').map((n) => n.connect(deadline, bundle)));
     }
     return lab;
   }

@@ -14,8 +14,12 @@ import { releaseLab, useLab, type LabHandle } from './lab-fixture.ts';
 type NodeReport = { node: string; report: KernelReport };
 
 export interface LabSuiteOptions {
-  /** What the suite needs of a lab (lab-file fields); the kernel comes from M3LAB_KERNEL. */
-  need: Record<string, unknown>;
+  /**
+   * What the suite needs of a lab (lab-file fields); the kernel comes from
+   * M3LAB_KERNEL. A function is called in beforeAll (a suite that first sets
+   * up a simulated board names it only then); its failure fails every test.
+   */
+  need: Record<string, unknown> | (() => Promise<Record<string, unknown>>);
   /** Runs once after the lab is up (deploy the module, start proxies...). */
   setup?: (h: LabHandle) => Promise<void>;
   /** Runs once before the lab is released, whatever happened. */
@@ -59,14 +63,14 @@ export function suiteKernel(): { kernel: string; append?: string } {
  */
 export function labSuite(opts: LabSuiteOptions): LabSuite {
   const { kernel, append } = suiteKernel();
-  const need = { kernel, ...(append ? { append } : {}), ...opts.need };
+  const base = { kernel, ...(append ? { append } : {}) };
   let handle: LabHandle | undefined;
   let setupError: unknown;
   let anyFailed = false;
 
   beforeAll(async () => {
     try {
-      handle = await useLab(need);
+      handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) });
       const facts = await labFacts(handle.lab);
       writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, factPairs(facts));
       await opts.setup?.(handle);
