@@ -30,9 +30,10 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests
-  m3lab bench ipc-local [--kernel default,up,debug] [--cpus 1,2,3,4] [--repeat N] [--iters N] [--json]
+  m3lab bench ipc-local [--kernel default,up,debug] [--cpus 1,2,3,4] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
-                                    socket, futex, process_vm_readv and memcpy in the same guest
+                                    socket, futex, process_vm_readv and memcpy in the same guest;
+                                    with --lab on the file's first board, CPUs above each count offline
   m3lab run [--kernel V] [--append ARGS] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own)
   m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
@@ -114,7 +115,7 @@ async function cmdBench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' } },
+    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' }, lab: { type: 'string' } },
   });
   const which = positionals[0];
   // ipc-local sweeps a list of kernels (the matrix); ipc-remote runs one.
@@ -122,18 +123,20 @@ async function cmdBench(argv: string[]): Promise<number> {
   if (which === 'ipc-remote' && kernels && kernels.length > 1) throw new ConfigError('--kernel', 'ipc-remote runs on one kernel at a time');
   const kernel = kernels?.[0];
   if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local, ipc-remote)`);
-  const cpus = (values.cpus ?? '1,2').split(',').map((c) => Number(c));
-  if (cpus.some((c) => !Number.isInteger(c) || c < 1 || c > 8)) throw new ConfigError('--cpus', `must be a list of vCPU counts 1..8, got ${values.cpus}`);
+  // With --lab and a board, the default sweep is every CPU count the board has.
+  const cpus = values.cpus === undefined ? (values.lab ? undefined : [1, 2]) : values.cpus.split(',').map((c) => Number(c));
+  if (cpus?.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new ConfigError('--cpus', `must be a list of CPU counts 1..64, got ${values.cpus}`);
   const repeat = Number(values.repeat ?? 5);
   if (!Number.isInteger(repeat) || repeat < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
   const msgIters = Number(values.iters ?? (which === 'ipc-remote' ? 1000 : 5000));
   if (!Number.isInteger(msgIters) || msgIters < 100) throw new ConfigError('--iters', `must be an integer >= 100, got ${values.iters}`);
   if (which === 'ipc-remote') {
+    if (values.lab) throw new ConfigError('--lab', 'bench ipc-remote boots its own two VMs; --lab is for ipc-local');
     const { benchIpcRemote } = await import('./bench/ipc-remote.ts');
     return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel });
   }
   const { benchIpcLocal } = await import('./bench/ipc-local.ts');
-  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels });
+  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels, labFile: values.lab });
 }
 
 /** Module and proxy state of one node, read over SSH from /proc/m3ipc. */

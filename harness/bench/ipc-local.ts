@@ -2,11 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IPC_PERF_EVENTS, type PerfCounter } from '../../agent/protocol.ts';
-import { InfraError } from '../errors.ts';
+import { ConfigError, InfraError } from '../errors.ts';
 import { REMOTE_KMOD_DIR } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
-import { Lab } from '../lab/lab.ts';
-import { resolveLab, type LabOptions } from '../lab/lab-file.ts';
+import { isBoard, Lab } from '../lab/lab.ts';
+import { loadLabFile, resolveLab, type LabOptions } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { repoRoot } from '../paths.ts';
 import { benchCsv, benchPlots } from './plots.ts';
@@ -100,6 +100,8 @@ export interface ConfigResult {
   variant: string;
   /** More vCPUs than the host has cores: the figures are oversubscribed. */
   oversubscribed: boolean;
+  /** The board the cell ran on (CPUs above `cpus` offline), when not a VM of its own. */
+  board?: string;
   hostCores: number;
   cases: CaseResult[];
   ratios: { a: string; b: string; value: number; low: number; high: number }[];
@@ -128,12 +130,62 @@ async function perfProfile(node: LabNode, bin: string, id: string, iters: number
   return { perMessage, counters: res.counters };
 }
 
-export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; msgIters: number; accel?: LabOptions['accel']; kernel?: LabOptions['kernel']; log: (l: string) => void }): Promise<ConfigResult> {
+interface CellOptions {
+  repeat: number;
+  msgIters: number;
+  log: (l: string) => void;
+}
+
+/** One cell of the matrix on a VM booted for it with `cpus` vCPUs. */
+export async function benchIpcLocalConfig(cpus: number, opts: CellOptions & { accel?: LabOptions['accel']; kernel?: LabOptions['kernel']; node?: Record<string, unknown> }): Promise<ConfigResult> {
   const { log } = opts;
-  const lab = await Lab.boot(resolveLab({ name: `bench-${cpus}cpu`, nodes: [{ cpus, maxcpus: cpus }] }, { accel: opts.accel, kernel: opts.kernel }), { log });
+  const lab = await Lab.boot(resolveLab({ name: `bench-${cpus}cpu`, nodes: [{ ...opts.node, name: undefined, cpus, maxcpus: cpus }] }, { accel: opts.accel, kernel: opts.kernel }), { log });
   try {
     const node = lab.nodes[0]!;
     await installKmod([node], [1], log);
+    return await benchCell(node, cpus, { accel: lab.state.accel.accel, kernel: `${node.record.kernel.variant} ${node.record.kernel.release}`, variant: node.record.kernel.variant, oversubscribed: cpus > os.cpus().length }, opts);
+  } finally {
+    await lab.teardown();
+  }
+}
+
+/**
+ * The cells of a board: one boot, the module built for its own kernel, and
+ * each CPU count made by taking the CPUs above it offline through sysfs (a
+ * real 4-CPU machine benchmarked at 1, 2, 3 and 4 CPUs); all CPUs are online
+ * again afterwards.
+ */
+export async function benchIpcLocalBoard(labFile: string, cpuList: number[] | undefined, opts: CellOptions): Promise<ConfigResult[]> {
+  const { log } = opts;
+  const lab = await Lab.boot(loadLabFile(labFile), { log });
+  const node = lab.nodes.find(isBoard);
+  try {
+    if (!node) throw new InfraError(`${labFile} has no boards: bench ipc-local --lab benches the lab file's first board`);
+    await installKmod([node], [1], log);
+    const all = (await node.rpc.call('cpus', {})).online;
+    const counts = cpuList ?? all.map((_, i) => i + 1);
+    const tooMany = counts.find((c) => c > all.length);
+    if (tooMany !== undefined) throw new ConfigError('--cpus', `${node.name} has ${all.length} CPUs online, cannot bench ${tooMany}`);
+    const out: ConfigResult[] = [];
+    for (const cpus of counts) {
+      const keep = new Set(all.slice(0, cpus));
+      // CPU 0 has no offline switch on x86 and stays.
+      for (const c of all.filter((x) => x !== 0)) await node.rpc.call('cpuOnline', { cpu: c, online: keep.has(c) });
+      const online = (await node.rpc.call('cpus', {})).online;
+      if (online.length !== cpus) throw new InfraError(`${node.name}: ${online.length} CPUs online (${online.join(',')}), wanted ${cpus}`);
+      log(`bench: ${node.name}: ${cpus} CPU online (${online.join(',')})`);
+      out.push(await benchCell(node, cpus, { accel: 'board', kernel: `board ${node.record.kernel.release}`, variant: 'board', oversubscribed: false, board: node.name }, opts));
+    }
+    return out;
+  } finally {
+    if (node && node.state === 'ready') for (const c of (await node.rpc.call('cpus', {}).catch(() => ({ possible: [] as number[] }))).possible.filter((x) => x !== 0)) await node.rpc.call('cpuOnline', { cpu: c, online: true }).catch(() => undefined);
+    await lab.teardown();
+  }
+}
+
+async function benchCell(node: LabNode, cpus: number, meta: Pick<ConfigResult, 'accel' | 'kernel' | 'variant' | 'oversubscribed' | 'board'>, opts: CellOptions): Promise<ConfigResult> {
+  const { log } = opts;
+  {
     const bin = `${REMOTE_KMOD_DIR}/bench/ipcbench`;
     const list = cases(opts.msgIters);
     const samples = new Map<string, { unit: string; values: number[] }>();
@@ -145,7 +197,7 @@ export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; 
         s.values.push(value);
         samples.set(c.id, s);
       }
-      log(`bench: ${cpus} vCPU: round ${r + 1}/${opts.repeat} done`);
+      log(`bench: ${node.name}, ${cpus} CPU: round ${r + 1}/${opts.repeat} done`);
     }
     const results: CaseResult[] = list.map((c) => {
       const s = samples.get(c.id)!;
@@ -160,10 +212,7 @@ export async function benchIpcLocalConfig(cpus: number, opts: { repeat: number; 
     });
     const perf: ConfigResult['perf'] = {};
     for (const id of ['pipe', 'unix', 'futex-spin', 'shm-ring', 'm3-sendrec', 'm3-sendrec-rr']) perf[id] = await perfProfile(node, bin, id, opts.msgIters);
-    const hostCores = os.cpus().length;
-    return { cpus, accel: lab.state.accel.accel, kernel: `${lab.nodes[0]!.record.kernel.variant} ${lab.nodes[0]!.record.kernel.release}`, variant: lab.nodes[0]!.record.kernel.variant, oversubscribed: cpus > hostCores, hostCores, cases: results, ratios, targets: met, perf };
-  } finally {
-    await lab.teardown();
+    return { cpus, ...meta, hostCores: os.cpus().length, cases: results, ratios, targets: met, perf };
   }
 }
 
@@ -171,7 +220,7 @@ export function formatTable(configs: ConfigResult[]): string {
   const lines: string[] = [];
   for (const c of configs) {
     const first = c.cases[0]!.summary;
-    lines.push(`\n== ipc-local, ${c.cpus} vCPU${c.oversubscribed ? ` (OVERSUBSCRIBED: the host has ${c.hostCores} cores)` : ''}, ${c.accel.toUpperCase()}, kernel ${c.kernel}; median of ${first.n} runs, its ${(first.confidence * 100).toFixed(1)}% interval${first.confidence < 0.95 ? ' (too few runs for 95%: min..max)' : ''}`);
+    lines.push(`\n== ipc-local, ${c.board ? `board ${c.board}, ${c.cpus} CPU online` : `${c.cpus} vCPU`}${c.oversubscribed ? ` (OVERSUBSCRIBED: the host has ${c.hostCores} cores)` : ''}, ${c.accel.toUpperCase()}, kernel ${c.kernel}; median of ${first.n} runs, its ${(first.confidence * 100).toFixed(1)}% interval${first.confidence < 0.95 ? ' (too few runs for 95%: min..max)' : ''}`);
     lines.push(`${'case'.padEnd(18)} ${'median'.padStart(14)}  interval`);
     for (const r of c.cases) lines.push(`${r.id.padEnd(18)} ${formatRate(r.summary.median, r.unit).padStart(14)}  ${formatRate(r.summary.ciLow, r.unit)} .. ${formatRate(r.summary.ciHigh, r.unit)}`);
     lines.push(`${'ratio'.padEnd(30)} ${'median'.padStart(7)}  95% bootstrap interval`);
@@ -191,10 +240,17 @@ export function formatTable(configs: ConfigResult[]): string {
  * The bench matrix: every kernel variant x every vCPU count, each cell run
  * `repeat` times. Writes reports/bench-ipc-local.{json,csv} and SVG plots.
  */
-export async function benchIpcLocal(opts: { cpus: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel']; kernels?: LabOptions['kernel'][] }): Promise<number> {
+export async function benchIpcLocal(opts: { cpus?: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel']; kernels?: LabOptions['kernel'][]; labFile?: string }): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
   const configs: ConfigResult[] = [];
-  for (const kernel of opts.kernels ?? [undefined]) for (const cpus of opts.cpus) configs.push(await benchIpcLocalConfig(cpus, { ...opts, kernel, log }));
+  const labDoc = opts.labFile ? loadLabFile(opts.labFile) : undefined;
+  if (labDoc && labDoc.boards.length > 0) configs.push(...(await benchIpcLocalBoard(opts.labFile!, opts.cpus, { ...opts, log })));
+  else {
+    // A lab file without boards gives the VM's other fields (memory, kernel, command line); the CPU count is the cell's.
+    const first = labDoc?.nodes[0];
+    const node = first ? { memory: first.memoryMb, append: first.append || undefined, kernel: first.kernel } : undefined;
+    for (const kernel of opts.kernels ?? [undefined]) for (const cpus of opts.cpus ?? [1, 2]) configs.push(await benchIpcLocalConfig(cpus, { ...opts, kernel, node, log }));
+  }
   const doc = { bench: 'ipc-local', date: new Date().toISOString(), repeat: opts.repeat, msgIters: opts.msgIters, configs };
   const dir = path.join(repoRoot, 'reports');
   mkdirSync(dir, { recursive: true });
