@@ -22,7 +22,7 @@ export type BoardLabNode = LabNode<BoardTarget, BoardRecord>;
 export function boardNode(spec: BoardSpec, labDir: string): BoardLabNode {
   const dir = path.join(labDir, spec.name);
   mkdirSync(dir, { recursive: true });
-  const record: BoardRecord = { kind: 'board', name: spec.name, lanAddress: spec.lanAddress, board: spec, dir, kernel: { variant: 'board', release: '', buildDir: '' } };
+  const record: BoardRecord = { kind: 'board', name: spec.name, lanAddress: spec.lanAddress, nodeId: spec.nodeId, board: spec, dir, kernel: { variant: 'board', release: '', buildDir: '' } };
   return new LabNode(record, new BoardTarget(spec, dir));
 }
 

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { integer, join, list, object, string } from '../config/validate.ts';
@@ -47,7 +48,7 @@ export function resolveBoards(value: unknown, names: RegExp, baseDir: string): B
         host: string(s.host, join(f('ssh'), 'host'), HOST),
         port: s.port === undefined ? 22 : integer(s.port, join(f('ssh'), 'port'), { min: 1, max: 65535 }),
         user: s.user === undefined ? 'root' : string(s.user, join(f('ssh'), 'user'), /^[a-z_][a-z0-9_-]*$/),
-        keyFile: path.resolve(baseDir, key),
+        keyFile: key.startsWith('~/') ? path.join(os.homedir(), key.slice(2)) : path.resolve(baseDir, key),
       },
       lanAddress: string(o.lan, f('lan'), IPV4),
     };

@@ -12,6 +12,8 @@ export interface NodeRecordBase {
   name: string;
   lanAddress: string;
   readySeconds?: number;
+  /** The M3-IPC node id the lab file gave it (boards[].node); absent: its position in a cluster. */
+  nodeId?: number;
   /** The kernel the node runs and the tree its modules build against. */
   kernel: { variant: string; release: string; buildDir: string };
 }

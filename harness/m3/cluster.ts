@@ -56,7 +56,18 @@ export interface ProxyHandle {
 }
 
 /**
- * M3-IPC across a lab: the module on every node with node id = position + 1, one
+ * Node ids of a cluster's nodes: the one a board's lab-file entry gives
+ * (boards[].node), else position + 1; two nodes with one id are refused.
+ */
+export function clusterIds(nodes: LabNode[]): number[] {
+  const ids = nodes.map((n, i) => n.record.nodeId ?? i + 1);
+  const dup = ids.findIndex((id, i) => ids.indexOf(id) !== i);
+  if (dup >= 0) throw new InfraError(`node id ${ids[dup]} twice in the cluster (${nodes.map((n, i) => `${n.name}=${ids[i]}`).join(', ')}): set boards[].node to a free one`);
+  return ids;
+}
+
+/**
+ * M3-IPC across a lab: the module on every node with node id = position + 1 (or a board's own), one
  * DC spanning all nodes, and a proxy pair (m3proxy) for every ordered pair of
  * nodes, started and reaped through each node's agent. The proxies authenticate
  * their links with a key made for this cluster (32 random bytes, written to
@@ -76,12 +87,12 @@ export class M3Cluster {
   nodeId(node: LabNode): number {
     const i = this.nodes.indexOf(node);
     if (i < 0) throw new InfraError(`${node.name} is not in this cluster`);
-    return i + 1;
+    return clusterIds(this.nodes)[i]!;
   }
 
   static async setup(nodes: LabNode[], opts: Partial<ClusterOptions> = {}, log?: (l: string) => void): Promise<M3Cluster> {
     const o = { ...DEFAULT_CLUSTER, ...opts };
-    const remote = await installKmod(nodes, nodes.map((_, i) => i + 1), log);
+    const remote = await installKmod(nodes, clusterIds(nodes), log);
     const c = new M3Cluster(nodes, remote, o);
     if (!o.insecure) await c.deployKey(randomBytes(32));
     await Promise.all(
