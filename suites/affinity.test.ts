@@ -23,7 +23,7 @@ describe(`affinity: a DC's CPU mask and wake-affine on a node with two single-CP
     },
   });
 
-  suite.it('t_affinity: masks applied at bind and undone at unbind, CPU 1 offline and back under traffic, wake-affine delivers, its placement printed', async ({ lab }) => {
+  suite.it('t_affinity: masks applied at bind and undone at unbind, CPU 1 offline and back under traffic, wake-affine brings woken servers to the waker\'s CPU', async ({ lab }) => {
     const n = lab.nodes[0]!;
     try {
       const res = await n.rpc.call(

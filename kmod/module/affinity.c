@@ -6,12 +6,15 @@
  * before, unless the process set another one itself meanwhile; and a CPU of a
  * DC's mask coming back online gets the DC's processes again, because the
  * scheduler widened the mask of every process whose CPUs had all gone offline
- * and never narrows it back.
+ * (to every possible CPU) and never narrows it back; a mask the process chose
+ * itself while bound is left alone there too.
  *
  * set_cpus_allowed_ptr() sleeps, but unbind runs under dc->lock and, from the
  * exit hook, with preemption disabled: there it only queues the restore (its
  * memory taken at bind), which runs from m3_wq under m3_admin_mutex, the lock
- * bind holds while it applies a mask, so the two never interleave.
+ * bind holds while it applies a mask, so the two never interleave. A bind
+ * that comes before the restore of the task's last unbind has run takes the
+ * task's own mask from that restore, not the DC mask still in force.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
@@ -24,12 +27,16 @@
 
 struct m3_affinity {
 	struct work_struct work;
+	struct list_head pending;	/* on m3_affinity_queued until restored */
 	struct task_struct *task;	/* reference held */
 	cpumask_var_t saved;		/* the task's own mask before bind */
 	cpumask_var_t applied;		/* the DC's CPUs, as bind set them */
 };
 
 static enum cpuhp_state m3_cpuhp_state;
+/* restores queued by unbinds and not yet run (lock order: leaf) */
+static LIST_HEAD(m3_affinity_queued);
+static DEFINE_SPINLOCK(m3_affinity_lock);
 static void m3_affinity_reapply(struct work_struct *work);
 static DECLARE_WORK(m3_reapply_work, m3_affinity_reapply);
 
@@ -47,6 +54,9 @@ static void m3_affinity_restore(struct work_struct *work)
 	struct task_struct *t = a->task;
 
 	mutex_lock(&m3_admin_mutex);
+	spin_lock(&m3_affinity_lock);
+	list_del(&a->pending);
+	spin_unlock(&m3_affinity_lock);
 	/*
 	 * Not for a dying task, nor one bound again meanwhile (its new DC
 	 * set its mask), nor one that chose its own mask since bind.
@@ -81,6 +91,7 @@ struct m3_affinity *m3_affinity_prepare(struct m3_dc *dc,
 		if (dc->cpumask & (1ULL << cpu))
 			cpumask_set_cpu(cpu, a->applied);
 	INIT_WORK(&a->work, m3_affinity_restore);
+	INIT_LIST_HEAD(&a->pending);
 	get_task_struct(task);
 	a->task = task;
 	return a;
@@ -105,9 +116,23 @@ void m3_affinity_discard(struct m3_affinity *a)
  */
 void m3_affinity_apply(struct m3_affinity *a)
 {
+	struct m3_affinity *q, *last = NULL;
+
 	if (!a)
 		return;
 	cpumask_copy(a->saved, &a->task->cpus_mask);
+	/*
+	 * Bound again before the restore of its last unbind ran (that restore
+	 * will see it bound and leave it): the mask in force is still the
+	 * old DC's, its own is the one that restore kept.
+	 */
+	spin_lock(&m3_affinity_lock);
+	list_for_each_entry(q, &m3_affinity_queued, pending)
+		if (q->task == a->task)
+			last = q;
+	if (last && cpumask_equal(&a->task->cpus_mask, last->applied))
+		cpumask_copy(a->saved, last->saved);
+	spin_unlock(&m3_affinity_lock);
 	if (cpumask_intersects(a->applied, cpu_online_mask))
 		set_cpus_allowed_ptr(a->task, a->applied);
 }
@@ -120,6 +145,9 @@ void m3_affinity_unbind(struct m3_proc *p)
 	if (!a)
 		return;
 	p->affinity = NULL;
+	spin_lock(&m3_affinity_lock);
+	list_add_tail(&a->pending, &m3_affinity_queued);
+	spin_unlock(&m3_affinity_lock);
 	queue_work(m3_wq, &a->work);
 }
 
@@ -146,7 +174,13 @@ static void m3_affinity_reapply(struct work_struct *work)
 			spin_lock(&dc->lock);
 			a = p->affinity;
 			spin_unlock(&dc->lock);
-			if (a && !cpumask_equal(&a->task->cpus_mask, a->applied) &&
+			/*
+			 * Only a mask the scheduler widened (all its CPUs went
+			 * offline: it falls back to every possible CPU), not
+			 * one the process chose while bound, as unbind does.
+			 */
+			if (a && cpumask_equal(&a->task->cpus_mask, cpu_possible_mask) &&
+			    !cpumask_equal(a->applied, cpu_possible_mask) &&
 			    cpumask_intersects(a->applied, cpu_online_mask))
 				set_cpus_allowed_ptr(a->task, a->applied);
 		}

@@ -16,8 +16,10 @@
  *                                never taken while it is held.
  *   4. m3_task_lock    (rwlock)  task_struct -> slot hash (m3_task_hash).
  *   5. task_lock(task) (spinlock, leaf; only via get_task_comm()).
+ *   6. m3_affinity_lock (spinlock, leaf) the restores queued by unbinds
+ *                                (affinity.c); under dc->lock or alone.
  *
- * Locks 2-5 are spinlocks: nothing that can sleep or fault runs under them
+ * Locks 2-6 are spinlocks: nothing that can sleep or fault runs under them
  * (copy_{to,from}_user, access_process_vm, set_cpus_allowed_ptr, kmalloc
  * with GFP_KERNEL, proc_mkdir/proc_remove happen with none of them held).
  * A blocked IPC caller sleeps with no lock held (see m3_wait() in ipc.c).
