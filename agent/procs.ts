@@ -16,7 +16,8 @@ interface Proc {
   exited: Promise<void>;
 }
 
-const TAIL = 64 * 1024;
+/** A fault workload's history runs to ~100 KiB in 30 s: keep far more than that. */
+const TAIL = 2 * 1024 * 1024;
 const procs = new Map<number, Proc>();
 let nextId = 1;
 

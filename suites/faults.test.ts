@@ -35,8 +35,10 @@ const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 const rnd = seededRandom(SEED);
 const between = (lo: number, hi: number) => Math.round(lo + rnd() * (hi - lo));
 const LOAD_MS = 16_000;
+/** A node that dies comes back through a boot and the cluster joined again (~15 s under TCG): the load runs long enough to see traffic after that. */
+const DEATH_LOAD_MS = 34_000;
 
-const ERRNO: Record<number, string> = { [-112]: 'EHOSTDOWN', [-67]: 'ENOLINK', [-107]: 'ENOTCONN', [-32]: 'EPIPE', [-110]: 'ETIMEDOUT', [-71]: 'EPROTO', [-4]: 'EINTR', [-52]: 'EBADE' };
+const ERRNO: Record<number, string> = { [-116]: 'ESTALE', [-112]: 'EHOSTDOWN', [-67]: 'ENOLINK', [-107]: 'ENOTCONN', [-32]: 'EPIPE', [-110]: 'ETIMEDOUT', [-71]: 'EPROTO', [-4]: 'EINTR', [-52]: 'EBADE' };
 const errname = (e: number) => ERRNO[e] ?? `errno ${-e}`;
 /**
  * The documented results of a call whose peer's node is cut off: -EHOSTDOWN (the
@@ -46,6 +48,12 @@ const errname = (e: number) => ERRNO[e] ?? `errno ${-e}`;
  * the node down and not yet bound again: rt_load binds it after every failure).
  */
 const ALLOWED = [-112, -67, -107, -32];
+/**
+ * A node that died and came back adds -ESTALE: a call that reaches its new
+ * incarnation before the server is bound there again names a generation its
+ * slot does not have.
+ */
+const ALLOWED_NODE_DEATH = [...ALLOWED, -116];
 
 let cs: ClusterSuite;
 const c = () => cs.c();
@@ -70,15 +78,16 @@ async function serverCounts(): Promise<ServerCounts[]> {
  * injects FAULT after the warm-up, heals it after HOLD_MS, lets the clients
  * finish, then checks their histories.
  */
-async function underLoad(fault: Fault, index: number): Promise<void> {
+async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies?: string } = {}): Promise<void> {
   const all = nodes();
+  const loadMs = o.loadMs ?? LOAD_MS;
   const t0 = Date.now();
   // The schedule: the load runs 1.5-3 s before the fault, which lasts 3-6 s
   // (the seed decides; the heal still leaves the clients 6 s or more).
   const warmupMs = between(1500, 3000);
   const holdMs = between(3000, 6000);
   await allure.parameter('seed', `${SEED}`);
-  await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${LOAD_MS} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
+  await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${loadMs} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
   const countsBefore = await serverCounts();
   let slot = 30 + (index % 5) * 6; // fresh client slots for every test (30..59; the DC has 64; reused after 5 tests)
   const clients = [];
@@ -88,7 +97,7 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
       const s = servers.get(to.name)!;
       const mySlot = slot++;
       const startedAt = Date.now();
-      const { id } = await from.rpc.call('spawn', { cmd: c().remote.get(from.name)!.tests.rt_load!, args: [c().opts.dc, `${mySlot}`, `${s.ep}`, `${c().nodeId(to)}`, `${LOAD_MS}`] });
+      const { id } = await from.rpc.call('spawn', { cmd: c().remote.get(from.name)!.tests.rt_load!, args: [c().opts.dc, `${mySlot}`, `${s.ep}`, `${c().nodeId(to)}`, `${loadMs}`] });
       clients.push({ from, to, slot: mySlot, id, startedAt });
     }
   }
@@ -100,8 +109,14 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
   const healedAt = Date.now();
 
   const histories: ClientHistory[] = [];
+  const lost: string[] = [];
   for (const cl of clients) {
-    const left = Math.max(0, cl.startedAt + LOAD_MS - Date.now());
+    // The clients of a node that died went with it, and their records with its agent.
+    if (cl.from.name === o.dies) {
+      lost.push(`${cl.from.name}/${cl.slot}>${cl.to.name}`);
+      continue;
+    }
+    const left = Math.max(0, cl.startedAt + loadMs - Date.now());
     let r = await cl.from.rpc.call('wait', { id: cl.id, timeoutMs: left + BOUND_MS + 5000 }, left + BOUND_MS + 15_000);
     if (!r.exited) {
       // Stuck in a call: the history says so (no "done"); the process must still go.
@@ -110,21 +125,46 @@ async function underLoad(fault: Fault, index: number): Promise<void> {
     }
     histories.push(parseHistory(`${cl.from.name}/${cl.slot}>${cl.to.name}`, `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`, cl.startedAt));
   }
-  const result = checkHistory(histories, { allowed: ALLOWED, boundMs: BOUND_MS, faultAt, healedAt }, errname);
+  const result = checkHistory(histories, { allowed: o.dies ? ALLOWED_NODE_DEATH : ALLOWED, boundMs: BOUND_MS, faultAt, healedAt }, errname);
   const countsAfter = await serverCounts();
-  const counts = countsAfter.map((a, i) => ({ node: a.node, rcvd: a.rcvd - countsBefore[i]!.rcvd, sent: a.sent - countsBefore[i]!.sent }));
+  // A server that died with its node counts from its new start: its module's counters cannot be held against the run.
+  const counts = countsAfter.map((a, i) => ({ node: a.node, rcvd: a.rcvd - countsBefore[i]!.rcvd, sent: a.sent - countsBefore[i]!.sent })).filter((x) => x.node !== o.dies);
   await allure.attachment('history', historyText(histories, t0), { contentType: 'text/plain' });
-  await allure.attachment('history summary', JSON.stringify({ seed: SEED, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary, serverCounters: counts }, null, 2), { contentType: 'application/json' });
+  await allure.attachment('history summary', JSON.stringify({ seed: SEED, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary, lostWithTheirNode: lost, serverCounters: counts }, null, 2), { contentType: 'application/json' });
   expect(result.problems).toEqual([]);
-  expect(checkCounters(result.summary, counts)).toEqual([]);
+  expect(checkCounters(result.summary, counts, lost)).toEqual([]);
   // Each client really crossed the fault: something failed or waited while it lasted.
   expect(result.summary.every((s) => s.ops > 10)).toBe(true);
 
   // Nothing stuck in an uninterruptible sleep on any node.
-  for (const n of all) {
+  for (const n of nodes()) {
     const d = parseTable((await n.sh('ps -o pid,stat,comm')).stdout).filter((r) => /^D/.test(r.STAT ?? ''));
     expect({ node: n.name, d }).toEqual({ node: n.name, d: [] });
   }
+}
+
+/**
+ * A fault that kills a node (crash, power-cycle, reboot), healed by the lab's
+ * own restart (makeFault) and then the cluster joined again on the new boot:
+ * the module, the key, the DC, the node's proxy pairs and its server on the
+ * same slot. The other nodes' proxies reconnect by themselves.
+ */
+function nodeDeath(kind: 'crash' | 'power-cycle' | 'reboot', target: LabNode): Fault {
+  const f = makeFault(cs.suite.handle().lab, { kind, node: target.name });
+  return {
+    name: f.name,
+    inject: f.inject,
+    heal: async () => {
+      const back = await f.heal();
+      const n = cs.suite.handle().lab.node(target.name);
+      await c().rejoin(n);
+      const old = servers.get(target.name)!;
+      const s = await c().startServer(n, old.slot);
+      servers.set(target.name, s);
+      if (s.ep !== old.ep) throw new InfraError(`${target.name}: the server came back at slot ${old.slot} as endpoint ${s.ep}, not ${old.ep}: the clients elsewhere still call the old one`);
+      return `${back}; cluster joined again, server at slot ${s.slot} (endpoint ${s.ep})`;
+    },
+  };
 }
 
 describe(`faults: node failures under IPC load, judged from the workload's history (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
@@ -181,6 +221,36 @@ describe(`faults: node failures under IPC load, judged from the workload's histo
 
   suite.it('cpu-offline: CPU 1 of node2 (two vCPUs) goes offline under load through sysfs, processes and proxies move to CPU 0, then it comes back', async () => {
     await underLoad(makeFault(suite.handle().lab, { kind: 'cpu-offline', node: nodes()[1]!.name, cpu: 1 }), 5);
+  });
+
+  suite.it('split: the lab splits in two (two nodes the seed picks in a VLAN of their own, the third alone), each side still talking within itself; then one LAN again', async () => {
+    const alone = between(0, 2);
+    const group = nodes().filter((_, i) => i !== alone).map((n) => n.name);
+    await underLoad(makeFault(suite.handle().lab, { kind: 'split', node: group.join(',') }), 6);
+  });
+
+  let crashed = '';
+  suite.it(
+    'crash: one node\'s kernel (the seed picks it) crashes under load (sysrq c), is powered back on and joins the cluster again',
+    async () => {
+      const target = nodes()[between(0, 2)]!;
+      crashed = target.name;
+      await underLoad(nodeDeath('crash', target), 7, { loadMs: DEATH_LOAD_MS, dies: target.name });
+      expect(target.target.console.text()).toContain('Kernel panic - not syncing: sysrq triggered crash');
+    },
+    undefined,
+    // The panic the test causes is expected; any other report fails it.
+    { expectReports: (r) => r.node === crashed && r.report.kind === 'panic' && /sysrq triggered crash/.test(r.report.title) },
+  );
+
+  suite.it('power-cycle: one node (the seed picks it) loses its power under load, is powered back on and joins the cluster again', async () => {
+    const target = nodes()[between(0, 2)]!;
+    await underLoad(nodeDeath('power-cycle', target), 8, { loadMs: DEATH_LOAD_MS, dies: target.name });
+  });
+
+  suite.it('reboot: one node (the seed picks it) reboots under load, comes back and joins the cluster again', async () => {
+    const target = nodes()[between(0, 2)]!;
+    await underLoad(nodeDeath('reboot', target), 9, { loadMs: DEATH_LOAD_MS, dies: target.name });
   });
 
   suite.it('afterwards every proxy and client exits, nothing is left bound but the servers, rmmod succeeds', async () => {

@@ -5,7 +5,7 @@ import { healAllFaults, healFault, injectFault } from '../faults/manual.ts';
 import { readFaults, timelineText } from '../faults/store.ts';
 import { Lab, currentLabDir, readState } from '../lab/lab.ts';
 
-export const FAULT_USAGE = `m3lab fault KIND NODE [--for SECONDS] [--process NAME] [--cpu N] [--delay MS] [--loss PCT]
+export const FAULT_USAGE = `m3lab fault KIND NODE[,NODE...] [--for SECONDS] [--process NAME] [--cpu N] [--delay MS] [--loss PCT]
 m3lab heal [all | KIND NODE]
 
 Breaks the running lab (\`m3lab up\`) by hand; every step goes on the lab's
@@ -51,7 +51,7 @@ export async function cmdFault(argv: string[]): Promise<number> {
   const forSeconds = values.for === undefined ? undefined : Number(values.for);
   if (forSeconds !== undefined && !(forSeconds > 0 && forSeconds <= 3600)) throw new ConfigError('--for', `must be 1..3600 seconds, got ${values.for}`);
   const lab = await runningLab();
-  lab.node(spec.node);
+  for (const n of spec.node.split(',')) lab.node(n);
   try {
     console.log(`${new Date().toISOString()} inject ${faultName(spec)}: ${await injectFault(lab, spec, forSeconds)}`);
     if (forSeconds === undefined && !CYCLES.includes(spec.kind)) return 0;

@@ -1,7 +1,7 @@
 import { InfraError } from '../errors.ts';
 import type { Lab } from '../lab/lab.ts';
 import type { LabNode } from '../lab/node.ts';
-import type { QemuTarget } from '../qemu/qemu-target.ts';
+import { QemuTarget } from '../qemu/qemu-target.ts';
 import { BoardTarget } from '../target/board.ts';
 import { lanLinkDown } from './faults.ts';
 import type { Fault } from './nemesis.ts';
@@ -23,7 +23,7 @@ export interface FaultSpec {
   lossPct?: number;
 }
 
-export const FAULT_KINDS = ['kill', 'stop', 'crash', 'power-cycle', 'reboot', 'partition', 'one-way', 'netem', 'link-down', 'cpu-offline'] as const;
+export const FAULT_KINDS = ['kill', 'stop', 'crash', 'power-cycle', 'reboot', 'partition', 'split', 'one-way', 'netem', 'link-down', 'cpu-offline', 'cpu-unplug'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** What each kind does and which targets can do it (crash and power-cycle on a board need its power commands). */
@@ -36,8 +36,10 @@ export const FAULT_HELP: Record<FaultKind, { what: string; heal: string; qemu: b
   partition: { what: 'silent partition: a VM\'s LAN port moves to a VLAN of its own on the lab switch; a board drops every LAN frame in and out inside the node (tc); carrier stays up, SSH unaffected', heal: 'port back to VLAN 0 / the qdiscs removed', qemu: true, board: true },
   'one-way': { what: 'one-way partition from inside the node: every frame it sends on its LAN is dropped (tc netem loss 100%), it still hears the others', heal: 'the qdisc removed', qemu: true, board: true },
   netem: { what: 'a bad LAN from inside the node: --delay MS (default 100) and --loss PCT (default 5) on every frame it sends (tc netem)', heal: 'the qdisc removed', qemu: true, board: true },
+  split: { what: 'split the lab in two: the nodes named as NODE,NODE,... move together to a VLAN of their own on the lab switch; each group still talks within itself (VMs only)', heal: 'ports back to VLAN 0', qemu: true, board: false },
   'link-down': { what: 'LAN cable out (the guest sees carrier loss), QMP set_link', heal: 'link up', qemu: true, board: false },
   'cpu-offline': { what: 'take CPU --cpu N (default: the highest online but 0) offline through sysfs', heal: 'online it again', qemu: true, board: true },
+  'cpu-unplug': { what: 'hot-unplug a vCPU through QMP (offlined in the guest first); a node without a hot-added vCPU gets one first (needs maxcpus > cpus)', heal: 'plug it back (QMP) and online it', qemu: true, board: false },
 };
 
 export function isFaultKind(k: string): k is FaultKind {
@@ -88,6 +90,97 @@ async function inNodePartition(node: LabNode, on: boolean): Promise<string> {
   if (r.code !== 0 && !(!on && /No such file|Invalid argument|Cannot find/i.test(r.stderr))) throw new InfraError(`${node.name}: ${cmd}: ${r.stderr.trim() || `exit ${r.code}`}`);
   return on ? `${out}; ${dev} ingress: every frame dropped` : `${out}; ${dev} ingress qdisc removed`;
 }
+
+/** The QEMU behind a node, or a clear refusal naming the fault and the node. */
+function vmOf(node: LabNode, kind: FaultKind): QemuTarget {
+  if (!(node.target instanceof QemuTarget)) throw new InfraError(`fault ${kind} is not supported on ${node.name} (a ${node.target.kind}); see \`m3lab fault --help\``);
+  return node.target;
+}
+
+/** Guest CPU number of the vCPU in QEMU slot (socket-id, core-id), from the guest's sysfs topology. */
+async function guestCpu(node: LabNode, props: Record<string, number>): Promise<number | undefined> {
+  const r = await node.sh('for c in /sys/devices/system/cpu/cpu[0-9]*; do echo "${c##*cpu} $(cat $c/topology/physical_package_id 2>/dev/null) $(cat $c/topology/core_id 2>/dev/null)"; done');
+  for (const line of r.stdout.trim().split('\n')) {
+    const [cpu, pkg, core] = line.split(' ').map(Number);
+    if (pkg === (props['socket-id'] ?? 0) && core === (props['core-id'] ?? 0)) return cpu;
+  }
+  return undefined;
+}
+
+type CpuSlot = { type: string; props: Record<string, number>; 'qom-path'?: string };
+
+/**
+ * vCPU hot-unplug under load: a vCPU the harness hot-added (QEMU cannot pull a
+ * boot vCPU) is offlined in the guest, then removed through QMP; the heal puts
+ * it back and onlines it. A node without one gets one first.
+ */
+async function unplugVcpu(node: LabNode, spec: FaultSpec): Promise<string> {
+  const t = vmOf(node, 'cpu-unplug');
+  const q = await t.qmp();
+  let slots: CpuSlot[];
+  try {
+    slots = await q.execute<CpuSlot[]>('query-hotpluggable-cpus');
+  } finally {
+    q.close();
+  }
+  let slot = slots.find((x) => x['qom-path']?.startsWith('/machine/peripheral/'));
+  const notes: string[] = [];
+  if (!slot) {
+    const before = (await node.rpc.call('cpus', {})).present;
+    const id = await t.hotplugCpu();
+    const cpu = await newGuestCpu(node, before, id);
+    await node.rpc.call('cpuOnline', { cpu, online: true });
+    notes.push(`hot-added vCPU ${id} (CPU ${cpu}) first`);
+    await new Promise((r) => setTimeout(r, 1000));
+    slot = { type: '', props: parseSlotId(id), 'qom-path': `/machine/peripheral/${id}` };
+  }
+  const id = slot['qom-path']!.split('/').pop()!;
+  // An online CPU shows its topology; an offline hot-added one is the only present CPU beyond the boot ones.
+  const beyondBoot = (await node.rpc.call('cpus', {})).present.filter((c) => c >= t.spec.cpus);
+  const cpu = (await guestCpu(node, slot.props)) ?? (beyondBoot.length === 1 ? beyondBoot[0] : undefined);
+  if (cpu === undefined) throw new InfraError(`${node.name}: no guest CPU for vCPU ${id}`);
+  const { online } = await node.rpc.call('cpus', {});
+  if (online.includes(cpu)) await node.rpc.call('cpuOnline', { cpu, online: false });
+  await t.unplugCpu(id);
+  spec.cpu = cpu;
+  return [...notes, `vCPU ${id} (CPU ${cpu}) offlined and unplugged`].join('; ');
+}
+
+async function replugVcpu(node: LabNode): Promise<string> {
+  const t = vmOf(node, 'cpu-unplug');
+  const before = (await node.rpc.call('cpus', {})).present;
+  const id = await t.hotplugCpu();
+  const cpu = await newGuestCpu(node, before, id);
+  const r = await node.rpc.call('cpuOnline', { cpu, online: true });
+  return `vCPU ${id} plugged back as CPU ${cpu}; online now ${r.online.join(',')}`;
+}
+
+/** `hcpu<socket>-<core>-<thread>` (QemuTarget.hotplugCpu) back to its slot. */
+function parseSlotId(id: string): Record<string, number> {
+  const [socket, core, thread] = id.replace(/^hcpu/, '').split('-').map(Number);
+  return { 'socket-id': socket!, 'core-id': core!, 'thread-id': thread! };
+}
+
+/** The guest CPU a vCPU just hot-added became: the one present now that was not before (offline CPUs show no topology). */
+async function newGuestCpu(node: LabNode, before: number[], id: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const added = (await node.rpc.call('cpus', {})).present.filter((c) => !before.includes(c));
+    if (added.length === 1) return added[0]!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new InfraError(`${node.name}: the guest never saw hot-added vCPU ${id}`);
+}
+
+/** The nodes of a split group (`node1,node2`), each a VM. */
+function splitGroup(lab: Lab, spec: FaultSpec): LabNode[] {
+  const names = spec.node.split(',').filter(Boolean);
+  const group = names.map((n) => lab.node(n));
+  for (const n of group) vmOf(n, 'split');
+  if (group.length === 0 || group.length >= lab.nodes.length) throw new InfraError(`split ${spec.node}: name some but not all of the lab's nodes (${lab.nodes.map((n) => n.name).join(', ')}), comma-separated`);
+  return group;
+}
+
+const SPLIT_VLAN = 200;
 
 /** A board's fault that needs its power commands to heal (or to inject). */
 function needPower(node: LabNode, kind: FaultKind): void {
@@ -146,6 +239,24 @@ async function restartNode(lab: Lab, name: string, how: 'power' | 'wait' = 'powe
 /** The Fault for a spec, on this lab: inject and heal. */
 export function makeFault(lab: Lab, spec: FaultSpec): Fault {
   const node = () => lab.node(spec.node);
+  if (spec.kind === 'split') {
+    return {
+      name: faultName(spec),
+      inject: async () => {
+        const ports = [];
+        for (const n of splitGroup(lab, spec)) ports.push(await switchPort(lab, n));
+        await lab.vde.command(`vlan/create ${SPLIT_VLAN}`).catch(() => undefined);
+        for (const p of ports) await lab.vde.command(`port/setvlan ${p} ${SPLIT_VLAN}`);
+        return `switch ports ${ports.join(', ')} (${spec.node}) moved to VLAN ${SPLIT_VLAN}; the rest stay in VLAN 0`;
+      },
+      heal: async () => {
+        const ports = [];
+        for (const n of splitGroup(lab, spec)) ports.push(await switchPort(lab, n));
+        for (const p of ports) await lab.vde.command(`port/setvlan ${p} 0`);
+        return `switch ports ${ports.join(', ')} back in VLAN 0`;
+      },
+    };
+  }
   const name = faultName(spec);
   const needProcess = () => {
     if (!spec.process) throw new InfraError(`fault ${spec.kind} needs --process NAME`);
@@ -223,6 +334,8 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
       const f = lanLinkDown(node());
       return { name, inject: f.inject, heal: f.heal };
     }
+    case 'cpu-unplug':
+      return { name, inject: () => unplugVcpu(node(), spec), heal: () => replugVcpu(node()) };
     case 'cpu-offline': {
       let cpu = spec.cpu;
       return {

@@ -77,6 +77,8 @@ export class M3Cluster {
   readonly proxies: ProxyHandle[] = [];
   /** Proxies replaced by a restart: their logs still explain what happened. */
   private readonly retired: ProxyHandle[] = [];
+  /** The cluster's key, for a node that joins again after a reboot. */
+  private key?: Buffer;
 
   private constructor(
     readonly nodes: LabNode[],
@@ -94,26 +96,57 @@ export class M3Cluster {
     const o = { ...DEFAULT_CLUSTER, ...opts };
     const remote = await installKmod(nodes, clusterIds(nodes), log);
     const c = new M3Cluster(nodes, remote, o);
-    if (!o.insecure) await c.deployKey(randomBytes(32));
-    await Promise.all(
-      nodes.map(async (n) => {
-        const ctl = remote.get(n.name)!.m3ctl;
-        const others = nodes.filter((m) => m !== n).map((m) => c.nodeId(m));
-        const script = [`${ctl} dc-init ${o.dc} --id ${o.dcid} --tasks 0 --procs ${o.procs} >/dev/null`, ...others.map((id) => `${ctl} add-node ${o.dc} ${id}`)].join(' && ');
-        const res = await n.sh(script);
-        if (res.code !== 0) throw new InfraError(`${n.name}: DC setup failed: ${res.stderr.trim() || res.stdout.trim()}`);
-      }),
-    );
+    if (!o.insecure) {
+      c.key = randomBytes(32);
+      await c.deployKey(nodes);
+    }
+    await Promise.all(nodes.map((n) => c.joinDc(n)));
     for (const from of nodes) for (const to of nodes) if (from !== to) await c.startProxy(from, to);
     await c.waitAllUp();
     return c;
   }
 
-  /** The cluster key on every node: written through the agent, readable by root only (m3proxy refuses anything else). */
-  private async deployKey(key: Buffer): Promise<void> {
+  /** The cluster's DC on one node, with every other node added to it. */
+  private async joinDc(n: LabNode): Promise<void> {
+    const o = this.opts;
+    const ctl = this.remote.get(n.name)!.m3ctl;
+    const others = this.nodes.filter((m) => m !== n).map((m) => this.nodeId(m));
+    const script = [`${ctl} dc-init ${o.dc} --id ${o.dcid} --tasks 0 --procs ${o.procs} >/dev/null`, ...others.map((id) => `${ctl} add-node ${o.dc} ${id}`)].join(' && ');
+    const res = await n.sh(script);
+    if (res.code !== 0) throw new InfraError(`${n.name}: DC setup failed: ${res.stderr.trim() || res.stdout.trim()}`);
+  }
+
+  /**
+   * A node back from a crash, power cycle or reboot (the lab's new LabNode for
+   * it): the module, the key, the DC and its own proxy pairs again. The other
+   * nodes' sender proxies reconnect to it by themselves (every heartbeat
+   * period), so nothing else is restarted.
+   */
+  async rejoin(node: LabNode, log?: (l: string) => void): Promise<void> {
+    const i = this.nodes.findIndex((n) => n.name === node.name);
+    if (i < 0) throw new InfraError(`${node.name} is not in this cluster`);
+    const old = this.nodes[i]!;
+    this.nodes[i] = node;
+    for (const p of this.proxies) if (p.to === old) p.to = node;
+    // Its own proxies died with it; their logs stay for the evidence.
+    for (const p of this.proxies.filter((x) => x.from === old)) {
+      this.retired.push(p);
+      this.proxies.splice(this.proxies.indexOf(p), 1);
+    }
+    const remote = await installKmod([node], [this.nodeId(node)], log);
+    this.remote.set(node.name, remote.get(node.name)!);
+    if (this.key) await this.deployKey([node]);
+    await this.joinDc(node);
+    for (const to of this.nodes) if (to !== node) await this.startProxy(node, to);
+    await this.waitAllUp();
+  }
+
+  /** The cluster key on the nodes: written through the agent, readable by root only (m3proxy refuses anything else). */
+  private async deployKey(nodes: LabNode[]): Promise<void> {
+    const key = this.key!;
     const path = this.opts.keyPath;
     await Promise.all(
-      this.nodes.map(async (n) => {
+      nodes.map(async (n) => {
         await n.sh(`rm -f ${path}; mkdir -p $(dirname ${path})`);
         await n.rpc.call('writeFile', { path, data: key.toString('base64'), encoding: 'base64', mode: 0o600 });
         const res = await n.sh(`chmod 600 ${path} && stat -c '%a %s %U' ${path}`);

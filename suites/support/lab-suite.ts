@@ -11,7 +11,7 @@ import { repoRoot } from '../../harness/paths.ts';
 import type { LabNode } from '../../harness/lab/node.ts';
 import { releaseLab, useLab, type LabHandle } from './lab-fixture.ts';
 
-type NodeReport = { node: string; report: KernelReport };
+export type NodeReport = { node: string; report: KernelReport };
 
 export interface LabSuiteOptions {
   /**
@@ -30,11 +30,19 @@ export interface LabSuiteOptions {
   evidence?: (h: LabHandle) => Promise<Record<string, string>>;
 }
 
+export interface TestOptions {
+  /**
+   * The kernel reports the test causes on purpose (the panic of a crash it
+   * injects): attached, but they do not fail it. Anything else still does.
+   */
+  expectReports?: (r: NodeReport) => boolean;
+}
+
 export interface LabSuite {
   /** The lab, or the reason there is none (thrown: every test then reports it). */
   handle(): LabHandle;
   /** A test judged by the lab's rules (see labTest). */
-  it(name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, timeoutMs?: number): void;
+  it(name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, timeoutMs?: number, test?: TestOptions): void;
   /** Kernel variant the suite asked for. */
   readonly kernel: string;
 }
@@ -102,7 +110,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
       if (!handle) throw new InfraError('the lab did not come up (see the suite log)');
       return handle;
     },
-    it(name, fn, timeoutMs = DEFAULT_TIMEOUT) {
+    it(name, fn, timeoutMs = DEFAULT_TIMEOUT, test = {}) {
       it(
         name,
         async (ctx) => {
@@ -110,7 +118,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
           if (append) await allure.parameter('append', append);
           if (opts.seed !== undefined) await allure.parameter('seed', `${opts.seed}`);
           try {
-            await judged(suite, ctx, name, fn, timeoutMs - JUDGE_MARGIN, opts);
+            await judged(suite, ctx, name, fn, timeoutMs - JUDGE_MARGIN, opts, test);
           } catch (e) {
             anyFailed = true;
             throw e;
@@ -201,7 +209,7 @@ async function hungNodes(nodes: LabNode[]): Promise<string[]> {
   return hung;
 }
 
-async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, bodyMs: number, opts: LabSuiteOptions): Promise<void> {
+async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, bodyMs: number, opts: LabSuiteOptions, test: TestOptions): Promise<void> {
   const seed = opts.seed;
   const h = suite.handle();
   const nodes = h.lab.nodes;
@@ -227,7 +235,11 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   // A node that died under the test: give its last console lines a moment to land.
   if (err !== undefined || nodes.some((n) => n.state === 'gone')) await new Promise((r) => setTimeout(r, 1500));
   const current = suite.handle().lab.nodes;
-  const { reports, dmesg } = await collectReports(current, consoleMarks, dmesgMarks);
+  const collected = await collectReports(current, consoleMarks, dmesgMarks);
+  const { dmesg } = collected;
+  const expected = collected.reports.filter((r) => test.expectReports?.(r) === true);
+  for (const r of expected) await allure.attachment(`expected kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
+  const reports = collected.reports.filter((r) => !expected.includes(r));
   let failure: unknown = err;
   if (reports.length > 0) {
     for (const r of reports) await allure.attachment(`kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
