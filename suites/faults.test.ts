@@ -34,9 +34,9 @@ const BOUND_MS = NODE_TIMEOUT_MS + 250 + 2000;
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 const rnd = seededRandom(SEED);
 const between = (lo: number, hi: number) => Math.round(lo + rnd() * (hi - lo));
-const LOAD_MS = 16_000;
-/** A node that dies comes back through a boot and the cluster joined again (~15 s under TCG): the load runs long enough to see traffic after that. */
-const DEATH_LOAD_MS = 34_000;
+const LOAD_MS = 13_000;
+/** A node that dies comes back through a boot and the cluster joined again (~23 s under TCG): the load runs long enough to see traffic after that. */
+const DEATH_LOAD_MS = 42_000;
 
 const ERRNO: Record<number, string> = { [-116]: 'ESTALE', [-112]: 'EHOSTDOWN', [-67]: 'ENOLINK', [-107]: 'ENOTCONN', [-32]: 'EPIPE', [-110]: 'ETIMEDOUT', [-71]: 'EPROTO', [-4]: 'EINTR', [-52]: 'EBADE' };
 const errname = (e: number) => ERRNO[e] ?? `errno ${-e}`;
@@ -83,7 +83,7 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
   const loadMs = o.loadMs ?? LOAD_MS;
   const t0 = Date.now();
   // The schedule: the load runs 1.5-3 s before the fault, which lasts 3-6 s
-  // (the seed decides; the heal still leaves the clients 6 s or more).
+  // (the seed decides; the heal still leaves the clients 4 s or more).
   const warmupMs = between(1500, 3000);
   const holdMs = between(3000, 6000);
   await allure.parameter('seed', `${SEED}`);
