@@ -3,7 +3,7 @@ import { describe, expect } from 'vitest';
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { unloadModule } from '../harness/kmod/deploy.ts';
 import { installKmod } from '../harness/kmod/install.ts';
-import { nodeCpus } from '../harness/lab/lab.ts';
+import { isVm, nodeCpus } from '../harness/lab/lab.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
 import { labSuite } from './support/lab-suite.ts';
 import { LOCAL_PROGRAMS, runTapProgram } from './support/tap-programs.ts';
@@ -13,10 +13,17 @@ const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 
 let remote = new Map<string, RemoteKmod>();
 
-describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.env.M3LAB_KERNEL || 'default'} kernel${process.env.M3LAB_APPEND ? `, ${process.env.M3LAB_APPEND}` : ''})`, () => {
+/**
+ * M3LAB_NODE_APPENDS ("nosmp|maxcpus=1"): one 2-vCPU node per command line,
+ * so the single-CPU boots of an SMP machine share one lab (make test).
+ */
+const NODE_APPENDS = process.env.M3LAB_NODE_APPENDS?.split('|').filter(Boolean);
+const setupName = NODE_APPENDS ? `2-vCPU guests booted with ${NODE_APPENDS.join(' and ')}` : `1-vCPU and 2-vCPU guests`;
+
+describe(`ipc-local: M3-IPC on one node, in ${setupName} (${process.env.M3LAB_KERNEL || 'default'} kernel${process.env.M3LAB_APPEND ? `, ${process.env.M3LAB_APPEND}` : ''})`, () => {
   // Any kernel report on any node while a test runs fails that test (lab-suite.ts).
   const suite = labSuite({
-    need: { nodes: [{ cpus: 1 }, { cpus: 2 }] },
+    need: { nodes: NODE_APPENDS ? NODE_APPENDS.map((append) => ({ cpus: 2, append })) : [{ cpus: 1 }, { cpus: 2 }] },
     seed: SEED,
     setup: async (h) => {
       remote = await installKmod(h.lab.nodes.slice(0, 2), [1, 2]);
@@ -53,8 +60,9 @@ describe(`ipc-local: M3-IPC on one node, in 1-vCPU and 2-vCPU guests (${process.
 
   suite.it('every node runs the kernel and CPU setup the suite asked for', async () => {
     const { lab } = suite.handle();
-    const append = process.env.M3LAB_APPEND ?? '';
     for (const n of lab.nodes.slice(0, 2)) {
+      // The node's whole extra command line: the suite's (M3LAB_APPEND) and its own (M3LAB_NODE_APPENDS).
+      const append = isVm(n) ? n.record.spec.append : '';
       expect(n.record.kernel.variant).toBe(suite.kernel);
       expect((await n.sh('uname -r')).stdout.trim()).toBe(n.record.kernel.release);
       const cpu = async (f: string) => (await n.rpc.call('readFile', { path: `/sys/devices/system/cpu/${f}` })).data.trim();

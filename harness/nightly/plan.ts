@@ -70,8 +70,7 @@ export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant }[] = [
   { name: 'lab', kernel: 'default' },
   { name: 'lab-debug', kernel: 'debug' },
   { name: 'lab-up', kernel: 'up' },
-  { name: 'lab-nosmp', kernel: 'default' },
-  { name: 'lab-maxcpus1', kernel: 'default' },
+  { name: 'lab-1cpu', kernel: 'default' },
 ];
 
 /** Projects a night does not run: unit tests (no lab), and the lab's test of itself. */
@@ -81,7 +80,7 @@ export const NOT_NIGHTLY = ['unit', 'verdicts'];
  * `--quick`: minutes on 2 cores under TCG — ipc-local on the default kernel and
  * one bench cell (default kernel, 1 vCPU, 3 rounds). The full night: every lab
  * project of vitest.config.ts (today: each suite on the default kernel, ipc-local
- * on debug, up, nosmp and maxcpus=1), the bench matrix default/up/debug x 1/2 vCPUs
+ * on debug, up, and on nodes booted with nosmp and maxcpus=1), the bench matrix default/up/debug x 1/2 vCPUs
  * and the remote bench. The `verdicts` project is the lab testing itself, not
  * the module: `make test` runs it. `projects`: vitest.config.ts's, in its order.
  */
