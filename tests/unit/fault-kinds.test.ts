@@ -20,6 +20,8 @@ describe('fault kinds', () => {
     expect(faultName({ kind: 'netem', node: 'node1', delayMs: 20, lossPct: 0 })).toBe('netem node1 delay 20ms loss 0%');
     expect(faultName({ kind: 'one-way', node: 'node2' })).toBe('one-way node2');
     expect(isFaultKind('partition')).toBe(true);
-    expect(isFaultKind('split')).toBe(false);
+    expect(faultName({ kind: 'split', node: 'node1,node2' })).toBe('split node1,node2');
+    expect(isFaultKind('split')).toBe(true);
+    expect(isFaultKind('meteor')).toBe(false);
   });
 });
