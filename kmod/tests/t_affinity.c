@@ -310,17 +310,23 @@ static void test_wake_affine(void)
 	spin_us(old);
 	is(off_n, 1000, "1000 round trips answered in a DC without wake-affine");
 	is(on_n, 1000, "1000 round trips answered in a wake-affine DC (sync wakeups)");
-	ok(off_w > 1000 && off_s == 0, "without wake-affine: %ld wakeups of the server, %ld sync",
-	   off_w, off_s);
-	ok(on_w > 1000 && on_s == on_w, "with wake-affine every wakeup of the server is sync: %ld of %ld",
-	   on_s, on_w);
+	/* /proc/PID/sched needs CONFIG_SCHED_DEBUG (Debian's kernel; not the debug and up variants) */
+	if (off_w < 0 || on_w < 0) {
+		diag("sync wakeups: unavailable (no /proc/PID/sched on this kernel)");
+	} else {
+		ok(off_w > 1000 && off_s == 0, "without wake-affine: %ld wakeups of the server, %ld sync",
+		   off_w, off_s);
+		ok(on_w > 1000 && on_s == on_w,
+		   "with wake-affine every wakeup of the server is sync: %ld of %ld", on_s, on_w);
+	}
 	/*
-	 * Where it ran: nearly always the waker's CPU with the flag (99-100%
-	 * on an idle host, 63-100% in suite runs and on a loaded one), mostly
-	 * its own previous CPU without (0% in most runs, once 57%: once the
-	 * load balancer put the pair on one CPU they stay there).
+	 * Where it ran. With the flag: 99-100% on the waker's CPU on an idle
+	 * host, 63-100% in suite runs and on a loaded host, 30-100% on the
+	 * debug kernel; without: 0-1% in most runs, up to 57-70% where the
+	 * load balancer put the pair on one CPU (they then stay together).
+	 * Asserted: the flag adds at least a fifth of the round trips.
 	 */
-	ok(on >= 0.5 && on >= off,
+	ok(on - off >= 0.2,
 	   "wake-affine brings woken servers to the waker's CPU: %.0f%% of round trips there with it, %.0f%% without",
 	   100 * on, 100 * off);
 }
