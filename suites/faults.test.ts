@@ -35,8 +35,8 @@ const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 const rnd = seededRandom(SEED);
 const between = (lo: number, hi: number) => Math.round(lo + rnd() * (hi - lo));
 const LOAD_MS = 13_000;
-/** A node that dies comes back through a boot and the cluster joined again (~23 s under TCG): the load runs long enough to see traffic after that. */
-const DEATH_LOAD_MS = 42_000;
+/** A node that dies comes back through a boot and the cluster joined again (~23 s under TCG, a debug kernel's boot ~60 s more): the load runs long enough to see traffic after that. */
+const DEATH_LOAD_MS = process.env.M3LAB_KERNEL === 'debug' ? 110_000 : 42_000;
 
 const ERRNO: Record<number, string> = { [-116]: 'ESTALE', [-112]: 'EHOSTDOWN', [-67]: 'ENOLINK', [-107]: 'ENOTCONN', [-32]: 'EPIPE', [-110]: 'ETIMEDOUT', [-71]: 'EPROTO', [-4]: 'EINTR', [-52]: 'EBADE' };
 const errname = (e: number) => ERRNO[e] ?? `errno ${-e}`;
