@@ -27,9 +27,10 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab status [--json]             the running lab's nodes
   m3lab ssh NODE [-- CMD...]        a shell or one command on a node
   m3lab down                        stop the running lab
-  m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json]
+  m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     remote sendrec latency and rate, remote vcopy bandwidth
-                                    against raw TCP between the same two guests
+                                    against raw TCP between the same two guests (with --lab:
+                                    the file's first two machines, VMs or boards)
   m3lab bench ipc-local [--kernel default,up,debug] [--cpus 1,2,3,4] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
                                     socket, futex, process_vm_readv and memcpy in the same guest;
@@ -131,9 +132,8 @@ async function cmdBench(argv: string[]): Promise<number> {
   const msgIters = Number(values.iters ?? (which === 'ipc-remote' ? 1000 : 5000));
   if (!Number.isInteger(msgIters) || msgIters < 100) throw new ConfigError('--iters', `must be an integer >= 100, got ${values.iters}`);
   if (which === 'ipc-remote') {
-    if (values.lab) throw new ConfigError('--lab', 'bench ipc-remote boots its own two VMs; --lab is for ipc-local');
     const { benchIpcRemote } = await import('./bench/ipc-remote.ts');
-    return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel });
+    return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel, labFile: values.lab });
   }
   const { benchIpcLocal } = await import('./bench/ipc-local.ts');
   return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels, labFile: values.lab });

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InfraError } from '../errors.ts';
+import { ConfigError, InfraError } from '../errors.ts';
 import { Lab } from '../lab/lab.ts';
-import { resolveLab, type LabOptions } from '../lab/lab-file.ts';
+import { loadLabFile, resolveLab, type LabOptions } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { M3Cluster, spawnedEndpoint } from '../m3/cluster.ts';
 import { repoRoot } from '../paths.ts';
@@ -52,9 +52,12 @@ export interface RemoteResult {
   proxies: Record<string, string>[];
 }
 
-export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel']; kernel?: LabOptions['kernel'] }): Promise<number> {
+export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel']; kernel?: LabOptions['kernel']; labFile?: string }): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
-  const lab = await Lab.boot(resolveLab({ name: 'bench-remote', nodes: 2 }, { accel: opts.accel, kernel: opts.kernel }), { log });
+  // With --lab: the file's first two machines (VMs or boards), e.g. a VM and a board, or two boards.
+  const spec = opts.labFile ? loadLabFile(opts.labFile, { accel: opts.accel, kernel: opts.kernel }) : resolveLab({ name: 'bench-remote', nodes: 2 }, { accel: opts.accel, kernel: opts.kernel });
+  if (spec.nodes.length + spec.boards.length < 2) throw new ConfigError('--lab', `bench ipc-remote needs two machines; ${opts.labFile} has ${spec.nodes.length + spec.boards.length}`);
+  const lab = await Lab.boot(spec, { log });
   let cluster: M3Cluster | undefined;
   try {
     const [n1, n2] = [lab.nodes[0]!, lab.nodes[1]!];
@@ -111,7 +114,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
       pair(`m3-vcopy-${4 << 20}`, `tcp-stream-${4 << 20}`),
     ];
     const proxies = await cluster.proxyTable(n1);
-    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: lab.state.image.release, figures, ratios, proxies };
+    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: [n1, n2].map((n, i) => `${i ? 'server' : 'client'} ${n.name} (${n.record.kernel.variant} ${n.record.kernel.release})`).join(', '), figures, ratios, proxies };
     const doc = { bench: 'ipc-remote', date: new Date().toISOString(), repeat: opts.repeat, iters: opts.iters, ...result };
     const out = path.join(repoRoot, 'reports', 'bench-ipc-remote.json');
     mkdirSync(path.dirname(out), { recursive: true });
@@ -126,7 +129,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
 }
 
 export function formatRemote(r: RemoteResult, repeat: number): string {
-  const lines = [`== ipc-remote, node1 -> node2 over the lab LAN, ${r.accel.toUpperCase()}, kernel ${r.kernel}; median of ${repeat} runs`];
+  const lines = [`== ipc-remote, client -> server over the lab LAN, ${r.accel.toUpperCase()}, ${r.kernel}; median of ${repeat} runs`];
   const fmt = (v: number, unit: string) => (unit === 'B/s' ? `${(v / 1e6).toFixed(1)} MB/s` : unit === 'us' ? `${v.toFixed(0)} us` : `${(v / 1e3).toFixed(2)} kmsg/s`);
   lines.push(`${'figure'.padEnd(26)} ${'median'.padStart(14)} ${'spread'.padStart(7)}`);
   for (const f of r.figures) lines.push(`${f.id.padEnd(26)} ${fmt(f.summary.median, f.unit).padStart(14)} ${`${(f.summary.spread * 100).toFixed(0)}%`.padStart(7)}`);
