@@ -6,7 +6,7 @@ import { ConfigError, InfraError } from '../errors.ts';
 import { REMOTE_KMOD_DIR } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
 import { isBoard, Lab } from '../lab/lab.ts';
-import { loadLabFile, resolveLab, type LabOptions } from '../lab/lab-file.ts';
+import { loadLabFile, resolveLab, type LabOptions, type LabSpec } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { repoRoot } from '../paths.ts';
 import { benchCsv, benchPlots } from './plots.ts';
@@ -155,12 +155,12 @@ export async function benchIpcLocalConfig(cpus: number, opts: CellOptions & { ac
  * real 4-CPU machine benchmarked at 1, 2, 3 and 4 CPUs); all CPUs are online
  * again afterwards.
  */
-export async function benchIpcLocalBoard(labFile: string, cpuList: number[] | undefined, opts: CellOptions): Promise<ConfigResult[]> {
+export async function benchIpcLocalBoard(spec: LabSpec, cpuList: number[] | undefined, opts: CellOptions): Promise<ConfigResult[]> {
   const { log } = opts;
-  const lab = await Lab.boot(loadLabFile(labFile), { log });
+  const lab = await Lab.boot(spec, { log });
   const node = lab.nodes.find(isBoard);
   try {
-    if (!node) throw new InfraError(`${labFile} has no boards: bench ipc-local --lab benches the lab file's first board`);
+    if (!node) throw new InfraError(`lab ${spec.name} has no boards: bench ipc-local --lab benches the lab file's first board`);
     await installKmod([node], [1], log);
     const all = (await node.rpc.call('cpus', {})).online;
     const counts = cpuList ?? all.map((_, i) => i + 1);
@@ -185,35 +185,33 @@ export async function benchIpcLocalBoard(labFile: string, cpuList: number[] | un
 
 async function benchCell(node: LabNode, cpus: number, meta: Pick<ConfigResult, 'accel' | 'kernel' | 'variant' | 'oversubscribed' | 'board'>, opts: CellOptions): Promise<ConfigResult> {
   const { log } = opts;
-  {
-    const bin = `${REMOTE_KMOD_DIR}/bench/ipcbench`;
-    const list = cases(opts.msgIters);
-    const samples = new Map<string, { unit: string; values: number[] }>();
-    // Round-robin over the cases so a slow phase of the host touches every case alike.
-    for (let r = 0; r < opts.repeat; r++) {
-      for (const c of list) {
-        const { value, unit } = await runCase(node, bin, c);
-        const s = samples.get(c.id) ?? { unit, values: [] };
-        s.values.push(value);
-        samples.set(c.id, s);
-      }
-      log(`bench: ${node.name}, ${cpus} CPU: round ${r + 1}/${opts.repeat} done`);
+  const bin = `${REMOTE_KMOD_DIR}/bench/ipcbench`;
+  const list = cases(opts.msgIters);
+  const samples = new Map<string, { unit: string; values: number[] }>();
+  // Round-robin over the cases so a slow phase of the host touches every case alike.
+  for (let r = 0; r < opts.repeat; r++) {
+    for (const c of list) {
+      const { value, unit } = await runCase(node, bin, c);
+      const s = samples.get(c.id) ?? { unit, values: [] };
+      s.values.push(value);
+      samples.set(c.id, s);
     }
-    const results: CaseResult[] = list.map((c) => {
-      const s = samples.get(c.id)!;
-      return { id: c.id, unit: s.unit, samples: s.values, summary: summarize(s.values) };
-    });
-    const byId = new Map(results.map((r) => [r.id, r]));
-    const pairs: [string, string][] = [...MSG_RATIOS, ...COPY_SIZES.flatMap((s): [string, string][] => [[`vcopy-${s}`, `pvm-${s}`], [`vcopy-${s}`, `memcpy-${s}`]])];
-    const ratios = pairs.map(([a, b]) => ({ a, b, ...ratio(byId.get(a)!.samples, byId.get(b)!.samples) }));
-    const met = targets(cpus).map((t) => {
-      const value = byId.get(t.a)!.summary.median / byId.get(t.b)!.summary.median;
-      return { ...t, value, met: value >= t.min };
-    });
-    const perf: ConfigResult['perf'] = {};
-    for (const id of ['pipe', 'unix', 'futex-spin', 'shm-ring', 'm3-sendrec', 'm3-sendrec-rr']) perf[id] = await perfProfile(node, bin, id, opts.msgIters);
-    return { cpus, ...meta, hostCores: os.cpus().length, cases: results, ratios, targets: met, perf };
+    log(`bench: ${node.name}, ${cpus} CPU: round ${r + 1}/${opts.repeat} done`);
   }
+  const results: CaseResult[] = list.map((c) => {
+    const s = samples.get(c.id)!;
+    return { id: c.id, unit: s.unit, samples: s.values, summary: summarize(s.values) };
+  });
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const pairs: [string, string][] = [...MSG_RATIOS, ...COPY_SIZES.flatMap((s): [string, string][] => [[`vcopy-${s}`, `pvm-${s}`], [`vcopy-${s}`, `memcpy-${s}`]])];
+  const ratios = pairs.map(([a, b]) => ({ a, b, ...ratio(byId.get(a)!.samples, byId.get(b)!.samples) }));
+  const met = targets(cpus).map((t) => {
+    const value = byId.get(t.a)!.summary.median / byId.get(t.b)!.summary.median;
+    return { ...t, value, met: value >= t.min };
+  });
+  const perf: ConfigResult['perf'] = {};
+  for (const id of ['pipe', 'unix', 'futex-spin', 'shm-ring', 'm3-sendrec', 'm3-sendrec-rr']) perf[id] = await perfProfile(node, bin, id, opts.msgIters);
+  return { cpus, ...meta, hostCores: os.cpus().length, cases: results, ratios, targets: met, perf };
 }
 
 export function formatTable(configs: ConfigResult[]): string {
@@ -244,7 +242,7 @@ export async function benchIpcLocal(opts: { cpus?: number[]; repeat: number; msg
   const log = (l: string) => process.stderr.write(`${l}\n`);
   const configs: ConfigResult[] = [];
   const labDoc = opts.labFile ? loadLabFile(opts.labFile) : undefined;
-  if (labDoc && labDoc.boards.length > 0) configs.push(...(await benchIpcLocalBoard(opts.labFile!, opts.cpus, { ...opts, log })));
+  if (labDoc && labDoc.boards.length > 0) configs.push(...(await benchIpcLocalBoard(labDoc, opts.cpus, { ...opts, log })));
   else {
     // A lab file without boards gives the VM's other fields (memory, kernel, command line); the CPU count is the cell's.
     const first = labDoc?.nodes[0];

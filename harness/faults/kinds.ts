@@ -124,22 +124,24 @@ async function unplugVcpu(node: LabNode, spec: FaultSpec): Promise<string> {
   } finally {
     q.close();
   }
-  let slot = slots.find((x) => x['qom-path']?.startsWith('/machine/peripheral/'));
+  const slot = slots.find((x) => x['qom-path']?.startsWith('/machine/peripheral/'));
   const notes: string[] = [];
-  if (!slot) {
+  let id: string;
+  let cpu: number | undefined;
+  if (slot) {
+    id = slot['qom-path']!.split('/').pop()!;
+    // An online CPU shows its topology; an offline hot-added one is the only present CPU beyond the boot ones.
+    const beyondBoot = (await node.rpc.call('cpus', {})).present.filter((c) => c >= t.spec.cpus);
+    cpu = (await guestCpu(node, slot.props)) ?? (beyondBoot.length === 1 ? beyondBoot[0] : undefined);
+    if (cpu === undefined) throw new InfraError(`${node.name}: no guest CPU for vCPU ${id}`);
+  } else {
     const before = (await node.rpc.call('cpus', {})).present;
-    const id = await t.hotplugCpu();
-    const cpu = await newGuestCpu(node, before, id);
+    id = await t.hotplugCpu();
+    cpu = await newGuestCpu(node, before, id);
     await node.rpc.call('cpuOnline', { cpu, online: true });
     notes.push(`hot-added vCPU ${id} (CPU ${cpu}) first`);
     await new Promise((r) => setTimeout(r, 1000));
-    slot = { type: '', props: parseSlotId(id), 'qom-path': `/machine/peripheral/${id}` };
   }
-  const id = slot['qom-path']!.split('/').pop()!;
-  // An online CPU shows its topology; an offline hot-added one is the only present CPU beyond the boot ones.
-  const beyondBoot = (await node.rpc.call('cpus', {})).present.filter((c) => c >= t.spec.cpus);
-  const cpu = (await guestCpu(node, slot.props)) ?? (beyondBoot.length === 1 ? beyondBoot[0] : undefined);
-  if (cpu === undefined) throw new InfraError(`${node.name}: no guest CPU for vCPU ${id}`);
   const { online } = await node.rpc.call('cpus', {});
   if (online.includes(cpu)) await node.rpc.call('cpuOnline', { cpu, online: false });
   await t.unplugCpu(id);
@@ -154,12 +156,6 @@ async function replugVcpu(node: LabNode): Promise<string> {
   const cpu = await newGuestCpu(node, before, id);
   const r = await node.rpc.call('cpuOnline', { cpu, online: true });
   return `vCPU ${id} plugged back as CPU ${cpu}; online now ${r.online.join(',')}`;
-}
-
-/** `hcpu<socket>-<core>-<thread>` (QemuTarget.hotplugCpu) back to its slot. */
-function parseSlotId(id: string): Record<string, number> {
-  const [socket, core, thread] = id.replace(/^hcpu/, '').split('-').map(Number);
-  return { 'socket-id': socket!, 'core-id': core!, 'thread-id': thread! };
 }
 
 /** The guest CPU a vCPU just hot-added became: the one present now that was not before (offline CPUs show no topology). */
@@ -218,6 +214,15 @@ async function switchPort(lab: Lab, node: LabNode): Promise<number> {
 
 const ISOLATED_VLAN_BASE = 100;
 
+/** Moves the VMs' ports on the lab switch to `vlan` (0: back to the common LAN); returns the ports. */
+async function moveToVlan(lab: Lab, nodes: LabNode[], vlan: number): Promise<number[]> {
+  const ports = [];
+  for (const n of nodes) ports.push(await switchPort(lab, n));
+  if (vlan !== 0) await lab.vde.command(`vlan/create ${vlan}`).catch(() => undefined);
+  for (const p of ports) await lab.vde.command(`port/setvlan ${p} ${vlan}`);
+  return ports;
+}
+
 /**
  * Resolves with why the node's machine went away, or fails after `ms`. A VM's
  * QEMU exits; a board is gone for the harness once its SSH stops answering.
@@ -244,18 +249,10 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
     return {
       name: faultName(spec),
       inject: async () => {
-        const ports = [];
-        for (const n of splitGroup(lab, spec)) ports.push(await switchPort(lab, n));
-        await lab.vde.command(`vlan/create ${SPLIT_VLAN}`).catch(() => undefined);
-        for (const p of ports) await lab.vde.command(`port/setvlan ${p} ${SPLIT_VLAN}`);
+        const ports = await moveToVlan(lab, splitGroup(lab, spec), SPLIT_VLAN);
         return `switch ports ${ports.join(', ')} (${spec.node}) moved to VLAN ${SPLIT_VLAN}; the rest stay in VLAN 0`;
       },
-      heal: async () => {
-        const ports = [];
-        for (const n of splitGroup(lab, spec)) ports.push(await switchPort(lab, n));
-        for (const p of ports) await lab.vde.command(`port/setvlan ${p} 0`);
-        return `switch ports ${ports.join(', ')} back in VLAN 0`;
-      },
+      heal: async () => `switch ports ${(await moveToVlan(lab, splitGroup(lab, spec), 0)).join(', ')} back in VLAN 0`,
     };
   }
   const name = faultName(spec);
@@ -309,17 +306,12 @@ export function makeFault(lab: Lab, spec: FaultSpec): Fault {
         inject: async () => {
           const n = node();
           if (n.target instanceof BoardTarget) return inNodePartition(n, true);
-          const port = await switchPort(lab, n);
-          await lab.vde.command(`vlan/create ${vlan}`).catch(() => undefined);
-          await lab.vde.command(`port/setvlan ${port} ${vlan}`);
-          return `switch port ${port} moved to VLAN ${vlan}`;
+          return `switch port ${(await moveToVlan(lab, [n], vlan)).join(', ')} moved to VLAN ${vlan}`;
         },
         heal: async () => {
           const n = node();
           if (n.target instanceof BoardTarget) return inNodePartition(n, false);
-          const port = await switchPort(lab, n);
-          await lab.vde.command(`port/setvlan ${port} 0`);
-          return `switch port ${port} back in VLAN 0`;
+          return `switch port ${(await moveToVlan(lab, [n], 0)).join(', ')} back in VLAN 0`;
         },
       };
     }

@@ -325,9 +325,9 @@ export class Lab {
         log(`lab: ${nodes.length} node(s) powered on, waiting for readiness`);
         await Promise.all(nodes.map((n) => ready(n, deadline)));
       }
+      // A VM started again on a fresh port is a new LabNode: the lab's list follows.
       syncNodes();
       await boardsUp;
-      syncNodes();
       writeState(state);
       return lab;
     } catch (e) {
@@ -414,10 +414,9 @@ export class Lab {
       old.disconnect();
     } else if (old.target.hasPower) {
       old.disconnect();
-      await old.target.power.off().catch(() => undefined);
-      await old.target.console.start();
+      // Its `cycle` command, or off then on; the console capture restarts first either way.
+      await old.target.power.cycle();
       old.record.consolePid = old.target.console.pid;
-      await old.target.power.on();
     } else {
       if (old.state !== 'gone') void old.sh('reboot', 5000).catch(() => undefined);
       old.target.markBoot();
@@ -506,16 +505,25 @@ export class Lab {
   }
 }
 
-/** Consoles and how each machine was started or switched: QEMU argv and stderr, a board's power log. */
+/**
+ * How a machine was started or switched, for evidence: a VM's QEMU command
+ * line and stderr (`NODE.qemu.txt`), a board's lab-file entry and power log
+ * (`NODE.board.txt`).
+ */
+export function machineNote(n: AnyLabNode): { file: string; text: string } {
+  if (isVm(n)) {
+    const argv = ['qemu-system-x86_64', ...n.target.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ');
+    return { file: `${n.name}.qemu.txt`, text: `${argv}\n\n${n.target.stderrText()}\n` };
+  }
+  const power = path.join(n.record.dir, 'power.log');
+  return { file: `${n.name}.board.txt`, text: `${JSON.stringify(n.record.board, null, 2)}\n\n${existsSync(power) ? readFileSync(power, 'utf8') : '(no power command ran)'}\n` };
+}
+
+/** Every machine's whole console and its note. */
 function writeMachineEvidence(nodes: AnyLabNode[], out: string): void {
   for (const n of nodes) {
     writeFileSync(path.join(out, `${n.name}.console.log`), n.target.console.text());
-    if (isVm(n)) {
-      const t = n.target;
-      writeFileSync(path.join(out, `${n.name}.qemu.txt`), `${['qemu-system-x86_64', ...t.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n\n${t.stderrText()}\n`);
-    } else {
-      const power = path.join(n.record.dir, 'power.log');
-      writeFileSync(path.join(out, `${n.name}.board.txt`), `${JSON.stringify(n.record.board, null, 2)}\n\n${existsSync(power) ? readFileSync(power, 'utf8') : '(no power command ran)'}\n`);
-    }
+    const note = machineNote(n);
+    writeFileSync(path.join(out, note.file), note.text);
   }
 }

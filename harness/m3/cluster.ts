@@ -79,17 +79,21 @@ export class M3Cluster {
   private readonly retired: ProxyHandle[] = [];
   /** The cluster's key, for a node that joins again after a reboot. */
   private key?: Buffer;
+  /** Node ids by position (a node that rejoins keeps its place and id). */
+  private readonly ids: number[];
 
   private constructor(
     readonly nodes: LabNode[],
     readonly remote: Map<string, RemoteKmod>,
     readonly opts: ClusterOptions,
-  ) {}
+  ) {
+    this.ids = clusterIds(nodes);
+  }
 
   nodeId(node: LabNode): number {
     const i = this.nodes.indexOf(node);
     if (i < 0) throw new InfraError(`${node.name} is not in this cluster`);
-    return clusterIds(this.nodes)[i]!;
+    return this.ids[i]!;
   }
 
   static async setup(nodes: LabNode[], opts: Partial<ClusterOptions> = {}, log?: (l: string) => void): Promise<M3Cluster> {

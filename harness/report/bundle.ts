@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { kmodBuildDir } from '../kmod/build.ts';
-import { isVm, type Lab } from '../lab/lab.ts';
+import { isVm, machineNote, type Lab } from '../lab/lab.ts';
 import { stateRoot } from '../paths.ts';
 import { labFacts } from './environment.ts';
 import type { KernelReport } from './kernel-reports.ts';
@@ -89,13 +89,8 @@ export async function saveTestBundle(lab: Lab, ev: TestEvidence): Promise<string
     const text = n.target.console.text();
     writeFileSync(path.join(dir, `${n.name}.console.log`), text);
     writeFileSync(path.join(dir, `${n.name}.console-test.log`), text.slice(ev.consoleSince.get(n.name) ?? 0));
-    if (isVm(n)) {
-      const argv = ['qemu-system-x86_64', ...n.target.argv].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ');
-      writeFileSync(path.join(dir, `${n.name}.qemu.txt`), `${argv}\n\n${n.target.stderrText()}\n`);
-    } else {
-      const power = path.join(n.record.dir, 'power.log');
-      writeFileSync(path.join(dir, `${n.name}.power.log`), existsSync(power) ? readFileSync(power, 'utf8') : '(no power command ran)\n');
-    }
+    const note = machineNote(n);
+    writeFileSync(path.join(dir, note.file), note.text);
     const d = ev.dmesg.get(n.name);
     if (d !== undefined) writeFileSync(path.join(dir, `${n.name}.dmesg.log`), d);
   }

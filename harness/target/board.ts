@@ -134,10 +134,6 @@ export class BoardTarget implements Target {
     }
     throw new InfraError(`${this.name}: still answering SSH after the reboot was asked for`);
   }
-
-  dispose(): void {
-    // The capture keeps running for a lab left up; teardown stops it by PID.
-  }
 }
 
 function readKey(spec: BoardSpec): string {

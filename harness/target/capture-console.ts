@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { InfraError } from '../errors.ts';
 import { isOurs, stopProcess } from '../lab/procs.ts';
 import type { ConsoleLog } from './target.ts';
@@ -24,10 +24,6 @@ export class CaptureConsole implements ConsoleLog {
   text(): string {
     if (!this.command) return `(${this.board} has no console command in the lab file: boards[].console)\n`;
     return existsSync(this.path) ? readFileSync(this.path, 'utf8') : '';
-  }
-
-  bytes(): number {
-    return existsSync(this.path) ? statSync(this.path).size : 0;
   }
 
   running(): boolean {

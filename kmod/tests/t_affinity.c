@@ -262,11 +262,12 @@ static double same_cpu_share(unsigned int flags, const char *dcname, int *answer
  * idle previous CPU that shares the cache whatever the hint.)
  */
 #define SPIN_US "/sys/module/m3ipc/parameters/spin_us"
+#define SCHEDSTATS "/proc/sys/kernel/sched_schedstats"
 
-/* the module's spin_us, set to @us; returns the old value (-1: unreadable) */
-static int spin_us(int us)
+/* an integer parameter file set to @v; returns the old value (-1: unreadable) */
+static int swap_param(const char *path, int v)
 {
-	FILE *f = fopen(SPIN_US, "r+");
+	FILE *f = fopen(path, "r+");
 	int old = -1;
 
 	if (!f)
@@ -274,40 +275,27 @@ static int spin_us(int us)
 	if (fscanf(f, "%d", &old) != 1)
 		old = -1;
 	rewind(f);
-	fprintf(f, "%d\n", us);
+	fprintf(f, "%d\n", v);
 	fclose(f);
 	return old;
 }
 
 static void test_wake_affine(void)
 {
-	int off_n = 0, on_n = 0, old, stats = -1;
+	int off_n = 0, on_n = 0, old, stats;
 	long off_w, off_s, on_w, on_s;
 	double off, on;
-	FILE *f;
 
 	/* a spinning server is still running when the next request comes: no wakeup to place */
-	old = spin_us(0);
+	old = swap_param(SPIN_US, 0);
 	ok(old >= 0, "spinning off while placement is measured (spin_us was %d)", old);
 	/* the scheduler's own count of sync wakeups (schedstats, off by default) */
-	f = fopen("/proc/sys/kernel/sched_schedstats", "r+");
-	if (f && fscanf(f, "%d", &stats) != 1)
-		stats = -1;
-	if (f) {
-		rewind(f);
-		fputs("1\n", f);
-		fclose(f);
-	}
+	stats = swap_param(SCHEDSTATS, 1);
 	off = same_cpu_share(0, "t_aff4", &off_n, &off_w, &off_s);
 	on = same_cpu_share(M3_DCF_WAKE_AFFINE, "t_aff5", &on_n, &on_w, &on_s);
-	if (stats == 0) {
-		f = fopen("/proc/sys/kernel/sched_schedstats", "w");
-		if (f) {
-			fputs("0\n", f);
-			fclose(f);
-		}
-	}
-	spin_us(old);
+	if (stats >= 0)
+		swap_param(SCHEDSTATS, stats);
+	swap_param(SPIN_US, old);
 	is(off_n, 1000, "1000 round trips answered in a DC without wake-affine");
 	is(on_n, 1000, "1000 round trips answered in a wake-affine DC (sync wakeups)");
 	/* /proc/PID/sched needs CONFIG_SCHED_DEBUG (Debian's kernel; not the debug and up variants) */
