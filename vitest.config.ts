@@ -23,6 +23,8 @@ export default defineConfig({
       'default',
       ['junit', { outputFile: 'reports/junit.xml' }],
       ['allure-vitest/reporter', { resultsDir: 'allure-results' }],
+      // Last: what failed and why, where a log's tail shows it.
+      './harness/report/failure-summary.ts',
     ],
     projects: [
       {

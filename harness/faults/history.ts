@@ -5,11 +5,23 @@
  * judges the history alone. Pure functions: unit-tested without a lab.
  */
 
+/**
+ * rt_load's calls: e sendrec echo, v remote vcopy round (write, read back),
+ * n notify, g / h the server node's admin grants KERNEL / HARDWARE level
+ * (a sendrec), b the server's buffer address (a sendrec).
+ */
+export const OP_KINDS = ['e', 'v', 'n', 'g', 'h', 'b'] as const;
+export type OpKind = (typeof OP_KINDS)[number];
+/** Kinds that are a request to the server and wait for its answer (counted by the server's msgs_rcvd and msgs_sent). */
+const SENDREC_KINDS: readonly OpKind[] = ['e', 'g', 'h', 'b'];
+
 /** One call as rt_load printed it, placed on the host's clock. */
 export interface Op {
   /** "node1/30": the node and slot of the client. */
   client: string;
   seq: number;
+  /** What the call was (rt_load's KIND): see OP_KINDS. */
+  kind: OpKind;
   /** Host time (ms since the epoch) the call started: the client's start + its offset. */
   start: number;
   durationMs: number;
@@ -37,15 +49,16 @@ export function parseHistory(client: string, text: string, startedAt: number): C
   for (const line of text.split('\n')) {
     const t = line.trim();
     if (!t) continue;
-    const m = /^op (\d+) (\d+) (\d+) (\d+) (-?\d+) (\S+)$/.exec(t);
-    if (m) {
-      const raw = m[6]!;
+    const m = /^op (\d+) (\d+) ([a-z]) (\d+) (\d+) (-?\d+) (\S+)$/.exec(t);
+    if (m && (OP_KINDS as readonly string[]).includes(m[3]!)) {
+      const raw = m[7]!;
       h.ops.push({
         client,
         seq: Number(m[2]),
-        start: startedAt + Number(m[3]),
-        durationMs: Number(m[4]),
-        result: Number(m[5]),
+        kind: m[3] as OpKind,
+        start: startedAt + Number(m[4]),
+        durationMs: Number(m[5]),
+        result: Number(m[6]),
         reply: raw === '-' ? null : /^-?\d+$/.test(raw) ? Number(raw) : raw,
       });
     } else if (/^done \d+$/.test(t)) h.done = true;
@@ -57,6 +70,8 @@ export function parseHistory(client: string, text: string, startedAt: number): C
 export interface CheckOptions {
   /** Results a call may end with under the fault (0 is always allowed). */
   allowed: number[];
+  /** More results allowed for one kind of call only. */
+  allowedByKind?: Partial<Record<OpKind, number[]>>;
   /** No call may take longer: the documented bound for an affected call. */
   boundMs: number;
   /** Host time the fault was injected and the time its heal finished. */
@@ -64,11 +79,26 @@ export interface CheckOptions {
   healedAt: number;
 }
 
+export interface ClientSummary {
+  client: string;
+  ops: number;
+  ok: number;
+  /** Calls by kind (OP_KINDS), for the report. */
+  kinds: Partial<Record<OpKind, number>>;
+  failures: Record<string, number>;
+  longestMs: number;
+  okAfterHeal: number;
+  /** Requests that reached or may have reached the server: every sendrec, and every notify that was sent (0). */
+  messages: number;
+  /** Sendrecs answered: each one a request the server received and answered. */
+  answered: number;
+}
+
 export interface CheckResult {
   ok: boolean;
   problems: string[];
   /** Per client: calls, successes, failures by errno, the longest call. */
-  summary: { client: string; ops: number; ok: number; failures: Record<string, number>; longestMs: number; okAfterHeal: number }[];
+  summary: ClientSummary[];
 }
 
 /**
@@ -99,13 +129,25 @@ export function checkHistory(histories: ClientHistory[], o: CheckOptions, errnam
         if (op.start >= o.healedAt) okAfter++;
       } else {
         failures[errname(op.result)] = (failures[errname(op.result)] ?? 0) + 1;
-        if (!o.allowed.includes(op.result)) problems.push(`${h.client} #${op.seq}: failed with ${errname(op.result)}, not a documented result of this fault`);
+        if (!o.allowed.includes(op.result) && !o.allowedByKind?.[op.kind]?.includes(op.result)) problems.push(`${h.client} #${op.seq}: failed with ${errname(op.result)}, not a documented result of this fault`);
         if (op.reply !== null) problems.push(`${h.client} #${op.seq}: failed but carries an answer (${op.reply})`);
       }
     });
     if (h.ops.length && okBefore === 0) problems.push(`${h.client}: no call succeeded before the fault (the workload never ran)`);
     if (h.ops.length && okAfter === 0) problems.push(`${h.client}: no call succeeded after the heal (traffic did not resume)`);
-    summary.push({ client: h.client, ops: h.ops.length, ok: h.ops.filter((x) => x.result === 0).length, failures, longestMs: longest, okAfterHeal: okAfter });
+    const kinds: ClientSummary['kinds'] = {};
+    for (const op of h.ops) kinds[op.kind] = (kinds[op.kind] ?? 0) + 1;
+    summary.push({
+      client: h.client,
+      ops: h.ops.length,
+      ok: h.ops.filter((x) => x.result === 0).length,
+      kinds,
+      failures,
+      longestMs: longest,
+      okAfterHeal: okAfter,
+      messages: h.ops.filter((x) => SENDREC_KINDS.includes(x.kind) || (x.kind === 'n' && x.result === 0)).length,
+      answered: h.ops.filter((x) => SENDREC_KINDS.includes(x.kind) && x.result === 0).length,
+    });
   }
   return { ok: problems.length === 0, problems, summary };
 }
@@ -120,24 +162,26 @@ export interface ServerCounts {
 
 /**
  * The module's own counters against the history: a server received every request
- * whose call succeeded and no more requests than its clients made, and answered
- * at least the successful calls and at most what it received (a request counted
- * twice, or an answer sent to nobody's call, shows here). Calls of `lostClients`
+ * whose sendrec succeeded and no more messages than its clients sent (sendrecs
+ * and notifies; notifies pending at once coalesce, so they bound only from
+ * above), and answered at least the successful sendrecs and at most what it
+ * received (a request counted twice, or an answer sent to nobody's call, shows
+ * here). vcopy moves no message. Calls of `lostClients`
  * (their node died, and their records with it) are unknown: a server they
  * called is held only to the lower bounds.
  */
-export function checkCounters(summary: CheckResult['summary'], servers: ServerCounts[], lostClients: string[] = []): string[] {
+export function checkCounters(summary: Pick<ClientSummary, 'client' | 'messages' | 'answered'>[], servers: ServerCounts[], lostClients: string[] = []): string[] {
   const problems: string[] = [];
   for (const s of servers) {
     const mine = summary.filter((c) => c.client.endsWith(`>${s.node}`));
-    const ok = mine.reduce((n, c) => n + c.ok, 0);
-    const calls = mine.reduce((n, c) => n + c.ops, 0);
+    const ok = mine.reduce((n, c) => n + c.answered, 0);
+    const calls = mine.reduce((n, c) => n + c.messages, 0);
     // Clients whose history died with their node made calls nobody can count: no upper bound then.
     const uncounted = lostClients.some((c) => c.endsWith(`>${s.node}`));
-    if (s.rcvd < ok) problems.push(`server on ${s.node}: received ${s.rcvd} requests, but ${ok} calls to it succeeded`);
-    if (!uncounted && s.rcvd > calls) problems.push(`server on ${s.node}: received ${s.rcvd} requests, more than the ${calls} calls made to it`);
-    if (s.sent < ok) problems.push(`server on ${s.node}: sent ${s.sent} answers, but ${ok} calls to it succeeded`);
-    if (s.sent > s.rcvd) problems.push(`server on ${s.node}: sent ${s.sent} answers for ${s.rcvd} requests`);
+    if (s.rcvd < ok) problems.push(`server on ${s.node}: received ${s.rcvd} messages, but ${ok} sendrecs to it succeeded`);
+    if (!uncounted && s.rcvd > calls) problems.push(`server on ${s.node}: received ${s.rcvd} messages, more than the ${calls} its clients sent`);
+    if (s.sent < ok) problems.push(`server on ${s.node}: sent ${s.sent} answers, but ${ok} sendrecs to it succeeded`);
+    if (s.sent > s.rcvd) problems.push(`server on ${s.node}: sent ${s.sent} answers for ${s.rcvd} messages`);
   }
   return problems;
 }
@@ -147,6 +191,6 @@ export function historyText(histories: ClientHistory[], t0: number): string {
   return histories
     .flatMap((h) => h.ops)
     .sort((a, b) => a.start - b.start)
-    .map((op) => `${((op.start - t0) / 1000).toFixed(3).padStart(8)}s ${op.client.padEnd(10)} #${`${op.seq}`.padEnd(5)} ${`${op.durationMs}`.padStart(5)} ms  ${op.result === 0 ? 'ok' : op.result}  reply ${op.reply ?? '-'}`)
+    .map((op) => `${((op.start - t0) / 1000).toFixed(3).padStart(8)}s ${op.client.padEnd(10)} #${`${op.seq}`.padEnd(5)} ${op.kind} ${`${op.durationMs}`.padStart(5)} ms  ${op.result === 0 ? 'ok' : op.result}  reply ${op.reply ?? '-'}`)
     .join('\n');
 }
