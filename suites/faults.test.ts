@@ -102,11 +102,12 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
   const t0 = Date.now();
   const between = schedule(index);
   // The schedule: the load runs 1.5-3 s before the fault, which lasts 3-6 s
-  // (the seed decides; the heal still leaves the clients 4 s or more).
+  // (the seed decides, and each client's mix of calls: rt_load's SEED; the
+  // heal still leaves the clients 4 s or more).
   const warmupMs = between(1500, 3000);
   const holdMs = between(3000, 6000);
   await allure.parameter('seed', `${SEED}`);
-  await allure.description(`Schedule (seed ${SEED}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${loadMs} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
+  await allure.description(`Schedule (seed ${SEED}, test ${index}): load ${warmupMs} ms, fault ${holdMs} ms, heal, load until ${loadMs} ms. Replay: M3LAB_SEED=${SEED} npx m3lab run suites/faults.test.ts`);
   const countsBefore = await serverCounts();
   let slot = 13 + (index % 4) * 12; // fresh client slots for every test (13..60; the DC has 64; reused after 4 tests)
   const clients = [];
@@ -117,7 +118,7 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
       for (const mode of ['rpc', 'notify'] as const) {
         const mySlot = slot++;
         const startedAt = Date.now();
-        const { id } = await from.rpc.call('spawn', { cmd: c().remote.get(from.name)!.tests.rt_load!, args: [c().opts.dc, `${mySlot}`, `${s.ep}`, `${c().nodeId(to)}`, `${loadMs}`, mode] });
+        const { id } = await from.rpc.call('spawn', { cmd: c().remote.get(from.name)!.tests.rt_load!, args: [c().opts.dc, `${mySlot}`, `${s.ep}`, `${c().nodeId(to)}`, `${loadMs}`, mode, `${between(1, 2 ** 31)}`] });
         clients.push({ from, to, slot: mySlot, id, startedAt });
       }
     }

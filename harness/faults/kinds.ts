@@ -39,7 +39,9 @@ export const FAULT_HELP: Record<FaultKind, { what: string; heal: string; qemu: b
   split: { what: 'split the lab in two: the nodes named as NODE,NODE,... move together to a VLAN of their own on the lab switch; each group still talks within itself (VMs only)', heal: 'ports back to VLAN 0', qemu: true, board: false },
   'link-down': { what: 'LAN cable out (the guest sees carrier loss), QMP set_link', heal: 'link up', qemu: true, board: false },
   'cpu-offline': { what: 'take CPU --cpu N (default: the highest online but 0) offline through sysfs', heal: 'online it again', qemu: true, board: true },
-  // QEMU 7.2 under TCG dies (SIGSEGV) when the heal plugs a vCPU back into a slot unplugged in the same run: 3 of 3 tries here, with and without load.
+  // QEMU 7.2 under TCG dies when the heal plugs a vCPU back after an unplug in the same run: SIGSEGV into the
+  // same slot (3 of 3 tries, with and without load), "double free or corruption" into a slot never used,
+  // and with -accel tcg,thread=single the unplug itself deadlocks (qemu_thread_join). Needs a newer QEMU or KVM.
   'cpu-unplug': { what: 'hot-unplug a vCPU through QMP (offlined in the guest first); a node without a hot-added vCPU gets one first (needs maxcpus > cpus)', heal: 'plug it back (QMP) and online it (QEMU 7.2 under TCG crashes there)', qemu: true, board: false },
 };
 

@@ -5,18 +5,19 @@
  * the module ends it, never because the caller gave up), and prints one
  * history line per call for the lab's checker (harness/faults/history.ts):
  *
- *   rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify]
+ *   rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify [SEED]]
  *
  *   op CLIENT SEQ KIND START_MS DURATION_MS RESULT REPLY
  *
- * rpc (the default) makes sendrecs (KIND e) and, every fourth call, a remote
- * vcopy round (KIND v): a block written into this client's region of the
+ * rpc (the default) makes sendrecs (KIND e) and remote vcopy rounds (KIND v,
+ * one call in four; which ones, SEED decides, with the block's length and the
+ * pauses): a block written into this client's region of the
  * server's buffer and read back. It needs KERNEL level on the server's node,
  * which that node's admin gives (RT_GRANT, KIND g), and the buffer's address
  * (RT_GETBUF, KIND b); both are asked again after every failure, since a node
  * that died comes back with neither.
  *
- * notify sends notifications (KIND n, every 25 ms). They are only delivered
+ * notify sends notifications (KIND n, 0-50 ms apart, as SEED decides). They are only delivered
  * with HARDWARE level on the server's node (KIND h asks for it, again after
  * every failure); a level already HARDWARE there refuses that sendrec with
  * -EACCES (HARDWARE may not sendrec a KERNEL server), which says the grant
@@ -33,13 +34,24 @@
 #include <stdbool.h>
 #include "rt_common.h"
 
-#define VC_LEN		(16 << 10)
+#define VC_LEN		(32 << 10)
 /* each client its own region of the server's buffer: slots are DC-wide */
 #define VC_REGION	(64 << 10)
 
 static int dcid, srv, snode, slot;
 static long t_start;
 static int64_t seq;
+static uint64_t rng;
+
+/* the workload's own choices: splitmix64, so one SEED gives one mix */
+static uint64_t next_rand(void)
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 
 static void record(char kind, long t0, int ret, const char *reply)
 {
@@ -106,19 +118,20 @@ static int getbuf(uint64_t *addr)
 
 static int vcopy_round(uint64_t addr, uint8_t *out, uint8_t *back)
 {
+	int len = 1 + (int)(next_rand() % VC_LEN);
 	long t0 = now_ms();
 	char reply[32] = "1";
 	int ret, bad, i;
 
-	for (i = 0; i < VC_LEN; i++)
+	for (i = 0; i < len; i++)
 		out[i] = rt_pat(((uint64_t)slot << 32) | seq, i);
-	memset(back, 0, VC_LEN);
-	ret = m3_vcopy_T(M3_SELF, out, srv, (void *)(uintptr_t)addr, VC_LEN,
+	memset(back, 0, len);
+	ret = m3_vcopy_T(M3_SELF, out, srv, (void *)(uintptr_t)addr, len,
 			 M3_TIMEOUT_FOREVER);
 	if (!ret)
 		ret = m3_vcopy_T(srv, (void *)(uintptr_t)addr, M3_SELF, back,
-				 VC_LEN, M3_TIMEOUT_FOREVER);
-	for (bad = 0, i = 0; i < VC_LEN; i++)
+				 len, M3_TIMEOUT_FOREVER);
+	for (bad = 0, i = 0; i < len; i++)
 		bad += out[i] != back[i];
 	if (bad)
 		snprintf(reply, sizeof(reply), "mismatch%d", bad);
@@ -144,12 +157,13 @@ int main(int argc, char **argv)
 	long t_end;
 	int ret;
 
-	if (argc < 6 || argc > 7 ||
-	    (argc == 7 && strcmp(argv[6], "rpc") && strcmp(argv[6], "notify"))) {
-		fprintf(stderr, "usage: rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify]\n");
+	if (argc < 6 || argc > 8 ||
+	    (argc >= 7 && strcmp(argv[6], "rpc") && strcmp(argv[6], "notify"))) {
+		fprintf(stderr, "usage: rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify [SEED]]\n");
 		return 2;
 	}
-	notifier = argc == 7 && !strcmp(argv[6], "notify");
+	notifier = argc >= 7 && !strcmp(argv[6], "notify");
+	rng = argc == 8 ? strtoull(argv[7], NULL, 0) : 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	slot = atoi(argv[2]);
 	if ((slot + 1) * VC_REGION > RT_BUF_SIZE) {
@@ -178,8 +192,8 @@ int main(int argc, char **argv)
 		} else if (notifier) {
 			ret = notify();
 			if (!ret)
-				msleep(25);
-		} else if (seq % 4 == 0) {
+				msleep((long)(next_rand() % 51));
+		} else if (next_rand() % 4 == 0) {
 			ret = vcopy_round(addr, out, back);
 		} else {
 			ret = echo();

@@ -77,6 +77,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
   let anyFailed = false;
 
   beforeAll(async () => {
+    if (opts.seed !== undefined) log(`seed ${opts.seed}: M3LAB_SEED=${opts.seed} replays this run's random choices`);
     try {
       handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) });
       const facts = await labFacts(handle.lab);
