@@ -5,7 +5,7 @@
  * the module ends it, never because the caller gave up), and prints one
  * history line per call for the lab's checker (harness/faults/history.ts):
  *
- *   rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify [SEED]]
+ *   rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify [SEED [STOPFILE]]]
  *
  *   op CLIENT SEQ KIND START_MS DURATION_MS RESULT REPLY
  *
@@ -28,8 +28,10 @@
  * answers what was sent plus one, and the request carries SLOT and SEQ, so a
  * reply meant for another request or client shows; a vcopy read back what it
  * wrote), else what went wrong, or "-" without an answer. Between two failed
- * calls it waits 50 ms, so a node that is down is not hammered. The last line
- * is "done OPS".
+ * calls it waits 50 ms, so a node that is down is not hammered. It stops
+ * after DURATION_MS, or before that once STOPFILE exists (the lab stops the
+ * load a set time after the heal, however long the heal took), never inside
+ * a call. The last line is "done OPS".
  */
 #include <stdbool.h>
 #include "rt_common.h"
@@ -153,17 +155,19 @@ int main(int argc, char **argv)
 {
 	static uint8_t out[VC_LEN], back[VC_LEN];
 	bool notifier, ready = false;
+	const char *stopfile;
 	uint64_t addr = 0;
 	long t_end;
 	int ret;
 
-	if (argc < 6 || argc > 8 ||
+	if (argc < 6 || argc > 9 ||
 	    (argc >= 7 && strcmp(argv[6], "rpc") && strcmp(argv[6], "notify"))) {
-		fprintf(stderr, "usage: rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify [SEED]]\n");
+		fprintf(stderr, "usage: rt_load DC SLOT SERVER_EP SERVER_NODE DURATION_MS [rpc|notify [SEED [STOPFILE]]]\n");
 		return 2;
 	}
 	notifier = argc >= 7 && !strcmp(argv[6], "notify");
-	rng = argc == 8 ? strtoull(argv[7], NULL, 0) : 1;
+	rng = argc >= 8 ? strtoull(argv[7], NULL, 0) : 1;
+	stopfile = argc == 9 ? argv[8] : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	slot = atoi(argv[2]);
 	if ((slot + 1) * VC_REGION > RT_BUF_SIZE) {
@@ -178,7 +182,7 @@ int main(int argc, char **argv)
 		bail("rmtbind", ret);
 	t_start = now_ms();
 	t_end = t_start + atol(argv[5]);
-	for (seq = 1; now_ms() < t_end;) {
+	for (seq = 1; now_ms() < t_end && !(stopfile && !access(stopfile, F_OK));) {
 		if (!ready && notifier) {
 			ret = grant('h', M3_PRIV_HARDWARE);
 			if (ret == -EACCES)	/* still HARDWARE there */
