@@ -19,7 +19,7 @@ export interface ClusterOptions {
   insecure: boolean;
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 7000, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 16384, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
+export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 7000, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
 
 /** The M3-IPC privilege levels, as m3ctl names them. */
 export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';

@@ -4,7 +4,7 @@
  *
  *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)
  *           [--base-port 7000] [--heartbeat-ms 200] [--timeout-ms 1000]
- *           [--max-payload 16384]
+ *           [--max-payload 65536]
  *
  * --key FILE: the cluster key (32 bytes, mode 0600; auth.h): every
  * connection starts with a mutual challenge-response and every frame
@@ -69,7 +69,8 @@
 
 static int local_id = -1, peer_id = -1, base_port = 7000;
 static int hb_ms = 200, tmo_ms = 1000;
-static unsigned int max_payload = 16384;
+/* a remote vcopy chunk: 4x fewer round trips than 16 KiB, twice the rate */
+static unsigned int max_payload = 65536;
 static struct in_addr peer_addr;
 static const char *role = "parent";
 static uint8_t key[M3A_KEY_LEN];
@@ -740,7 +741,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)\n"
 		"               [--base-port 7000] [--heartbeat-ms 200] [--timeout-ms 1000]\n"
-		"               [--max-payload 16384]\n");
+		"               [--max-payload 65536]\n");
 	exit(2);
 }
 
