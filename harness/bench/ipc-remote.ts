@@ -6,6 +6,7 @@ import { loadLabFile, resolveLab, type LabOptions } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { M3Cluster, spawnedEndpoint } from '../m3/cluster.ts';
 import { repoRoot } from '../paths.ts';
+import { cpuSnapshot, formatProfile, profileOf, type CpuProfile } from './cpu-profile.ts';
 import { ratio, summarize, type Summary } from './stats.ts';
 
 const TCP_PORT = 7100;
@@ -50,6 +51,68 @@ export interface RemoteResult {
   figures: { id: string; unit: string; samples: number[]; summary: Summary }[];
   ratios: { a: string; b: string; value: number; low: number; high: number; target?: string; met?: boolean }[];
   proxies: Record<string, string>[];
+  /** Where the time went during the 8-client run, on the client's node and the server's. */
+  profiles: CpuProfile[];
+}
+
+/** What one setting of the proxies measures: every figure id gets `suffix`. */
+interface Round {
+  cluster: M3Cluster;
+  n1: LabNode;
+  n2: LabNode;
+  ep: number;
+  suffix: string;
+  iters: number;
+  /** Only the figures authentication could change (rtt, 8 clients, 4 MiB vcopy): the insecure pass. */
+  short: boolean;
+  /** CPU use on both nodes over the 8-client run (the last round of the main pass). */
+  profile: boolean;
+}
+
+async function measure(r: Round, add: (id: string, unit: string, v: number) => void): Promise<CpuProfile[]> {
+  const { cluster, n1, n2, ep, suffix } = r;
+  const r1 = cluster.remote.get(n1.name)!;
+  const dc = cluster.opts.dc;
+  const tcp = r1.bench.tcpbench!;
+  const rb = r1.bench.rbench!;
+  const host = n2.record.lanAddress;
+  const node2 = `${cluster.nodeId(n2)}`;
+  const it = `${r.iters}`;
+  if (!r.short) {
+    const t = await json(n1, tcp, ['rtt', host, `${TCP_PORT}`, it, '1']);
+    add('tcp-rtt-us', 'us', t.median_us!);
+    add('tcp-pingpong-rate', 'msg/s', t.rate!);
+  }
+  const m = await json(n1, rb, ['rtt', dc, '20', `${ep}`, node2, it]);
+  add(`m3-rtt-us${suffix}`, 'us', m.median_us!);
+  if (!r.short) {
+    add('m3-sendrec-rate', 'msg/s', m.rate!);
+    const tp = await json(n1, tcp, ['pipeline', host, `${TCP_PORT}`, `${r.iters * CLIENTS}`, '64', `${CLIENTS}`]);
+    add(`tcp-pipeline-${CLIENTS}`, 'msg/s', tp.rate!);
+  }
+  const before = r.profile ? await Promise.all([n1, n2].map(cpuSnapshot)) : [];
+  const mp = await json(n1, rb, ['rate', dc, '21', `${ep}`, node2, it, `${CLIENTS}`]);
+  const after = r.profile ? await Promise.all([n1, n2].map(cpuSnapshot)) : [];
+  add(`m3-sendrec-${CLIENTS}-clients${suffix}`, 'msg/s', mp.rate!);
+  for (const size of r.short ? [4 << 20] : [65536, 4 << 20]) {
+    const iters = Math.max(4, Math.round((16 << 20) / size));
+    if (!r.short) {
+      const ts = await json(n1, tcp, ['stream', host, `${TCP_PORT}`, `${size * iters}`]);
+      add(`tcp-stream-${size}`, 'B/s', ts.value!);
+    }
+    const mv = await grantedVcopy(cluster, n1, n2, rb, ['vcopy', dc, '40', `${ep}`, node2, `${size}`, `${iters}`]);
+    add(`m3-vcopy-${size}${suffix}`, 'B/s', mv.value!);
+  }
+  return after.map((a, i) => profileOf([n1, n2][i]!.name, before[i]!, a, r.iters * CLIENTS));
+}
+
+/** A cluster on the two machines and its rbench and TCP servers on the second; the server's endpoint. */
+async function startCluster(n1: LabNode, n2: LabNode, insecure: boolean, log: (l: string) => void): Promise<{ cluster: M3Cluster; ep: number }> {
+  const cluster = await M3Cluster.setup([n1, n2], { insecure }, log);
+  const r2 = cluster.remote.get(n2.name)!;
+  await n2.rpc.call('spawn', { cmd: r2.bench.tcpbench!, args: ['server', `${TCP_PORT}`] });
+  const srv = await n2.rpc.call('spawn', { cmd: r2.bench.rbench!, args: ['server', cluster.opts.dc, `${SERVER_SLOT}`] });
+  return { cluster, ep: await spawnedEndpoint(n2, srv.id, 'rbench server', 5000) };
 }
 
 export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel']; kernel?: LabOptions['kernel']; labFile?: string }): Promise<number> {
@@ -61,43 +124,28 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
   let cluster: M3Cluster | undefined;
   try {
     const [n1, n2] = [lab.nodes[0]!, lab.nodes[1]!];
-    cluster = await M3Cluster.setup([n1, n2], {}, log);
-    const r1 = cluster.remote.get(n1.name)!;
-    const r2 = cluster.remote.get(n2.name)!;
-    const dc = cluster.opts.dc;
-    const tcp = r1.bench.tcpbench!;
-    const rb = r1.bench.rbench!;
-    await n2.rpc.call('spawn', { cmd: r2.bench.tcpbench!, args: ['server', `${TCP_PORT}`] });
-    const srv = await n2.rpc.call('spawn', { cmd: r2.bench.rbench!, args: ['server', dc, `${SERVER_SLOT}`] });
-    const ep = await spawnedEndpoint(n2, srv.id, 'rbench server', 5000);
-    const host = n2.record.lanAddress;
-    const node2 = `${cluster.nodeId(n2)}`;
-    const it = `${opts.iters}`;
     const fig = new Map<string, Figure>();
     const add = (id: string, unit: string, v: number) => {
       const f = fig.get(id) ?? { id, unit, values: [] };
       f.values.push(v);
       fig.set(id, f);
     };
-    for (let r = 0; r < opts.repeat; r++) {
-      const t = await json(n1, tcp, ['rtt', host, `${TCP_PORT}`, it, '1']);
-      add('tcp-rtt-us', 'us', t.median_us!);
-      const m = await json(n1, rb, ['rtt', dc, '20', `${ep}`, node2, it]);
-      add('m3-rtt-us', 'us', m.median_us!);
-      add('tcp-pingpong-rate', 'msg/s', t.rate!);
-      add('m3-sendrec-rate', 'msg/s', m.rate!);
-      const tp = await json(n1, tcp, ['pipeline', host, `${TCP_PORT}`, `${opts.iters * CLIENTS}`, '64', `${CLIENTS}`]);
-      add(`tcp-pipeline-${CLIENTS}`, 'msg/s', tp.rate!);
-      const mp = await json(n1, rb, ['rate', dc, '21', `${ep}`, node2, it, `${CLIENTS}`]);
-      add(`m3-sendrec-${CLIENTS}-clients`, 'msg/s', mp.rate!);
-      for (const size of [65536, 4 << 20]) {
-        const iters = Math.max(4, Math.round((16 << 20) / size));
-        const ts = await json(n1, tcp, ['stream', host, `${TCP_PORT}`, `${size * iters}`]);
-        add(`tcp-stream-${size}`, 'B/s', ts.value!);
-        const mv = await grantedVcopy(cluster, n1, n2, rb, ['vcopy', dc, '40', `${ep}`, node2, `${size}`, `${iters}`]);
-        add(`m3-vcopy-${size}`, 'B/s', mv.value!);
+    // Authenticated links (the default), then the same cluster again with --insecure proxies: what authentication costs.
+    let profiles: CpuProfile[] = [];
+    let proxies: Record<string, string>[] = [];
+    for (const insecure of [false, true]) {
+      const started = await startCluster(n1, n2, insecure, log);
+      cluster = started.cluster;
+      for (let r = 0; r < opts.repeat; r++) {
+        const last = r === opts.repeat - 1;
+        const p = await measure({ cluster, n1, n2, ep: started.ep, suffix: insecure ? '-insecure' : '', iters: opts.iters, short: insecure, profile: !insecure && last }, add);
+        if (p.length) profiles = p;
+        log(`bench: remote round ${r + 1}/${opts.repeat}${insecure ? ' (--insecure proxies)' : ''} done`);
       }
-      log(`bench: remote round ${r + 1}/${opts.repeat} done`);
+      if (!insecure) proxies = await cluster.proxyTable(n1);
+      const problems = await cluster.teardown();
+      cluster = undefined;
+      if (problems.length) throw new InfraError(`cluster teardown between the passes: ${problems.join('; ')}`);
     }
     const figures = [...fig.values()].map((f) => ({ id: f.id, unit: f.unit, samples: f.values, summary: summarize(f.values) }));
     const by = new Map(figures.map((f) => [f.id, f.samples]));
@@ -110,11 +158,14 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
       pair('m3-rtt-us', 'tcp-rtt-us', { max: 1.25 }),
       pair('m3-sendrec-rate', 'tcp-pingpong-rate'),
       pair(`m3-sendrec-${CLIENTS}-clients`, `tcp-pipeline-${CLIENTS}`, { min: 0.8 }),
-      pair('m3-vcopy-65536', 'tcp-stream-65536'),
-      pair(`m3-vcopy-${4 << 20}`, `tcp-stream-${4 << 20}`),
+      pair('m3-vcopy-65536', 'tcp-stream-65536', { min: 0.8 }),
+      pair(`m3-vcopy-${4 << 20}`, `tcp-stream-${4 << 20}`, { min: 0.8 }),
+      // What authentication costs: above 1 for a time, below 1 for a rate.
+      pair('m3-rtt-us', 'm3-rtt-us-insecure'),
+      pair(`m3-sendrec-${CLIENTS}-clients`, `m3-sendrec-${CLIENTS}-clients-insecure`),
+      pair(`m3-vcopy-${4 << 20}`, `m3-vcopy-${4 << 20}-insecure`),
     ];
-    const proxies = await cluster.proxyTable(n1);
-    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: [n1, n2].map((n, i) => `${i ? 'server' : 'client'} ${n.name} (${n.record.kernel.variant} ${n.record.kernel.release})`).join(', '), figures, ratios, proxies };
+    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: [n1, n2].map((n, i) => `${i ? 'server' : 'client'} ${n.name} (${n.record.kernel.variant} ${n.record.kernel.release})`).join(', '), figures, ratios, proxies, profiles };
     const doc = { bench: 'ipc-remote', date: new Date().toISOString(), repeat: opts.repeat, iters: opts.iters, ...result };
     const out = path.join(repoRoot, 'reports', 'bench-ipc-remote.json');
     mkdirSync(path.dirname(out), { recursive: true });
@@ -135,5 +186,9 @@ export function formatRemote(r: RemoteResult, repeat: number): string {
   for (const f of r.figures) lines.push(`${f.id.padEnd(26)} ${fmt(f.summary.median, f.unit).padStart(14)} ${`${(f.summary.spread * 100).toFixed(0)}%`.padStart(7)}`);
   lines.push(`${'ratio'.padEnd(48)} ${'median'.padStart(7)}  range        target`);
   for (const q of r.ratios) lines.push(`${`${q.a} / ${q.b}`.padEnd(48)} ${q.value.toFixed(2).padStart(7)}  ${`${q.low.toFixed(2)}..${q.high.toFixed(2)}`.padEnd(12)} ${q.target ? `${q.target} ${q.met ? 'MET' : 'MISSED'}` : ''}`);
+  if (r.profiles.length) {
+    lines.push('', `where the time goes during m3-sendrec-${CLIENTS}-clients (from /proc, 10 ms ticks):`);
+    for (const p of r.profiles) lines.push(formatProfile(p));
+  }
   return lines.join('\n');
 }

@@ -125,6 +125,7 @@ describe('nightly: figures and targets of a bench run', () => {
         { a: 'm3-sendrec-rate', b: 'tcp-pingpong-rate', value: 0.8, low: 0.7, high: 0.9 },
       ],
       proxies: [],
+      profiles: [],
     };
     expect(figuresFromRemote(r, 'default')[0]).toMatchObject({ key: 'ipc-remote/tcg/default/m3-rtt-us', better: 'lower', cell: 'default' });
     const t = targetsFromRemote(r, 'default');
