@@ -166,9 +166,16 @@ static int m3_p2l_other(struct m3_dc *dc, const struct m3_rhdr *h,
 			dst->msgs_rcvd++;
 			m3_wake(dst, 0);
 		}
-		m3_answer(M3_CMD_SEND_ACK, dc->dcid, h->dst, h->src, h->snode,
-			  h->seq, ret, *ack);
-		*ack = NULL;
+		/*
+		 * A replier never waits for its reply's fate, so a delivered
+		 * reply is not acknowledged (a sendrec is one frame each way);
+		 * a refused one is, for the record of the replier's node.
+		 */
+		if (ret) {
+			m3_answer(M3_CMD_SEND_ACK, dc->dcid, h->dst, h->src,
+				  h->snode, h->seq, ret, *ack);
+			*ack = NULL;
+		}
 		return 0;
 	case M3_CMD_SEND_ACK:
 	case M3_CMD_COPYIN_ACK:
