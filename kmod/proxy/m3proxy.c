@@ -196,6 +196,38 @@ static int write_frame(int fd, struct m3a_link *l, const struct m3_rhdr *h,
 	return 0;
 }
 
+/*
+ * Frames waiting in the kernel go out together: after the one get2rmt
+ * waited for, the sender takes whatever else is queued (get2rmt without
+ * waiting) into one buffer of sealed frames and writes it at once, so a
+ * burst costs one write and fewer TCP segments, not one of each per frame.
+ */
+#define OUT_CAP		(256 << 10)
+
+struct outbuf {
+	uint8_t *p;
+	size_t len;
+};
+
+/* does one more frame of up to max_payload bytes fit? */
+static bool out_room(const struct outbuf *o)
+{
+	return o->len + M3W_HDR_LEN + max_payload + M3A_MAC_LEN <= OUT_CAP;
+}
+
+/* a frame as get2rmt gave it (struct m3_rhdr + payload), sealed at the end */
+static void out_append(struct outbuf *o, struct m3a_link *l,
+		       const uint8_t *frame)
+{
+	uint8_t *w = o->p + o->len;
+	struct m3_rhdr h;
+
+	memcpy(&h, frame, sizeof(h));
+	memcpy(w + M3W_HDR_LEN, frame + sizeof(h), h.len);
+	m3a_seal(l, &h, w + M3W_HDR_LEN, w, w + M3W_HDR_LEN + h.len);
+	o->len += M3W_HDR_LEN + h.len + m3a_mac_len(l);
+}
+
 static void hello_hdr(struct m3_rhdr *h, unsigned int cmd, uint64_t seq,
 		      uint64_t ack)
 {
@@ -267,6 +299,8 @@ static void run_sender(void)
 {
 	size_t buflen = sizeof(struct m3_rhdr) + max_payload;
 	uint8_t *buf = malloc(buflen), in[4 * (M3W_HDR_LEN + M3A_MAC_LEN)];
+	struct outbuf out = { .p = malloc(OUT_CAP) };
+	unsigned int batched;
 	uint64_t last_ack = 0, last_hello = 0, hello_seq = 0, last_try = 0;
 	size_t inlen = 0;
 	bool failing = false;
@@ -274,7 +308,7 @@ static void run_sender(void)
 	struct m3_rhdr h;
 	int fd = -1, n;
 
-	if (!buf)
+	if (!buf || !out.p)
 		exit(1);
 	for (;;) {
 		uint64_t t = now_ms();
@@ -379,6 +413,30 @@ static void run_sender(void)
 		n = m3_get2rmt(buf, buflen, hb_ms / 2 ?: 1);
 		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
 			continue;
+		out.len = 0;
+		batched = 0;
+		/* a frame, then whatever else is queued; an error stops the
+		 * batch and is handled below once the batch is written */
+		while (n >= 0) {
+			out_append(&out, &link, buf);
+			memcpy(&h, buf, sizeof(h));
+			batched++;
+			if (!out_room(&out))
+				break;
+			n = m3_get2rmt(buf, buflen, 0);
+			if (n == -EAGAIN || n == -ETIMEDOUT || n == -EINTR)
+				break;
+		}
+		if (out.len && write_all(fd, out.p, out.len) < 0) {
+			logm("closing connection: write error (%u frame(s) lost, the last %s): %s",
+			     batched, m3w_cmd_name(h.cmd), strerror(errno));
+			close(fd);
+			fd = -1;
+			node_down("write error");
+			continue;
+		}
+		if (n >= 0 || n == -EAGAIN || n == -ETIMEDOUT || n == -EINTR)
+			continue;
 		if (n == -ECONNRESET) {
 			/* this node marked the peer down (and dropped what it
 			 * had queued for it): a new connection tells the peer,
@@ -389,18 +447,8 @@ static void run_sender(void)
 			fd = -1;
 			continue;
 		}
-		if (n < 0) {
-			logm("get2rmt: %s: exiting", strerror(-n));
-			exit(1);
-		}
-		memcpy(&h, buf, sizeof(h));
-		if (write_frame(fd, &link, &h, buf + sizeof(h)) < 0) {
-			logm("closing connection: write error (%s lost): %s",
-			     m3w_cmd_name(h.cmd), strerror(errno));
-			close(fd);
-			fd = -1;
-			node_down("write error");
-		}
+		logm("get2rmt: %s: exiting", strerror(-n));
+		exit(1);
 	}
 }
 
@@ -545,7 +593,7 @@ static void run_receiver(void)
 	struct m3a_link link;
 	int lfd, fd = -1, ret;
 	bool had_link = false;	/* a connection from the peer was up before */
-	size_t inlen = 0;
+	size_t inlen = 0, off;
 
 	if (!in || !frame)
 		exit(1);
@@ -655,20 +703,23 @@ static void run_receiver(void)
 				last_rx = now_ms();
 			}
 		}
-		while (!why && inlen >= M3W_HDR_LEN) {
+		/* the frames read, in order; what is left of a frame moves
+		 * to the front once, not after every frame */
+		for (off = 0; !why && inlen - off >= M3W_HDR_LEN;) {
+			const uint8_t *f = in + off;
 			size_t fl;
 			uint64_t lseq;
 
-			if (m3w_decode(in, &h, &lseq, peer_id, local_id,
+			if (m3w_decode(f, &h, &lseq, peer_id, local_id,
 				       max_payload, &why)) {
 				rejected("a frame", why);
 				break;
 			}
 			fl = M3W_HDR_LEN + h.len + m3a_mac_len(&link);
-			if (inlen < fl)
+			if (inlen - off < fl)
 				break;
-			if (m3a_open(&link, in, lseq, in + M3W_HDR_LEN, h.len,
-				     in + M3W_HDR_LEN + h.len, &why)) {
+			if (m3a_open(&link, f, lseq, f + M3W_HDR_LEN, h.len,
+				     f + M3W_HDR_LEN + h.len, &why)) {
 				rejected("a frame", why);
 				break;
 			}
@@ -678,9 +729,8 @@ static void run_receiver(void)
 				break;
 			}
 			memcpy(frame, &h, sizeof(h));
-			memcpy(frame + sizeof(h), in + M3W_HDR_LEN, h.len);
-			memmove(in, in + fl, inlen - fl);
-			inlen -= fl;
+			memcpy(frame + sizeof(h), f + M3W_HDR_LEN, h.len);
+			off += fl;
 			ret = m3_put2lcl(frame, sizeof(h) + h.len);
 			/* refusals a remote caller already got as its answer
 			 * (or NOTIFY, which has none) are not connection events */
@@ -701,6 +751,10 @@ static void run_receiver(void)
 				if (write_frame(fd, &link, &ah, NULL) < 0)
 					why = "write error (HELLO_ACK)";
 			}
+		}
+		if (off) {
+			memmove(in, in + off, inlen - off);
+			inlen -= off;
 		}
 		if (!why && now_ms() - last_rx > (uint64_t)tmo_ms)
 			why = "peer silent for the timeout";
