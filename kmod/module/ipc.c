@@ -144,8 +144,9 @@ void m3_arm(struct m3_proc *c, struct m3_waiter *w)
 	w->task = current;
 	w->done = false;
 	w->result = 0;
-	w->rbuf = NULL;
-	w->rlen = 0;
+	w->rd.nr = 0;
+	w->rd.want = 0;
+	w->rd.got = 0;
 	c->waiter = w;
 }
 

@@ -51,14 +51,29 @@
 
 #define M3_NAME "m3ipc"
 
+/*
+ * A remote vcopy reads up to M3_RVC_WINDOW chunks with one COPYOUT_RQST:
+ * the other node streams them back without waiting for each to be taken,
+ * so the link is not idle for a round trip per chunk.
+ */
+#define M3_RVC_WINDOW	8
+
+/* COPYOUT_DATA payloads handed over to a waiting caller, in order */
+struct m3_rvc_data {
+	void *buf[M3_RVC_WINDOW];
+	u32 len[M3_RVC_WINDOW];
+	u32 nr;
+	u32 want;		/* bytes the COPYOUT_RQST asked for */
+	u32 got;
+};
+
 /* a blocked caller; lives on the caller's kernel stack */
 struct m3_waiter {
 	struct task_struct *task;
 	struct m3_msg msg;	/* message delivered to the waiter */
 	int result;
 	bool done;		/* set (release) by the waker under dc->lock */
-	void *rbuf;		/* remote vcopy: COPYOUT_DATA handed over */
-	u32 rlen;
+	struct m3_rvc_data rd;	/* remote vcopy: the data received */
 };
 
 struct m3_dc;

@@ -41,8 +41,8 @@ static int m3_hdr_check(const struct m3_rhdr *h, u32 len, u32 max_payload)
 	case M3_CMD_COPYOUT_DATA:
 		return 0;
 	case M3_CMD_COPYOUT_RQST:
-		return !h->len && h->count && h->count <= max_payload ?
-		       0 : -EPROTO;
+		return !h->len && h->count &&
+		       h->count <= M3_RVC_WINDOW * max_payload ? 0 : -EPROTO;
 	default:
 		return h->len ? -EPROTO : 0;
 	}
@@ -192,9 +192,20 @@ static int m3_p2l_other(struct m3_dc *dc, const struct m3_rhdr *h,
 			return 0;
 		}
 		if (h->cmd == M3_CMD_COPYOUT_DATA && !h->rcode) {
-			dst->waiter->rbuf = *data;
-			dst->waiter->rlen = h->len;
+			struct m3_rvc_data *rd = &dst->waiter->rd;
+
+			/* more pieces or bytes than asked for: a broken peer */
+			if (!h->len || rd->nr == M3_RVC_WINDOW ||
+			    h->len > rd->want - rd->got) {
+				m3_wake(dst, -EPROTO);
+				return 0;
+			}
+			rd->buf[rd->nr] = *data;
+			rd->len[rd->nr++] = h->len;
+			rd->got += h->len;
 			*data = NULL;
+			if (rd->got < rd->want)
+				return 0;	/* the rest of the window follows */
 		}
 		m3_wake(dst, m3_rcode(h->rcode));
 		return 0;
@@ -202,19 +213,78 @@ static int m3_p2l_other(struct m3_dc *dc, const struct m3_rhdr *h,
 	return -EPROTO;
 }
 
+/* a COPYOUT_DATA answer to @h: @len bytes already in @f (0 with an error) */
+static void m3_copyout_answer(struct m3_dc *dc, const struct m3_rhdr *h,
+			      struct m3_frame *f, u32 len, int ret)
+{
+	f->hdr.len = len;
+	m3_frame_prep(f, M3_CMD_COPYOUT_DATA, dc->dcid, h->dst, M3_PRIV_KERNEL,
+		      h->src, h->snode);
+	f->hdr.ack = h->seq;
+	f->hdr.rcode = ret;
+	m3_queue(h->snode, f);
+}
+
+/*
+ * COPYOUT_RQST for up to M3_RVC_WINDOW pieces of @maxp bytes: each piece
+ * goes back as its own COPYOUT_DATA, one after another without waiting;
+ * the first failure ends the stream with an answer carrying it. @f, for
+ * the first piece, and @err, for a failure after it, were allocated before
+ * anything could fail, so the caller always gets its answer.
+ */
+static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
+			      struct task_struct *t, u32 maxp,
+			      struct m3_frame *f, struct m3_frame *err)
+{
+	u32 off = 0, k;
+	int ret = 0;
+
+	while (off < h->count) {
+		k = min(h->count - off, maxp);
+		if (!f)
+			f = m3_frame_alloc(k, GFP_KERNEL);
+		if (!f) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (access_process_vm(t, h->addr + off, f->data, k, 0) != k) {
+			ret = -EFAULT;
+			break;
+		}
+		m3_copyout_answer(dc, h, f, k, 0);
+		f = NULL;
+		off += k;
+	}
+	if (ret) {
+		m3_copyout_answer(dc, h, f ?: err, 0, ret);
+		if (f)
+			kfree(err);
+	} else {
+		kfree(err);
+	}
+}
+
 /* COPYIN_DATA / COPYOUT_RQST: copy to/from a local process (sleeps) */
-static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data)
+static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
+		       u32 maxp)
 {
 	bool in = h->cmd == M3_CMD_COPYIN_DATA;
 	u32 n = in ? h->len : h->count;
 	struct task_struct *t = NULL;
 	struct m3_proc *dst, *src = NULL;
-	struct m3_frame *f;
+	struct m3_frame *f, *err = NULL;
 	int ret;
 
-	f = m3_frame_alloc(in ? 0 : n, GFP_KERNEL);
+	f = m3_frame_alloc(in ? 0 : min(n, maxp), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
+	if (!in) {
+		err = m3_frame_alloc(0, GFP_KERNEL);
+		if (!err) {
+			kfree(f);
+			return -ENOMEM;
+		}
+	}
 	spin_lock(&dc->lock);
 	ret = dc->alive ? 0 : -ENXIO;
 	if (!ret)
@@ -235,20 +305,24 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data)
 		ret = -EFAULT;
 	if (!ret && !m3_task_copyable(t, true))
 		ret = -EACCES;
-	if (!ret && in)
-		ret = access_process_vm(t, h->addr, data, n, FOLL_WRITE) == n ?
-		      0 : -EFAULT;
-	else if (!ret)
-		ret = access_process_vm(t, h->addr, f->data, n, 0) == n ?
-		      0 : -EFAULT;
+	if (in) {
+		if (!ret)
+			ret = access_process_vm(t, h->addr, data, n,
+						FOLL_WRITE) == n ? 0 : -EFAULT;
+		f->hdr.len = 0;
+		m3_frame_prep(f, M3_CMD_COPYIN_ACK, dc->dcid, h->dst,
+			      M3_PRIV_KERNEL, h->src, h->snode);
+		f->hdr.ack = h->seq;
+		f->hdr.rcode = ret;
+		m3_queue(h->snode, f);
+	} else if (ret) {
+		m3_copyout_answer(dc, h, f, 0, ret);
+		kfree(err);
+	} else {
+		m3_copyout_stream(dc, h, t, maxp, f, err);
+	}
 	if (t)
 		put_task_struct(t);
-	f->hdr.len = (!in && !ret) ? n : 0;
-	m3_frame_prep(f, in ? M3_CMD_COPYIN_ACK : M3_CMD_COPYOUT_DATA,
-		      dc->dcid, h->dst, M3_PRIV_KERNEL, h->src, h->snode);
-	f->hdr.ack = h->seq;
-	f->hdr.rcode = ret;
-	m3_queue(h->snode, f);
 	return 0;
 }
 
@@ -328,7 +402,7 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	}
 
 	if (h.cmd == M3_CMD_COPYIN_DATA || h.cmd == M3_CMD_COPYOUT_RQST) {
-		ret = m3_p2l_copy(dc, &h, data);
+		ret = m3_p2l_copy(dc, &h, data, max_payload);
 		goto out;
 	}
 	spin_lock(&dc->lock);

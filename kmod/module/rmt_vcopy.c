@@ -22,14 +22,22 @@
 
 /* ---- remote vcopy (the caller's side) ---- */
 
+static void m3_rvc_free(struct m3_rvc_data *rd)
+{
+	while (rd->nr)
+		kfree(rd->buf[--rd->nr]);
+}
+
 /*
- * One chunk: COPYIN_DATA (@data, @n bytes to @addr of @ep) or COPYOUT_RQST
- * (@n bytes from @addr of @ep into *@rbuf, kmalloc'ed). Waits for the
- * answer; the caller is re-found under its dc->lock every time.
+ * One exchange: COPYIN_DATA (@data, @n bytes, one chunk, to @addr of @ep)
+ * or COPYOUT_RQST (@n bytes, up to M3_RVC_WINDOW chunks, from @addr of @ep,
+ * streamed back into @rd, whose buffers the caller then owns). Waits for
+ * the answer (the last piece); the caller is re-found under its dc->lock
+ * every time.
  */
 static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
-			u64 addr, u32 n, const void *data, void **rbuf,
-			long timeout)
+			u64 addr, u32 n, const void *data,
+			struct m3_rvc_data *rd, long timeout)
 {
 	struct m3_proc *c, *t;
 	struct m3_waiter w;
@@ -67,20 +75,17 @@ static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 	if (ret)
 		goto out;
 	m3_arm(c, &w);
+	w.rd.want = in ? 0 : n;
 	c->state = M3_PST_RMT | (in ? 0 : M3_PST_RMT_SRC);
 	c->blocked_on = t;
 	c->rmt_seq = seq;
 	ret = m3_wait(dc, c, &w, timeout);
-	if (!ret && !in) {
-		if (w.rlen != n) {
-			ret = -EPROTO;
-			kfree(w.rbuf);
-		} else {
-			*rbuf = w.rbuf;
-		}
-	} else {
-		kfree(w.rbuf);
-	}
+	if (!ret && w.rd.got != w.rd.want)
+		ret = -EPROTO;
+	if (!ret && !in)
+		*rd = w.rd;
+	else
+		m3_rvc_free(&w.rd);
 out:
 	m3_current_put(dc);
 	return ret;
@@ -105,7 +110,7 @@ int m3_rvcopy(struct m3_vcopy *a)
 	int s_node = -1, d_node = -1;
 	bool s_rmt, d_rmt;
 	u32 chunk = M3_RMT_MAX_PAYLOAD;
-	void *buf = NULL, *rbuf;
+	void *buf = NULL;
 	struct m3_dc *dc;
 	unsigned long deadline;
 	long timeout;
@@ -180,9 +185,15 @@ int m3_rvcopy(struct m3_vcopy *a)
 		}
 	}
 	while (done < a->len) {
-		u32 n = min_t(u64, chunk, a->len - done);
+		/*
+		 * A remote source streams a window of chunks into a local
+		 * destination; a remote destination takes one chunk at a time.
+		 */
+		u64 most = s_rmt && !d_rmt ? (u64)chunk * M3_RVC_WINDOW : chunk;
+		u32 n = min_t(u64, most, a->len - done);
 		long left = MAX_SCHEDULE_TIMEOUT;
-		void *p;
+		struct m3_rvc_data rd = { .nr = 0 };
+		u32 i, off = 0;
 
 		if (timeout != MAX_SCHEDULE_TIMEOUT) {
 			left = (long)(deadline - jiffies);
@@ -191,25 +202,36 @@ int m3_rvcopy(struct m3_vcopy *a)
 				break;
 			}
 		}
-		rbuf = NULL;
 		if (s_rmt) {
 			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
-					   a->src_addr + done, n, NULL, &rbuf,
+					   a->src_addr + done, n, NULL, &rd,
 					   left);
-			p = rbuf;
 		} else {
 			ret = m3_local_rw(st, a->src_addr + done, buf, n, false);
-			p = buf;
+			if (!ret) {
+				rd.buf[0] = buf;
+				rd.len[0] = n;
+				rd.nr = 1;
+			}
 		}
+		if (!ret && d_rmt && rd.nr != 1)
+			ret = -EPROTO;	/* the source node cut it otherwise */
 		if (!ret && d_rmt)
 			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
-					   a->dst_addr + done, n, p, NULL,
-					   left);
-		else if (!ret)
-			ret = m3_local_rw(dt, a->dst_addr + done, p, n, true);
-		kfree(rbuf);
-		if (ret)
+					   a->dst_addr + done, n, rd.buf[0],
+					   NULL, left);
+		for (i = 0; !ret && !d_rmt && i < rd.nr; i++) {
+			ret = m3_local_rw(dt, a->dst_addr + done + off,
+					  rd.buf[i], rd.len[i], true);
+			if (!ret)
+				off += rd.len[i];
+		}
+		if (s_rmt)
+			m3_rvc_free(&rd);
+		if (ret) {
+			done += off;	/* the pieces written before the fault */
 			break;
+		}
 		done += n;
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
