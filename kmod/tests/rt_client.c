@@ -226,6 +226,9 @@ static void mode_vcopy(size_t max)
 	}
 	ret = m3_vcopy(M3_SELF, lb, srv, (void *)8, 100);
 	is(ret, -EFAULT, "vcopy to an unmapped remote address: -EFAULT");
+	/* a window of 8 chunks asked for at once, failing at its first */
+	ret = m3_vcopy(srv, (void *)8, M3_SELF, lb, 1 << 20);
+	is(ret, -EFAULT, "vcopy of 1 MiB from an unmapped remote address: -EFAULT");
 	{
 		uint8_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
