@@ -272,9 +272,15 @@ int main(void)
 	msg_fill(&m, 77, "pong");
 	is(put(&h, &m, 64), 0, "put2lcl REPLY_MSG");
 	is(kid_result(&k), 1, "the caller gets the reply, m_source = remote endpoint");
+	is(next_frame(&o, NULL, 300), -ETIMEDOUT,
+	   "a delivered reply is not acknowledged (its replier waits for nothing)");
+	/* the same reply again: its caller waits for none any more */
+	h.seq = 2001;
+	is(put(&h, &m, 64), 0, "put2lcl REPLY_MSG for a caller that waits for no reply");
 	ret = next_frame(&o, NULL, 2000);
-	ok(!ret && o.cmd == M3_CMD_SEND_ACK && o.ack == 2000 && o.rcode == 0,
-	   "the reply is acknowledged (SEND_ACK)");
+	ok(!ret && o.cmd == M3_CMD_SEND_ACK && o.ack == 2001 && o.rcode == -EBADE,
+	   "... is refused, for the record: SEND_ACK -EBADE (%s, rcode %d)",
+	   errname(ret), o.rcode);
 
 	/* an incoming send: auto remote-bind, delivery, SEND_ACK */
 	R2 = M3_ENDPOINT(2, 6);
