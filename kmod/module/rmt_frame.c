@@ -107,6 +107,16 @@ int m3_queue(int node, struct m3_frame *f)
 		queue_work(m3_wq, &n->down_work);
 		pr_info("m3ipc: node %d down (%u frames its sender proxy does not take)\n",
 			node, M3_RMT_MAX_FRAMES);
+	} else if (ret == -EHOSTDOWN && !m3_is_request(f->hdr.cmd)) {
+		/*
+		 * An answer lost because the node is down here while its
+		 * frames still come in (it is not down there yet): the caller
+		 * there must learn it, or it waits for this answer forever.
+		 * Our sender resets its connection; the peer's receiver sees
+		 * it close and marks this node down, which ends its callers.
+		 */
+		n->reset_sender = true;
+		wake_up_all(&n->wq);
 	}
 	spin_unlock(&m3_rmt_lock);
 	if (ret)
@@ -211,7 +221,8 @@ int m3_my_node(bool sender)	/* m3_rmt_lock held */
 
 static bool m3_g2r_ready(struct m3_node *n)
 {
-	return !list_empty_careful(&n->frames) || READ_ONCE(n->sender) != current;
+	return !list_empty_careful(&n->frames) || READ_ONCE(n->reset_sender) ||
+	       READ_ONCE(n->sender) != current;
 }
 
 int m3_get2rmt(struct m3_get2rmt *a)
@@ -254,6 +265,15 @@ int m3_get2rmt(struct m3_get2rmt *a)
 	spin_lock(&m3_rmt_lock);
 	if (n->sender != current) {
 		ret = -ENOLINK;
+	} else if (n->reset_sender) {
+		/*
+		 * Marked down while we slept: not one more frame on the old
+		 * connection. A request queued since the node came back would
+		 * go out on it, and the peer, seeing that connection close,
+		 * drops the answer it owes (its PEER_RESET down) unheard.
+		 */
+		n->reset_sender = false;
+		ret = -ECONNRESET;
 	} else if (list_empty(&n->frames)) {
 		ret = tmo ? -ETIMEDOUT : -EAGAIN;
 	} else {

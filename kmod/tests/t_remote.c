@@ -10,11 +10,14 @@
  * The network part (m3proxy, rt_*) is tested by suites/ipc-remote and faults.
  */
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include "tap.h"
 
 static int dc, node, rnode, mypid;
 static int fpipe[2];
+/* shared with the fake sender proxy: how often get2rmt told it to reset */
+static int *resets;
 static pid_t spid;
 
 static void sender_proxy(void)
@@ -26,6 +29,8 @@ static void sender_proxy(void)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		n = m3_get2rmt(buf, sizeof(buf), 200);
+		if (n == -ECONNRESET)
+			__atomic_add_fetch(resets, 1, __ATOMIC_SEQ_CST);
 		if (n == -EPERM || n == -ETIMEDOUT || n == -ENOLINK || n == -EINTR ||
 		    n == -ECONNRESET) {
 			if (n == -EPERM)
@@ -195,6 +200,10 @@ int main(void)
 	mypid = getpid();
 	if (pipe(fpipe))
 		bail("pipe", -errno);
+	resets = mmap(NULL, sizeof(*resets), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (resets == MAP_FAILED)
+		bail("mmap", -errno);
 	spid = start_sender();
 
 	is(m3_proxy_bind(rnode, spid, mypid, 100), -EINVAL, "proxy_bind: max payload too small: -EINVAL");
@@ -382,6 +391,34 @@ int main(void)
 		ok(grep_file("/proc/m3ipc/nodes", line), "... then the node is declared down, its queue freed (%d queued)", queued());
 		is(refused, 0, "... and put2lcl itself never failed");
 		kill(spid, SIGCONT);
+		hdr(&h, M3_CMD_HELLO, M3_NONE, M3_NONE, 0);
+		is(put(&h, NULL, 0), 0, "HELLO brings it up");
+		is(m3_rmtbind(dc, R, rnode, "far"), 0, "rmtbind again");
+	}
+
+	/*
+	 * Down here while the node's frames still come in (as after its
+	 * sender reconnected): an answer owed to it cannot be queued, and
+	 * its caller there would wait for it forever. Our sender proxy is
+	 * told to reset its connection, so that node marks us down.
+	 */
+	{
+		int before, i;
+
+		msleep(300);	/* resets from the blocks above are counted */
+		before = __atomic_load_n(resets, __ATOMIC_SEQ_CST);
+		is(m3_node_reset(rnode), 0, "node marked down as after its sender reconnected (PEER_RESET)");
+		msleep(300);
+		is(__atomic_load_n(resets, __ATOMIC_SEQ_CST), before,
+		   "... which does not reset our sender's connection");
+		hdr(&h, M3_CMD_SEND_MSG, R, M3_ENDPOINT(1, 15), 64);
+		h.seq = 300000;
+		is(put(&h, &m, 64), 0, "a SEND_MSG from the node comes in anyway (answered -EPIPE)");
+		for (i = 0; i < 100 && __atomic_load_n(resets, __ATOMIC_SEQ_CST) == before; i++)
+			msleep(10);
+		ok(__atomic_load_n(resets, __ATOMIC_SEQ_CST) > before,
+		   "... its answer, lost to the node being down here, resets our sender's connection (within %d ms)",
+		   i * 10);
 		hdr(&h, M3_CMD_HELLO, M3_NONE, M3_NONE, 0);
 		is(put(&h, NULL, 0), 0, "HELLO brings it up");
 		is(m3_rmtbind(dc, R, rnode, "far"), 0, "rmtbind again");
