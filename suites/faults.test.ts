@@ -85,6 +85,8 @@ const c = () => cs.c();
 const nodes = () => cs.nodes();
 
 const servers = new Map<string, RtServer>();
+/** The running test's workload history, for its bundle if it fails. */
+let lastHistory: Record<string, string> = {};
 
 /** Each server's msgs_rcvd / msgs_sent, read from its node's /proc/m3ipc (the module's own count). */
 async function serverCounts(): Promise<ServerCounts[]> {
@@ -104,6 +106,7 @@ async function serverCounts(): Promise<ServerCounts[]> {
  * finish, then checks their histories.
  */
 async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies?: string } = {}): Promise<void> {
+  lastHistory = {};
   const all = nodes();
   const loadMs = o.loadMs ?? MAX_LOAD_MS;
   const stopFile = `/tmp/m3lab-load-${index}.stop`;
@@ -162,8 +165,11 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
   const countsAfter = await serverCounts();
   // A server that died with its node counts from its new start: its module's counters cannot be held against the run.
   const counts = countsAfter.map((a, i) => ({ node: a.node, rcvd: a.rcvd - countsBefore[i]!.rcvd, sent: a.sent - countsBefore[i]!.sent })).filter((x) => x.node !== o.dies);
-  await allure.attachment('history', historyText(histories, t0), { contentType: 'text/plain' });
-  await allure.attachment('history summary', JSON.stringify({ seed: SEED, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, clients: result.summary, lostWithTheirNode: lost, serverCounters: counts }, null, 2), { contentType: 'application/json' });
+  const summary = JSON.stringify({ seed: SEED, test: index, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, problems: result.problems, clients: result.summary, lostWithTheirNode: lost, serverCounters: counts }, null, 2);
+  // Kept for a failed test's bundle too: the history is what tells why.
+  lastHistory = { 'history.txt': `${historyText(histories, t0)}\n${histories.filter((h) => h.other.length).map((h) => `${h.client} also printed:\n  ${h.other.join('\n  ')}`).join('\n')}`, 'history-summary.json': summary };
+  await allure.attachment('history', lastHistory['history.txt']!, { contentType: 'text/plain' });
+  await allure.attachment('history summary', summary, { contentType: 'application/json' });
   expect(result.problems).toEqual([]);
   expect(checkCounters(result.summary, counts, lost)).toEqual([]);
   // Each client really crossed the fault: something failed or waited while it lasted.
@@ -213,7 +219,7 @@ function nodeDeath(kind: 'crash' | 'power-cycle' | 'reboot', target: LabNode): F
 
 describe(`faults: node failures under IPC load, judged from the workload's history (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
   // node2 has two vCPUs, so one of them can go offline under load, and room for a third to be hot-added and unplugged.
-  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS, seed: SEED, nodes: [{ cpus: 1 }, { cpus: 2, maxcpus: 3 }, { cpus: 1 }] }, async (cl, ns) => {
+  cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: PROXY_TIMEOUT_MS, seed: SEED, nodes: [{ cpus: 1 }, { cpus: 2, maxcpus: 3 }, { cpus: 1 }], evidence: () => lastHistory }, async (cl, ns) => {
     for (const [i, n] of ns.entries()) servers.set(n.name, await cl.startServer(n, 10 + i));
   });
   const { suite } = cs;

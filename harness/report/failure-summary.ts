@@ -8,7 +8,9 @@ import type { Reporter, TestModule } from 'vitest/node';
  * after everything else, each failed test with its error's first lines and
  * its evidence bundle.
  */
-export const SUMMARY_LINES = 6;
+export const SUMMARY_LINES = 12;
+
+const stripAnsi = (t: string) => t.replace(/\x1b\[[0-9;]*m/g, '');
 
 export interface FailedTest {
   name: string;
@@ -40,7 +42,8 @@ export default class FailureSummaryReporter implements Reporter {
         failed.push({
           name: t.fullName,
           file: m.relativeModuleId,
-          message: r.errors.map((e) => e.message).join('\n') || '(no message)',
+          // An assertion's message elides the values ("expected [ …(2) ] to deeply equal []"); its diff has them.
+          message: r.errors.map((e) => [e.message, e.diff ? stripAnsi(e.diff) : ''].filter(Boolean).join('\n')).join('\n') || '(no message)',
           bundle: t.annotations().find((a) => a.type === 'bundle')?.message,
         });
       }

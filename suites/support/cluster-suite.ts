@@ -28,10 +28,14 @@ export interface ClusterSuite {
 /**
  * `seed`: the suite's random choices, kept with every result and bundle (m3lab
  * replay). `nodes`: what the three nodes need (lab-file node fields), e.g. a
- * node with two vCPUs for CPU faults.
+ * node with two vCPUs for CPU faults. `evidence`: files the suite adds to a
+ * failed test's bundle.
  */
-export function clusterSuite(opts: Partial<ClusterOptions> & { seed?: number; nodes?: Record<string, unknown>[] }, then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>): ClusterSuite {
-  const { seed, nodes: nodeNeeds, ...clusterOpts } = opts;
+export function clusterSuite(
+  opts: Partial<ClusterOptions> & { seed?: number; nodes?: Record<string, unknown>[]; evidence?: () => Record<string, string> },
+  then?: (c: M3Cluster, nodes: LabNode[]) => Promise<void>,
+): ClusterSuite {
+  const { seed, nodes: nodeNeeds, evidence, ...clusterOpts } = opts;
   let cluster: M3Cluster | undefined;
   let nemesis = new Nemesis();
   const suite = labSuite({
@@ -45,7 +49,12 @@ export function clusterSuite(opts: Partial<ClusterOptions> & { seed?: number; no
     teardown: async () => {
       if (cluster) await cluster.teardown().catch(() => undefined);
     },
-    evidence: async () => (cluster ? cluster.proxyLogs() : {}),
+    // A failed test's bundle: every proxy's log, the fault timeline so far and what the suite adds (a workload's history).
+    evidence: async () => ({
+      ...(cluster ? await cluster.proxyLogs() : {}),
+      ...(nemesis.timeline.events.length ? { 'fault-timeline.txt': nemesis.timeline.toText() } : {}),
+      ...(evidence?.() ?? {}),
+    }),
   });
 
   beforeEach(() => {
