@@ -91,6 +91,8 @@ struct m3_proc {
 	char rname[16];		/* remote: name given by rmtbind */
 	/* seq of the remote request waited for (local) or answered (remote) */
 	u64 rmt_seq;
+	/* remote: the first failure of its COPYIN window (M3_RF_NOACK) */
+	int rvc_err;
 
 	/* IPC state, all under dc->lock */
 	unsigned int state;	/* M3_PST_* */

@@ -264,6 +264,35 @@ static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
 	}
 }
 
+/*
+ * A COPYIN_DATA chunk's place in its window (M3_RF_FIRST / M3_RF_NOACK):
+ * a NOACK chunk's failure is kept in the caller's descriptor here; the
+ * window's last chunk returns the first one kept, or its own result.
+ * Chunks come in order (one receiver proxy per node), so the last one's
+ * answer covers the whole window.
+ */
+static int m3_copyin_window(struct m3_dc *dc, const struct m3_rhdr *h,
+			    int ret)
+{
+	struct m3_proc *src;
+
+	spin_lock(&dc->lock);
+	if (dc->alive && !m3_resolve(dc, NULL, h->src, -EPIPE, &src) &&
+	    src->remote && src->node == h->snode) {
+		if (h->flags & M3_RF_FIRST)
+			src->rvc_err = 0;
+		if (h->flags & M3_RF_NOACK) {
+			if (ret && !src->rvc_err)
+				src->rvc_err = ret;
+		} else {
+			ret = ret ?: src->rvc_err;
+			src->rvc_err = 0;
+		}
+	}
+	spin_unlock(&dc->lock);
+	return ret;
+}
+
 /* COPYIN_DATA / COPYOUT_RQST: copy to/from a local process (sleeps) */
 static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 		       u32 maxp)
@@ -309,6 +338,11 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 		if (!ret)
 			ret = access_process_vm(t, h->addr, data, n,
 						FOLL_WRITE) == n ? 0 : -EFAULT;
+		ret = m3_copyin_window(dc, h, ret);
+		if (h->flags & M3_RF_NOACK) {
+			kfree(f);	/* the window's last chunk answers */
+			goto out;
+		}
 		f->hdr.len = 0;
 		m3_frame_prep(f, M3_CMD_COPYIN_ACK, dc->dcid, h->dst,
 			      M3_PRIV_KERNEL, h->src, h->snode);
@@ -321,6 +355,7 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 	} else {
 		m3_copyout_stream(dc, h, t, maxp, f, err);
 	}
+out:
 	if (t)
 		put_task_struct(t);
 	return 0;

@@ -194,6 +194,7 @@ struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
 	p->state = 0;
 	p->msgs_sent = 0;
 	p->msgs_rcvd = 0;
+	p->rvc_err = 0;
 	strscpy(p->rname, name && name[0] ? name : "remote", sizeof(p->rname));
 	dc->nr_bound++;
 	return p;

@@ -37,7 +37,7 @@ static void m3_rvc_free(struct m3_rvc_data *rd)
  */
 static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 			u64 addr, u32 n, const void *data,
-			struct m3_rvc_data *rd, long timeout)
+			struct m3_rvc_data *rd, long timeout, u16 flags)
 {
 	struct m3_proc *c, *t;
 	struct m3_waiter w;
@@ -68,12 +68,13 @@ static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 	m3_frame_prep(f, in ? M3_CMD_COPYIN_DATA : M3_CMD_COPYOUT_RQST,
 		      dc->dcid, c->endpoint, c->priv, ep, node);
 	f->hdr.addr = addr;
+	f->hdr.flags = flags;
 	if (!in)
 		f->hdr.count = n;
 	seq = f->hdr.seq;
 	ret = m3_queue(node, f);
-	if (ret)
-		goto out;
+	if (ret || (flags & M3_RF_NOACK))
+		goto out;	/* a NOACK chunk: the window's last one answers */
 	m3_arm(c, &w);
 	w.rd.want = in ? 0 : n;
 	c->state = M3_PST_RMT | (in ? 0 : M3_PST_RMT_SRC);
@@ -100,6 +101,34 @@ static int m3_local_rw(struct task_struct *t, u64 addr, void *buf, u32 n,
 		       -EFAULT : 0;
 	return access_process_vm(t, addr, buf, n, write ? FOLL_WRITE : 0) == n ?
 	       0 : -EFAULT;
+}
+
+/*
+ * A window of up to M3_RVC_WINDOW chunks from local @st to remote @a->dst_ep:
+ * all but the last go without waiting (NOACK), the last one's COPYIN_ACK
+ * answers for the whole window. *@n: the window's length. On failure the
+ * window counts as not copied, though its first chunks may have landed.
+ */
+static int m3_rvc_put_window(struct m3_dc *dc, struct task_struct *st,
+			     struct m3_vcopy *a, u64 done, s32 d_ep,
+			     int d_node, void *buf, u32 chunk, long left,
+			     u32 *n)
+{
+	u32 off, k;
+	int ret = 0;
+
+	*n = min_t(u64, (u64)chunk * M3_RVC_WINDOW, a->len - done);
+	for (off = 0; off < *n && !ret; off += k) {
+		k = min(chunk, *n - off);
+		ret = m3_local_rw(st, a->src_addr + done + off, buf, k, false);
+		if (!ret)
+			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
+					   a->dst_addr + done + off, k, buf,
+					   NULL, left,
+					   (off ? 0 : M3_RF_FIRST) |
+					   (off + k < *n ? M3_RF_NOACK : 0));
+	}
+	return ret;
 }
 
 int m3_rvcopy(struct m3_vcopy *a)
@@ -186,8 +215,10 @@ int m3_rvcopy(struct m3_vcopy *a)
 	}
 	while (done < a->len) {
 		/*
-		 * A remote source streams a window of chunks into a local
-		 * destination; a remote destination takes one chunk at a time.
+		 * Windows of chunks: a remote source streams them into a local
+		 * destination (COPYOUT), a local source sends them to a remote
+		 * destination without waiting (COPYIN, NOACK); between two
+		 * remote processes, one chunk at a time.
 		 */
 		u64 most = s_rmt && !d_rmt ? (u64)chunk * M3_RVC_WINDOW : chunk;
 		u32 n = min_t(u64, most, a->len - done);
@@ -202,10 +233,18 @@ int m3_rvcopy(struct m3_vcopy *a)
 				break;
 			}
 		}
+		if (!s_rmt && d_rmt) {
+			ret = m3_rvc_put_window(dc, st, a, done, d_ep,
+						d_node, buf, chunk, left, &n);
+			if (ret)
+				break;	/* nothing of the window confirmed */
+			done += n;
+			goto next;
+		}
 		if (s_rmt) {
 			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
 					   a->src_addr + done, n, NULL, &rd,
-					   left);
+					   left, M3_RF_FIRST);
 		} else {
 			ret = m3_local_rw(st, a->src_addr + done, buf, n, false);
 			if (!ret) {
@@ -219,7 +258,7 @@ int m3_rvcopy(struct m3_vcopy *a)
 		if (!ret && d_rmt)
 			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
 					   a->dst_addr + done, n, rd.buf[0],
-					   NULL, left);
+					   NULL, left, M3_RF_FIRST);
 		for (i = 0; !ret && !d_rmt && i < rd.nr; i++) {
 			ret = m3_local_rw(dt, a->dst_addr + done + off,
 					  rd.buf[i], rd.len[i], true);
@@ -233,6 +272,7 @@ int m3_rvcopy(struct m3_vcopy *a)
 			break;
 		}
 		done += n;
+next:
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;

@@ -229,6 +229,12 @@ static void mode_vcopy(size_t max)
 	/* a window of 8 chunks asked for at once, failing at its first */
 	ret = m3_vcopy(srv, (void *)8, M3_SELF, lb, 1 << 20);
 	is(ret, -EFAULT, "vcopy of 1 MiB from an unmapped remote address: -EFAULT");
+	/* windows sent without waiting: the failure of an unanswered chunk
+	 * comes back with the window's last one, and is not kept after it */
+	ret = m3_vcopy(M3_SELF, lb, srv, (void *)8, 1 << 20);
+	is(ret, -EFAULT, "vcopy of 1 MiB to an unmapped remote address: -EFAULT");
+	ret = m3_vcopy(M3_SELF, lb, srv, (void *)(uintptr_t)rb, 4096);
+	is(ret, 0, "... and the next vcopy to the remote process succeeds");
 	{
 		uint8_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 

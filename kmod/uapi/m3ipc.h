@@ -413,6 +413,14 @@ enum m3_rcmd {
 };
 
 #define M3_RF_NOWAIT		0x1	/* SEND/SNDREC with timeout 0 */
+/*
+ * COPYIN_DATA in a window of chunks sent without waiting: NOACK chunks get
+ * no COPYIN_ACK (the callee keeps their first failure), the window's last
+ * chunk is answered with that failure or its own result; FIRST starts a
+ * window (a failure kept from an abandoned one is forgotten).
+ */
+#define M3_RF_NOACK		0x2
+#define M3_RF_FIRST		0x4
 
 struct m3_rhdr {
 	__u16 cmd;		/* enum m3_rcmd */
