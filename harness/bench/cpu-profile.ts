@@ -35,16 +35,16 @@ export function parseSnapshot(procStat: string, pidStats: string, pidSwitches: s
     // Fields after comm start at 3 (state); utime and stime are fields 14 and 15.
     procs.set(Number(m[1]), { comm: m[2]!, ticks: Number(rest[11]) + Number(rest[12]), switches: 0, syscalls: 0 });
   }
-  for (const line of pidSwitches.split('\n')) {
-    const m = /^\/proc\/(\d+)\/status:\s*(?:non)?voluntary_ctxt_switches:\s*(\d+)/.exec(line.trim());
-    const p = m ? procs.get(Number(m[1])) : undefined;
-    if (p) p.switches += Number(m![2]);
-  }
-  for (const line of pidIo.split('\n')) {
-    const m = /^\/proc\/(\d+)\/io:\s*sysc[rw]:\s*(\d+)/.exec(line.trim());
-    const p = m ? procs.get(Number(m[1])) : undefined;
-    if (p) p.syscalls += Number(m![2]);
-  }
+  // `grep -H` lines, "/proc/PID/FILE:FIELD: N": each N added to its process's count.
+  const addUp = (listing: string, line: RegExp, field: 'switches' | 'syscalls') => {
+    for (const l of listing.split('\n')) {
+      const m = line.exec(l.trim());
+      const p = m ? procs.get(Number(m[1])) : undefined;
+      if (p) p[field] += Number(m![2]);
+    }
+  };
+  addUp(pidSwitches, /^\/proc\/(\d+)\/status:\s*(?:non)?voluntary_ctxt_switches:\s*(\d+)/, 'switches');
+  addUp(pidIo, /^\/proc\/(\d+)\/io:\s*sysc[rw]:\s*(\d+)/, 'syscalls');
   return { total, procs };
 }
 
