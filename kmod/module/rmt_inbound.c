@@ -213,13 +213,17 @@ static int m3_p2l_other(struct m3_dc *dc, const struct m3_rhdr *h,
 	return -EPROTO;
 }
 
-/* a COPYOUT_DATA answer to @h: @len bytes already in @f (0 with an error) */
-static void m3_copyout_answer(struct m3_dc *dc, const struct m3_rhdr *h,
-			      struct m3_frame *f, u32 len, int ret)
+/*
+ * The answer @cmd (COPYIN_ACK or COPYOUT_DATA) to copy request @h: @len
+ * bytes already in @f (0 with an error)
+ */
+static void m3_copy_answer(struct m3_dc *dc, const struct m3_rhdr *h,
+			   unsigned int cmd, struct m3_frame *f, u32 len,
+			   int ret)
 {
 	f->hdr.len = len;
-	m3_frame_prep(f, M3_CMD_COPYOUT_DATA, dc->dcid, h->dst, M3_PRIV_KERNEL,
-		      h->src, h->snode);
+	m3_frame_prep(f, cmd, dc->dcid, h->dst, M3_PRIV_KERNEL, h->src,
+		      h->snode);
 	f->hdr.ack = h->seq;
 	f->hdr.rcode = ret;
 	m3_queue(h->snode, f);
@@ -251,12 +255,12 @@ static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
 			ret = -EFAULT;
 			break;
 		}
-		m3_copyout_answer(dc, h, f, k, 0);
+		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f, k, 0);
 		f = NULL;
 		off += k;
 	}
 	if (ret) {
-		m3_copyout_answer(dc, h, f ?: err, 0, ret);
+		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f ?: err, 0, ret);
 		if (f)
 			kfree(err);
 	} else {
@@ -343,14 +347,9 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 			kfree(f);	/* the window's last chunk answers */
 			goto out;
 		}
-		f->hdr.len = 0;
-		m3_frame_prep(f, M3_CMD_COPYIN_ACK, dc->dcid, h->dst,
-			      M3_PRIV_KERNEL, h->src, h->snode);
-		f->hdr.ack = h->seq;
-		f->hdr.rcode = ret;
-		m3_queue(h->snode, f);
+		m3_copy_answer(dc, h, M3_CMD_COPYIN_ACK, f, 0, ret);
 	} else if (ret) {
-		m3_copyout_answer(dc, h, f, 0, ret);
+		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f, 0, ret);
 		kfree(err);
 	} else {
 		m3_copyout_stream(dc, h, t, maxp, f, err);

@@ -233,46 +233,38 @@ int m3_rvcopy(struct m3_vcopy *a)
 				break;
 			}
 		}
-		if (!s_rmt && d_rmt) {
+		if (!s_rmt) {
+			/* a local source: both local went to m3_vcopy() above */
 			ret = m3_rvc_put_window(dc, st, a, done, d_ep,
 						d_node, buf, chunk, left, &n);
-			if (ret)
-				break;	/* nothing of the window confirmed */
-			done += n;
-			goto next;
-		}
-		if (s_rmt) {
+		} else {
 			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
 					   a->src_addr + done, n, NULL, &rd,
 					   left, M3_RF_FIRST);
-		} else {
-			ret = m3_local_rw(st, a->src_addr + done, buf, n, false);
-			if (!ret) {
-				rd.buf[0] = buf;
-				rd.len[0] = n;
-				rd.nr = 1;
+			if (!ret && d_rmt && rd.nr != 1)
+				ret = -EPROTO;	/* the source node cut it otherwise */
+			if (!ret && d_rmt)
+				ret = m3_rvc_chunk(dc, true, d_ep, d_node,
+						   a->dst_addr + done, n,
+						   rd.buf[0], NULL, left,
+						   M3_RF_FIRST);
+			for (i = 0; !ret && !d_rmt && i < rd.nr; i++) {
+				ret = m3_local_rw(dt, a->dst_addr + done + off,
+						  rd.buf[i], rd.len[i], true);
+				if (!ret)
+					off += rd.len[i];
 			}
-		}
-		if (!ret && d_rmt && rd.nr != 1)
-			ret = -EPROTO;	/* the source node cut it otherwise */
-		if (!ret && d_rmt)
-			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
-					   a->dst_addr + done, n, rd.buf[0],
-					   NULL, left, M3_RF_FIRST);
-		for (i = 0; !ret && !d_rmt && i < rd.nr; i++) {
-			ret = m3_local_rw(dt, a->dst_addr + done + off,
-					  rd.buf[i], rd.len[i], true);
-			if (!ret)
-				off += rd.len[i];
-		}
-		if (s_rmt)
 			m3_rvc_free(&rd);
+		}
 		if (ret) {
-			done += off;	/* the pieces written before the fault */
+			/*
+			 * The pieces written before the fault; of a window
+			 * sent to a remote process, none is confirmed.
+			 */
+			done += off;
 			break;
 		}
 		done += n;
-next:
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
