@@ -45,6 +45,29 @@ static void sender_proxy(void)
 	}
 }
 
+/*
+ * SIGSTOP takes effect only once the sender runs again: until then a frame
+ * queued meanwhile could still be taken by the get2rmt it wakes from.
+ */
+static void stop_sender(pid_t pid)
+{
+	char path[64], st = 0;
+	FILE *f;
+	int i;
+
+	kill(pid, SIGSTOP);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 500 && st != 'T'; i++) {
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
+			st = 0;
+		if (f)
+			fclose(f);
+		if (st != 'T')
+			msleep(10);
+	}
+}
+
 static pid_t start_sender(void)
 {
 	pid_t pid;
@@ -335,7 +358,7 @@ int main(void)
 	kid_kill(&k, SIGKILL);
 
 	/* unbind of a remote process removes its queued frames */
-	kill(spid, SIGSTOP);
+	stop_sender(spid);
 	kid_start(&k, M3_PRIV_KERNEL, fn_sendrec, NULL);
 	kid_go1(&k, R);
 	wait_state(dc, k.ep, M3_PST_RMT, M3_PST_RMT);
@@ -375,7 +398,7 @@ int main(void)
 	{
 		int i, refused = 0, max = 0, q;
 
-		kill(spid, SIGSTOP);
+		stop_sender(spid);
 		hdr(&h, M3_CMD_SEND_MSG, R, M3_ENDPOINT(1, 15), 64);
 		for (i = 0; i < 8200; i++) {
 			h.seq = 100000 + i;	/* each answered: -EPIPE */
