@@ -16,6 +16,9 @@
  * bandwidth cases (bytes per second copying SIZE bytes from another
  * process into this one, ITERS times):
  *   vcopy pvm memcpy
+ * calibration (no IPC: how fast this guest runs plain code right now; the
+ * nightly runs it at the start and end of each bench cell):
+ *   cpu-loop (ITERS rounds of a fixed integer loop, in loop iterations per second)
  *
  * Prints one JSON line. Exit status 0 only when every operation succeeded.
  */
@@ -553,6 +556,29 @@ static void bench_copy(const char *name, long size)
 	report(name, "B/s", (double)size * n / (t1 - t0), n, t1 - t0, size);
 }
 
+/*
+ * A fixed dependent chain of integer operations (xorshift), no memory traffic
+ * and no system calls: what the CPU (or TCG's translated code) does per second.
+ */
+static void bench_cpu_loop(void)
+{
+	uint64_t x = 88172645463325252ull;
+	long n = iters, i;
+	double t0, t1;
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		asm volatile("" : "+r"(x));
+	}
+	t1 = now();
+	if (!x)
+		die("cpu-loop", -EIO);
+	report("cpu-loop", "op/s", (double)n / (t1 - t0), n, t1 - t0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *name;
@@ -586,6 +612,8 @@ int main(int argc, char **argv)
 			.yield = sysconf(_SC_NPROCESSORS_ONLN) < 2 });
 	else if (!strncmp(name, "m3-", 3))
 		bench_m3(name);
+	else if (!strcmp(name, "cpu-loop"))
+		bench_cpu_loop();
 	else if (!strcmp(name, "vcopy") || !strcmp(name, "pvm") ||
 		 !strcmp(name, "memcpy"))
 		bench_copy(name, optind + 1 < argc ? atol(argv[optind + 1]) : 65536);

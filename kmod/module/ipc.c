@@ -10,12 +10,26 @@
  * process fills in. Invariant: p->waiter != NULL <=> p->state != 0.
  */
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/jiffies.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/wait.h>
 
 #include "m3ipc_internal.h"
+
+/*
+ * Test only: a planted slowdown of sendrec, the positive control of the
+ * nightly's performance verdicts (suites/perf-verdicts.test.ts). Every sendrec
+ * busy-waits this many microseconds before it starts, outside any lock.
+ * 0 (the default) costs one test of a cold branch. Never set it outside tests.
+ */
+#define M3_TEST_DELAY_MAX_US 10000
+static unsigned int test_sendrec_delay_us;
+module_param(test_sendrec_delay_us, uint, 0644);
+MODULE_PARM_DESC(test_sendrec_delay_us,
+		 "TEST ONLY: busy-wait this many us at the start of every sendrec (0: off, max 10000)");
 
 static int m3_timeout(s32 ms, long *jiffies)
 {
@@ -279,6 +293,10 @@ int m3_ipc_send(struct m3_ipc *a)
 
 int m3_ipc_sendrec(struct m3_ipc *a)
 {
+	unsigned int delay = READ_ONCE(test_sendrec_delay_us);
+
+	if (unlikely(delay))
+		udelay(min_t(unsigned int, delay, M3_TEST_DELAY_MAX_US));
 	return m3_do_send(a, true);
 }
 
