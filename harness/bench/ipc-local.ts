@@ -183,7 +183,7 @@ export async function benchIpcLocalBoard(spec: LabSpec, cpuList: number[] | unde
   }
 }
 
-async function benchCell(node: LabNode, cpus: number, meta: Pick<ConfigResult, 'accel' | 'kernel' | 'variant' | 'oversubscribed' | 'board'>, opts: CellOptions): Promise<ConfigResult> {
+export async function benchCell(node: LabNode, cpus: number, meta: Pick<ConfigResult, 'accel' | 'kernel' | 'variant' | 'oversubscribed' | 'board'>, opts: CellOptions): Promise<ConfigResult> {
   const { log } = opts;
   const bin = `${REMOTE_KMOD_DIR}/bench/ipcbench`;
   const list = cases(opts.msgIters);

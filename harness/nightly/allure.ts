@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../lab-job.ts';
 import { repoRoot } from '../paths.ts';
-import { CATEGORIES, classify, PERF_FIGURE, PERF_LABEL, PERF_TARGET } from './categories.ts';
-import type { BenchCell, Judged, TargetCheck } from './history.ts';
+import { CATEGORIES, classify, PERF_FIGURE, PERF_LABEL, PERF_RATIO, PERF_TARGET } from './categories.ts';
+import type { BenchCell, Judged, RatioJudged, TargetCheck } from './history.ts';
 import { formatFigure } from './history.ts';
 
 /**
@@ -81,20 +81,30 @@ function figureDescription(j: Judged): string {
     `| tonight | ${f(j.median)} | ${f(j.ciLow)}..${f(j.ciHigh)} (${(j.confidence * 100).toFixed(1)}%) | ${j.n} |`,
     ...(j.reference ? [`| reference (${j.reference.night}) | ${f(j.reference.median)} | ${f(j.reference.ciLow)}..${f(j.reference.ciHigh)} | ${j.reference.n} |`] : []),
   ];
-  return `${j.message}\n\n${rows.join('\n')}\n\n${j.better === 'higher' ? 'Higher' : 'Lower'} is better. Outcome: ${j.outcome}.`;
+  return `${j.message}\n\n${rows.join('\n')}\n\n${j.better === 'higher' ? 'Higher' : 'Lower'} is better. Outcome: ${j.outcome}. An absolute figure moves with the host: it is shown, never a verdict (the ratios to the same-run baselines are).`;
+}
+
+function ratioDescription(r: RatioJudged): string {
+  const rows = [
+    '| | median | rounds |',
+    '| --- | --- | --- |',
+    `| tonight | ${r.median.toFixed(3)} | ${r.samples.map((x) => x.toFixed(3)).join(' ')} |`,
+    ...(r.reference?.nights ?? []).map((n) => `| ${n.night} | ${n.median.toFixed(3)} | n=${n.n} |`),
+  ];
+  return `${r.message}\n\n${rows.join('\n')}\n\n${r.a} over ${r.b}, round by round in the same guest; ${r.better === 'higher' ? 'higher' : 'lower'} is better. A regression needs a change beyond the margin and a one-sided Mann–Whitney p below alpha against the pooled rounds of the reference nights (newest first above: a change-point shows as the row where the medians step).`;
 }
 
 type Timings = Map<string, { start: number; stop: number }>;
 const timing = (when: Timings, bench: string, cell: string) => when.get(`${bench}/${cell}`) ?? { start: Date.now(), stop: Date.now() };
 
 /**
- * Every bench figure as a test: passed (new, within, improved) or failed
- * (regression), labelled for the performance category. A failed one carries
- * its bench's plots and CSV, so the evidence is where the failure is.
+ * Every absolute bench figure as a test: always passed (new, within, better or
+ * worse than its reference, in the message): the host moves them as much as
+ * the module, so they are shown with their history, not judged.
  */
 export function writeFigures(out: NightResults, figures: Judged[], when: Timings, files: Map<string, NightFile[]>): void {
   for (const j of figures) {
-    const failed = j.outcome === 'regression';
+    const failed = false;
     out.write({
       name: `${j.case} (${j.cell})`,
       fullName: `m3lab:nightly/bench/${j.bench}#${j.cell} ${j.case}`,
@@ -108,6 +118,32 @@ export function writeFigures(out: NightResults, figures: Judged[], when: Timings
       parameters: cellParameters(j),
       ...timing(when, j.bench, j.cell),
       files: failed ? (files.get(j.bench) ?? []).filter((f) => !f.type.includes('json')) : [],
+    });
+  }
+}
+
+/**
+ * Every ratio of an M3-IPC figure to its same-run baseline as a test: the
+ * performance verdicts. Failed for a regression (with the bench's plots and
+ * CSV), broken when the cell's calibration moved during the bench (its figures
+ * are unreliable: the host, not the module), passed otherwise.
+ */
+export function writeRatios(out: NightResults, ratios: RatioJudged[], when: Timings, files: Map<string, NightFile[]>): void {
+  for (const r of ratios) {
+    const failed = r.outcome === 'regression';
+    out.write({
+      name: `${r.a} / ${r.b} (${r.cell})`,
+      fullName: `m3lab:nightly/bench/${r.bench}#${r.cell} ratio ${r.a} / ${r.b}`,
+      status: failed ? Status.FAILED : r.outcome === 'unreliable' ? Status.BROKEN : Status.PASSED,
+      message: r.message,
+      description: ratioDescription(r),
+      labels: suiteLabels(`bench: ${r.bench}`, r.cell, 'ratios to same-run baselines vs earlier nights', [
+        { name: PERF_LABEL, value: PERF_RATIO },
+        { name: 'tag', value: 'performance' },
+      ]),
+      parameters: cellParameters(r),
+      ...timing(when, r.bench, r.cell),
+      files: failed ? (files.get(r.bench) ?? []).filter((f) => !f.type.includes('json')) : [],
     });
   }
 }

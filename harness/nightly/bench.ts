@@ -1,7 +1,15 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import type { AccelChoice } from '../qemu/accel.ts';
-import { benchIpcLocalConfig, formatTable, type ConfigResult } from '../bench/ipc-local.ts';
+import { guestCalibration, hostCalibration, type CalibrationPoint, type CellCalibration } from '../bench/calibrate.ts';
+import { benchCell, formatTable, type ConfigResult } from '../bench/ipc-local.ts';
+import { InfraError } from '../errors.ts';
+import { REMOTE_KMOD_DIR } from '../kmod/deploy.ts';
+import { installKmod } from '../kmod/install.ts';
+import { Lab } from '../lab/lab.ts';
+import { resolveLab } from '../lab/lab-file.ts';
+import type { LabNode } from '../lab/node.ts';
 import type { RemoteResult } from '../bench/ipc-remote.ts';
 import { benchCsv, benchPlots } from '../bench/plots.ts';
 import { repoRoot } from '../paths.ts';
@@ -28,6 +36,40 @@ export interface NightBench {
   files: Map<string, NightFile[]>;
   /** Each bench that ran: its cells and when. */
   runs: { bench: 'ipc-local' | 'ipc-remote'; cells: string[]; start: number; stop: number }[];
+  /** `${bench}/${cell}` -> the host's (and the cell guest's) calibration at its start and end. */
+  calibration: Map<string, CellCalibration>;
+}
+
+/** ipcbench's calibration cases in a cell's guest: the JSON line's value. */
+async function runGuestIpcbench(node: LabNode, args: string[]): Promise<number> {
+  const res = await node.rpc.call('exec', { cmd: `${REMOTE_KMOD_DIR}/bench/ipcbench`, args, timeoutMs: 60_000 }, 70_000);
+  if (res.code !== 0) throw new InfraError(`${node.name}: ipcbench ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
+  return (JSON.parse(res.stdout.trim().split('\n').pop()!) as { value: number }).value;
+}
+
+export async function calibrationPoint(node?: LabNode): Promise<CalibrationPoint> {
+  const at = Date.now();
+  const host = hostCalibration();
+  return { at, host, ...(node ? { guest: await guestCalibration((args) => runGuestIpcbench(node, args)) } : {}) };
+}
+
+/**
+ * One ipc-local cell as `m3lab bench ipc-local` runs it (its own lab, the
+ * module loaded, ipc-local's benchCell), with the host's and the guest's
+ * calibration taken right before the first round and right after the last.
+ */
+async function calibratedCell(cpus: number, o: { repeat: number; msgIters: number; accel: AccelChoice | undefined; kernel: BenchLocalPlan['kernels'][number]; log: (l: string) => void }): Promise<{ result: ConfigResult; calibration: CellCalibration }> {
+  const lab = await Lab.boot(resolveLab({ name: `bench-${cpus}cpu`, nodes: [{ cpus, maxcpus: cpus }] }, { accel: o.accel, kernel: o.kernel }), { log: o.log });
+  try {
+    const node = lab.nodes[0]!;
+    await installKmod([node], [1], o.log);
+    const start = await calibrationPoint(node);
+    const result = await benchCell(node, cpus, { accel: lab.state.accel.accel, kernel: `${node.record.kernel.variant} ${node.record.kernel.release}`, variant: node.record.kernel.variant, oversubscribed: cpus > os.cpus().length }, { repeat: o.repeat, msgIters: o.msgIters, log: o.log });
+    const end = await calibrationPoint(node);
+    return { result, calibration: { start, end } };
+  } finally {
+    await lab.teardown();
+  }
 }
 
 const cellName = (variant: string, cpus?: number) => (cpus === undefined ? variant : `${variant}, ${cpus} vCPU`);
@@ -46,7 +88,9 @@ async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice 
       const start = Date.now();
       try {
         log(`nightly: bench ipc-local, ${cellName(kernel, cpus)}`);
-        out.local.push(await benchIpcLocalConfig(cpus, { repeat: plan.repeat, msgIters: plan.msgIters, accel, kernel, log }));
+        const cell = await calibratedCell(cpus, { repeat: plan.repeat, msgIters: plan.msgIters, accel, kernel, log });
+        out.local.push(cell.result);
+        out.calibration.set(`ipc-local/${cellName(kernel, cpus)}`, cell.calibration);
       } catch (e) {
         const err = e as Error;
         out.errors.push({ bench: 'ipc-local', cell: cellName(kernel, cpus), message: err.message, trace: err.stack, start, stop: Date.now() });
@@ -56,7 +100,8 @@ async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice 
   }
   run.stop = Date.now();
   if (!out.local.length) return;
-  const doc = { bench: 'ipc-local', date: new Date().toISOString(), repeat: plan.repeat, msgIters: plan.msgIters, configs: out.local };
+  const calibration = Object.fromEntries([...out.calibration].filter(([k]) => k.startsWith('ipc-local/')));
+  const doc = { bench: 'ipc-local', date: new Date().toISOString(), repeat: plan.repeat, msgIters: plan.msgIters, calibration, configs: out.local };
   const json = path.join(dir, 'bench-ipc-local.json');
   writeFileSync(json, `${JSON.stringify(doc, null, 2)}\n`);
   writeFileSync(path.join(dir, 'bench-ipc-local.csv'), benchCsv(out.local));
@@ -80,6 +125,8 @@ async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice 
 async function benchRemote(plan: BenchRemotePlan, dir: string, accel: AccelChoice | undefined, out: NightBench): Promise<void> {
   const start = Date.now();
   const cell = cellName(plan.kernel);
+  // No guest of its own to calibrate in (the bench boots and tears down its lab): the host's, around it.
+  const calStart = await calibrationPoint();
   try {
     const { benchIpcRemote } = await import('../bench/ipc-remote.ts');
     const code = await benchIpcRemote({ repeat: plan.repeat, iters: plan.iters, json: false, accel, kernel: plan.kernel });
@@ -89,6 +136,7 @@ async function benchRemote(plan: BenchRemotePlan, dir: string, accel: AccelChoic
     const copy = path.join(dir, 'bench-ipc-remote.json');
     copyFileSync(file, copy);
     out.remote = { result: doc, variant: plan.kernel };
+    out.calibration.set(`ipc-remote/${cell}`, { start: calStart, end: await calibrationPoint() });
     out.files.set('ipc-remote', [{ name: 'bench-ipc-remote.json', file: copy, type: 'application/json' }]);
   } catch (e) {
     const err = e as Error;
@@ -101,7 +149,7 @@ async function benchRemote(plan: BenchRemotePlan, dir: string, accel: AccelChoic
 export async function runBench(plan: { local: BenchLocalPlan; remote?: BenchRemotePlan }, nightDir: string, accel: AccelChoice | undefined, log: (l: string) => void): Promise<NightBench> {
   const dir = path.join(nightDir, 'bench');
   mkdirSync(dir, { recursive: true });
-  const out: NightBench = { local: [], errors: [], when: new Map(), files: new Map(), runs: [] };
+  const out: NightBench = { local: [], errors: [], when: new Map(), files: new Map(), runs: [], calibration: new Map() };
   await benchLocal(plan.local, dir, accel, log, out);
   if (plan.remote) await benchRemote(plan.remote, dir, accel, out);
   return out;

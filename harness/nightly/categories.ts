@@ -9,6 +9,7 @@
 /** The label bench results carry: which kind of performance check they are. */
 export const PERF_LABEL = 'perf-check';
 export const PERF_FIGURE = 'figure vs earlier nights';
+export const PERF_RATIO = 'ratio to same-run baseline vs earlier nights';
 export const PERF_TARGET = 'bench target';
 
 export interface Matcher {
@@ -30,7 +31,8 @@ export interface CategoryRule {
 
 /**
  * The verdict rules of the lab (README, Verdicts) plus performance:
- * - performance: a bench figure beyond the margin of its reference, or a missed target (failed);
+ * - performance: a ratio to its same-run baseline that regressed (beyond the margin and
+ *   significant against the reference nights), or a missed target (failed);
  * - module bug, kernel: failed with a kernel report, a panic (also at boot) or a
  *   hung guest — KernelFailure and its kind are named KernelAssertionError, which
  *   is how their stack trace begins;

@@ -10,13 +10,15 @@ import { sweepStale } from '../lab/lab.ts';
 import { loadLabFile } from '../lab/lab-file.ts';
 import { readVerdicts } from '../lab-job.ts';
 import { qemuVersionOnce, writeAllureEnvironment } from '../report/environment.ts';
-import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeStep, writeTargets, type Failure } from './allure.ts';
+import { describeCalibration } from '../bench/calibrate.ts';
+import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeRatios, writeStep, writeTargets, type Failure } from './allure.ts';
 import { runBench, type NightBench } from './bench.ts';
 import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
-import { figuresFromLocal, figuresFromRemote, judgeAll, targetsFromLocal, targetsFromRemote, type Judged, type TargetCheck } from './history.ts';
+import type { Judged, RatioJudged, TargetCheck } from './history.ts';
 import { describePlan, nightPlan, parseMargin, seedFor, type NightPlan } from './plan.ts';
 import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, storedNights, writeNight, type NightRecord } from './store.ts';
 import { labProjects, runSuites, type SuiteOutcome } from './suites.ts';
+import { nightVerdicts, ratioSummary, type NightVerdicts } from './verdicts.ts';
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -148,7 +150,9 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   let suites: SuiteOutcome[] = [];
   let bench: NightBench | undefined;
   let figures: Judged[] = [];
+  let ratios: RatioJudged[] = [];
   let targets: TargetCheck[] = [];
+  let perf: NightVerdicts | undefined;
   if (build.ok) {
     suites = await runSuites(plan.suites, { nightDir: dir, resultsDir, labFile: values.lab, log });
     suiteSteps(suites, out);
@@ -159,9 +163,9 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     const watch = watchForeignQemus(dir);
     bench = await runBench(plan, dir, labSpec?.accel, log);
     foreign = watch.stop();
-    const tonight = [...figuresFromLocal(bench.local), ...(bench.remote ? figuresFromRemote(bench.remote.result, bench.remote.variant) : [])];
-    figures = judgeAll(tonight, storedNights(root, name), margin);
-    targets = [...targetsFromLocal(bench.local), ...(bench.remote ? targetsFromRemote(bench.remote.result, bench.remote.variant) : [])];
+    perf = nightVerdicts(bench, storedNights(root, name), plan);
+    ({ figures, ratios, targets } = perf);
+    writeRatios(out, ratios, bench.when, bench.files);
     writeFigures(out, figures, bench.when, bench.files);
     writeTargets(out, targets, bench.when, bench.files);
     for (const r of bench.runs) writeBenchRun(out, { ...r, errors: bench.errors.filter((e) => e.bench === r.bench), files: bench.files.get(r.bench) ?? [] });
@@ -169,6 +173,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
 
   // The environment section: what a reader needs to trust or doubt the night.
   const references = [...new Set(figures.flatMap((f) => (f.reference ? [f.reference.night] : [])))];
+  const ratioReferences = [...new Set(ratios.flatMap((r) => r.reference?.nights.map((n) => n.night) ?? []))];
   const env: [string, string][] = [
     ['night', name],
     ['mode', plan.mode],
@@ -183,6 +188,10 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     ['accelerator', accelerators(bench, resultsDir).join(', ') || 'none (nothing booted)'],
     ['kernels', plan.kernels.map((k) => `${k} (${build.releases.get(k) ?? 'not built'})`).join(', ')],
     ['reference-nights', references.join(', ') || 'none (first night for these figures)'],
+    ['ratio-reference-nights', ratioReferences.join(', ') || 'none (first night for these ratios)'],
+    // Calibration (calibrate.ts): the host's and the cell guest's CPU loop and memcpy at each cell's start and end.
+    ...Object.entries(perf?.calibration ?? {}).map(([k, c]): [string, string] => [`calibration.${k}`, `${describeCalibration(c)}${perf?.unreliable[k] ? ' — UNRELIABLE' : ''}`]),
+    ...(perf?.facts ?? []).map((f, i): [string, string] => [`host.vs-reference${perf!.facts.length > 1 ? `.${i + 1}` : ''}`, f]),
   ];
   writeAllureEnvironment(resultsDir, '', env);
   record.environment = Object.fromEntries(env);
@@ -194,7 +203,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   const suitesRan = suites.every((s) => s.code === 0);
   const passed = build.ok && suitesRan && failures.length === 0 && reportCode === 0;
 
-  Object.assign(record, { finished: new Date().toISOString(), passed, figures, targets, failures: failures.map(({ category, name: n, message }) => ({ category, name: n, message })) });
+  Object.assign(record, { finished: new Date().toISOString(), passed, figures, ratios, calibration: perf?.calibration, hostFacts: perf?.facts, targets, failures: failures.map(({ category, name: n, message }) => ({ category, name: n, message })) });
   writeNight(dir, record);
   pointLatest(root, dir);
   const pruned = pruneNights(root, keepCount());
@@ -209,7 +218,11 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       ...planLines,
       ...env.filter(([k]) => ['accelerator', 'kernels', 'qemu', 'reference-nights', 'host.load', 'host.other-qemu'].includes(k)).map(([k, v]) => `${k.padEnd(10)} ${v}`),
       `suites     ${suites.map((s) => `${s.run.project}: exit ${s.code} in ${Math.round((s.stop - s.start) / 1000)} s`).join('; ') || 'not run (build failed)'}`,
-      `bench      ${figures.length} figures: ${outcome('new')} new, ${outcome('within')} within, ${outcome('improved')} improved, ${outcome('regression')} regressed; targets ${targets.filter((t) => t.met).length} met, ${targets.filter((t) => !t.met).length} missed${bench?.errors.length ? `; ${bench.errors.length} bench cell(s) failed to run` : ''}`,
+      `verdicts   ${ratioSummary(ratios)}`,
+      ...ratios.filter((r) => r.outcome === 'regression' || r.outcome === 'improved').map((r) => `  ${r.message}`),
+      ...Object.entries(perf?.unreliable ?? {}).map(([k, why]) => `  unreliable ${k}: ${why}`),
+      `figures    ${figures.length} absolute figures (shown, not verdicts): ${outcome('new')} new, ${outcome('within')} within, ${outcome('better')} better, ${outcome('worse')} worse than their reference; targets ${targets.filter((t) => t.met).length} met, ${targets.filter((t) => !t.met).length} missed${bench?.errors.length ? `; ${bench.errors.length} bench cell(s) failed to run` : ''}`,
+      ...(perf?.facts ?? []).map((f) => `host       ${f}`),
       `results    ${verdicts.passed} passed, ${verdicts.failed} failed, ${verdicts.broken} broken, ${verdicts.skipped} skipped`,
       ...[...byCategory].flatMap(([c, fs]) => [`  ${c} (${fs.length}):`, ...fs.map((f) => `    ${f.status.toUpperCase().padEnd(7)} ${f.name}: ${f.message}`)]),
       `report     ${reportCode === 0 ? `${path.join(dir, 'allure-report')} (open: npx m3lab nightly serve ${name})` : `not generated (allure exited ${reportCode})`}`,

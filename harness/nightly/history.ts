@@ -1,12 +1,24 @@
+import { median } from 'simple-statistics';
+import { calibrationLevel, type CellCalibration } from '../bench/calibrate.ts';
 import type { ConfigResult } from '../bench/ipc-local.ts';
 import type { RemoteResult } from '../bench/ipc-remote.ts';
-import { formatRate } from '../bench/stats.ts';
+import { formatRate, mannWhitney, medianChange } from '../bench/stats.ts';
 
 /**
- * Bench figures night after night: each figure of a night is compared with the
- * stored figure of an earlier night (its reference), and each bench target is
- * checked. Pure logic (tests/unit/nightly-history.test.ts); the files live in
- * store.ts.
+ * Bench figures night after night. Pure logic (tests/unit/nightly-history.test.ts,
+ * tests/unit/nightly-ratios.test.ts); the files live in store.ts.
+ *
+ * - Absolute figures (every median of every case) are compared with the newest
+ *   earlier night that measured them: recorded, plotted, shown — never a
+ *   verdict, since on a shared host they move with the host.
+ * - Verdicts come from ratios: each M3-IPC figure over its same-run baseline
+ *   (sendrec / pipe, vcopy / process_vm_readv, remote / TCP), round by round,
+ *   judged against the pooled rounds of a rolling window of earlier nights: a
+ *   regression needs a change beyond the margin AND a significant Mann–Whitney
+ *   rank test over the rounds.
+ * - The host's calibration (calibrate.ts) against the reference night's
+ *   becomes a fact ("host 27% slower than the reference night"), and a cell
+ *   whose calibration moved during the bench has unreliable ratios (broken).
  */
 
 export type Better = 'higher' | 'lower';
@@ -37,14 +49,16 @@ export interface Figure extends BenchCell {
 
 /**
  * new: no earlier night has it; within: inside the reference interval widened
- * by the margin; improved / regression: beyond it on the good / bad side.
+ * by the margin; better / worse: beyond it on the good / bad side. Absolute
+ * figures are never a verdict (a night's older records may say improved /
+ * regression: the same two sides).
  */
-export type Outcome = 'new' | 'within' | 'improved' | 'regression';
+export type Outcome = 'new' | 'within' | 'better' | 'worse';
 
 export interface Judged extends Figure {
   outcome: Outcome;
   reference?: { night: string; median: number; ciLow: number; ciHigh: number; n: number };
-  /** How far beyond the widened bound, as a fraction of that bound (improved / regression). */
+  /** How far beyond the widened bound, as a fraction of that bound (better / worse). */
   beyond?: number;
   message: string;
 }
@@ -64,6 +78,10 @@ export interface TargetCheck extends BenchCell {
 export interface StoredNight {
   name: string;
   figures: Judged[];
+  /** Absent in nights before ratio verdicts. */
+  ratios?: RatioJudged[];
+  /** Cell key (cellKey()) -> its calibration; absent in nights before calibration. */
+  calibration?: Record<string, CellCalibration>;
 }
 
 /** Latency (us) is better low; rates and bandwidths high. */
@@ -78,10 +96,15 @@ export function formatFigure(v: number, unit: string): string {
 
 const cellOf = (variant: string, cpus?: number) => (cpus === undefined ? variant : `${variant}, ${cpus} vCPU`);
 
+/** A cell's identity across nights: bench, accelerator, kernel variant and (local) vCPUs. */
+export function cellKey(bench: 'ipc-local' | 'ipc-remote', accel: string, variant: string, cpus?: number): string {
+  return bench === 'ipc-local' ? `ipc-local/${accel}/${variant}/${cpus}cpu` : `ipc-remote/${accel}/${variant}`;
+}
+
 export function figuresFromLocal(configs: ConfigResult[]): Figure[] {
   return configs.flatMap((c) =>
     c.cases.map((r) => ({
-      key: `ipc-local/${c.accel}/${c.variant}/${c.cpus}cpu/${r.id}`,
+      key: `${cellKey('ipc-local', c.accel, c.variant, c.cpus)}/${r.id}`,
       bench: 'ipc-local' as const,
       cell: cellOf(c.variant, c.cpus),
       variant: c.variant,
@@ -101,7 +124,7 @@ export function figuresFromLocal(configs: ConfigResult[]): Figure[] {
 
 export function figuresFromRemote(r: RemoteResult, variant: string): Figure[] {
   return r.figures.map((f) => ({
-    key: `ipc-remote/${r.accel}/${variant}/${f.id}`,
+    key: `${cellKey('ipc-remote', r.accel, variant)}/${f.id}`,
     bench: 'ipc-remote' as const,
     cell: cellOf(variant),
     variant,
@@ -140,16 +163,14 @@ export function targetsFromRemote(r: RemoteResult, variant: string): TargetCheck
 }
 
 /**
- * The reference of a figure: the newest earlier night that measured it and did
- * not find it regressed. A regressed figure is never a reference, so a real
- * regression stays red night after night until the figure is back, instead of
- * becoming the new normal after one night; an outlier night on the bad side
- * does not move the reference either. `nights` newest first.
+ * The reference of an absolute figure: the newest earlier night that measured
+ * it (`nights` newest first). Absolute figures are shown, not judged, so an
+ * earlier night's outcome does not matter here.
  */
 export function findReference(key: string, nights: StoredNight[]): { night: string; figure: Judged } | undefined {
   for (const n of nights) {
     const f = n.figures.find((x) => x.key === key);
-    if (f && f.outcome !== 'regression') return { night: n.name, figure: f };
+    if (f) return { night: n.name, figure: f };
   }
   return undefined;
 }
@@ -157,16 +178,16 @@ export function findReference(key: string, nights: StoredNight[]): { night: stri
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /**
- * A figure against its reference: the reference interval widened by `margin`
- * on each side ([low (1 - m), high (1 + m)]); a median beyond it on the bad side
- * (below for rates, above for latencies) is a regression, on the good side an
- * improvement. The figure's own median is what is compared: its interval is
- * reported, not used, so a noisy night cannot hide behind a wide interval.
+ * An absolute figure against its reference: the reference interval widened by
+ * `margin` on each side ([low (1 - m), high (1 + m)]); a median beyond it is
+ * worse (below for rates, above for latencies) or better. Information only:
+ * the host moves absolute figures as much as the module does, so they never
+ * fail a night (judgeRatio() gives the verdicts).
  */
 export function judge(fig: Figure, ref: { night: string; figure: Figure } | undefined, margin: number): Judged {
   const f = (v: number) => formatFigure(v, fig.unit);
   const own = `${fig.case} on ${fig.cell} (${fig.accel.toUpperCase()}): ${f(fig.median)} (interval ${f(fig.ciLow)}..${f(fig.ciHigh)}, n=${fig.n})`;
-  if (!ref) return { ...fig, outcome: 'new', message: `${own}; first measurement, no reference night` };
+  if (!ref) return { ...fig, outcome: 'new', message: `absolute, not a verdict: ${own}; first measurement, no reference night` };
   const r = ref.figure;
   const reference = { night: ref.night, median: r.median, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n };
   const lowBound = r.ciLow * (1 - margin);
@@ -181,14 +202,214 @@ export function judge(fig: Figure, ref: { night: string; figure: Figure } | unde
     side = 'above';
     beyond = (fig.median - highBound) / highBound;
   }
-  if (!side) return { ...fig, outcome: 'within', reference, message: `${own}; within the ${refText}` };
+  if (!side) return { ...fig, outcome: 'within', reference, message: `absolute, not a verdict: ${own}; within the ${refText}` };
   const worse = (side === 'below') === (fig.better === 'higher');
-  const outcome: Outcome = worse ? 'regression' : 'improved';
-  const head = worse ? 'REGRESSION' : 'improved';
-  return { ...fig, outcome, reference, beyond, message: `${head}: ${own} is ${pct(beyond)} ${side} the ${refText}` };
+  const outcome: Outcome = worse ? 'worse' : 'better';
+  return { ...fig, outcome, reference, beyond, message: `absolute, not a verdict (${outcome}): ${own} is ${pct(beyond)} ${side} the ${refText}` };
 }
 
 /** Every figure of tonight judged against the stored nights (newest first). */
 export function judgeAll(figures: Figure[], nights: StoredNight[], margin: number): Judged[] {
   return figures.map((fig) => judge(fig, findReference(fig.key, nights), margin));
+}
+
+// ---------------------------------------------------------------------------
+// Ratios to same-run baselines: the performance verdicts.
+
+/**
+ * The same-run baseline of an M3-IPC figure: what the same guest, in the same
+ * round, did with what a user would use instead. Undefined for a baseline (or
+ * anything else): those are shown, never judged.
+ */
+export function baselineOf(bench: 'ipc-local' | 'ipc-remote', id: string): string | undefined {
+  let m: RegExpExecArray | null;
+  if (bench === 'ipc-local') {
+    if ((m = /^vcopy-(\d+)$/.exec(id))) return `pvm-${m[1]}`;
+    if (id === 'm3-notify') return 'futex';
+    if (/^(m3|compat)-/.test(id)) return 'pipe';
+    return undefined;
+  }
+  const base = id.replace(/-insecure$/, '');
+  if (base === 'm3-rtt-us') return 'tcp-rtt-us';
+  if (base === 'm3-sendrec-rate') return 'tcp-pingpong-rate';
+  if ((m = /^m3-sendrec-(\d+)-clients$/.exec(base))) return `tcp-pipeline-${m[1]}`;
+  if ((m = /^m3-vcopy-(\d+)$/.exec(base))) return `tcp-stream-${m[1]}`;
+  return undefined;
+}
+
+/** A figure that is a baseline (not M3-IPC's own): pipe, futex, process_vm_readv, memcpy, TCP... */
+export function isBaseline(bench: 'ipc-local' | 'ipc-remote', id: string): boolean {
+  return !/^(m3|compat|vcopy)-/.test(id) && baselineOf(bench, id) === undefined;
+}
+
+/** An M3-IPC figure over its same-run baseline, one value per round. */
+export interface RatioFigure extends BenchCell {
+  /** The cell's key (cellKey()). */
+  cellKey: string;
+  a: string;
+  b: string;
+  /** Of the M3 figure: a ratio of rates is better high, of latencies low. */
+  better: Better;
+  /** a[i] / b[i] for each round i (the bench runs the cases round-robin, so a round's two share the host's mood). */
+  samples: number[];
+  median: number;
+}
+
+/**
+ * new: no earlier night in the window; within: no significant change beyond the
+ * margin; improved / regression: a change beyond the margin that the rank test
+ * finds significant; unreliable: the cell's calibration moved during the bench.
+ */
+export type RatioOutcome = 'new' | 'within' | 'improved' | 'regression' | 'unreliable';
+
+export interface RatioJudged extends RatioFigure {
+  outcome: RatioOutcome;
+  /** median(tonight) / median(reference rounds) - 1, with its 95% bootstrap interval. */
+  change?: number;
+  changeLow?: number;
+  changeHigh?: number;
+  /** One-sided Mann–Whitney p-value in the direction of the change's side. */
+  p?: number;
+  reference?: { nights: { night: string; median: number; n: number }[]; median: number; n: number };
+  message: string;
+}
+
+/** One ratio per M3 figure of a cell, from its cases' samples (`samples[id]`, round order). */
+export function ratiosOf(cell: BenchCell & { cellKey: string }, cases: { id: string; unit: string; samples: number[] }[]): RatioFigure[] {
+  const byId = new Map(cases.map((c) => [c.id, c]));
+  const out: RatioFigure[] = [];
+  for (const c of cases) {
+    const b = baselineOf(cell.bench, c.id);
+    const base = b ? byId.get(b) : undefined;
+    if (!b || !base) continue;
+    const n = Math.min(c.samples.length, base.samples.length);
+    const samples = Array.from({ length: n }, (_, i) => c.samples[i]! / base.samples[i]!).filter((x) => Number.isFinite(x) && x > 0);
+    if (!samples.length) continue;
+    out.push({ ...cell, key: `${cell.cellKey}/ratio/${c.id}/${b}`, a: c.id, b, better: betterOf(c.unit), samples, median: median(samples) });
+  }
+  return out;
+}
+
+export function ratiosFromLocal(configs: ConfigResult[]): RatioFigure[] {
+  return configs.flatMap((c) =>
+    ratiosOf(
+      { key: '', cellKey: cellKey('ipc-local', c.accel, c.variant, c.cpus), bench: 'ipc-local', cell: cellOf(c.variant, c.cpus), variant: c.variant, cpus: c.cpus, accel: c.accel },
+      c.cases.map((r) => ({ id: r.id, unit: r.unit, samples: r.samples })),
+    ),
+  );
+}
+
+export function ratiosFromRemote(r: RemoteResult, variant: string): RatioFigure[] {
+  return ratiosOf({ key: '', cellKey: cellKey('ipc-remote', r.accel, variant), bench: 'ipc-remote', cell: cellOf(variant), variant, accel: r.accel }, r.figures);
+}
+
+/** How the ratio verdicts are judged. */
+export interface RatioRules {
+  /** A change must be beyond this fraction (0.1: 10%) to count. */
+  margin: number;
+  /** ... and the one-sided Mann–Whitney p-value below this. */
+  alpha: number;
+  /** At most this many earlier nights form the reference. */
+  window: number;
+}
+
+export const DEFAULT_RATIO_RULES: RatioRules = { margin: 0.1, alpha: 0.05, window: 5 };
+
+/**
+ * The reference of a ratio: the rounds of up to `window` earlier nights
+ * (newest first) that measured it with their rounds, did not find it
+ * regressed (a regression never becomes the norm: it stays red until the ratio
+ * is back) and did not find it unreliable.
+ */
+export function ratioWindow(key: string, nights: StoredNight[], window: number): { night: string; samples: number[] }[] {
+  const out: { night: string; samples: number[] }[] = [];
+  for (const n of nights) {
+    if (out.length >= window) break;
+    const r = n.ratios?.find((x) => x.key === key);
+    if (r && r.samples.length && r.outcome !== 'regression' && r.outcome !== 'unreliable') out.push({ night: n.name, samples: r.samples });
+  }
+  return out;
+}
+
+const spct = (x: number) => `${x >= 0 ? '+' : '\u2212'}${Math.abs(x * 100).toFixed(1)}%`;
+
+/**
+ * A ratio against the pooled rounds of its window. Regression: the median
+ * moved beyond the margin on the bad side (down for a ratio of rates, up for
+ * one of latencies) AND the rank test says tonight's rounds are below (above)
+ * the reference rounds with p < alpha. Beyond the margin but not significant
+ * stays within, and says so. `unreliable`: why the cell's figures cannot be
+ * trusted (its calibration moved), which makes the verdict broken.
+ */
+export function judgeRatio(fig: RatioFigure, window: { night: string; samples: number[] }[], rules: RatioRules, unreliable?: string): RatioJudged {
+  const own = `${fig.a} / ${fig.b} on ${fig.cell} (${fig.accel.toUpperCase()}): ${fig.median.toFixed(3)} (median of ${fig.samples.length} rounds)`;
+  if (unreliable) return { ...fig, outcome: 'unreliable', message: `UNRELIABLE: ${own}; not judged: ${unreliable}` };
+  if (!window.length) return { ...fig, outcome: 'new', message: `${own}; first measurement, no reference night` };
+  const pooled = window.flatMap((w) => w.samples);
+  const refMedian = median(pooled);
+  const reference = { nights: window.map((w) => ({ night: w.night, median: median(w.samples), n: w.samples.length })), median: refMedian, n: pooled.length };
+  const ch = medianChange(fig.samples, pooled);
+  const mw = mannWhitney(fig.samples, pooled);
+  const down = ch.change < 0;
+  const p = down ? mw.pLess : mw.pGreater;
+  const beyond = Math.abs(ch.change) > rules.margin;
+  const significant = p < rules.alpha;
+  const worse = down === (fig.better === 'higher');
+  const refText = `reference ${refMedian.toFixed(3)} (${pooled.length} rounds of ${window.length} night(s): ${reference.nights.map((n) => `${n.night} ${n.median.toFixed(3)}`).join(', ')})`;
+  const stat = `change ${spct(ch.change)} (95% bootstrap ${spct(ch.low)}..${spct(ch.high)}), Mann\u2013Whitney one-sided p=${p.toPrecision(2)}; margin ${(rules.margin * 100).toFixed(0)}%, alpha ${rules.alpha}`;
+  const base = { ...fig, change: ch.change, changeLow: ch.low, changeHigh: ch.high, p, reference };
+  if (beyond && significant) {
+    const outcome: RatioOutcome = worse ? 'regression' : 'improved';
+    return { ...base, outcome, message: `${worse ? 'REGRESSION' : 'improved'}: ${own} vs ${refText}: ${stat}` };
+  }
+  const why = beyond ? ` (beyond the margin but not significant: p \u2265 ${rules.alpha})` : significant ? ' (significant but within the margin)' : '';
+  return { ...base, outcome: 'within', message: `${own}; within the ${refText}: ${stat}${why}` };
+}
+
+/** Every ratio of tonight against its window in the stored nights (newest first). */
+export function judgeRatios(ratios: RatioFigure[], nights: StoredNight[], rules: RatioRules, unreliable: Map<string, string> = new Map()): RatioJudged[] {
+  return ratios.map((r) => judgeRatio(r, ratioWindow(r.key, nights, rules.window), rules, unreliable.get(r.cellKey)));
+}
+
+/**
+ * What the calibration and the baselines say about the host against the
+ * reference night of a cell (the newest earlier night with a calibration of
+ * the same cell): a fact for the report, never a verdict. Speeds: tonight /
+ * then - 1 (for a latency then / tonight - 1), negative is slower.
+ */
+export function hostFacts(o: { calibration: Record<string, CellCalibration>; figures: Figure[]; nights: StoredNight[]; margin: number }): string[] {
+  const out: string[] = [];
+  for (const [key, cal] of Object.entries(o.calibration)) {
+    const refNight = o.nights.find((n) => n.calibration?.[key]);
+    if (!refNight) {
+      out.push(`${key}: no earlier night calibrated this cell; tonight is the first reference`);
+      continue;
+    }
+    const now = calibrationLevel(cal);
+    const then = calibrationLevel(refNight.calibration![key]!);
+    const calMoves = Object.keys(now)
+      .filter((k) => then[k] !== undefined)
+      .map((k) => ({ what: k, change: now[k]! / then[k]! - 1 }));
+    // The guest's CPU loop is what the guest's figures ride on; without a guest, the host's.
+    const lead = calMoves.find((m) => m.what === 'guest CPU loop') ?? calMoves.find((m) => m.what === 'host CPU loop');
+    const baseMoves = o.figures
+      .filter((f) => f.key.startsWith(`${key}/`) && isBaseline(f.bench, f.case))
+      .flatMap((f) => {
+        const r = refNight.figures.find((x) => x.key === f.key);
+        if (!r || !(r.median > 0) || !(f.median > 0)) return [];
+        return [{ what: f.case, change: f.better === 'higher' ? f.median / r.median - 1 : r.median / f.median - 1 }];
+      });
+    const baseMove = baseMoves.length ? median(baseMoves.map((m) => m.change)) : undefined;
+    const calText = calMoves.map((m) => `${m.what} ${spct(m.change)}`).join(', ');
+    const baseText = baseMove === undefined ? 'no baseline measured then' : `same-run baselines ${spct(baseMove)} (median of ${baseMoves.length}: ${baseMoves.map((m) => `${m.what} ${spct(m.change)}`).join(', ')})`;
+    const speed = (x: number) => `${Math.abs(x * 100).toFixed(0)}% ${x < 0 ? 'slower' : 'faster'}`;
+    const calOut = lead !== undefined && Math.abs(lead.change) > o.margin;
+    const baseOut = baseMove !== undefined && Math.abs(baseMove) > o.margin;
+    const where = `${key} vs night ${refNight.name}`;
+    if (calOut && baseOut && Math.sign(lead.change) === Math.sign(baseMove)) out.push(`host ${speed(lead.change)} than the reference night (${where}): ${calText}; the ${baseText} moved with it — a fact about the host, not a regression (verdicts use ratios to the baselines)`);
+    else if (calOut) out.push(`host ${speed(lead.change)} than the reference night by its calibration (${where}: ${calText}), while the ${baseText} did not move with it`);
+    else if (baseOut) out.push(`baselines ${speed(baseMove)} than the reference night while the calibration held (${where}: ${calText}): the ${baseText} — the host changed in a way a CPU loop and memcpy do not show (I/O, other guests, the guest kernel)`);
+    else out.push(`host as fast as the reference night (${where}): ${calText}; ${baseText}`);
+  }
+  return out;
 }

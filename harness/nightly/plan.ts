@@ -34,8 +34,14 @@ export interface NightPlan {
   remote?: BenchRemotePlan;
   /** Every kernel variant the night boots: built first when missing. */
   kernels: KernelVariant[];
-  /** A figure this far (fraction) outside the reference interval is a regression. */
+  /** A ratio that moved this far (fraction) from its reference nights, significantly, is a regression. */
   margin: number;
+  /** One-sided Mann–Whitney p-value below which a change beyond the margin is significant. */
+  alpha: number;
+  /** The rolling window: at most this many earlier nights form a ratio's reference. */
+  window: number;
+  /** A cell whose calibration moved more than this (fraction) from its start to its end is unreliable (broken). */
+  calibrationBound: number;
   /** M3LAB_SEED for every suite: see seedFor(). */
   seed: number;
 }
@@ -65,6 +71,13 @@ export function parseMargin(arg: string | undefined): number {
   return n / 100;
 }
 
+/** Significance of a ratio's change: one-sided Mann–Whitney p below this. */
+export const RATIO_ALPHA = 0.05;
+/** Reference nights of a ratio: the newest this many that measured it (and did not find it regressed). */
+export const RATIO_WINDOW = 5;
+/** Calibration drift from a cell's start to its end beyond which its figures are unreliable. */
+export const CALIBRATION_BOUND = 0.25;
+
 /** The lab projects of vitest.config.ts when it was written; the command reads the real list (labProjects()). */
 export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant }[] = [
   { name: 'lab', kernel: 'default' },
@@ -73,26 +86,27 @@ export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant }[] = [
   { name: 'lab-1cpu', kernel: 'default' },
 ];
 
-/** Projects a night does not run: unit tests (no lab), and the lab's test of itself. */
-export const NOT_NIGHTLY = ['unit', 'verdicts'];
+/** Projects a night does not run: unit tests (no lab), and the lab's tests of itself (its verdicts, the nightly's performance verdicts). */
+export const NOT_NIGHTLY = ['unit', 'verdicts', 'perf-verdicts'];
 
 /**
  * `--quick`: minutes on 2 cores under TCG — ipc-local on the default kernel and
- * one bench cell (default kernel, 1 vCPU, 3 rounds). The full night: every lab
+ * one bench cell (default kernel, 1 vCPU, 5 rounds). The full night: every lab
  * project of vitest.config.ts (today: each suite on the default kernel, ipc-local
  * on debug, up, and on nodes booted with nosmp and maxcpus=1), the bench matrix default/up/debug x 1/2 vCPUs
  * and the remote bench. The `verdicts` project is the lab testing itself, not
  * the module: `make test` runs it. `projects`: vitest.config.ts's, in its order.
  */
 export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant }[] }): NightPlan {
+  const rules = { margin: opts.margin, alpha: RATIO_ALPHA, window: RATIO_WINDOW, calibrationBound: CALIBRATION_BOUND, seed: opts.seed };
   if (opts.quick) {
     return {
       mode: 'quick',
       suites: [{ project: 'lab', files: ['suites/ipc-local.test.ts'], kernel: 'default' }],
-      local: { kernels: ['default'], cpus: [1], repeat: 3, msgIters: 5000 },
+      // 5 rounds: with one reference night, 5 against 5 rounds can reach p = 1/252; 3 against 3 never gets below 0.05.
+      local: { kernels: ['default'], cpus: [1], repeat: 5, msgIters: 5000 },
       kernels: ['default'],
-      margin: opts.margin,
-      seed: opts.seed,
+      ...rules,
     };
   }
   const suites: SuiteRun[] = (opts.projects ?? DEFAULT_PROJECTS).filter((p) => !NOT_NIGHTLY.includes(p.name)).map((p) => ({ project: p.name, files: [], kernel: p.kernel }));
@@ -103,8 +117,7 @@ export function nightPlan(opts: { quick: boolean; margin: number; seed: number; 
     local,
     remote: { kernel: 'default', repeat: 5, iters: 1000 },
     kernels: [...new Set<KernelVariant>([...suites.map((s) => s.kernel), ...local.kernels])],
-    margin: opts.margin,
-    seed: opts.seed,
+    ...rules,
   };
 }
 
@@ -116,7 +129,7 @@ export function describePlan(p: NightPlan): string[] {
     `bench      ipc-local --kernel ${p.local.kernels.join(',')} --cpus ${p.local.cpus.join(',')} --repeat ${p.local.repeat} --iters ${p.local.msgIters}`,
     ...(p.remote ? [`bench      ipc-remote --kernel ${p.remote.kernel} --repeat ${p.remote.repeat} --iters ${p.remote.iters}`] : []),
     `kernels    ${p.kernels.join(', ')}`,
-    `margin     ${(p.margin * 100).toFixed(0)}% outside the reference interval is a regression`,
+    `verdicts   ratios to same-run baselines: a change beyond ${(p.margin * 100).toFixed(0)}% with Mann–Whitney p < ${p.alpha} against up to ${p.window} reference nights is a regression; calibration drift beyond ${(p.calibrationBound * 100).toFixed(0)}% in a cell: unreliable (broken)`,
     `seed       ${p.seed}`,
   ];
 }

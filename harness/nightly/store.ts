@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Judged, StoredNight, TargetCheck } from './history.ts';
+import type { CellCalibration } from '../bench/calibrate.ts';
+import type { Judged, RatioJudged, StoredNight, TargetCheck } from './history.ts';
 
 /**
  * Where nights accumulate: outside the clone, so a fresh clone (or `git clean`)
@@ -44,7 +45,14 @@ export interface NightRecord {
   environment: Record<string, string>;
   passed?: boolean;
   suites?: { passed: number; failed: number; broken: number; skipped: number };
+  /** Absolute figures: shown with their reference, never a verdict. */
   figures: Judged[];
+  /** Ratios to the same-run baselines, judged against the window: the performance verdicts (absent before them). */
+  ratios?: RatioJudged[];
+  /** Cell key -> the calibration at the cell's start and end (absent before calibration). */
+  calibration?: Record<string, CellCalibration>;
+  /** What the calibration and baselines say about the host against the reference night. */
+  hostFacts?: string[];
   targets: TargetCheck[];
   /** Every failed or broken result, with its category. */
   failures: { category: string; name: string; message: string }[];
@@ -88,7 +96,7 @@ export function storedNights(root: string, except?: string): StoredNight[] {
     .filter((d) => path.basename(d) !== except)
     .map((d) => readNight(d))
     .filter((r): r is NightRecord => r !== undefined && r.finished !== undefined)
-    .map((r) => ({ name: r.name, figures: r.figures }));
+    .map((r) => ({ name: r.name, figures: r.figures, ratios: r.ratios, calibration: r.calibration }));
 }
 
 /** `root/latest` -> the night folder (relative, so the tree can move). */

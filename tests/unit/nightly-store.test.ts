@@ -67,10 +67,11 @@ describe('nightly: the store of nights', () => {
 });
 
 describe('nightly: the plan', () => {
-  it('--quick: ipc-local on the default kernel and one bench cell, 3 rounds', () => {
+  it('--quick: ipc-local on the default kernel and one bench cell, 5 rounds (enough for the rank test against one reference night)', () => {
     const p = nightPlan({ quick: true, margin: 0.1, seed: 1 });
     expect(p.suites).toEqual([{ project: 'lab', files: ['suites/ipc-local.test.ts'], kernel: 'default' }]);
-    expect(p.local).toMatchObject({ kernels: ['default'], cpus: [1], repeat: 3 });
+    expect(p.local).toMatchObject({ kernels: ['default'], cpus: [1], repeat: 5 });
+    expect(p).toMatchObject({ margin: 0.1, alpha: 0.05, window: 5, calibrationBound: 0.25 });
     expect(p.remote).toBeUndefined();
     expect(p.kernels).toEqual(['default']);
   });
