@@ -37,7 +37,7 @@ export default defineConfig({
       },
       {
         // The default Debian kernel; `m3lab run --kernel V` points it at another.
-        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], exclude: ['suites/verdicts.test.ts'], sequence: { groupOrder: 1 } },
+        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], exclude: ['suites/verdicts.test.ts', 'suites/fuzz.test.ts'], sequence: { groupOrder: 1 } },
       },
       {
         test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
@@ -48,6 +48,10 @@ export default defineConfig({
       {
         // Single-CPU boots of a 2-vCPU machine, one lab: a node booted with nosmp, one with maxcpus=1.
         test: { ...labTest, name: 'lab-1cpu', include: ['suites/ipc-local.test.ts'], env: { M3LAB_NODE_APPENDS: 'nosmp|maxcpus=1' }, sequence: { groupOrder: 4 } },
+      },
+      {
+        // The ioctl fuzzer (kmod/tests/m3fuzz.c), a short run on the debug kernel: any KASAN/lockdep report fails it.
+        test: { ...labTest, name: 'lab-fuzz', include: ['suites/fuzz.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 5 } },
       },
       {
         // The lab's own honesty: purpose-made failures judged in nested runs (needs the debug kernel).
