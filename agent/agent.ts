@@ -44,6 +44,9 @@ function hello(nonce: string): HelloResult {
   };
 }
 
+/** Children of running `exec` calls: a test past its deadline has them killed (`cancel`). */
+const running = new Set<ReturnType<typeof spawn>>();
+
 function exec(p: ExecParams): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -58,6 +61,7 @@ function exec(p: ExecParams): Promise<ExecResult> {
       reject(new AgentFailure('ESPAWN', (e as Error).message));
       return;
     }
+    running.add(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -76,10 +80,12 @@ function exec(p: ExecParams): Promise<ExecResult> {
           }, p.timeoutMs)
         : undefined;
     child.on('error', (e) => {
+      running.delete(child);
       if (timer) clearTimeout(timer);
       reject(new AgentFailure((e as NodeJS.ErrnoException).code ?? 'ESPAWN', `${p.cmd}: ${e.message}`));
     });
     child.on('close', (code, signal) => {
+      running.delete(child);
       if (timer) clearTimeout(timer);
       resolve({
         code,
@@ -155,6 +161,11 @@ const handlers: Record<string, Handler> = {
   wait: (p: { id: number; timeoutMs?: number }) => waitProc(p.id, p.timeoutMs),
   kill: (p: { id: number; signal?: NodeJS.Signals }) => killProc(p.id, p.signal),
   procs: () => listProcs(),
+  cancel: () => {
+    let killed = 0;
+    for (const c of running) if (c.kill('SIGKILL')) killed++;
+    return { killed };
+  },
   perfStat: (p: ExecParams & { events: string[] }) => perfStat(p, exec),
   echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
   echoStop: (p: { port: number }) => echoStop(p.port),

@@ -3,7 +3,7 @@
  * Request {id, method, params}; answer {id, ok: true, result} or
  * {id, ok: false, error: {code, message}}. The agent writes nothing else to stdout.
  */
-export const AGENT_VERSION = '0.2.0';
+export const AGENT_VERSION = '0.3.0';
 
 export interface HelloResult {
   nonce: string;
@@ -95,6 +95,8 @@ export interface Methods {
   wait: { params: { id: number; timeoutMs?: number }; result: WaitResult };
   kill: { params: { id: number; signal?: string }; result: { sent: boolean } };
   procs: { params: Record<string, never>; result: ProcInfo[] };
+  /** Kills every command a running `exec` started (a test past its deadline); spawned processes stay. */
+  cancel: { params: Record<string, never>; result: { killed: number } };
   /** CPU lists from sysfs: online, present, possible. */
   cpus: { params: Record<string, never>; result: { online: number[]; present: number[]; possible: number[] } };
   /** Brings a CPU on- or offline through sysfs (works on VMs and boards alike). */

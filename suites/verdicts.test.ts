@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
 
@@ -26,14 +28,14 @@ interface Result {
   parameters?: { name: string; value: string }[];
 }
 
-async function runFixture(file: string, env: Record<string, string> = {}): Promise<{ results: Result[]; dir: string; output: string }> {
+async function runFixture(file: string, env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<{ results: Result[]; dir: string; output: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-'));
   const res = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/verdicts/vitest.config.ts', file], {
     cwd: repoRoot,
     reject: false,
     all: true,
     env: { ...process.env, M3LAB_OWN_LAB: '1', M3LAB_ALLURE_RESULTS: dir, M3LAB_KERNEL: '', M3LAB_APPEND: '', ...env },
-    timeout: 15 * 60_000,
+    timeout: timeoutMs,
   });
   await allure.attachment(`nested run of ${file}`, res.all ?? '', { contentType: 'text/plain' });
   const results = readdirSync(dir)
@@ -64,6 +66,54 @@ function bundleOf(dir: string, r: Result): string {
   expect(p, `${r.name}: no evidence bundle attached`).not.toBe('');
   expect(existsSync(path.join(p, 'test.json')), `${p}/test.json`).toBe(true);
   return p;
+}
+
+const byName = (results: Result[]) => new Map(results.map((r) => [r.name, r]));
+
+/** A one-node lab from `m3lab up` in a state folder of its own, handed to fn, then taken down. */
+async function withUpLab<T>(fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+  const state = mkdtempSync(path.join(os.tmpdir(), 'm3lab-up-'));
+  const labFile = path.join(state, 'attached.yaml');
+  writeFileSync(labFile, 'name: verdict-attached\naccel: auto\nnodes:\n  - { name: node1, cpus: 1 }\nmemory: 1024\n');
+  const env = { M3LAB_STATE: state, M3LAB_OWN_LAB: '0', M3LAB_KERNEL: '', M3LAB_APPEND: '' };
+  const cli = (args: string[]) => execa('node', [path.join(repoRoot, 'bin', 'm3lab.js'), ...args], { cwd: repoRoot, reject: false, all: true, env: { ...process.env, ...env }, timeout: 5 * 60_000 });
+  try {
+    const up = await cli(['up', '--lab', labFile]);
+    await allure.attachment('m3lab up', up.all ?? '', { contentType: 'text/plain' });
+    expect(up.exitCode, up.all).toBe(0);
+    return await fn(env);
+  } finally {
+    const down = await cli(['down']);
+    await allure.attachment('m3lab down', down.all ?? '', { contentType: 'text/plain' });
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/** The between-tests fixture's results: the crash is failed once, with the panic, and hidden nowhere. */
+function expectCrashBetweenTests(results: Result[], dir: string): void {
+  const r = byName(results);
+  expect([...r.keys()].sort()).toEqual(['(the host waits while the node crashes)', 'arms a crash for after its end', 'finds the node crashed', 'runs after the crash was reported']);
+  expect(r.get('arms a crash for after its end')!.status).toBe('passed');
+  const found = r.get('finds the node crashed')!;
+  expect(found.status).toBe('failed');
+  expect(found.statusDetails?.message).toMatch(/kernel report after test "arms a crash for after its end" ended and before this one began: node1: .*panic/i);
+  expect(attachmentText(dir, found, /^kernel report node1/)).toContain('Kernel panic - not syncing');
+  bundleOf(dir, found);
+  const later = r.get('runs after the crash was reported')!;
+  expect(later.status).toBe('broken');
+  expect(later.statusDetails?.message).toMatch(/node1 crashed earlier \(.*panic.*\), reported as failed by test "finds the node crashed"/i);
+  // Exactly one result carries the crash as a failure.
+  expect(results.filter((x) => x.status === 'failed').length).toBe(1);
+}
+
+/** Two busy loops, one per host core, until stopped (by PID). */
+function busyLoops(n = 2): { stop: () => void } {
+  const kids = Array.from({ length: n }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  return {
+    stop: () => {
+      for (const k of kids) if (k.pid !== undefined && k.exitCode === null) process.kill(k.pid, 'SIGKILL');
+    },
+  };
 }
 
 describe('verdicts: the lab reports kernel bugs as failed and host faults as broken', () => {
@@ -180,4 +230,65 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a panic between two tests fails the test that finds it, with the panic attached; later tests are broken naming it', async () => {
+    const { results, dir } = await runFixture('tests/verdicts/between.suite.ts');
+    try {
+      expectCrashBetweenTests(results, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on a lab from `m3lab up` used by a run: a panic between tests and one inside a test are each one failed test with the panic', async () => {
+    await withUpLab(async (env) => {
+      const { results, dir } = await runFixture('tests/verdicts/between.suite.ts', env);
+      try {
+        expectCrashBetweenTests(results, dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+    await withUpLab(async (env) => {
+      const { results, dir } = await runFixture('tests/verdicts/panic.suite.ts', env);
+      try {
+        expect(results.map((r) => r.status)).toEqual(['failed']);
+        expect(results[0]!.statusDetails?.message).toMatch(/kernel report while the test ran: node1: .*panic/i);
+        expect(attachmentText(dir, results[0]!, /^kernel report node1/)).toContain('Kernel panic - not syncing');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }, 10 * 60_000);
+
+  it('negative control: a guest whose QEMU the host stops for 60 s mid-test is not failed, and the next test passes on it', async () => {
+    const { results, dir } = await runFixture('tests/verdicts/sigstop.suite.ts');
+    try {
+      const r = byName(results);
+      const stopped = [...r.values()].find((x) => x.name.startsWith('a test during which QEMU is stopped'))!;
+      expect(stopped, JSON.stringify(results.map((x) => x.name))).toBeDefined();
+      // Passed, or broken naming the host (the guest's stall detectors may fire after a minute without CPU).
+      expect(stopped.status).not.toBe('failed');
+      if (stopped.status === 'broken') expect(stopped.statusDetails?.message).toMatch(/host starved: node1's vCPU threads .*QEMU was stopped/);
+      expect(r.get('the next test runs on the same node')!.status).toBe('passed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 10 * 60_000);
+
+  it('negative control: ipc-local on a host whose cores two busy loops saturate: 0 failed, 0 broken', async () => {
+    const load = busyLoops(2);
+    try {
+      const { results, dir } = await runFixture('suites/ipc-local.test.ts');
+      try {
+        expect(results.length).toBeGreaterThan(5);
+        const bad = results.filter((r) => r.status !== 'passed').map((r) => ({ name: r.name, status: r.status, message: r.statusDetails?.message?.split('\n')[0] }));
+        expect(bad).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      load.stop();
+    }
+  }, 15 * 60_000);
 });

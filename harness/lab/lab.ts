@@ -16,6 +16,9 @@ import type { LabSpec } from './lab-file.ts';
 import { LabNode, type NodeRecordBase, type NodeState } from './node.ts';
 import { attachBoard, boardNode, bringUpBoard, resolveBoardKernel, type BoardLabNode, type BoardRecord } from './board-node.ts';
 import { BoardTarget } from '../target/board.ts';
+import { applyGuestDetectors } from '../verdict/guest-detectors.ts';
+import { computeTimeScale, describeTimeScale, hostSlowdown, setProcessTimeScale, type TimeScale } from '../verdict/time-scale.ts';
+import os from 'node:os';
 
 export { LabNode, type NodeState } from './node.ts';
 import { freePort } from './ports.ts';
@@ -64,14 +67,34 @@ export interface LabState {
   boards?: BoardRecord[];
 }
 
-/** Boot deadline: scaled by accelerator, vCPUs and how many nodes share the host's cores. */
+/**
+ * Boot deadline: scaled by accelerator, vCPUs and how many nodes share the
+ * host's cores, and by the host's speed now (the time scale's host part, or
+ * M3LAB_TIME_SCALE in its place).
+ */
 export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number, kernel = 'default'): number {
   const env = Number(process.env.M3LAB_BOOT_TIMEOUT);
   if (env > 0) return env * 1000;
   const base = accel === 'kvm' ? 20 : 60;
   // KASAN and lockdep make a debug kernel's boot ~6x slower under TCG (~30 s alone, ~50 s three at once).
   const variant = kernel === 'debug' ? 3 : 1;
-  return Math.round(base * variant * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * 1000);
+  return Math.round(base * variant * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * hostFactor() * 1000);
+}
+
+function hostFactor(): number {
+  const forced = Number(process.env.M3LAB_TIME_SCALE);
+  return forced > 0 ? forced : hostSlowdown();
+}
+
+/** The lab's time scale (harness/verdict/time-scale.ts), from its kernels, vCPUs and the host now. */
+export function labTimeScale(state: LabState): TimeScale {
+  const vcpus = state.nodes.reduce((a, n) => a + n.spec.cpus, 0);
+  return computeTimeScale({
+    kernels: state.nodes.map((n) => n.kernel?.variant ?? 'default'),
+    vcpus,
+    hostCores: os.availableParallelism?.() ?? os.cpus().length,
+    hostSlowdown: hostSlowdown(),
+  });
 }
 
 /** Keeps the newest `keep` folders of root (by modification time), removes the rest. */
@@ -170,7 +193,24 @@ export function nodeCpus(n: AnyLabNode): number {
 }
 
 export class Lab {
-  private constructor(readonly state: LabState, readonly nodes: AnyLabNode[], readonly vde: VdeSwitch) {}
+  /** Every bound of this lab is a base figure times this (README, *Verdicts*). */
+  timeScale!: TimeScale;
+
+  private constructor(readonly state: LabState, readonly nodes: AnyLabNode[], readonly vde: VdeSwitch) {
+    this.rescale();
+  }
+
+  /** Computes the scale again from the lab's nodes and the host now (once the nodes are known). */
+  rescale(): TimeScale {
+    this.timeScale = labTimeScale(this.state);
+    setProcessTimeScale(this.timeScale);
+    return this.timeScale;
+  }
+
+  /** The guest's stall detectors set to the lab's scale (after each connect). */
+  async scaleGuest(n: AnyLabNode): Promise<void> {
+    n.detectors = await applyGuestDetectors(n, this.timeScale).catch(() => undefined);
+  }
 
   get dir(): string {
     return this.state.dir;
@@ -271,6 +311,8 @@ export class Lab {
       state.boards = boards.map((b) => b.record);
       const syncNodes = () => all.splice(0, all.length, ...nodes, ...boards);
       syncNodes();
+      const scale = lab.rescale();
+      log(`lab: time scale ${describeTimeScale(scale)}`);
       writeState(state);
       const bundle = (await agentBundle()).code;
       const started = Date.now();
@@ -281,6 +323,7 @@ export class Lab {
       const ready = async (n: QemuLabNode, deadline: number) => {
         await n.target.waitBooted(deadline);
         await n.connect(deadline, bundle);
+        await lab.scaleGuest(n);
         n.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
         if (n.hello!.kernelRelease !== n.record.kernel.release) {
           throw new InfraError(`${n.name}: booted kernel ${n.hello!.kernelRelease}, expected ${n.record.kernel.release} (variant ${n.record.kernel.variant})`);
@@ -305,7 +348,7 @@ export class Lab {
             const full = bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant);
             try {
               const last = attempt >= DEBUG_BOOT_ATTEMPTS;
-              await n.target.waitBooted(Date.now() + (last ? full : full / 2), last ? undefined : DEBUG_SILENT_MS);
+              await n.target.waitBooted(Date.now() + (last ? full : full / 2), last ? undefined : DEBUG_SILENT_MS * hostFactor());
               return;
             } catch (e) {
               if (!(e instanceof BootTimeoutError) || attempt >= DEBUG_BOOT_ATTEMPTS) throw e;
@@ -328,6 +371,7 @@ export class Lab {
       // A VM started again on a fresh port is a new LabNode: the lab's list follows.
       syncNodes();
       await boardsUp;
+      await Promise.all(boards.map((b) => lab.scaleGuest(b)));
       writeState(state);
       return lab;
     } catch (e) {
@@ -372,7 +416,10 @@ export class Lab {
     if (opts.connect !== false) {
       const bundle = (await agentBundle()).code;
       const deadline = Date.now() + (opts.timeoutMs ?? 30000);
-      await Promise.all(lab.nodes.filter((n) => n.state !== 'gone').map((n) => n.connect(deadline, bundle)));
+      await Promise.all(lab.nodes.filter((n) => n.state !== 'gone').map(async (n) => {
+        await n.connect(deadline, bundle);
+        await lab.scaleGuest(n);
+      }));
     }
     return lab;
   }
@@ -395,6 +442,7 @@ export class Lab {
     writeState(this.state);
     await target.waitBooted(deadline);
     await node.connect(deadline, (await agentBundle()).code);
+    await this.scaleGuest(node);
     record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
     writeState(this.state);
     return node;
@@ -428,6 +476,7 @@ export class Lab {
     writeState(this.state);
     await node.target.waitBooted(deadline);
     await node.connect(deadline, (await agentBundle()).code);
+    await this.scaleGuest(node);
     await resolveBoardKernel(node, () => {});
     node.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
     writeState(this.state);

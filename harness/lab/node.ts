@@ -25,6 +25,8 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
   agent?: AgentClient;
   hello?: HelloResult;
   goneReason?: string;
+  /** The guest's stall detectors as the lab set them (time-scale.ts). */
+  detectors?: Partial<import('../verdict/time-scale.ts').GuestDetectors>;
 
   constructor(readonly record: R, readonly target: T) {
     void target.gone.then((why) => this.markGone(why));

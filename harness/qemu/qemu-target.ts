@@ -170,7 +170,8 @@ export class QemuTarget implements Target {
     clearInterval(this.poller);
     this.poller = setInterval(() => {
       if (this.pid !== undefined && !isAlive(this.pid)) {
-        this.exitNote ||= 'QEMU process is gone';
+        // Not our child: no exit status. The console says whether the guest took QEMU down.
+        this.exitNote ||= this.panickedOnConsole() ? 'guest kernel panicked (the console shows it; QEMU exited)' : 'QEMU process is gone';
         this.markGone();
       }
     }, 200);
@@ -188,8 +189,11 @@ export class QemuTarget implements Target {
     return existsSync(p) ? readFileSync(p, 'utf8').trim() : '';
   }
 
+  /** A panic in the console since this machine's last boot (an attached lab's bootMark is 0). */
   private panickedOnConsole(): boolean {
-    return /Kernel panic - not syncing/.test(this.console.text().slice(this.bootMark));
+    const text = this.console.text();
+    const lastBoot = Math.max(this.bootMark, text.lastIndexOf('Linux version '));
+    return /Kernel panic - not syncing/.test(text.slice(Math.max(0, lastBoot)));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Client, type ClientChannel } from 'ssh2';
 import { InfraError } from '../errors.ts';
+import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 
 export interface SshEndpoint {
   host: string;
@@ -15,6 +16,9 @@ export interface ExecOutput {
   stdout: string;
   stderr: string;
 }
+
+const KEEPALIVE_MS = 5000;
+const KEEPALIVE_BUDGET_MS = 120_000;
 
 /**
  * The command channel to a node: one ssh2 connection, many exec channels. Keepalives
@@ -65,8 +69,12 @@ export class SshTransport extends EventEmitter {
         username: this.endpoint.username,
         privateKey: this.endpoint.privateKey,
         readyTimeout: timeoutMs,
-        keepaliveInterval: 2000,
-        keepaliveCountMax: 5,
+        // A link is given up only after the lab's scaled budget (120 s on the
+        // reference host) without an answer: a guest the host stopped or
+        // starved for a minute keeps its link, and a hung one is found by the
+        // test's own bounds long before.
+        keepaliveInterval: KEEPALIVE_MS,
+        keepaliveCountMax: Math.ceil(scaled(KEEPALIVE_BUDGET_MS, processTimeScale()) / KEEPALIVE_MS),
       });
     });
   }

@@ -6,7 +6,12 @@ import { SshTransport } from '../../harness/transport/ssh.ts';
 import { saveTestBundle } from '../../harness/report/bundle.ts';
 import { factPairs, labFacts, writeAllureEnvironment } from '../../harness/report/environment.ts';
 import { findReports, type KernelReport } from '../../harness/report/kernel-reports.ts';
-import { describeReports, KernelFailure, NodeHangError, verdictOf } from '../../harness/report/verdict.ts';
+import { KernelFailure, NodeHangError } from '../../harness/report/verdict.ts';
+import { judge, type EarlierCrash, type Judgement, type NodeObservation } from '../../harness/verdict/judge.ts';
+import { describeWindow, VcpuMonitor } from '../../harness/verdict/vcpu-monitor.ts';
+import { describeTimeScale, plannedTimeScale, scaled, type TimeScale } from '../../harness/verdict/time-scale.ts';
+import { diagnoseVm } from '../../harness/verdict/diagnose.ts';
+import { isVm } from '../../harness/lab/lab.ts';
 import { repoRoot } from '../../harness/paths.ts';
 import type { LabNode } from '../../harness/lab/node.ts';
 import { releaseLab, useLab, type LabHandle } from './lab-fixture.ts';
@@ -41,7 +46,7 @@ export interface TestOptions {
 export interface LabSuite {
   /** The lab, or the reason there is none (thrown: every test then reports it). */
   handle(): LabHandle;
-  /** A test judged by the lab's rules (see labTest). */
+  /** A test judged by the lab's rules; its timeout is a base figure, scaled like every bound of the lab. */
   it(name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, timeoutMs?: number, test?: TestOptions): void;
   /** Kernel variant the suite asked for. */
   readonly kernel: string;
@@ -49,8 +54,17 @@ export interface LabSuite {
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const DEFAULT_TIMEOUT = 5 * 60_000;
-/** Room left after the test body for judging, dmesg and the bundle. */
-const JUDGE_MARGIN = 45_000;
+/** Room left after the test body for judging, dmesg, a probe and the bundle (scaled). */
+const JUDGE_MARGIN = 60_000;
+
+/** What the suite remembers from one test to the next, for the verdict engine. */
+interface SuiteMemory {
+  /** Console length per node when the previous test was judged: reports after it and before the next belong to nobody yet. */
+  marks: Map<string, number>;
+  previousTest?: string;
+  earlierCrash?: EarlierCrash;
+  monitor?: VcpuMonitor;
+}
 
 /** Kernel variant and extra command line for labs the suites boot (`m3lab run --kernel`, make test projects). */
 export function suiteKernel(): { kernel: string; append?: string } {
@@ -69,12 +83,24 @@ export function suiteKernel(): { kernel: string; append?: string } {
  * - a node whose QEMU runs but which no longer answers is a hang: failed;
  * - every failed or broken test leaves an evidence bundle whose path is in the report.
  */
+/** vCPUs the suite's lab will have, where the need says (else the default lab's 4). */
+function plannedVcpus(need: LabSuiteOptions['need']): number {
+  if (typeof need === 'function') return 4;
+  const nodes = need.nodes;
+  if (Array.isArray(nodes)) return nodes.reduce((a: number, n) => a + Number((n as { cpus?: number }).cpus ?? 1), 0);
+  if (typeof nodes === 'number') return nodes * Number(need.cpus ?? 1);
+  return 4;
+}
+
 export function labSuite(opts: LabSuiteOptions): LabSuite {
   const { kernel, append } = suiteKernel();
   const base = { kernel, ...(append ? { append } : {}) };
   let handle: LabHandle | undefined;
   let setupError: unknown;
   let anyFailed = false;
+  const memory: SuiteMemory = { marks: new Map() };
+  // vitest needs a test's timeout before the lab exists: the scale of the lab asked for.
+  const planned = plannedTimeScale([kernel], plannedVcpus(opts.need));
 
   beforeAll(async () => {
     if (opts.seed !== undefined) log(`seed ${opts.seed}: M3LAB_SEED=${opts.seed} replays this run's random choices`);
@@ -87,8 +113,13 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
       // proxies) belongs to no test: it fails them all.
       const setupReports = handle.lab.nodes.flatMap((n) => findReports(n.target.console.text().slice(handle!.consoleStart.get(n.name) ?? 0)).map((report) => ({ node: n.name, report })));
       if (setupReports.length) {
-        throw new KernelFailure(`kernel report while the suite set up its lab: ${describeReports(setupReports)}\n\n${setupReports[0]!.report.text}`, setupReports);
+        throw new KernelFailure(`kernel report while the suite set up its lab: ${setupReports.map((r) => `${r.node}: ${r.report.title}`).join('; ')}\n\n${setupReports[0]!.report.text}`, setupReports);
       }
+      const h = handle;
+      memory.marks = new Map(h.lab.nodes.map((n) => [n.name, n.target.console.text().length]));
+      memory.monitor = new VcpuMonitor(() => h.lab.vms.map((n) => ({ node: n.name, pid: n.target.pid })));
+      memory.monitor.start();
+      log(`suite: time scale ${describeTimeScale(h.lab.timeScale)}`);
     } catch (e) {
       setupError = e;
       log(`suite: the lab is not usable, every test of this file will say why: ${(e as Error).message.split('\n')[0]}`);
@@ -96,6 +127,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
   });
 
   afterAll(async () => {
+    memory.monitor?.stop();
     if (!handle) return;
     try {
       await opts.teardown?.(handle);
@@ -111,7 +143,8 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
       if (!handle) throw new InfraError('the lab did not come up (see the suite log)');
       return handle;
     },
-    it(name, fn, timeoutMs = DEFAULT_TIMEOUT, test = {}) {
+    it(name, fn, baseTimeoutMs = DEFAULT_TIMEOUT, test = {}) {
+      const timeoutMs = scaled(baseTimeoutMs, planned);
       it(
         name,
         async (ctx) => {
@@ -119,7 +152,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
           if (append) await allure.parameter('append', append);
           if (opts.seed !== undefined) await allure.parameter('seed', `${opts.seed}`);
           try {
-            await judged(suite, ctx, name, fn, timeoutMs - JUDGE_MARGIN, opts, test);
+            await judged(suite, ctx, name, fn, timeoutMs - scaled(JUDGE_MARGIN, planned), opts, test, memory);
           } catch (e) {
             anyFailed = true;
             throw e;
@@ -141,10 +174,18 @@ function describeError(e: unknown): string {
   return parts.join('\n');
 }
 
-async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Runs the body until its deadline; past it, the body is cancelled: every
+ * command it started on a node is killed (the agent's `cancel`), so it cannot
+ * run on into the next test.
+ */
+async function withDeadline<T>(p: Promise<T>, ms: number, what: string, nodes: LabNode[]): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InfraError(`${what}: no result within ${Math.round(ms / 1000)} s`)), ms);
+    timer = setTimeout(() => {
+      for (const n of nodes) if (n.state !== 'gone' && n.agent) void n.agent.call('cancel', {}, 10000).catch(() => undefined);
+      reject(new InfraError(`${what}: no result within ${Math.round(ms / 1000)} s; its commands on the nodes were killed`));
+    }, ms);
   });
   try {
     return await Promise.race([p, deadline]);
@@ -154,124 +195,185 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
 }
 
 /** Console reports on every node since the marks, and kernel-log reports of nodes that still answer. */
-async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number>, dmesgMarks: Map<string, number>): Promise<{ reports: NodeReport[]; dmesg: Map<string, string> }> {
-  const reports: NodeReport[] = [];
+async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number>, dmesgMarks: Map<string, number>, scale: TimeScale): Promise<{ reports: Map<string, KernelReport[]>; dmesg: Map<string, string>; dmesgErrors: Map<string, string> }> {
+  const reports = new Map<string, KernelReport[]>();
   const dmesg = new Map<string, string>();
+  const dmesgErrors = new Map<string, string>();
   for (const n of nodes) {
     const text = n.target.console.text().slice(consoleMarks.get(n.name) ?? 0);
+    const mine: KernelReport[] = [];
     const seen = new Set<string>();
     for (const r of findReports(text)) {
-      reports.push({ node: n.name, report: r });
+      mine.push(r);
       seen.add(r.title);
     }
+    reports.set(n.name, mine);
     if (n.state === 'gone' || !n.agent) continue;
     try {
-      const all = await n.rpc.call('dmesg', { since: -1 }, 20000);
+      const all = await n.rpc.call('dmesg', { since: -1 }, scaled(20000, scale));
       dmesg.set(n.name, all.records.map((r) => `[${(r.usec / 1e6).toFixed(6)}] ${r.text}`).join('\n'));
       const since = dmesgMarks.get(n.name);
       if (since === undefined) continue;
       const recent = all.records.filter((r) => r.seq > since);
       // The console shows what reached it; dmesg has what the console level hid.
-      for (const r of findReports(recent.map((x) => x.text).join('\n'))) if (!seen.has(r.title)) reports.push({ node: n.name, report: r });
-    } catch {
-      // A node that does not answer is judged by its console (and the hang check).
+      for (const r of findReports(recent.map((x) => x.text).join('\n'))) if (!seen.has(r.title)) mine.push(r);
+    } catch (e) {
+      // Not dropped from the check: the verdict engine decides what a silent node means.
+      dmesgErrors.set(n.name, (e as Error).message);
     }
   }
-  return { reports, dmesg };
+  return { reports, dmesg, dmesgErrors };
 }
 
 /**
- * A node whose machine still runs but that answers nothing on a fresh SSH
- * connection is hung (the guest kernel, not the host, failed); one that answers
- * means the harness lost its link, a host-side problem.
+ * Does the node answer a command, or at least a fresh SSH login? Returns what
+ * the host gave its vCPUs meanwhile, so silence is judged from progress.
  */
-async function hungNodes(nodes: LabNode[]): Promise<string[]> {
-  const hung: string[] = [];
-  await Promise.all(
-    nodes.map(async (n) => {
-      if (n.state === 'gone' || !n.target.power.isOn()) return;
-      const alive = await n.rpc
-        .call('exec', { cmd: '/bin/true', args: [], timeoutMs: 5000 }, 10000)
-        .then(() => true)
-        .catch(() => false);
-      if (alive) return;
-      const ssh = new SshTransport(`${n.name}-probe`, n.target.ssh);
-      try {
-        await ssh.connect(Date.now() + 15000);
-        const r = await ssh.exec('true', { timeoutMs: 10000 });
-        if (r.code !== 0) hung.push(n.name);
-      } catch {
-        hung.push(n.name);
-      } finally {
-        ssh.close();
-      }
-    }),
-  );
-  return hung;
+async function probe(n: LabNode, scale: TimeScale, monitor: VcpuMonitor | undefined): Promise<Pick<NodeObservation, 'answered' | 'probeVcpu'>> {
+  const from = Date.now();
+  let answered = await n.rpc
+    .call('exec', { cmd: '/bin/true', args: [], timeoutMs: scaled(5000, scale) }, scaled(10000, scale))
+    .then(() => true)
+    .catch(() => false);
+  if (!answered) {
+    const ssh = new SshTransport(`${n.name}-probe`, n.target.ssh);
+    try {
+      await ssh.connect(Date.now() + scaled(15000, scale));
+      answered = (await ssh.exec('true', { timeoutMs: scaled(10000, scale) })).code === 0;
+    } catch {
+      answered = false;
+    } finally {
+      ssh.close();
+    }
+  }
+  return { answered, probeVcpu: monitor?.window(n.name, from) };
 }
 
-async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, bodyMs: number, opts: LabSuiteOptions, test: TestOptions): Promise<void> {
+function judgementError(j: Judgement, err: unknown): unknown {
+  if (j.verdict === 'passed') return undefined;
+  if (j.why === 'assertion') return err;
+  if (j.verdict === 'broken') return new InfraError(j.message, { cause: err });
+  if (j.why === 'hung') return new NodeHangError(j.message, [], { cause: err });
+  return new KernelFailure(j.message, j.reports, { cause: err });
+}
+
+async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: LabHandle, ctx: TestContext) => Promise<void>, bodyMs: number, opts: LabSuiteOptions, test: TestOptions, memory: SuiteMemory): Promise<void> {
   const seed = opts.seed;
   const h = suite.handle();
+  const scale = h.lab.timeScale;
   const nodes = h.lab.nodes;
   const facts = factPairs(await labFacts(h.lab));
   for (const [k, v] of facts) await ctx.annotate(v, k);
+  await ctx.annotate(describeTimeScale(scale), 'time scale');
   const startedAt = new Date().toISOString();
+  const t0 = Date.now();
   const consoleMarks = new Map(nodes.map((n) => [n.name, n.target.console.text().length]));
+  // Printed since the last test was judged: nobody has answered for these yet.
+  const before = new Map(nodes.map((n) => [n.name, findReports(n.target.console.text().slice(memory.marks.get(n.name) ?? 0, consoleMarks.get(n.name)))]));
   const dmesgMarks = new Map<string, number>();
   await Promise.all(
     nodes.map(async (n) => {
       if (n.state === 'gone') return;
-      const m = await n.rpc.call('dmesgMark', {}, 15000).catch(() => undefined);
+      const m = await n.rpc.call('dmesgMark', {}, scaled(15000, scale)).catch(() => undefined);
       if (m) dmesgMarks.set(n.name, m.seq);
     }),
   );
 
+  const crashed = memory.earlierCrash && nodes.find((n) => n.name === memory.earlierCrash!.node)?.state === 'gone' ? memory.earlierCrash : undefined;
+  const goneAtStart = nodes.filter((n) => n.state === 'gone');
   let err: unknown;
-  try {
-    await withDeadline(fn(h, ctx), bodyMs, `test "${name}"`);
-  } catch (e) {
-    err = e;
+  if (crashed || goneAtStart.length) {
+    // Nothing to run it on: judged from what the consoles say.
+    err = new InfraError(`${goneAtStart.map((n) => `node ${n.name} is gone: ${n.goneReason ?? 'gone'}`).join('; ')} before the test began`);
+  } else {
+    try {
+      await withDeadline(fn(h, ctx), bodyMs, `test "${name}"`, nodes);
+    } catch (e) {
+      err = e;
+    }
   }
   // A node that died under the test: give its last console lines a moment to land.
-  if (err !== undefined || nodes.some((n) => n.state === 'gone')) await new Promise((r) => setTimeout(r, 1500));
+  if (err !== undefined || nodes.some((n) => n.state === 'gone')) await new Promise((r) => setTimeout(r, scaled(1500, scale)));
   const current = suite.handle().lab.nodes;
-  const collected = await collectReports(current, consoleMarks, dmesgMarks);
+  const collected = await collectReports(current, consoleMarks, dmesgMarks, scale);
   const { dmesg } = collected;
-  const expected = collected.reports.filter((r) => test.expectReports?.(r) === true);
-  for (const r of expected) await allure.attachment(`expected kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
-  const reports = collected.reports.filter((r) => !expected.includes(r));
-  let failure: unknown = err;
-  if (reports.length > 0) {
-    for (const r of reports) await allure.attachment(`kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
-    failure = new KernelFailure(`kernel report while the test ran: ${describeReports(reports)}${err ? `\n(the test saw: ${(err as Error).message})` : ''}\n\n${reports[0]!.report.text}`, reports, { cause: err });
-  } else if (err instanceof InfraError) {
-    const hung = await hungNodes(current);
-    if (hung.length) failure = new NodeHangError(`${hung.join(', ')} hung: QEMU runs but the guest answers nothing (the test saw: ${(err as Error).message})`, [], { cause: err });
+  const expected: NodeReport[] = [];
+  const keep = (node: string, rs: KernelReport[]) =>
+    rs.filter((report) => {
+      const ok = test.expectReports?.({ node, report }) === true;
+      if (ok) expected.push({ node, report });
+      return !ok;
+    });
+  const hostSide = err instanceof InfraError;
+  const observations: NodeObservation[] = [];
+  const diagnoses: Record<string, string> = {};
+  for (const n of current) {
+    const o: NodeObservation = {
+      node: n.name,
+      reports: keep(n.name, collected.reports.get(n.name) ?? []),
+      reportsBefore: keep(n.name, before.get(n.name) ?? []),
+      gone: n.state === 'gone' ? n.goneReason ?? 'gone' : undefined,
+      vcpu: isVm(n) ? memory.monitor?.window(n.name, t0) : undefined,
+      dmesgError: collected.dmesgErrors.get(n.name),
+    };
+    if ((hostSide || o.dmesgError) && n.state !== 'gone' && n.target.power.isOn()) {
+      Object.assign(o, await probe(n, scale, memory.monitor));
+      if (!o.answered && isVm(n)) {
+        // Ask the silent guest what it is doing, then look again for what it printed.
+        diagnoses[`${n.name}.diagnosis.txt`] = await diagnoseVm(n.target, scaled(3000, scale));
+        o.reports.push(...keep(n.name, findReports(n.target.console.text().slice(consoleMarks.get(n.name) ?? 0)).filter((r) => !o.reports.some((x) => x.title === r.title))));
+      }
+    }
+    observations.push(o);
   }
-  const softErrors = ctx.task.result?.errors?.length ?? 0;
-  if (failure !== undefined || softErrors > 0) {
+  const softErrors = ctx.task.result?.errors ?? [];
+  const firstSoft = softErrors[0] as { message?: string } | undefined;
+  const j = judge({
+    test: name,
+    error: err !== undefined ? { message: (err as Error).message ?? `${err}`, hostSide } : firstSoft ? { message: firstSoft.message ?? 'a soft assertion failed', hostSide: false } : undefined,
+    nodes: observations,
+    earlierCrash: crashed,
+    previousTest: memory.previousTest,
+  });
+  // A node that went down with a report: later tests name it instead of failing for it again.
+  if (j.verdict === 'failed' && j.why === 'crash') {
+    const dead = j.reports.find((r) => current.find((n) => n.name === r.node)?.state === 'gone' || r.report.fatal);
+    if (dead) memory.earlierCrash = { node: dead.node, title: dead.report.title, test: name };
+  }
+  memory.marks = new Map(current.map((n) => [n.name, n.target.console.text().length]));
+  memory.previousTest = name;
+
+  for (const r of expected) await allure.attachment(`expected kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
+  for (const r of j.explained) await allure.attachment(`kernel report explained by the host ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
+  for (const r of j.reports) await allure.attachment(`kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
+  const failure = judgementError(j, err);
+  if (failure !== undefined || softErrors.length > 0) {
     for (const n of current) await allure.attachment(`console ${n.name} (during the test)`, n.target.console.text().slice(consoleMarks.get(n.name) ?? 0), { contentType: 'text/plain' });
-    const verdict = failure !== undefined ? verdictOf(failure) : 'failed';
-    const files = opts.evidence ? await opts.evidence(h).catch((e: Error) => ({ 'evidence-error.txt': `${e.stack ?? e}` })) : {};
-    for (const [f, text] of Object.entries(files)) await allure.attachment(f, text, { contentType: 'text/plain' });
+    const host = observations.filter((o) => o.vcpu || o.probeVcpu).map((o) => [o.vcpu && `during the test: ${describeWindow(o.node, o.vcpu)}`, o.probeVcpu && `during the probe: ${describeWindow(o.node, o.probeVcpu)}`].filter(Boolean).join('\n'));
+    const hostText = [`time scale ${describeTimeScale(scale)}`, ...host].join('\n');
+    await allure.attachment('host', hostText, { contentType: 'text/plain' });
+    const verdict = j.verdict === 'passed' ? 'failed' : j.verdict;
+    const suiteFiles = opts.evidence ? await opts.evidence(h).catch((e: Error) => ({ 'evidence-error.txt': `${e.stack ?? e}` })) : {};
+    const files: Record<string, string> = { ...suiteFiles, ...diagnoses, 'host.txt': `${hostText}\n`, 'vcpu-samples.json': JSON.stringify(Object.fromEntries(current.map((n) => [n.name, memory.monitor?.samples(n.name).filter((x) => x.t >= t0 - 5000) ?? []]))) };
+    for (const [f, text] of Object.entries({ ...suiteFiles, ...diagnoses })) await allure.attachment(f, text, { contentType: 'text/plain' });
     const bundle = await saveTestBundle(h.lab, {
       test: name,
       file: ctx.task.file?.filepath ?? '',
       verdict,
-      error: failure !== undefined ? describeError(failure) : JSON.stringify(ctx.task.result?.errors ?? [], null, 2),
+      error: failure !== undefined ? `${j.why}: ${describeError(failure)}` : JSON.stringify(softErrors, null, 2),
       seed,
       startedAt,
       endedAt: new Date().toISOString(),
-      reports,
+      reports: j.reports,
       consoleSince: consoleMarks,
       dmesg,
       files,
+      extra: { timeScale: describeTimeScale(scale) },
     });
     await allure.attachment('evidence bundle', bundle, { contentType: 'text/plain' });
     await allure.link(`file://${bundle}`, 'evidence bundle');
-    await ctx.annotate(bundle, "bundle");
-    log(`test "${name}" ${verdict}: evidence in ${bundle}`);
+    await ctx.annotate(bundle, 'bundle');
+    log(`test "${name}" ${verdict} (${j.why}): evidence in ${bundle}`);
   }
   if (failure !== undefined) throw failure;
 }

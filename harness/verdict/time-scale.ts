@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cacheDir } from '../paths.ts';
+
+/**
+ * One time scale per lab, after syzkaller's `Timeouts` × slowdown: every bound
+ * the lab uses (boot, SSH keepalive, hang probes, a test's deadline, the guest's
+ * own hung-task, RCU-stall and lockup detectors) is a base figure tuned on an
+ * idle 2-core TCG host with the default kernel, multiplied by this factor.
+ *
+ * The factor is the product of
+ * - the kernel: KASAN + lockdep make a debug guest ~3x slower;
+ * - oversubscription: vCPUs per host core beyond the 2-per-core the bases were
+ *   tuned with (the default lab: 4 vCPUs on 2 cores);
+ * - the host now: a fixed CPU loop timed at the start, against the fastest
+ *   this host ever ran it (kept in the cache). A host that is busy, throttled
+ *   or shared gives a larger factor.
+ * KVM is not given a factor below 1: the bases are already what a slow host needs.
+ *
+ * M3LAB_TIME_SCALE overrides the computed factor (a slow machine the
+ * calibration misjudges, or to reproduce a run's bounds).
+ */
+export interface TimeScale {
+  factor: number;
+  kernel: number;
+  oversubscription: number;
+  host: number;
+  /** 'env' when M3LAB_TIME_SCALE set it. */
+  source: 'computed' | 'env';
+}
+
+export interface TimeScaleInput {
+  kernels: string[];
+  vcpus: number;
+  hostCores: number;
+  hostSlowdown: number;
+}
+
+/** The bases were tuned with this many vCPUs per host core. */
+const TUNED_VCPUS_PER_CORE = 2;
+/** Beyond this the host is not "slow" but unusable: the lab says so rather than waiting for hours. */
+const MAX_FACTOR = 20;
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export function computeTimeScale(input: TimeScaleInput, env: string | undefined = process.env.M3LAB_TIME_SCALE): TimeScale {
+  const kernel = input.kernels.includes('debug') ? 3 : 1;
+  const oversubscription = Math.max(1, input.vcpus / Math.max(1, input.hostCores) / TUNED_VCPUS_PER_CORE);
+  const host = Math.max(1, input.hostSlowdown);
+  const forced = Number(env);
+  if (env !== undefined && env !== '' && Number.isFinite(forced) && forced > 0) {
+    return { factor: round2(forced), kernel, oversubscription: round2(oversubscription), host: round2(host), source: 'env' };
+  }
+  const factor = Math.min(MAX_FACTOR, kernel * oversubscription * host);
+  return { factor: round2(factor), kernel, oversubscription: round2(oversubscription), host: round2(host), source: 'computed' };
+}
+
+/** A base bound in ms, scaled. */
+export function scaled(ms: number, scale: TimeScale | number): number {
+  const f = typeof scale === 'number' ? scale : scale.factor;
+  return Math.round(ms * f);
+}
+
+export function describeTimeScale(s: TimeScale): string {
+  if (s.source === 'env') return `${s.factor} (M3LAB_TIME_SCALE)`;
+  return `${s.factor} (kernel ${s.kernel} x oversubscription ${s.oversubscription} x host ${s.host})`;
+}
+
+/**
+ * The guest's own stall detectors, scaled: what each is set to in a guest of
+ * this scale. Bases: hung task 30 s (the debug config's 20 s fired under CI
+ * load), RCU stall 21 s (the kernel's default), watchdog threshold 10 s (soft
+ * lockup at twice that). Each is clamped to what the kernel accepts.
+ */
+export interface GuestDetectors {
+  hungTaskTimeoutSecs: number;
+  rcuCpuStallTimeout: number;
+  watchdogThresh: number;
+}
+
+export function guestDetectors(scale: TimeScale | number): GuestDetectors {
+  const f = typeof scale === 'number' ? scale : scale.factor;
+  return {
+    hungTaskTimeoutSecs: Math.min(600, Math.ceil(30 * f)),
+    // kernel/rcu/tree_stall.h clamps it to 300.
+    rcuCpuStallTimeout: Math.min(300, Math.ceil(21 * f)),
+    // kernel/watchdog.c: 0..60.
+    watchdogThresh: Math.min(60, Math.ceil(10 * f)),
+  };
+}
+
+/** The files that hold them in a guest, and the value each gets. */
+export function guestDetectorWrites(d: GuestDetectors): { path: string; value: string }[] {
+  return [
+    { path: '/proc/sys/kernel/hung_task_timeout_secs', value: `${d.hungTaskTimeoutSecs}` },
+    { path: '/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout', value: `${d.rcuCpuStallTimeout}` },
+    { path: '/proc/sys/kernel/watchdog_thresh', value: `${d.watchdogThresh}` },
+  ];
+}
+
+/** A fixed integer loop; its time is the host's speed now. */
+function loopMs(): number {
+  const t0 = process.hrtime.bigint();
+  let x = 0x9e3779b9;
+  for (let i = 0; i < 4_000_000; i++) x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) | 0;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  // Keep the loop from being optimised away.
+  if (x === 42) process.stderr.write('');
+  return ms;
+}
+
+interface SpeedRecord {
+  host: string;
+  cpu: string;
+  bestMs: number;
+}
+
+let measured: number | undefined;
+
+/**
+ * How much slower this host runs a fixed loop now than at its best (>= 1).
+ * Five runs, median; the best ever seen on this host and CPU model is kept in
+ * the cache, so the first calibration on a host is 1 and later ones are
+ * relative to the fastest. Measured once per process.
+ */
+export function hostSlowdown(dir = cacheDir()): number {
+  if (measured !== undefined) return measured;
+  loopMs(); // warm the JIT
+  const runs = Array.from({ length: 5 }, loopMs).sort((a, b) => a - b);
+  const now = runs[2]!;
+  const file = path.join(dir, 'host-speed.json');
+  const id = { host: os.hostname(), cpu: os.cpus()[0]?.model ?? 'unknown' };
+  let best = now;
+  try {
+    const rec = JSON.parse(readFileSync(file, 'utf8')) as SpeedRecord;
+    if (rec.host === id.host && rec.cpu === id.cpu && rec.bestMs > 0) best = Math.min(rec.bestMs, now);
+  } catch {
+    // no record yet: this run is the reference
+  }
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ ...id, bestMs: best } satisfies SpeedRecord)}\n`);
+  } catch {
+    // a read-only cache still calibrates, it just cannot remember
+  }
+  measured = now / best;
+  return measured;
+}
+
+/**
+ * The scale of a lab that is not up yet, from what a suite asks for: used for
+ * the bounds vitest needs before the lab exists (a test's timeout).
+ */
+export function plannedTimeScale(kernels: string[], vcpus: number): TimeScale {
+  return computeTimeScale({ kernels, vcpus, hostCores: os.availableParallelism?.() ?? os.cpus().length, hostSlowdown: hostSlowdown() });
+}
+
+/**
+ * The scale of the lab this process drives (one per process: a suite file,
+ * a CLI command). Set when a lab boots or is attached; read by what has no
+ * lab at hand (an SSH link's keepalive). 1 until then.
+ */
+let current: TimeScale | undefined;
+
+export function setProcessTimeScale(s: TimeScale): void {
+  current = s;
+}
+
+export function processTimeScale(): TimeScale {
+  return current ?? { factor: 1, kernel: 1, oversubscription: 1, host: 1, source: 'computed' };
+}
