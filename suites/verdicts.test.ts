@@ -291,4 +291,16 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
       load.stop();
     }
   }, 15 * 60_000);
+
+  it('negative control: an SSH link cut under a healthy guest makes that test broken, and the next passes over a new link', async () => {
+    const { results, dir } = await runFixture('tests/verdicts/linklost.suite.ts');
+    try {
+      const r = byName(results);
+      expect(r.get('a test whose SSH link is cut')?.status).toBe('broken');
+      expect(r.get('a test whose SSH link is cut')?.statusDetails?.message).toMatch(/every node still answers a fresh login/);
+      expect(r.get('the next test runs on a new link')?.status).toBe('passed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { AgentClient } from '../agent-client.ts';
 import { InfraError, NodeGoneError } from '../errors.ts';
 import type { Target } from '../target/target.ts';
 import { SshTransport } from '../transport/ssh.ts';
+import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 
 /** booting: not yet ready; ready: agent handshake done; running: up, not connected from here; gone. */
 export type NodeState = 'booting' | 'ready' | 'running' | 'gone';
@@ -44,15 +45,26 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
     this.ssh?.close();
   }
 
+  private bundle?: Buffer;
+  private reconnecting?: Promise<void>;
+  /** Links lost while the guest lived and made again (reported with the node's facts). */
+  reconnects = 0;
+
   /** SSH, agent deploy and the nonce handshake. */
   async connect(deadline: number, bundle: Buffer): Promise<void> {
+    this.bundle = bundle;
     const ssh = new SshTransport(this.name, this.target.ssh);
     this.ssh = ssh;
     await Promise.race([ssh.connect(deadline), this.goneError()]);
     const agent = new AgentClient(this.name, ssh);
     this.agent = agent;
-    agent.onUnexpectedClose = (e) => void this.linkDown(e);
-    ssh.on('lost', (e: Error) => void this.linkDown(e));
+    // Only the current link counts: a late close of one already replaced says nothing.
+    agent.onUnexpectedClose = (e) => {
+      if (this.agent === agent) void this.linkDown(e);
+    };
+    ssh.on('lost', (e: Error) => {
+      if (this.ssh === ssh) void this.linkDown(e);
+    });
     this.hello = await Promise.race([agent.start(bundle), this.goneError()]);
     this.state = 'ready';
   }
@@ -64,8 +76,41 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
    */
   private async linkDown(err: Error): Promise<void> {
     const why = await Promise.race([this.target.gone, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500))]);
-    if (why !== undefined) this.markGone(why);
-    else this.agent?.fail(err);
+    if (why !== undefined) {
+      this.markGone(why);
+      return;
+    }
+    this.agent?.fail(err);
+    void this.reconnect();
+  }
+
+  /** Resolves once a reconnect under way (if any) has ended, either way. */
+  linkSettled(): Promise<void> {
+    return this.reconnecting ?? Promise.resolve();
+  }
+
+  /**
+   * The link dropped but the machine lives: make a new one (fresh SSH, agent
+   * started again), once, within the lab's scaled bound. Calls in flight have
+   * already failed with the lost link; later ones go over the new agent. A
+   * guest that does not take the new link is left as it is for the verdict
+   * engine to judge.
+   */
+  private reconnect(): Promise<void> {
+    if (this.reconnecting || !this.bundle || this.state === 'gone') return this.reconnecting ?? Promise.resolve();
+    const bundle = this.bundle;
+    this.reconnecting = (async () => {
+      try {
+        this.ssh?.close();
+        await this.connect(Date.now() + scaled(60_000, processTimeScale()), bundle);
+        this.reconnects++;
+      } catch {
+        // judged later: the node answers nothing
+      } finally {
+        this.reconnecting = undefined;
+      }
+    })();
+    return this.reconnecting;
   }
 
   private goneError(): Promise<never> {

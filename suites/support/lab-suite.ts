@@ -265,6 +265,8 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   const facts = factPairs(await labFacts(h.lab));
   for (const [k, v] of facts) await ctx.annotate(v, k);
   await ctx.annotate(describeTimeScale(scale), 'time scale');
+  // A link lost in an earlier test may still be coming back.
+  await Promise.all(nodes.map((n) => n.linkSettled()));
   const startedAt = new Date().toISOString();
   const t0 = Date.now();
   const consoleMarks = new Map(nodes.map((n) => [n.name, n.target.console.text().length]));

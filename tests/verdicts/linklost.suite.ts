@@ -1,0 +1,24 @@
+import { describe, expect } from 'vitest';
+import { labSuite } from '../../suites/support/lab-suite.ts';
+
+/**
+ * The SSH link to a healthy guest drops in the middle of a test (its dropbear
+ * session is killed): the host side failed, so that test is broken, not
+ * failed, and the harness makes a new link, so the next test passes on the
+ * same node. Run by suites/verdicts.test.ts.
+ */
+describe('verdict fixture: the SSH link drops, the guest lives', () => {
+  const suite = labSuite({ need: { name: 'verdict-linklost', nodes: 1 } });
+
+  suite.it('a test whose SSH link is cut', async () => {
+    const node = suite.handle().lab.nodes[0]!;
+    // sh's parent is the agent, the agent's parent the dropbear process that serves the whole link.
+    await node.sh('agent=$PPID; dropbear=$(cut -d" " -f4 /proc/$agent/stat); kill -9 $dropbear; sleep 30', 60_000);
+  });
+
+  suite.it('the next test runs on a new link', async () => {
+    const node = suite.handle().lab.nodes[0]!;
+    expect((await node.sh('echo alive')).stdout.trim()).toBe('alive');
+    expect(node.reconnects).toBe(1);
+  });
+});
