@@ -37,7 +37,7 @@ export default defineConfig({
       },
       {
         // The default Debian kernel; `m3lab run --kernel V` points it at another.
-        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], exclude: ['suites/verdicts.test.ts', 'suites/fuzz.test.ts'], sequence: { groupOrder: 1 } },
+        test: { ...labTest, name: 'lab', include: ['suites/**/*.test.ts'], exclude: ['suites/verdicts.test.ts', 'suites/fuzz.test.ts', 'suites/perf-verdicts.test.ts'], sequence: { groupOrder: 1 } },
       },
       {
         test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
@@ -52,6 +52,10 @@ export default defineConfig({
       {
         // The ioctl fuzzer (kmod/tests/m3fuzz.c), a short run on the debug kernel: any KASAN/lockdep report fails it.
         test: { ...labTest, name: 'lab-fuzz', include: ['suites/fuzz.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 5 } },
+      },
+      {
+        // The nightly's performance verdicts on a real guest: a host busy loop is no regression, a planted sendrec delay is.
+        test: { ...labTest, name: 'perf-verdicts', include: ['suites/perf-verdicts.test.ts'], sequence: { groupOrder: 7 } },
       },
       {
         // The lab's own honesty: purpose-made failures judged in nested runs (needs the debug kernel).
