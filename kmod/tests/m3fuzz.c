@@ -146,7 +146,7 @@ struct rec {
 	uint32_t cmd;
 	int32_t ret;		/* result or -errno */
 	uint32_t alen;
-	uint32_t pad;
+	uint32_t thread;	/* index of the thread in its process */
 	uint64_t ptr;		/* the argument pointer passed */
 	uint8_t arg[ARGMAX];	/* the argument as generated (before the call) */
 };
@@ -645,6 +645,7 @@ static struct rec *rec_begin(struct th *t, int op, int pk, unsigned long cmd,
 	r->cmd = cmd;
 	r->ret = 0;
 	r->alen = alen;
+	r->thread = t->idx;
 	r->ptr = ptr;
 	memcpy(r->arg, arg, alen > ARGMAX ? ARGMAX : alen);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -1106,9 +1107,9 @@ static int dump_file(const char *path, int last)
 		struct rec *r = v[i];
 
 		fmt_arg(r, args, sizeof(args));
-		printf("#%llu +%.3fs tid %d %s%s%s cmd=%#x ptr=%s(%#llx) %s -> %s\n",
-		       (unsigned long long)r->seq, r->t_us / 1e6, r->tid, ops[r->op < NOPS ? r->op : OP_RAW].name,
-		       "", "", r->cmd, pknames[r->pk < NPK ? r->pk : 0], (unsigned long long)r->ptr, args,
+		printf("#%llu +%.3fs t%u tid %d %s cmd=%#x ptr=%s(%#llx) %s -> %s\n",
+		       (unsigned long long)r->seq, r->t_us / 1e6, r->thread, r->tid,
+		       ops[r->op < NOPS ? r->op : OP_RAW].name, r->cmd, pknames[r->pk < NPK ? r->pk : 0], (unsigned long long)r->ptr, args,
 		       r->state == 2 ? errstr(r->ret, eb, sizeof(eb)) : "(still in the call)");
 	}
 	free(v);
@@ -1339,10 +1340,16 @@ int main(int argc, char **argv)
 					continue;
 				sh->pids[i] = 0;
 				cpids[i] = 0;
-				if (now_us() < deadline - 200000 && spawn(i, ++incarn[i], deadline) > 0)
+				/* a killed process comes back; one that made its --calls is done */
+				if (WIFSIGNALED(stt) && now_us() < deadline - 200000 &&
+				    spawn(i, ++incarn[i], deadline) > 0)
 					respawns++;
 			}
 		}
+		for (alive = 0, i = 0; i < opt_procs; i++)
+			alive += cpids[i] > 0;
+		if (!alive)
+			break;
 	}
 
 	/* stop: ask, then kill what still runs; a process that survives SIGKILL is stuck in the kernel */
