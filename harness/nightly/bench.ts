@@ -40,6 +40,19 @@ export interface NightBench {
   calibration: Map<string, CellCalibration>;
 }
 
+/**
+ * M3LAB_TEST_SENDREC_DELAY_US: a planted slowdown of sendrec in every ipc-local
+ * cell (the module's test-only test_sendrec_delay_us), the positive control of
+ * the performance verdicts run by hand. Never set for a real night.
+ */
+export function plantedDelay(): number | undefined {
+  const v = process.env.M3LAB_TEST_SENDREC_DELAY_US;
+  if (v === undefined || v === '' || v === '0') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 10000) throw new InfraError(`M3LAB_TEST_SENDREC_DELAY_US: an integer 0..10000, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** ipcbench's calibration cases in a cell's guest: the JSON line's value. */
 async function runGuestIpcbench(node: LabNode, args: string[]): Promise<number> {
   const res = await node.rpc.call('exec', { cmd: `${REMOTE_KMOD_DIR}/bench/ipcbench`, args, timeoutMs: 60_000 }, 70_000);
@@ -63,6 +76,13 @@ async function calibratedCell(cpus: number, o: { repeat: number; msgIters: numbe
   try {
     const node = lab.nodes[0]!;
     await installKmod([node], [1], o.log);
+    const planted = plantedDelay();
+    if (planted) {
+      // Test only (README, Nightly): the positive control of the performance verdicts, by hand.
+      const set = await node.sh(`echo ${planted} > /sys/module/m3ipc/parameters/test_sendrec_delay_us`);
+      if (set.code !== 0) throw new InfraError(`${node.name}: cannot set test_sendrec_delay_us=${planted}: ${set.stderr.trim()}`);
+      o.log(`nightly: PLANTED SLOWDOWN test_sendrec_delay_us=${planted} (M3LAB_TEST_SENDREC_DELAY_US): every sendrec busy-waits ${planted} us`);
+    }
     const start = await calibrationPoint(node);
     const result = await benchCell(node, cpus, { accel: lab.state.accel.accel, kernel: `${node.record.kernel.variant} ${node.record.kernel.release}`, variant: node.record.kernel.variant, oversubscribed: cpus > os.cpus().length }, { repeat: o.repeat, msgIters: o.msgIters, log: o.log });
     const end = await calibrationPoint(node);

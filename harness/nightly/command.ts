@@ -12,7 +12,7 @@ import { readVerdicts } from '../lab-job.ts';
 import { qemuVersionOnce, writeAllureEnvironment } from '../report/environment.ts';
 import { describeCalibration } from '../bench/calibrate.ts';
 import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeRatios, writeStep, writeTargets, type Failure } from './allure.ts';
-import { runBench, type NightBench } from './bench.ts';
+import { plantedDelay, runBench, type NightBench } from './bench.ts';
 import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
 import type { Judged, RatioJudged, TargetCheck } from './history.ts';
 import { describePlan, nightPlan, parseMargin, seedFor, type NightPlan } from './plan.ts';
@@ -180,6 +180,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     ['commit', commitText(commit)],
     ['seed', `${seed}`],
     ['margin', `${(margin * 100).toFixed(0)}%`],
+    ...(plantedDelay() ? [['PLANTED-SLOWDOWN', `test_sendrec_delay_us=${plantedDelay()} in every ipc-local cell (M3LAB_TEST_SENDREC_DELAY_US, test only)`] as [string, string]] : []),
     ...hostPairs(),
     // Other work on the host skews the figures: the load when the night began and when it measured.
     ['host.load', `${loadAtStart} at the start, ${loadAtBench ?? '-'} before the bench (1/5/15 min)`],
@@ -216,7 +217,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       '',
       '=== m3lab nightly summary ===',
       ...planLines,
-      ...env.filter(([k]) => ['accelerator', 'kernels', 'qemu', 'reference-nights', 'host.load', 'host.other-qemu'].includes(k)).map(([k, v]) => `${k.padEnd(10)} ${v}`),
+      ...env.filter(([k]) => ['accelerator', 'kernels', 'qemu', 'reference-nights', 'ratio-reference-nights', 'host.load', 'host.other-qemu', 'PLANTED-SLOWDOWN'].includes(k) || k.startsWith('calibration.')).map(([k, v]) => `${k.padEnd(10)} ${v}`),
       `suites     ${suites.map((s) => `${s.run.project}: exit ${s.code} in ${Math.round((s.stop - s.start) / 1000)} s`).join('; ') || 'not run (build failed)'}`,
       `verdicts   ${ratioSummary(ratios)}`,
       ...ratios.filter((r) => r.outcome === 'regression' || r.outcome === 'improved').map((r) => `  ${r.message}`),

@@ -336,8 +336,9 @@ const spct = (x: number) => `${x >= 0 ? '+' : '\u2212'}${Math.abs(x * 100).toFix
 /**
  * A ratio against the pooled rounds of its window. Regression: the median
  * moved beyond the margin on the bad side (down for a ratio of rates, up for
- * one of latencies) AND the rank test says tonight's rounds are below (above)
- * the reference rounds with p < alpha. Beyond the margin but not significant
+ * one of latencies), from the pooled median and from each reference night's
+ * own median, AND the rank test says tonight's rounds are below (above) the
+ * reference rounds with p < alpha. Beyond the margin but not significant
  * stays within, and says so. `unreliable`: why the cell's figures cannot be
  * trusted (its calibration moved), which makes the verdict broken.
  */
@@ -352,7 +353,11 @@ export function judgeRatio(fig: RatioFigure, window: { night: string; samples: n
   const mw = mannWhitney(fig.samples, pooled);
   const down = ch.change < 0;
   const p = down ? mw.pLess : mw.pGreater;
-  const beyond = Math.abs(ch.change) > rules.margin;
+  // Beyond the margin from every reference night's median, not only from the
+  // pooled one: rounds of one night share that night's mood, so the nights
+  // themselves spread more than their rounds; a change must clear that spread too.
+  const nearest = down ? Math.min(...reference.nights.map((n) => n.median)) : Math.max(...reference.nights.map((n) => n.median));
+  const beyond = Math.abs(ch.change) > rules.margin && Math.abs(fig.median / nearest - 1) > rules.margin;
   const significant = p < rules.alpha;
   const worse = down === (fig.better === 'higher');
   const refText = `reference ${refMedian.toFixed(3)} (${pooled.length} rounds of ${window.length} night(s): ${reference.nights.map((n) => `${n.night} ${n.median.toFixed(3)}`).join(', ')})`;

@@ -181,6 +181,21 @@ describe('nightly: the rolling window of reference nights', () => {
     expect(r.p).toBeCloseTo(1 / 252, 6);
   });
 
+  it('a change must clear every reference night, not only their pooled median: nights spread more than their rounds', () => {
+    const fig = { key: 'k', cellKey: 'c', bench: 'ipc-local' as const, cell: 'c', variant: 'default', accel: 'tcg', a: 'm3-send', b: 'pipe', better: 'higher' as const };
+    const window = [
+      { night: 'n2', samples: [1.0, 1.01, 0.99, 1.02, 0.98] },
+      { night: 'n1', samples: [0.85, 0.86, 0.84, 0.87, 0.83] },
+    ];
+    // 14% below the pooled median (significant), but only 6% below night n1: within.
+    const r = judgeRatio({ ...fig, samples: [0.8, 0.81, 0.79, 0.82, 0.78], median: 0.8 }, window, RULES);
+    expect(r.change!).toBeLessThan(-0.1);
+    expect(r.p!).toBeLessThan(0.05);
+    expect(r.outcome).toBe('within');
+    // 20% below n1 as well: a regression.
+    expect(judgeRatio({ ...fig, samples: [0.68, 0.69, 0.67, 0.7, 0.66], median: 0.68 }, window, RULES).outcome).toBe('regression');
+  });
+
   it('a ratio of latencies (remote / TCP round trip) regresses upwards', () => {
     const base = { key: 'k', cellKey: 'c', bench: 'ipc-remote' as const, cell: 'default', variant: 'default', accel: 'tcg', a: 'm3-rtt-us', b: 'tcp-rtt-us', better: 'lower' as const };
     const ref = [{ night: 'n1', samples: [1.2, 1.21, 1.19, 1.22, 1.18] }];
