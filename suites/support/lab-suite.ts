@@ -107,7 +107,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
     try {
       handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) });
       const facts = await labFacts(handle.lab);
-      writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, factPairs(facts));
+      writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, [...factPairs(facts), ['timeScale', describeTimeScale(handle.lab.timeScale)]]);
       await opts.setup?.(handle);
       // What the kernels reported while the suite set its lab up (module load,
       // proxies) belongs to no test: it fails them all.
