@@ -10,6 +10,7 @@ import { QemuTarget } from '../harness/qemu/qemu-target.ts';
 import type { RtServer } from '../harness/m3/cluster.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
 import { clusterSuite, type ClusterSuite } from './support/cluster-suite.ts';
+import { stuckInD } from './support/stuck.ts';
 
 /**
  * Faults under load, after Jepsen: on every node two clients call the server of
@@ -181,20 +182,6 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
 
   // Nothing stuck in an uninterruptible sleep on any node.
   for (const n of nodes()) expect({ node: n.name, d: await stuckInD(n) }).toEqual({ node: n.name, d: [] });
-}
-
-/**
- * Processes in uninterruptible sleep (D) in each of three looks a second
- * apart: stuck, not a moment's disk or page wait that one look can catch.
- */
-async function stuckInD(n: LabNode): Promise<Record<string, string>[]> {
-  let stuck: Record<string, string>[] | undefined;
-  for (let i = 0; i < 3 && (stuck === undefined || stuck.length > 0); i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
-    const d = parseTable((await n.sh('ps -o pid,stat,comm')).stdout).filter((r) => /^D/.test(r.STAT ?? ''));
-    stuck = stuck === undefined ? d : stuck.filter((x) => d.some((y) => y.PID === x.PID));
-  }
-  return stuck ?? [];
 }
 
 /**

@@ -7,6 +7,7 @@ import { isVm, nodeCpus } from '../harness/lab/lab.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
 import { labSuite } from './support/lab-suite.ts';
 import { LOCAL_PROGRAMS, runTapProgram } from './support/tap-programs.ts';
+import { stuckInD } from './support/stuck.ts';
 
 // One seed drives the stress runs; set M3LAB_SEED to replay a run.
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
@@ -53,8 +54,9 @@ describe(`ipc-local: M3-IPC on one node, in ${setupName} (${process.env.M3LAB_KE
       const rows = parseTable(ps.stdout);
       // The listing really listed something (at least the agent's node and this shell).
       expect(rows.length).toBeGreaterThan(2);
-      const left = rows.filter((r) => /^t_/.test(r.COMMAND ?? '') || /^D/.test(r.STAT ?? ''));
+      const left = rows.filter((r) => /^t_/.test(r.COMMAND ?? ''));
       expect({ node: n.name, left }).toEqual({ node: n.name, left: [] });
+      expect({ node: n.name, stuckInD: await stuckInD(n) }).toEqual({ node: n.name, stuckInD: [] });
     }
   }
 
