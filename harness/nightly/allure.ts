@@ -102,13 +102,12 @@ const timing = (when: Timings, bench: string, cell: string) => when.get(`${bench
  * worse than its reference, in the message): the host moves them as much as
  * the module, so they are shown with their history, not judged.
  */
-export function writeFigures(out: NightResults, figures: Judged[], when: Timings, files: Map<string, NightFile[]>): void {
+export function writeFigures(out: NightResults, figures: Judged[], when: Timings): void {
   for (const j of figures) {
-    const failed = false;
     out.write({
       name: `${j.case} (${j.cell})`,
       fullName: `m3lab:nightly/bench/${j.bench}#${j.cell} ${j.case}`,
-      status: failed ? Status.FAILED : Status.PASSED,
+      status: Status.PASSED,
       message: j.message,
       description: figureDescription(j),
       labels: suiteLabels(`bench: ${j.bench}`, j.cell, 'figures vs earlier nights', [
@@ -117,7 +116,6 @@ export function writeFigures(out: NightResults, figures: Judged[], when: Timings
       ]),
       parameters: cellParameters(j),
       ...timing(when, j.bench, j.cell),
-      files: failed ? (files.get(j.bench) ?? []).filter((f) => !f.type.includes('json')) : [],
     });
   }
 }

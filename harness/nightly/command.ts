@@ -166,7 +166,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     perf = nightVerdicts(bench, storedNights(root, name), plan);
     ({ figures, ratios, targets } = perf);
     writeRatios(out, ratios, bench.when, bench.files);
-    writeFigures(out, figures, bench.when, bench.files);
+    writeFigures(out, figures, bench.when);
     writeTargets(out, targets, bench.when, bench.files);
     for (const r of bench.runs) writeBenchRun(out, { ...r, errors: bench.errors.filter((e) => e.bench === r.bench), files: bench.files.get(r.bench) ?? [] });
   }

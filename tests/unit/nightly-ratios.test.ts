@@ -260,7 +260,7 @@ describe('nightly: performance results in Allure', () => {
     const planted = nightVerdicts(simulate({ seed: 50, host: 0.7, planted: { 'm3-sendrec': 0.7 } }), REFS, RULES);
     const broken = nightVerdicts(simulate({ seed: 51, drift: 0.5 }), REFS, RULES);
     writeRatios(out, [...planted.ratios, broken.ratios[0]!], new Map(), new Map());
-    writeFigures(out, planted.figures, new Map(), new Map());
+    writeFigures(out, planted.figures, new Map());
     const results = readdirSync(dir)
       .filter((f) => f.endsWith('-result.json'))
       .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { name: string; status: string });
