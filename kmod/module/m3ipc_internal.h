@@ -260,7 +260,10 @@ void m3_rmt_show_nodes(struct seq_file *m);	/* admin mutex held */
 void m3_rmt_show_proxies(struct seq_file *m);
 
 /* vcopy.c */
-bool m3_task_copyable(struct task_struct *t, bool remote_caller);
+struct mm_struct *m3_vcopy_mm(struct task_struct *t, bool remote_caller,
+			      int gone);
+int m3_mm_rw(struct mm_struct *mm, u64 addr, void *buf, size_t len,
+	     bool write);
 int m3_vcopy(struct m3_vcopy *a);
 
 /* priv.c */

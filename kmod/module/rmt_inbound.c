@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -232,12 +233,14 @@ static void m3_copy_answer(struct m3_dc *dc, const struct m3_rhdr *h,
 /*
  * COPYOUT_RQST for up to M3_RVC_WINDOW pieces of @maxp bytes: each piece
  * goes back as its own COPYOUT_DATA, one after another without waiting;
- * the first failure ends the stream with an answer carrying it. @f, for
+ * the first failure ends the stream with an answer carrying it. Every
+ * piece comes from @mm, the target's mm taken once (m3_vcopy_mm()), so an
+ * exec in the middle cannot make the stream read the new image. @f, for
  * the first piece, and @err, for a failure after it, were allocated before
  * anything could fail, so the caller always gets its answer.
  */
 static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
-			      struct task_struct *t, u32 maxp,
+			      struct mm_struct *mm, u32 maxp,
 			      struct m3_frame *f, struct m3_frame *err)
 {
 	u32 off = 0, k;
@@ -251,10 +254,9 @@ static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
 			ret = -ENOMEM;
 			break;
 		}
-		if (access_process_vm(t, h->addr + off, f->data, k, 0) != k) {
-			ret = -EFAULT;
+		ret = m3_mm_rw(mm, h->addr + off, f->data, k, false);
+		if (ret)
 			break;
-		}
 		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f, k, 0);
 		f = NULL;
 		off += k;
@@ -304,6 +306,7 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 	bool in = h->cmd == M3_CMD_COPYIN_DATA;
 	u32 n = in ? h->len : h->count;
 	struct task_struct *t = NULL;
+	struct mm_struct *mm = NULL;
 	struct m3_proc *dst, *src = NULL;
 	struct m3_frame *f, *err = NULL;
 	int ret;
@@ -336,12 +339,17 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 
 	if (!ret && h->addr + n < h->addr)
 		ret = -EFAULT;
-	if (!ret && !m3_task_copyable(t, true))
-		ret = -EACCES;
+	/* the target's mm, checked with it: copy into that mm only */
+	if (!ret) {
+		mm = m3_vcopy_mm(t, true, in ? -EPIPE : -ECONNRESET);
+		if (IS_ERR(mm)) {
+			ret = PTR_ERR(mm);
+			mm = NULL;
+		}
+	}
 	if (in) {
 		if (!ret)
-			ret = access_process_vm(t, h->addr, data, n,
-						FOLL_WRITE) == n ? 0 : -EFAULT;
+			ret = m3_mm_rw(mm, h->addr, data, n, true);
 		ret = m3_copyin_window(dc, h, ret);
 		if (h->flags & M3_RF_NOACK) {
 			kfree(f);	/* the window's last chunk answers */
@@ -352,9 +360,11 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f, 0, ret);
 		kfree(err);
 	} else {
-		m3_copyout_stream(dc, h, t, maxp, f, err);
+		m3_copyout_stream(dc, h, mm, maxp, f, err);
 	}
 out:
+	if (mm)
+		mmput(mm);
 	if (t)
 		put_task_struct(t);
 	return 0;

@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -92,15 +93,19 @@ out:
 	return ret;
 }
 
-static int m3_local_rw(struct task_struct *t, u64 addr, void *buf, u32 n,
-		       bool write)
+/*
+ * The local side of a chunk: the caller's own memory, or @mm, the local
+ * process's mm taken once for the whole copy (m3_vcopy_mm(): an exec
+ * between two chunks sends the rest into the old image, not the new one).
+ */
+static int m3_local_rw(struct task_struct *t, struct mm_struct *mm, u64 addr,
+		       void *buf, u32 n, bool write)
 {
 	if (t == current)
 		return (write ? copy_to_user(u64_to_user_ptr(addr), buf, n) :
 			copy_from_user(buf, u64_to_user_ptr(addr), n)) ?
 		       -EFAULT : 0;
-	return access_process_vm(t, addr, buf, n, write ? FOLL_WRITE : 0) == n ?
-	       0 : -EFAULT;
+	return m3_mm_rw(mm, addr, buf, n, write);
 }
 
 /*
@@ -110,7 +115,7 @@ static int m3_local_rw(struct task_struct *t, u64 addr, void *buf, u32 n,
  * window counts as not copied, though its first chunks may have landed.
  */
 static int m3_rvc_put_window(struct m3_dc *dc, struct task_struct *st,
-			     struct m3_vcopy *a, u64 done, s32 d_ep,
+			     struct mm_struct *smm, struct m3_vcopy *a, u64 done, s32 d_ep,
 			     int d_node, void *buf, u32 chunk, long left,
 			     u32 *n)
 {
@@ -120,7 +125,8 @@ static int m3_rvc_put_window(struct m3_dc *dc, struct task_struct *st,
 	*n = min_t(u64, (u64)chunk * M3_RVC_WINDOW, a->len - done);
 	for (off = 0; off < *n && !ret; off += k) {
 		k = min(chunk, *n - off);
-		ret = m3_local_rw(st, a->src_addr + done + off, buf, k, false);
+		ret = m3_local_rw(st, smm, a->src_addr + done + off, buf, k,
+				  false);
 		if (!ret)
 			ret = m3_rvc_chunk(dc, true, d_ep, d_node,
 					   a->dst_addr + done + off, k, buf,
@@ -134,6 +140,7 @@ static int m3_rvc_put_window(struct m3_dc *dc, struct task_struct *st,
 int m3_rvcopy(struct m3_vcopy *a)
 {
 	struct task_struct *st = NULL, *dt = NULL;
+	struct mm_struct *smm = NULL, *dmm = NULL;
 	struct m3_proc *c, *src, *dst;
 	s32 s_ep, d_ep;
 	int s_node = -1, d_node = -1;
@@ -201,10 +208,22 @@ int m3_rvcopy(struct m3_vcopy *a)
 		ret = -EFAULT;
 		goto out;
 	}
-	if ((st && !m3_task_copyable(st, false)) ||
-	    (dt && !m3_task_copyable(dt, false))) {
-		ret = -EACCES;
-		goto out;
+	/* the local side's mm once, checked (m3_vcopy_mm()) */
+	if (st) {
+		smm = m3_vcopy_mm(st, false, -ECONNRESET);
+		if (IS_ERR(smm)) {
+			ret = PTR_ERR(smm);
+			smm = NULL;
+			goto out;
+		}
+	}
+	if (dt) {
+		dmm = m3_vcopy_mm(dt, false, -EPIPE);
+		if (IS_ERR(dmm)) {
+			ret = PTR_ERR(dmm);
+			dmm = NULL;
+			goto out;
+		}
 	}
 	if (!s_rmt) {
 		buf = kmalloc(chunk, GFP_KERNEL);
@@ -235,7 +254,7 @@ int m3_rvcopy(struct m3_vcopy *a)
 		}
 		if (!s_rmt) {
 			/* a local source: both local went to m3_vcopy() above */
-			ret = m3_rvc_put_window(dc, st, a, done, d_ep,
+			ret = m3_rvc_put_window(dc, st, smm, a, done, d_ep,
 						d_node, buf, chunk, left, &n);
 		} else {
 			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
@@ -249,7 +268,8 @@ int m3_rvcopy(struct m3_vcopy *a)
 						   rd.buf[0], NULL, left,
 						   M3_RF_FIRST);
 			for (i = 0; !ret && !d_rmt && i < rd.nr; i++) {
-				ret = m3_local_rw(dt, a->dst_addr + done + off,
+				ret = m3_local_rw(dt, dmm,
+						  a->dst_addr + done + off,
 						  rd.buf[i], rd.len[i], true);
 				if (!ret)
 					off += rd.len[i];
@@ -273,6 +293,10 @@ int m3_rvcopy(struct m3_vcopy *a)
 out:
 	a->copied = done;
 	kfree(buf);
+	if (dmm)
+		mmput(dmm);
+	if (smm)
+		mmput(smm);
 	m3_dc_put(dc);
 	if (st)
 		put_task_struct(st);
