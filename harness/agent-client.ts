@@ -3,6 +3,7 @@ import type { ClientChannel } from 'ssh2';
 import type { AllMethods, HelloResult, Method, Response } from '../agent/protocol.ts';
 import { AgentError, InfraError } from './errors.ts';
 import type { SshTransport } from './transport/ssh.ts';
+import { processTimeScale, scaled } from './verdict/time-scale.ts';
 
 /** Where the agent lives on a node: /tmp exists on our image and on any board. */
 export const AGENT_REMOTE_PATH = '/tmp/m3lab/agent.cjs';
@@ -81,7 +82,17 @@ export class AgentClient {
     this.pending.clear();
   }
 
-  call<M extends Method>(method: M, params: AllMethods[M]['params'], timeoutMs = 60000): Promise<AllMethods[M]['result']> {
+  /**
+   * One request. Its bounds are base figures: the answer's deadline and a
+   * command's own `timeoutMs` (positive values only: 0 and -1 keep their
+   * meaning) are scaled by the lab's time scale, so a suite's constants hold
+   * on a slower host or kernel.
+   */
+  call<M extends Method>(method: M, params: AllMethods[M]['params'], baseTimeoutMs = 60000): Promise<AllMethods[M]['result']> {
+    const scale = processTimeScale();
+    const timeoutMs = baseTimeoutMs > 0 ? scaled(baseTimeoutMs, scale) : baseTimeoutMs;
+    const p = params as { timeoutMs?: unknown };
+    if (typeof p.timeoutMs === 'number' && p.timeoutMs > 0 && scale.factor !== 1) params = { ...params, timeoutMs: scaled(p.timeoutMs, scale) };
     if (this.dead) return Promise.reject(this.dead);
     if (!this.ch) return Promise.reject(new InfraError(`${this.node}: agent not started`));
     const id = this.nextId++;

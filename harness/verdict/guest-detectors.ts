@@ -13,7 +13,7 @@ export async function applyGuestDetectors(node: LabNode, scale: TimeScale): Prom
     .map((w) => `if [ -w ${w.path} ]; then echo ${w.value} > ${w.path} && echo "${w.path}=$(cat ${w.path})"; fi`)
     .join('; ');
   // sysrq on, so a silent guest can be asked for its CPUs' backtraces (diagnose.ts).
-  const r = await node.sh(`${script}; [ -w /proc/sys/kernel/sysrq ] && echo 1 > /proc/sys/kernel/sysrq; true`, 15000 * scale.factor);
+  const r = await node.sh(`${script}; [ -w /proc/sys/kernel/sysrq ] && echo 1 > /proc/sys/kernel/sysrq; true`, 15000);
   const set: Partial<GuestDetectors> = {};
   for (const line of r.stdout.split('\n')) {
     const [file, value] = line.split('=');

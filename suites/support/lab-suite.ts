@@ -210,7 +210,7 @@ async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number
     reports.set(n.name, mine);
     if (n.state === 'gone' || !n.agent) continue;
     try {
-      const all = await n.rpc.call('dmesg', { since: -1 }, scaled(20000, scale));
+      const all = await n.rpc.call('dmesg', { since: -1 }, 20000);
       dmesg.set(n.name, all.records.map((r) => `[${(r.usec / 1e6).toFixed(6)}] ${r.text}`).join('\n'));
       const since = dmesgMarks.get(n.name);
       if (since === undefined) continue;
@@ -232,7 +232,7 @@ async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number
 async function probe(n: LabNode, scale: TimeScale, monitor: VcpuMonitor | undefined): Promise<Pick<NodeObservation, 'answered' | 'probeVcpu'>> {
   const from = Date.now();
   let answered = await n.rpc
-    .call('exec', { cmd: '/bin/true', args: [], timeoutMs: scaled(5000, scale) }, scaled(10000, scale))
+    .call('exec', { cmd: '/bin/true', args: [], timeoutMs: 5000 }, 10000)
     .then(() => true)
     .catch(() => false);
   if (!answered) {
@@ -276,7 +276,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   await Promise.all(
     nodes.map(async (n) => {
       if (n.state === 'gone') return;
-      const m = await n.rpc.call('dmesgMark', {}, scaled(15000, scale)).catch(() => undefined);
+      const m = await n.rpc.call('dmesgMark', {}, 15000).catch(() => undefined);
       if (m) dmesgMarks.set(n.name, m.seq);
     }),
   );
