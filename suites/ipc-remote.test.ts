@@ -492,6 +492,50 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
+  suite.it('a receiver port cannot be squatted by an ordinary user; a proxy whose port is held says why, retries, and the link comes up once it is free', async () => {
+    const [n1, n2] = nodes();
+    const squat = c().remote.get(n2.name)!.tests.rt_squat!;
+    const port = c().opts.basePort + c().nodeId(n1); // node2's receiver for node1
+    const unpriv = Number((await n2.rpc.call('readFile', { path: '/proc/sys/net/ipv4/ip_unprivileged_port_start' })).data.trim());
+    await c().stopProxy(n2, n1);
+    let holder: number | undefined;
+    let restarted = false;
+    try {
+      // The lab's ports are privileged: nobody (uid 65534) cannot take node2's port for node1 while no proxy holds it.
+      const sq = await n2.rpc.call('exec', { cmd: squat, args: [`${port}`, '0', 'nobody'], timeoutMs: 10_000 }, 20_000);
+      await allure.attachment(`rt_squat ${port} as nobody on ${n2.name}`, `${sq.stdout}\n--- stderr ---\n${sq.stderr}`, { contentType: 'text/plain' });
+      expect({ port, privileged: port < unpriv, squat: sq.stdout.trim() }).toEqual({ port, privileged: true, squat: 'uid=65534 bind=-EACCES(-13)' });
+      // Whoever holds the port anyway (here root, for 3 s): the proxy started meanwhile logs the cause and waits for it.
+      const h = await n2.rpc.call('spawn', { cmd: squat, args: [`${port}`, '3000', 'root'] });
+      holder = h.id;
+      let out = '';
+      for (let i = 0; i < 50 && !/^holding$/m.test(out); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        out = (await n2.rpc.call('wait', { id: h.id, timeoutMs: 0 })).stdout;
+      }
+      expect(out).toMatch(/^uid=0 bind=0$/m);
+      const p = await c().startProxy(n2, n1);
+      restarted = true;
+      await c().waitAllUp(30_000);
+      const held = await n2.rpc.call('wait', { id: h.id, timeoutMs: 10_000 });
+      const log = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr;
+      await allure.attachment(`proxy ${n2.name}->${n1.name} log`, log, { contentType: 'text/plain' });
+      expect(held.stdout).toMatch(/^released$/m);
+      expect(log).toMatch(new RegExp(`cannot listen on port ${port}: Address already in use \\(another socket holds it\\); retrying`));
+      expect(log).toMatch(new RegExp(`port ${port} free after \\d+ attempts`));
+      expect(log).toMatch(new RegExp(`listening on port ${port}`));
+      expect(log).not.toMatch(/WARNING: port \d+ is not privileged/);
+      // The proxy never exited for it: the same supervisor runs.
+      expect((await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).exited).toBe(false);
+    } finally {
+      if (holder !== undefined) await n2.rpc.call('kill', { id: holder, signal: 'SIGKILL' }).catch(() => undefined);
+      if (!restarted) {
+        await c().startProxy(n2, n1);
+        await c().waitAllUp(30_000);
+      }
+    }
+  });
+
   suite.it('rmmod is refused while proxies run; then every proxy exits and rmmod m3ipc succeeds on every node', async () => {
     for (const n of nodes()) {
       const rm = await n.sh('rmmod m3ipc');

@@ -9,6 +9,7 @@ export interface ClusterOptions {
   dc: string;
   dcid: number;
   procs: number;
+  /** The proxies' ports are basePort + node id (0..63): below 1024 by default, so no ordinary user of a node can take one first (issue 20). */
   basePort: number;
   heartbeatMs: number;
   timeoutMs: number;
@@ -19,7 +20,7 @@ export interface ClusterOptions {
   insecure: boolean;
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 7000, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
+export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 900, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
 
 /** The M3-IPC privilege levels, as m3ctl names them. */
 export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';

@@ -3,7 +3,7 @@
  * m3proxy - the M3-IPC proxies for one remote node.
  *
  *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)
- *           [--base-port 7000] [--heartbeat-ms 200] [--timeout-ms 1000]
+ *           [--base-port 900] [--heartbeat-ms 200] [--timeout-ms 1000]
  *           [--max-payload 65536]
  *
  * --key FILE: the cluster key (32 bytes, mode 0600; auth.h): every
@@ -21,6 +21,12 @@
  *   the RECEIVER for peer P listens on 0.0.0.0:(base + P) and accepts only
  *   connections from --peer-addr; the SENDER for peer P connects to
  *   peer-addr:(base + LOCAL), where P's receiver for us listens.
+ *   The default base, 900, keeps every port (900..963) below 1024, where
+ *   only root may bind (net.ipv4.ip_unprivileged_port_start): an ordinary
+ *   user of the node cannot take a receiver's port before the proxy does.
+ *   A receiver that cannot listen (the port taken, whatever the cause)
+ *   says why and tries again with a bounded backoff (100 ms doubling to
+ *   2 s) until it can; it never exits for it.
  *
  * Sender: connect, handshake (client), then get2rmt() -> seal (auth.h,
  * wire.h) -> writev; a HELLO every
@@ -67,7 +73,7 @@
 #include "wire.h"
 #include "auth.h"
 
-static int local_id = -1, peer_id = -1, base_port = 7000;
+static int local_id = -1, peer_id = -1, base_port = 900;
 static int hb_ms = 200, tmo_ms = 1000;
 /* a remote vcopy chunk: 4x fewer round trips than 16 KiB, twice the rate */
 static unsigned int max_payload = 65536;
@@ -454,7 +460,7 @@ static void run_sender(void)
 
 /* ---------------- receiver ---------------- */
 
-static int receiver_listen(void)
+static int receiver_listen_once(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	int fd, one = 1;
@@ -467,9 +473,69 @@ static int receiver_listen(void)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 4) < 0) {
+		int e = errno;
+
 		close(fd);
+		errno = e;
 		return -1;
 	}
+	return fd;
+}
+
+/* the lowest port an unprivileged process may bind, or -1 if unknown */
+static int unprivileged_port_start(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * The listening socket. The port may be taken (by another process, by a
+ * squatter if the port is not privileged, by an old proxy's socket):
+ * retry, 100 ms doubling to at most 2 s, until it is free. One line for
+ * the first failure (with the cause and who may hold it), one when the
+ * cause changes, one a minute while it lasts, one when it works.
+ */
+static int receiver_listen(void)
+{
+	int port = base_port + peer_id, unpriv = unprivileged_port_start();
+	uint64_t first = now_ms(), last_log = 0;
+	unsigned int delay = 100, tries = 0;
+	int fd, last_err = 0;
+
+	if (unpriv >= 0 && port >= unpriv)
+		logm("WARNING: port %d is not privileged (ip_unprivileged_port_start %d): any local user can take it before this proxy",
+		     port, unpriv);
+	for (;;) {
+		uint64_t t;
+
+		fd = receiver_listen_once();
+		tries++;
+		if (fd >= 0)
+			break;
+		t = now_ms();
+		if (errno != last_err || t - last_log >= 60000) {
+			logm("cannot listen on port %d: %s%s; retrying every %u ms at most (attempt %u, %llu s so far)",
+			     port, strerror(errno),
+			     errno == EADDRINUSE ? " (another socket holds it)" : "",
+			     2000, tries,
+			     (unsigned long long)(t - first) / 1000);
+			last_err = errno;
+			last_log = t;
+		}
+		usleep(delay * 1000);
+		delay = delay * 2 > 2000 ? 2000 : delay * 2;
+	}
+	if (tries > 1)
+		logm("port %d free after %u attempts (%llu ms)", port, tries,
+		     (unsigned long long)(now_ms() - first));
 	return fd;
 }
 
@@ -597,12 +663,7 @@ static void run_receiver(void)
 
 	if (!in || !frame)
 		exit(1);
-	lfd = receiver_listen();
-	if (lfd < 0) {
-		logm("cannot listen on port %d: %s", base_port + peer_id,
-		     strerror(errno));
-		exit(1);
-	}
+	lfd = receiver_listen();	/* retries until it can */
 	logm("listening on port %d%s", base_port + peer_id,
 	     insecure ? " (INSECURE: connections are not authenticated)" : "");
 	for (;;) {
@@ -794,7 +855,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)\n"
-		"               [--base-port 7000] [--heartbeat-ms 200] [--timeout-ms 1000]\n"
+		"               [--base-port 900] [--heartbeat-ms 200] [--timeout-ms 1000]\n"
 		"               [--max-payload 65536]\n");
 	exit(2);
 }
