@@ -274,7 +274,11 @@ export interface RatioJudged extends RatioFigure {
   message: string;
 }
 
-/** One ratio per M3 figure of a cell, from its cases' samples (`samples[id]`, round order). */
+/**
+ * One ratio per M3 figure of a cell, from its cases' samples (round order).
+ * ipc-remote's `-insecure` figures come from a second pass with no TCP figures
+ * of its own: their round i is paired with the first pass's TCP round i.
+ */
 export function ratiosOf(cell: BenchCell & { cellKey: string }, cases: { id: string; unit: string; samples: number[] }[]): RatioFigure[] {
   const byId = new Map(cases.map((c) => [c.id, c]));
   const out: RatioFigure[] = [];
