@@ -536,6 +536,42 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
+  suite.it('connections that are not the link are logged at a bounded rate: a connect flood leaves most lines out and says how many', async () => {
+    const [n1, n2, n3] = nodes();
+    const p = c().proxy(n2, n3); // node2's receiver for node3: node1 is not its peer
+    const port = c().opts.basePort + c().nodeId(n3);
+    const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
+    const flood = await n1.sh(`for i in $(seq 100); do busybox nc ${n2.record.lanAddress} ${port} </dev/null >/dev/null 2>&1; done; echo done`, 120_000);
+    expect(flood.stdout.trim()).toBe('done');
+    await new Promise((r) => setTimeout(r, 600));
+    // One more after the pause: the count of the lines left out goes out before it.
+    await n1.rpc.call('tcpSend', { host: n2.record.lanAddress, port, data: '', waitMs: 1000 });
+    const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
+    await allure.attachment('receiver log since the flood', fresh, { contentType: 'text/plain' });
+    const lines = fresh.match(/refused connection from /g)?.length ?? 0;
+    const left = [...fresh.matchAll(/(\d+) connection log line\(s\) left out/g)].reduce((a, m) => a + Number(m[1]), 0);
+    expect({ logged: lines > 0 && lines < 80, sum: lines + left }).toEqual({ logged: true, sum: 101 });
+    const row = (await c().proxyTable(n2)).find((r) => Number(r.node_id) === c().nodeId(n3))!;
+    expect(row.state).toBe('up');
+  });
+
+  suite.it('m3proxy refuses a key file that another user owns, or that group or others can read', async () => {
+    const [n1, n2] = nodes();
+    const proxy = c().remote.get(n1.name)!.proxy.m3proxy!;
+    const run = async (prep: string) => {
+      const r = await n1.sh(`rm -f /tmp/k && cp ${c().opts.keyPath} /tmp/k && ${prep} && ${proxy} --node ${c().nodeId(n1)} --peer ${c().nodeId(n2)} --peer-addr ${n2.record.lanAddress} --base-port 960 --key /tmp/k; echo "exit=$?"`);
+      return `${r.stdout}${r.stderr}`;
+    };
+    const owned = await run('chmod 600 /tmp/k && chown 65534:65534 /tmp/k');
+    const open = await run('chmod 640 /tmp/k');
+    await n1.sh('rm -f /tmp/k');
+    await allure.attachment('m3proxy with bad key files', `${owned}\n---\n${open}`, { contentType: 'text/plain' });
+    expect(owned).toMatch(/not owned by the user running the proxy/);
+    expect(owned).toMatch(/exit=1/);
+    expect(open).toMatch(/accessible to group or others/);
+    expect(open).toMatch(/exit=1/);
+  });
+
   suite.it('rmmod is refused while proxies run; then every proxy exits and rmmod m3ipc succeeds on every node', async () => {
     for (const n of nodes()) {
       const rm = await n.sh('rmmod m3ipc');

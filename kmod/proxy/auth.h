@@ -5,7 +5,8 @@
  * here is hand-written crypto, only the framing around it.
  *
  * Key: the cluster key, 32 random bytes in a file readable by root only
- * (m3a_load_key refuses a file that group or others may read or write).
+ * (m3a_load_key refuses a file that group or others may read or write,
+ * or that another user owns).
  *
  * Handshake (the connecting sender proxy is the client C, the receiver
  * proxy it connects to is the server S; records of M3A_HS_LEN bytes):
@@ -100,6 +101,12 @@ static inline int m3a_load_key(const char *path, uint8_t key[M3A_KEY_LEN],
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		*why = "the key file is not a regular file";
+		return -1;
+	}
+	/* owned by someone else, it could be swapped or read by them */
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		*why = "the key file is not owned by the user running the proxy (chown root)";
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {

@@ -100,25 +100,71 @@ static uint64_t real_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void logm(const char *fmt, ...)
+static void vlogm(const char *fmt, va_list ap)
 {
 	struct timespec ts;
 	char buf[512];
-	va_list ap;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf(buf, sizeof(buf), "%ld.%03ld m3proxy[%d] node %d peer %d %s: ",
 		     (long)ts.tv_sec, ts.tv_nsec / 1000000, getpid(), local_id,
 		     peer_id, role);
-	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
 	if (write(2, buf, n) < 0)
 		return;
+}
+
+static void logm(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlogm(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The lines of a connection that is not (yet) the link: accepted, refused,
+ * closed before its handshake and HELLO. Anyone who can reach the port can
+ * make one per connect, so they are rate-limited (a token bucket): bursts
+ * of LOGC_BURST lines, then one per LOGC_MS; the lines left out are
+ * counted and the count is logged before the next line that goes out.
+ * Refusals are still counted in "rejected" (/proc/m3ipc/proxies).
+ */
+#define LOGC_BURST	30
+#define LOGC_MS		500
+
+static void logc(const char *fmt, ...)
+{
+	static unsigned int tokens = LOGC_BURST;
+	static unsigned long dropped;
+	static uint64_t refill;
+	uint64_t t = now_ms();
+	va_list ap;
+
+	if (tokens == LOGC_BURST)
+		refill = t;
+	while (tokens < LOGC_BURST && t - refill >= LOGC_MS) {
+		tokens++;
+		refill += LOGC_MS;
+	}
+	if (!tokens) {
+		dropped++;
+		return;
+	}
+	tokens--;
+	if (dropped) {
+		logm("%lu connection log line(s) left out (at most %d at once, then one per %d ms)",
+		     dropped, LOGC_BURST, LOGC_MS);
+		dropped = 0;
+	}
+	va_start(ap, fmt);
+	vlogm(fmt, ap);
+	va_end(ap);
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -146,12 +192,15 @@ static void node_down(const char *why)
 	     ret < 0 ? " [node_down failed]" : "");
 }
 
+static unsigned long long count_rejected(void)
+{
+	return __atomic_add_fetch(nrej, 1, __ATOMIC_RELAXED);
+}
+
 /* a handshake or frame failed authentication or validation */
 static void rejected(const char *what, const char *why)
 {
-	uint64_t n = __atomic_add_fetch(nrej, 1, __ATOMIC_RELAXED);
-
-	logm("REFUSED %s: %s (rejected %llu)", what, why, (unsigned long long)n);
+	logm("REFUSED %s: %s (rejected %llu)", what, why, count_rejected());
 }
 
 static int read_full(int fd, void *buf, size_t len)
@@ -561,8 +610,9 @@ struct pending {
 static void pending_close(struct pending *pc, const char *why, bool refused)
 {
 	if (refused)
-		rejected("a new connection", why);
-	logm("closing new connection: %s", why);
+		logc("REFUSED a new connection: %s (rejected %llu)", why,
+		     count_rejected());
+	logc("closing new connection: %s", why);
 	close(pc->fd);
 	pc->fd = -1;
 	sodium_memzero(&pc->hs, sizeof(pc->hs));
@@ -688,14 +738,14 @@ static void run_receiver(void)
 			int one = 1;
 
 			if (nfd >= 0 && sa.sin_addr.s_addr != peer_addr.s_addr) {
-				logm("refused connection from %s (not the peer)",
+				logc("refused connection from %s (not the peer)",
 				     inet_ntoa(sa.sin_addr));
 				close(nfd);
 			} else if (nfd >= 0) {
 				if (pc.fd >= 0)
 					pending_close(&pc, "superseded by a newer one",
 						      false);
-				logm("accepted connection from %s (waiting for its %s)",
+				logc("accepted connection from %s (waiting for its %s)",
 				     inet_ntoa(sa.sin_addr),
 				     insecure ? "HELLO" : "handshake");
 				setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one,
