@@ -103,7 +103,7 @@ export function guestDetectorWrites(d: GuestDetectors): { path: string; value: s
 function loopMs(): number {
   const t0 = process.hrtime.bigint();
   let x = 0x9e3779b9;
-  for (let i = 0; i < 4_000_000; i++) x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) | 0;
+  for (let i = 0; i < 16_000_000; i++) x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) | 0;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   // Keep the loop from being optimised away.
   if (x === 42) process.stderr.write('');
