@@ -146,12 +146,13 @@ static void logc(const char *fmt, ...)
 	uint64_t t = now_ms();
 	va_list ap;
 
-	if (tokens == LOGC_BURST)
-		refill = t;
 	while (tokens < LOGC_BURST && t - refill >= LOGC_MS) {
 		tokens++;
 		refill += LOGC_MS;
 	}
+	/* full: the next token is earned from now, not from the last one */
+	if (tokens == LOGC_BURST)
+		refill = t;
 	if (!tokens) {
 		dropped++;
 		return;
