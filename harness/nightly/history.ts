@@ -348,8 +348,10 @@ const spct = (x: number) => `${x >= 0 ? '+' : '\u2212'}${Math.abs(x * 100).toFix
  */
 export function judgeRatio(fig: RatioFigure, window: { night: string; samples: number[] }[], rules: RatioRules, unreliable?: string): RatioJudged {
   const own = `${fig.a} / ${fig.b} on ${fig.cell} (${fig.accel.toUpperCase()}): ${fig.median.toFixed(3)} (median of ${fig.samples.length} rounds)`;
-  if (unreliable) return { ...fig, outcome: 'unreliable', message: `UNRELIABLE: ${own}; not judged: ${unreliable}` };
-  if (!window.length) return { ...fig, outcome: 'new', message: `${own}; first measurement, no reference night` };
+  if (!window.length) {
+    if (unreliable) return { ...fig, outcome: 'unreliable', message: `UNRELIABLE: ${own}; not judged: ${unreliable}` };
+    return { ...fig, outcome: 'new', message: `${own}; first measurement, no reference night` };
+  }
   const pooled = window.flatMap((w) => w.samples);
   const refMedian = median(pooled);
   const reference = { nights: window.map((w) => ({ night: w.night, median: median(w.samples), n: w.samples.length })), median: refMedian, n: pooled.length };
@@ -367,6 +369,8 @@ export function judgeRatio(fig: RatioFigure, window: { night: string; samples: n
   const refText = `reference ${refMedian.toFixed(3)} (${pooled.length} rounds of ${window.length} night(s): ${reference.nights.map((n) => `${n.night} ${n.median.toFixed(3)}`).join(', ')})`;
   const stat = `change ${spct(ch.change)} (95% bootstrap ${spct(ch.low)}..${spct(ch.high)}), Mann\u2013Whitney one-sided p=${p.toPrecision(2)}; margin ${(rules.margin * 100).toFixed(0)}%, alpha ${rules.alpha}`;
   const base = { ...fig, change: ch.change, changeLow: ch.low, changeHigh: ch.high, p, reference };
+  // Unreliable: the figures are shown with what they would say, but not judged.
+  if (unreliable) return { ...base, outcome: 'unreliable', message: `UNRELIABLE: ${own}; not judged: ${unreliable}; against the ${refText} it would read: ${stat}` };
   if (beyond && significant) {
     const outcome: RatioOutcome = worse ? 'regression' : 'improved';
     return { ...base, outcome, message: `${worse ? 'REGRESSION' : 'improved'}: ${own} vs ${refText}: ${stat}` };

@@ -138,6 +138,8 @@ describe('nightly: performance verdicts from ratios to same-run baselines', () =
         expect(regressions(v)).toEqual([]);
         expect(v.ratios.every((r) => r.outcome === 'unreliable')).toBe(true);
         expect(v.unreliable[KEY]).toMatch(/the host changed speed during the bench: .* −40\.0% from the cell's start to its end \(bound ±25%/);
+        // Shown with what it would say, not judged.
+        expect(ratioOf(v, 'm3-sendrec').message).toMatch(/^UNRELIABLE: .* it would read: change −(29|30|31)\.\d%/);
       },
     },
   ];
