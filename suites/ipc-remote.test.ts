@@ -516,14 +516,20 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       expect(out).toMatch(/^uid=0 bind=0$/m);
       const p = await c().startProxy(n2, n1);
       restarted = true;
-      await c().waitAllUp(30_000);
+      // Not waitAllUp alone: right after proxy_bind the node counts as up until its timeout, port or not.
       const held = await n2.rpc.call('wait', { id: h.id, timeoutMs: 10_000 });
-      const log = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr;
+      let log = '';
+      for (let i = 0; i < 150 && !/connection from the peer is up/.test(log); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        log = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr;
+      }
+      await c().waitAllUp(30_000);
       await allure.attachment(`proxy ${n2.name}->${n1.name} log`, log, { contentType: 'text/plain' });
       expect(held.stdout).toMatch(/^released$/m);
       expect(log).toMatch(new RegExp(`cannot listen on port ${port}: Address already in use \\(another socket holds it\\); retrying`));
       expect(log).toMatch(new RegExp(`port ${port} free after \\d+ attempts`));
       expect(log).toMatch(new RegExp(`listening on port ${port}`));
+      expect(log).toMatch(/connection from the peer is up/);
       expect(log).not.toMatch(/WARNING: port \d+ is not privileged/);
       // The proxy never exited for it: the same supervisor runs.
       expect((await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).exited).toBe(false);
