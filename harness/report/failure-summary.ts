@@ -32,8 +32,47 @@ export function failureSummary(failed: FailedTest[]): string {
   return out.join('\n');
 }
 
+export interface SuiteTime {
+  project: string;
+  file: string;
+  passed: number;
+  failed: number;
+  other: number;
+  seconds: number;
+  /** Seconds from the suite's start until its lab was up and set up (lab suites). */
+  labSetupSeconds?: number;
+}
+
+/** One line per suite file: its wall time and how much of it was the lab's boot and setup. */
+export function timeTable(rows: SuiteTime[]): string {
+  if (rows.length === 0) return '';
+  const total = rows.reduce((a, r) => a + r.seconds, 0);
+  const out = ['time per suite (wall s, of which lab boot + setup s):'];
+  for (const r of rows) {
+    const setup = r.labSetupSeconds !== undefined ? `${r.labSetupSeconds.toFixed(0)}`.padStart(5) : '    -';
+    out.push(`  ${r.project.padEnd(14)} ${r.file.padEnd(34)} ${r.seconds.toFixed(0).padStart(5)} ${setup}   ${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.other ? `, ${r.other} other` : ''}`);
+  }
+  out.push(`  ${'all'.padEnd(14)} ${''.padEnd(34)} ${total.toFixed(0).padStart(5)}`);
+  return out.join('\n');
+}
+
 export default class FailureSummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+    const times: SuiteTime[] = [];
+    for (const m of modules) {
+      const tests = [...m.children.allTests()];
+      const setup = tests.flatMap((t) => t.annotations()).find((a) => a.type === 'lab setup s')?.message;
+      times.push({
+        project: m.project.name || '-',
+        file: m.relativeModuleId,
+        passed: tests.filter((t) => t.result().state === 'passed').length,
+        failed: tests.filter((t) => t.result().state === 'failed').length,
+        other: tests.filter((t) => !['passed', 'failed'].includes(t.result().state)).length,
+        seconds: m.diagnostic().duration / 1000,
+        labSetupSeconds: setup !== undefined ? Number(setup) : undefined,
+      });
+    }
+    process.stdout.write(`\n${timeTable(times)}\n`);
     const failed: FailedTest[] = [];
     for (const m of modules) {
       for (const t of m.children.allTests()) {

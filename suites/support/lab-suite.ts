@@ -101,7 +101,9 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
   // vitest needs a test's timeout before the lab exists: the scale of the lab asked for.
   const planned = plannedTimeScale([kernel], plannedVcpus(opts.need));
 
+  let labSetupSeconds: number | undefined;
   beforeAll(async () => {
+    const setupStarted = Date.now();
     if (opts.seed !== undefined) log(`seed ${opts.seed}: M3LAB_SEED=${opts.seed} replays this run's random choices`);
     try {
       handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) });
@@ -118,6 +120,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
       memory.marks = new Map(h.lab.nodes.map((n) => [n.name, n.target.console.text().length]));
       memory.monitor = new VcpuMonitor(() => h.lab.vms.map((n) => ({ node: n.name, pid: n.target.pid })));
       memory.monitor.start();
+      labSetupSeconds = (Date.now() - setupStarted) / 1000;
       log(`suite: time scale ${describeTimeScale(h.lab.timeScale)}`);
     } catch (e) {
       setupError = e;
@@ -151,6 +154,11 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
           if (append) await allure.parameter('append', append);
           if (opts.seed !== undefined) await allure.parameter('seed', `${opts.seed}`);
           try {
+            // Once per suite, for the run's time table (failure-summary.ts).
+            if (labSetupSeconds !== undefined) {
+              await ctx.annotate(`${Math.round(labSetupSeconds)}`, 'lab setup s');
+              labSetupSeconds = undefined;
+            }
             await judged(suite, ctx, name, fn, timeoutMs - scaled(JUDGE_MARGIN, planned), opts, test, memory);
           } catch (e) {
             anyFailed = true;
