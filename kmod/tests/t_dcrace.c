@@ -11,8 +11,10 @@
  * dc_end of that dcid by another admin could already have freed it:
  * "BUG: KASAN: use-after-free in m3_dc_init" and "in string" (vsnprintf).
  * On a KASAN kernel the report is in the kernel log, which this test reads
- * (/dev/kmsg) and fails on; the lab fails it too. Without KASAN the bug is
- * silent, and what dc_init answers is checked instead.
+ * (/dev/kmsg) and fails on; the lab fails it too. Without KASAN what dc_init
+ * answers and logs is checked instead: with freed objects poisoned
+ * (slub_debug=P) a read after the free shows as a wrong node bitmap or a
+ * log line naming a DC "kkkk...".
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -40,13 +42,13 @@ static void spec_for(struct m3_dc_spec *s, int dcid)
 }
 
 /* creators: dc_init(dcid) is that dcid, with the local node, or -EBUSY */
-static void creator(long end, struct result *r, unsigned int seed)
+static void creator(long end, struct result *r, unsigned int seed, int which)
 {
 	struct m3_dc_spec s;
 	int dcid, ret;
 
 	while (r->calls < MAX_ITERS && now_ms() < end) {
-		dcid = dcids[rand_r(&seed) & 1];
+		dcid = dcids[which >= 0 ? which : rand_r(&seed) & 1];
 		spec_for(&s, dcid);
 		ret = m3_dc_init(&s);
 		r->calls++;
@@ -59,18 +61,30 @@ static void creator(long end, struct result *r, unsigned int seed)
 	}
 }
 
-/* enders: dc_end(dcid) is 0 or -ENXIO */
-static void ender(long end, struct result *r, unsigned int seed)
+/*
+ * enders: dc_end(dcid) is 0 or -ENXIO. A real-time ender sleeps a little
+ * between calls on its creator's CPU: when its timer fires while the
+ * creator holds the admin mutex it blocks on the mutex, the creator's
+ * unlock hands it over and wakes it, and it preempts the creator right
+ * there, ends the new DC and sleeps again, so the workqueue frees the DC
+ * before the creator runs on: the window after the unlock, made wide.
+ */
+static void ender(long end, struct result *r, unsigned int seed, int rt, int which)
 {
+	struct timespec ts = { 0, 0 };
 	int ret;
 
 	while (r->calls < MAX_ITERS && now_ms() < end) {
-		ret = m3_dc_end(dcids[rand_r(&seed) & 1]);
+		ret = m3_dc_end(dcids[which >= 0 ? which : rand_r(&seed) & 1]);
 		r->calls++;
 		if (!ret)
 			r->ok++;
 		else if (ret != -ENXIO && !r->bad++)
 			r->bad_val = ret;
+		if (rt) {
+			ts.tv_nsec = 20000 + rand_r(&seed) % 200000;
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
@@ -81,9 +95,10 @@ static const char *kmsg_report(int kfd, char *buf, size_t len)
 		"BUG:", "WARNING:", "KASAN", "general protection fault",
 		"possible circular locking", "refcount_t:", "list_del corruption",
 	};
+	char name[16], want[M3_DC_NAME_LEN], *p;
+	int guard, dcid, tasks, procs;
 	ssize_t n;
 	size_t i;
-	int guard;
 
 	for (guard = 0; kfd >= 0 && guard < 1000000; guard++) {
 		n = read(kfd, buf, len - 1);
@@ -91,7 +106,26 @@ static const char *kmsg_report(int kfd, char *buf, size_t len)
 			continue;
 		if (n <= 0)
 			break;
+		name[0] = 0;
+		tasks = procs = -1;
 		buf[n] = 0;
+		/*
+		 * dc_init's log line of one of our DCs names it and its sizes:
+		 * anything else was read from freed (poisoned) memory.
+		 */
+		p = strstr(buf, "m3ipc: DC ");
+		if (p && strstr(p, " up (") && sscanf(p, "m3ipc: DC %d '%15[^']' up (%d tasks, %d procs)",
+						      &dcid, name, &tasks, &procs) >= 1 &&
+		    (dcid == dcids[0] || dcid == dcids[1])) {
+			snprintf(want, sizeof(want), "dcrace%d", dcid);
+			if (strcmp(name, want) || tasks != 1 || procs != 4) {
+				char *nl = strchr(p, '\n');
+
+				if (nl)
+					*nl = 0;
+				return p;
+			}
+		}
 		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 			if (strstr(buf, words[i])) {
 				char *nl = strchr(buf, '\n'), *semi = strchr(buf, ';');
@@ -149,14 +183,28 @@ int main(int argc, char **argv)
 			struct result r = { 0 };
 			cpu_set_t cpus;
 
-			/* a creator and an ender on each CPU, so one can run right after the other */
-			CPU_ZERO(&cpus);
-			CPU_SET((n % CREATORS) % 2, &cpus);
-			sched_setaffinity(0, sizeof(cpus), &cpus);
+			/*
+			 * Racer i (creator i, ender i) on CPU i % 2: creator 0
+			 * and 1 with a real-time ender on their CPU, the last
+			 * pair left to the scheduler.
+			 */
+			int i_pair = n % CREATORS, rt = i_pair < 2 && n >= CREATORS;
+
+			if (i_pair < 2) {
+				CPU_ZERO(&cpus);
+				CPU_SET(i_pair % 2, &cpus);
+				sched_setaffinity(0, sizeof(cpus), &cpus);
+			}
+			if (rt) {
+				struct sched_param sp = { .sched_priority = 10 };
+
+				sched_setscheduler(0, SCHED_FIFO, &sp);
+			}
+			/* the pinned pairs race on a DC id of their own */
 			if (n < CREATORS)
-				creator(end, &r, 1 + n);
+				creator(end, &r, 1 + n, i_pair < 2 ? i_pair : -1);
 			else
-				ender(end, &r, 1 + n);
+				ender(end, &r, 1 + n, rt, i_pair < 2 ? i_pair : -1);
 			_exit(write(pipes[n][1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
 		}
 		close(pipes[n][1]);
