@@ -1,7 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { cacheDir } from '../paths.ts';
 
 /**
  * One time scale per lab, after syzkaller's `Timeouts` × slowdown: every bound
@@ -13,9 +10,8 @@ import { cacheDir } from '../paths.ts';
  * - the kernel: KASAN + lockdep make a debug guest ~3x slower;
  * - oversubscription: vCPUs per host core beyond the 2-per-core the bases were
  *   tuned with (the default lab: 4 vCPUs on 2 cores);
- * - the host now: a fixed CPU loop timed at the start, against the fastest
- *   this host ever ran it (kept in the cache). A host that is busy, throttled
- *   or shared gives a larger factor.
+ * - the host now: the share of a core a busy thread gets at the start
+ *   (hostSlowdown). A host that is busy or shared gives a larger factor.
  * KVM is not given a factor below 1: the bases are already what a slow host needs.
  *
  * M3LAB_TIME_SCALE overrides the computed factor (a slow machine the
@@ -99,52 +95,27 @@ export function guestDetectorWrites(d: GuestDetectors): { path: string; value: s
   ];
 }
 
-/** A fixed integer loop; its time is the host's speed now. */
-function loopMs(): number {
-  const t0 = process.hrtime.bigint();
-  let x = 0x9e3779b9;
-  for (let i = 0; i < 16_000_000; i++) x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) | 0;
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  // Keep the loop from being optimised away.
-  if (x === 42) process.stderr.write('');
-  return ms;
-}
-
-interface SpeedRecord {
-  host: string;
-  cpu: string;
-  bestMs: number;
-}
-
 let measured: number | undefined;
 
 /**
- * How much slower this host runs a fixed loop now than at its best (>= 1).
- * Five runs, median; the best ever seen on this host and CPU model is kept in
- * the cache, so the first calibration on a host is 1 and later ones are
- * relative to the fastest. Measured once per process.
+ * How much slower the host runs a thread now than an idle core would (>= 1):
+ * a busy loop spins for a fixed wall time and counts the CPU time it was
+ * given. On an idle host it gets the whole span; with two busy loops and a
+ * guest beside it on 2 cores, about a third. Measuring the share, not the time
+ * of a fixed loop, keeps the JIT's tiers (a loop's time varied 11-27 ms between
+ * processes on an idle core) and the CPU model out of it. Once per process.
  */
-export function hostSlowdown(dir = cacheDir()): number {
+export function hostSlowdown(spinMs = 250): number {
   if (measured !== undefined) return measured;
-  loopMs(); // warm the JIT
-  const runs = Array.from({ length: 5 }, loopMs).sort((a, b) => a - b);
-  const now = runs[2]!;
-  const file = path.join(dir, 'host-speed.json');
-  const id = { host: os.hostname(), cpu: os.cpus()[0]?.model ?? 'unknown' };
-  let best = now;
-  try {
-    const rec = JSON.parse(readFileSync(file, 'utf8')) as SpeedRecord;
-    if (rec.host === id.host && rec.cpu === id.cpu && rec.bestMs > 0) best = Math.min(rec.bestMs, now);
-  } catch {
-    // no record yet: this run is the reference
-  }
-  try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-    writeFileSync(file, `${JSON.stringify({ ...id, bestMs: best } satisfies SpeedRecord)}\n`);
-  } catch {
-    // a read-only cache still calibrates, it just cannot remember
-  }
-  measured = now / best;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let x = 0;
+  while (Number(process.hrtime.bigint() - t0) / 1e6 < spinMs) for (let i = 0; i < 10_000; i++) x = (x + i) | 0;
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
+  const cpu = process.cpuUsage(cpu0);
+  if (x === 42) process.stderr.write('');
+  // Other threads of this process (GC, workers) can add a little: never below 1.
+  measured = Math.max(1, wallUs / Math.max(1, cpu.user + cpu.system));
   return measured;
 }
 
