@@ -59,8 +59,9 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       fuzzOutput = `${fuzzer()} ${args.join(' ')}\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n${res.stdout}\n--- stderr ---\n${res.stderr}`;
       await allure.attachment('m3fuzz output', fuzzOutput, { contentType: 'text/plain' });
       process.stderr.write(res.stdout);
-      // 3: it saw a kernel report (the report itself fails the test with more detail); 4: a process stuck in the kernel.
-      expect({ exit: res.code, timedOut: res.timedOut, report: res.stdout.match(/kernel report.*/)?.[0] }).toEqual({ exit: 0, timedOut: false, report: undefined });
+      // 3: it saw a kernel report (the report itself fails the test with more detail); 4: a process stuck
+      // in the kernel; 5: an answer broke an invariant (e.g. dc_init answering freed memory without KASAN).
+      expect({ exit: res.code, timedOut: res.timedOut, finding: res.stdout.match(/(kernel report|invariant broken).*/)?.[0] }).toEqual({ exit: 0, timedOut: false, finding: undefined });
       // It really fuzzed: every ioctl was called, and the calls add up.
       const total = Number(res.stdout.match(/m3fuzz: (\d+) calls/)?.[1] ?? 0);
       expect(total).toBeGreaterThan(1000);

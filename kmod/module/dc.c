@@ -178,12 +178,16 @@ int m3_dc_init(struct m3_dc_spec *spec)
 		goto err_unlock;
 	m3_dvs.dcs[dcid] = dc;
 	m3_dvs.nr_dcs++;
-	mutex_unlock(&m3_admin_mutex);
-
+	/*
+	 * The DC table holds the only reference: once the mutex is dropped,
+	 * another admin may end the DC and free it at once (dc_end by dcid),
+	 * so everything answered or logged is read from it before the unlock.
+	 */
 	spec->dcid = dcid;
 	spec->nodes = dc->nodes;
 	pr_info("m3ipc: DC %d '%s' up (%u tasks, %u procs)\n", dcid, dc->name,
 		dc->nr_tasks, dc->nr_procs);
+	mutex_unlock(&m3_admin_mutex);
 	return dcid;
 
 err_unlock:

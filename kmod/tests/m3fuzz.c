@@ -4,8 +4,8 @@
  *
  *   m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]
  *          [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
- *          [--no-stop-on-report]
- *   m3fuzz --dump DIR [--last N]      the recorded calls, as text
+ *          [--rt-threads N] [--no-stop-on-report]
+ *   m3fuzz --dump DIR|FILE [--last N]  the recorded calls, as text
  *
  * The parent initializes the DVS if nobody did, makes two DCs with
  * M3_DCF_SELF_BIND, then forks --procs fuzzing processes of --threads threads
@@ -21,6 +21,11 @@
  * every thread are dc_init/dc_end on two "hot" DC ids all processes share
  * (structure-aware: the admin paths race each other). The parent SIGKILLs a
  * random process every ~--kill-ms and starts it again (next incarnation).
+ * The last --rt-threads (default 1) threads of each privileged process run
+ * SCHED_FIFO and sleep 20-220 us after each call, so their wakeups preempt
+ * the others inside the kernel (windows that only open under preemption).
+ * Oracles: a successful dc_init must answer its own dcid and one node; a
+ * broken one stops the run (exit 5).
  *
  * Determinism: every random choice of a thread comes from its own generator,
  * seeded from (--seed, process slot, incarnation, thread), and each call
@@ -59,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <errno.h>
+#include <stdarg.h>
 
 #include "../uapi/m3ipc.h"
 
@@ -169,6 +175,8 @@ struct opstat {
 
 struct shared {
 	volatile int stop;
+	volatile int broken;		/* an answer broke an invariant */
+	char why[256];
 	volatile pid_t pids[MAXPROCS];
 	volatile int tids[MAXPROCS][MAXTHREADS];
 	volatile int eps[EPPOOL];	/* endpoints seen by someone */
@@ -186,7 +194,7 @@ static long pagesz;
 static uint64_t opt_seed;
 static int opt_procs = 6, opt_threads = 3, opt_seconds = 60, opt_ring = 64;
 static long opt_calls = 2000000;	/* per thread */
-static int opt_bias = 25, opt_kill_ms = 400, opt_stop_on_report = 1;
+static int opt_bias = 25, opt_kill_ms = 400, opt_stop_on_report = 1, opt_rt = 1;
 static const char *opt_logdir = "/tmp/m3fuzz";
 
 /* per process */
@@ -673,6 +681,19 @@ static void count(int op, int ret)
 
 /* ---- the fuzzing loop ---- */
 
+/* the first broken invariant stops the run (the parent prints it) */
+static void invariant(struct th *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_exchange_n(&sh->broken, 1, __ATOMIC_SEQ_CST))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sh->why, sizeof(sh->why), fmt, ap);
+	va_end(ap);
+	sh->stop = 1;
+}
+
 static void proc_read(struct th *t, char *buf, size_t len)
 {
 	static const char *const top[] = { "info", "nodes", "proxies" };
@@ -791,9 +812,19 @@ static void one_call(struct th *t)
 		return;
 	/* learn from what worked */
 	switch (op) {
-	case OP_DC_INIT:
+	case OP_DC_INIT: {
+		struct m3_dc_spec *sp = (struct m3_dc_spec *)&arg;
+
 		sh->dcids[(t->learned++ + my_slot) % 8] = ret;
+		/*
+		 * Oracle: a DC just made is in one node, ours (whatever the
+		 * DVS's id now), and the answer names its own dcid.
+		 */
+		if (sp->dcid != ret || __builtin_popcountll(sp->nodes) != 1)
+			invariant(t, "dc_init answered dcid %d nodes %#llx for dcid %d", sp->dcid,
+				  (unsigned long long)sp->nodes, ret);
 		break;
+	}
 	case OP_BIND: {
 		struct m3_bind *b = (struct m3_bind *)&arg;
 
@@ -826,11 +857,29 @@ static void *thread_main(void *p)
 {
 	struct th *t = p;
 
+	struct timespec ts = { 0, 0 };
+	int rt = 0;
+
 	t->tid = (int)syscall(SYS_gettid);
 	sh->tids[my_slot][t->idx] = t->tid;
+	/*
+	 * The last --rt-threads threads of a privileged process run
+	 * SCHED_FIFO and sleep 20-220 us after each call: their wakeups
+	 * preempt the other threads anywhere in the kernel (preempt=full),
+	 * right after a mutex_unlock() too.
+	 */
+	if (!my_uid && t->idx >= opt_threads - opt_rt) {
+		struct sched_param sp = { .sched_priority = 1 + t->idx };
+
+		rt = !sched_setscheduler(0, SCHED_FIFO, &sp);
+	}
 	while (!sh->stop && t->calls < opt_calls && now_us() < deadline_us) {
 		one_call(t);
 		t->calls++;
+		if (rt) {
+			ts.tv_nsec = 20000 + rn(t, 200000);
+			nanosleep(&ts, NULL);
+		}
 	}
 	return NULL;
 }
@@ -1233,7 +1282,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]\n"
 		"              [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]\n"
-		"              [--no-stop-on-report]\n"
+		"              [--rt-threads N] [--no-stop-on-report]\n"
 		"       m3fuzz --dump DIR [--last N]\n");
 	exit(2);
 }
@@ -1244,7 +1293,7 @@ int main(int argc, char **argv)
 		{ "seed", 1, 0, 's' }, { "procs", 1, 0, 'p' }, { "threads", 1, 0, 't' },
 		{ "seconds", 1, 0, 'S' }, { "calls", 1, 0, 'c' }, { "log-dir", 1, 0, 'l' },
 		{ "ring", 1, 0, 'r' }, { "admin-bias", 1, 0, 'b' }, { "kill-ms", 1, 0, 'k' },
-		{ "no-stop-on-report", 0, 0, 'n' }, { "dump", 1, 0, 'd' }, { "last", 1, 0, 'L' },
+		{ "rt-threads", 1, 0, 'R' }, { "no-stop-on-report", 0, 0, 'n' }, { "dump", 1, 0, 'd' }, { "last", 1, 0, 'L' },
 		{ 0 }
 	};
 	const char *dump = NULL, *report = NULL;
@@ -1268,6 +1317,7 @@ int main(int argc, char **argv)
 		case 'r': opt_ring = atoi(optarg); break;
 		case 'b': opt_bias = atoi(optarg); break;
 		case 'k': opt_kill_ms = atoi(optarg); break;
+		case 'R': opt_rt = atoi(optarg); break;
 		case 'n': opt_stop_on_report = 0; break;
 		case 'd': dump = optarg; break;
 		case 'L': last = atoi(optarg); break;
@@ -1278,12 +1328,12 @@ int main(int argc, char **argv)
 		return !stat(dump, &st) && S_ISREG(st.st_mode) ? -dump_file(dump, last) : dump_dir(dump, last);
 	if (opt_procs < 1 || opt_procs > MAXPROCS || opt_threads < 1 || opt_threads > MAXTHREADS ||
 	    opt_seconds < 1 || opt_seconds > 24 * 3600 || opt_ring < 1 || opt_ring > 65536 ||
-	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0)
+	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0 || opt_rt < 0)
 		usage();
 	/* the number other tools parse first */
-	printf("m3fuzz: seed %llu procs %d threads %d seconds %d calls/thread %ld admin-bias %d%% kill-ms %d log-dir %s\n",
+	printf("m3fuzz: seed %llu procs %d threads %d seconds %d calls/thread %ld admin-bias %d%% kill-ms %d rt-threads %d log-dir %s\n",
 	       (unsigned long long)opt_seed, opt_procs, opt_threads, opt_seconds, opt_calls,
-	       opt_bias, opt_kill_ms, opt_logdir);
+	       opt_bias, opt_kill_ms, opt_rt, opt_logdir);
 	fflush(stdout);
 
 	pagesz = sysconf(_SC_PAGESIZE);
@@ -1323,7 +1373,7 @@ int main(int argc, char **argv)
 		pid_t pid;
 
 		usleep(20000);
-		if ((report = kmsg_report(kfd, kbuf, sizeof(kbuf)))) {
+		if ((report = kmsg_report(kfd, kbuf, sizeof(kbuf))) || sh->broken) {
 			t_report = now_us() - start;
 			break;
 		}
@@ -1417,9 +1467,13 @@ int main(int argc, char **argv)
 		       (unsigned long long)total, (unsigned long long)tot_ok, secs, total / secs,
 		       kills, respawns, (unsigned long long)opt_seed);
 	}
+	if (sh->broken)
+		printf("m3fuzz: invariant broken after %.1f s: %s\n", t_report >= 0 ? t_report / 1e6 : (now_us() - start) / 1e6, sh->why);
 	if (report) {
 		printf("m3fuzz: kernel report after %.1f s: %s\n", t_report >= 0 ? t_report / 1e6 : (now_us() - start) / 1e6, report);
 		return 3;
 	}
+	if (sh->broken)
+		return 5;
 	return hung ? 4 : 0;
 }
