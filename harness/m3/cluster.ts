@@ -4,6 +4,7 @@ import { unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
 import type { LabNode } from '../lab/node.ts';
 import { parseTable, type Row } from './procfs.ts';
+import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 
 export interface ClusterOptions {
   dc: string;
@@ -218,8 +219,9 @@ export class M3Cluster {
   }
 
   /** Until every node lists every peer's proxy as up, or the deadline. */
+  /** Until every proxy pair is up; the bound is a base figure, scaled like every bound of the lab. */
   async waitAllUp(timeoutMs = 30000): Promise<void> {
-    const until = Date.now() + timeoutMs;
+    const until = Date.now() + scaled(timeoutMs, processTimeScale());
     let last = '';
     while (Date.now() < until) {
       let ok = true;

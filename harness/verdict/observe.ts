@@ -34,7 +34,7 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, what: string, n
 }
 
 /** Console reports on every node since the marks, and kernel-log reports of nodes that still answer. */
-export async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number>, dmesgMarks: Map<string, number>, scale: TimeScale): Promise<{ reports: Map<string, KernelReport[]>; dmesg: Map<string, string>; dmesgErrors: Map<string, string> }> {
+export async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number>, dmesgMarks: Map<string, number>): Promise<{ reports: Map<string, KernelReport[]>; dmesg: Map<string, string>; dmesgErrors: Map<string, string> }> {
   const reports = new Map<string, KernelReport[]>();
   const dmesg = new Map<string, string>();
   const dmesgErrors = new Map<string, string>();

@@ -221,7 +221,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   // A node that died under the test: give its last console lines a moment to land.
   if (err !== undefined || nodes.some((n) => n.state === 'gone')) await new Promise((r) => setTimeout(r, scaled(1500, scale)));
   const current = suite.handle().lab.nodes;
-  const collected = await collectReports(current, consoleMarks, dmesgMarks, scale);
+  const collected = await collectReports(current, consoleMarks, dmesgMarks);
   const { dmesg } = collected;
   const expected: NodeReport[] = [];
   const keep = (node: string, rs: KernelReport[]) =>

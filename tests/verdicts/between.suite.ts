@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labSuite } from '../../suites/support/lab-suite.ts';
+import { plannedTimeScale, processTimeScale, scaled } from '../../harness/verdict/time-scale.ts';
 
 /**
  * A node's kernel panics between two tests: the test that finds it must be
@@ -20,10 +21,10 @@ describe('verdict fixture: kernel panic between two tests', () => {
   // Not a lab test: the host only waits while the node crashes.
   it('(the host waits while the node crashes)', async () => {
     const node = suite.handle().lab.nodes[0]!;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + scaled(60_000, processTimeScale());
     while (node.state !== 'gone' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(node.state).toBe('gone');
-  }, 90_000);
+  }, scaled(90_000, plannedTimeScale(['default'], 1)));
 
   suite.it('finds the node crashed', async () => {
     await suite.handle().lab.nodes[0]!.sh('true');
