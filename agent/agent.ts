@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import readline from 'node:readline';
 import { echoStart, echoStop, tcpRoundTrips, tcpSend } from './net.ts';
 import { perfStat } from './perf.ts';
-import { killAll, killProc, listProcs, spawnProc, waitProc } from './procs.ts';
+import { killAll, killProc, listProcs, liveProcs, spawnProc, waitProc } from './procs.ts';
+import { type Channel, endAgent, noteDetached, runSession, takeDetached } from './session.ts';
 import { AGENT_VERSION, type SpawnParams, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
 
 class AgentFailure extends Error {
@@ -41,7 +41,15 @@ function hello(nonce: string): HelloResult {
     uptimeSeconds: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]),
     image: existsSync(imagePath) ? JSON.parse(readFileSync(imagePath, 'utf8')) : undefined,
     pid: process.pid,
+    resumed: resumed(),
   };
+}
+
+/** Set when this link took over from one that dropped: what the agent kept meanwhile. */
+function resumed(): HelloResult['resumed'] {
+  const d = takeDetached();
+  if (!d) return undefined;
+  return { detachedMs: d.detachedMs, procs: listProcs(), execsRunning: running.size, answers: d.answers };
 }
 
 /** Children of running `exec` calls: a test past its deadline has them killed (`cancel`). */
@@ -135,6 +143,12 @@ function readKmsg(since: number): { records: KmsgRecord[]; lost: number } {
   return { records, lost };
 }
 
+function killExecs(): number {
+  let killed = 0;
+  for (const c of running) if (c.kill('SIGKILL')) killed++;
+  return killed;
+}
+
 type Handler = (params: any) => unknown;
 
 const handlers: Record<string, Handler> = {
@@ -161,10 +175,11 @@ const handlers: Record<string, Handler> = {
   wait: (p: { id: number; timeoutMs?: number }) => waitProc(p.id, p.timeoutMs),
   kill: (p: { id: number; signal?: NodeJS.Signals }) => killProc(p.id, p.signal),
   procs: () => listProcs(),
-  cancel: () => {
-    let killed = 0;
-    for (const c of running) if (c.kill('SIGKILL')) killed++;
-    return { killed };
+  cancel: () => ({ killed: killExecs() }),
+  // The harness is done with this node: end now, children too, with no grace period.
+  bye: () => {
+    setImmediate(() => endAgent(0));
+    return {};
   },
   perfStat: (p: ExecParams & { events: string[] }) => perfStat(p, exec),
   echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
@@ -179,37 +194,58 @@ const handlers: Record<string, Handler> = {
   },
 };
 
-function send(r: Response): void {
-  process.stdout.write(`${JSON.stringify(r)}\n`);
+function send(ch: Channel, method: string, r: Response): void {
+  if (ch.live) {
+    ch.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  noteDetached({ id: r.id, method, ok: r.ok, summary: r.ok ? summary(r.result) : `${r.error.code}: ${r.error.message}`.slice(0, 300) });
 }
 
-async function handle(line: string): Promise<void> {
+function summary(result: unknown): string {
+  const x = result as Partial<ExecResult> | undefined;
+  if (x && typeof x === 'object' && 'code' in x) return `exit ${x.code}${x.signal ? ` signal ${x.signal}` : ''}${x.timedOut ? ' (timed out)' : ''}`;
+  return 'ok';
+}
+
+async function handle(ch: Channel, line: string): Promise<void> {
   let req: Request;
   try {
     req = JSON.parse(line);
   } catch {
-    send({ id: -1, ok: false, error: { code: 'EPROTO', message: `not JSON: ${line.slice(0, 100)}` } });
+    send(ch, '?', { id: -1, ok: false, error: { code: 'EPROTO', message: `not JSON: ${line.slice(0, 100)}` } });
     return;
   }
   const h = handlers[req.method];
   if (!h) {
-    send({ id: req.id, ok: false, error: { code: 'ENOSYS', message: `unknown method ${String(req.method)}` } });
+    send(ch, String(req.method), { id: req.id, ok: false, error: { code: 'ENOSYS', message: `unknown method ${String(req.method)}` } });
     return;
   }
   try {
-    send({ id: req.id, ok: true, result: await h(req.params ?? {}) });
+    send(ch, req.method, { id: req.id, ok: true, result: await h(req.params ?? {}) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { code?: string };
-    send({ id: req.id, ok: false, error: { code: err.code ?? 'EAGENT', message: err.message } });
+    send(ch, req.method, { id: req.id, ok: false, error: { code: err.code ?? 'EAGENT', message: err.message } });
   }
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-rl.on('line', (line) => {
-  if (line.trim() !== '') void handle(line);
-});
-// The harness closing the channel ends the agent: nothing outlives the session.
-rl.on('close', () => {
-  killAll();
-  process.exit(0);
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+// The harness closing the channel ends the agent (nothing outlives the session),
+// at once when nothing runs, else after the session's grace period (session.ts).
+runSession({
+  session: arg('--session'),
+  graceMs: Number(arg('--grace-ms') ?? 0) || 120_000,
+  onLine: (ch, line) => void handle(ch, line),
+  busy: () => running.size + liveProcs(),
+  endAll: () => {
+    killExecs();
+    killAll();
+  },
+}).catch((e) => {
+  process.stderr.write(`m3lab agent: ${(e as Error).message}\n`);
+  process.exit(1);
 });

@@ -4,7 +4,8 @@ import type { ProcInfo, SpawnParams, WaitResult } from './protocol.ts';
 /**
  * Long-running processes the agent started (proxies, servers): their output kept
  * in a bounded tail, their exit remembered. Everything still running is killed
- * when the harness closes the agent's channel, so nothing outlives the session.
+ * when the harness ends the session (or its link stays away past the grace
+ * period, session.ts), so nothing outlives the session.
  */
 interface Proc {
   id: number;
@@ -72,6 +73,12 @@ export function killProc(id: number, signal: NodeJS.Signals = 'SIGTERM'): { sent
 
 export function listProcs(): ProcInfo[] {
   return [...procs.values()].map((p) => ({ id: p.id, pid: p.child.pid ?? -1, cmd: p.cmd, running: p.exit === undefined }));
+}
+
+export function liveProcs(): number {
+  let n = 0;
+  for (const p of procs.values()) if (!p.exit) n++;
+  return n;
 }
 
 export function killAll(): void {

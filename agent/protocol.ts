@@ -3,7 +3,7 @@
  * Request {id, method, params}; answer {id, ok: true, result} or
  * {id, ok: false, error: {code, message}}. The agent writes nothing else to stdout.
  */
-export const AGENT_VERSION = '0.3.0';
+export const AGENT_VERSION = '0.4.0';
 
 export interface HelloResult {
   nonce: string;
@@ -15,6 +15,23 @@ export interface HelloResult {
   uptimeSeconds: number;
   image?: { hash: string; name: string; release: string };
   pid: number;
+  /** Present when this link took over a session whose link had dropped. */
+  resumed?: {
+    detachedMs: number;
+    /** Spawned processes kept through the gap (running or exited meanwhile). */
+    procs: ProcInfo[];
+    /** `exec` commands of the dropped link still running. */
+    execsRunning: number;
+    /** Answers that had no link to go to. */
+    answers: DetachedAnswer[];
+  };
+}
+
+export interface DetachedAnswer {
+  id: number;
+  method: string;
+  ok: boolean;
+  summary: string;
 }
 
 export interface ExecParams {
@@ -89,7 +106,7 @@ export interface Methods {
   dmesg: { params: { since: number }; result: { records: KmsgRecord[]; lost: number } };
   /** A command under `perf stat`; counters perf cannot count come back as unavailable. */
   perfStat: { params: ExecParams & { events: string[] }; result: ExecResult & { counters: PerfCounter[] } };
-  /** A long-running process (a proxy, a server); killed when the agent's channel closes. */
+  /** A long-running process (a proxy, a server); killed when the session ends. */
   spawn: { params: SpawnParams; result: { id: number; pid: number } };
   /** Waits up to timeoutMs (0: just look, -1: forever) for a spawned process to exit. */
   wait: { params: { id: number; timeoutMs?: number }; result: WaitResult };
@@ -97,6 +114,8 @@ export interface Methods {
   procs: { params: Record<string, never>; result: ProcInfo[] };
   /** Kills every command a running `exec` started (a test past its deadline); spawned processes stay. */
   cancel: { params: Record<string, never>; result: { killed: number } };
+  /** Ends the session now: every child killed, no grace period. */
+  bye: { params: Record<string, never>; result: Record<string, never> };
   /** CPU lists from sysfs: online, present, possible. */
   cpus: { params: Record<string, never>; result: { online: number[]; present: number[]; possible: number[] } };
   /** Brings a CPU on- or offline through sysfs (works on VMs and boards alike). */

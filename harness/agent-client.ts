@@ -29,14 +29,20 @@ export class AgentClient {
 
   constructor(readonly node: string, private readonly ssh: SshTransport) {}
 
-  async start(bundle: Buffer): Promise<HelloResult> {
+  /**
+   * Copies the agent and starts it. With a session, a link that drops leaves the
+   * agent and its children running for `graceMs`; starting again with the same
+   * session reaches that agent (its hello then says what it kept).
+   */
+  async start(bundle: Buffer, session?: { id: string; graceMs: number }): Promise<HelloResult> {
     const dir = AGENT_REMOTE_PATH.slice(0, AGENT_REMOTE_PATH.lastIndexOf('/'));
     const copy = await this.ssh.exec(`mkdir -p ${dir} && cat > ${AGENT_REMOTE_PATH}.new && mv ${AGENT_REMOTE_PATH}.new ${AGENT_REMOTE_PATH}`, {
       stdin: bundle,
       timeoutMs: 30000,
     });
     if (copy.code !== 0) throw new InfraError(`${this.node}: copying the agent failed: ${copy.stderr}`);
-    const ch = await this.ssh.channel(`exec node ${AGENT_REMOTE_PATH}`);
+    const args = session ? ` --session ${session.id} --grace-ms ${Math.round(session.graceMs)}` : '';
+    const ch = await this.ssh.channel(`exec node ${AGENT_REMOTE_PATH}${args}`);
     this.ch = ch;
     let stderr = '';
     ch.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
@@ -109,8 +115,11 @@ export class AgentClient {
     });
   }
 
+  /** Ends the session: the agent kills its children now instead of waiting out its grace period. */
   close(): void {
+    const live = !this.dead;
     this.fail(new InfraError(`${this.node}: agent closed`));
+    if (live) this.ch?.write(`${JSON.stringify({ id: 0, method: 'bye', params: {} })}\n`);
     this.ch?.end();
   }
 }

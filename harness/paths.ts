@@ -23,4 +23,4 @@ export function stateRoot(): string {
 
 export const recipePath = path.join(repoRoot, 'images', 'recipe.yaml');
 export const guestInitPath = path.join(repoRoot, 'images', 'init.sh');
-export const agentBundlePath = () => path.join(cacheDir(), 'agent', 'm3lab-agent.cjs');
+export const agentBundlePath = (hash: string) => path.join(cacheDir(), 'agent', `m3lab-agent-${hash}.cjs`);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { HelloResult } from '../../agent/protocol.ts';
 import { AgentClient } from '../agent-client.ts';
 import { InfraError, NodeGoneError } from '../errors.ts';
@@ -49,6 +50,10 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
   private reconnecting?: Promise<void>;
   /** Links lost while the guest lived and made again (reported with the node's facts). */
   reconnects = 0;
+  /** What the agent kept through each of those gaps (its processes, answers with no link). */
+  readonly resumes: NonNullable<HelloResult['resumed']>[] = [];
+  /** One agent session per node and process: a new link reaches the agent the old one left. */
+  private readonly session = `${randomBytes(6).toString('hex')}`;
 
   /** SSH, agent deploy and the nonce handshake. */
   async connect(deadline: number, bundle: Buffer): Promise<void> {
@@ -65,7 +70,9 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
     ssh.on('lost', (e: Error) => {
       if (this.ssh === ssh) void this.linkDown(e);
     });
-    this.hello = await Promise.race([agent.start(bundle), this.goneError()]);
+    const graceMs = scaled(120_000, processTimeScale());
+    this.hello = await Promise.race([agent.start(bundle, { id: this.session, graceMs }), this.goneError()]);
+    if (this.hello.resumed) this.resumes.push(this.hello.resumed);
     this.state = 'ready';
   }
 
@@ -90,9 +97,10 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
   }
 
   /**
-   * The link dropped but the machine lives: make a new one (fresh SSH, agent
-   * started again), once, within the lab's scaled bound. Calls in flight have
-   * already failed with the lost link; later ones go over the new agent. A
+   * The link dropped but the machine lives: make a new one (fresh SSH, to the
+   * same agent session: its spawned processes and their ids live on), once,
+   * within the lab's scaled bound. Calls in flight have already failed with the
+   * lost link; later ones go over the new one. A
    * guest that does not take the new link is left as it is for the verdict
    * engine to judge.
    */
