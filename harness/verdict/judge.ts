@@ -29,6 +29,7 @@ export type Why =
   | 'gone'
   | 'link-lost'
   | 'unreadable'
+  | 'unreachable'
   | 'earlier-crash';
 
 export interface NodeReport {
@@ -52,6 +53,13 @@ export interface NodeObservation {
   probeVcpu?: VcpuWindow;
   /** Its dmesg could not be read although it was not gone. */
   dmesgError?: string;
+  /**
+   * A board's liveness, looked at during the probe (it has no vCPU threads to
+   * watch): does its SSH server still send a banner (the kernel's network
+   * stack and sshd run), is its console being captured, and how many bytes it
+   * printed while the test ran.
+   */
+  board?: { sshBanner: boolean; consoleLive: boolean; consoleBytes: number };
 }
 
 export interface EarlierCrash {
@@ -153,15 +161,31 @@ export function judge(input: JudgeInput): Judgement {
   if (error && starved.length) return { verdict: 'broken', why: 'starved', message: `${starvedMessage(starved)}${saw}`, reports: none, explained };
   if (error?.hostSide) {
     const silent = nodes.filter((n) => n.answered === false);
-    if (silent.length) {
-      const ran = silent.map((n) => (n.probeVcpu ? describeWindow(n.node, n.probeVcpu) : `${n.node}: no vCPU figures (a board)`)).join('; ');
+    // A silent board with no banner and no console: nothing says whether its kernel or the lab's network failed.
+    const blind = silent.filter((n) => n.board && !n.board.sshBanner && !n.board.consoleLive);
+    if (blind.length) {
       return {
-        verdict: 'failed',
-        why: 'hung',
-        message: `${silent.map((n) => n.node).join(', ')} hung: QEMU runs but the guest answers nothing, though the host ran it (${ran})${saw}`,
+        verdict: 'broken',
+        why: 'unreachable',
+        message: `${blind.map((n) => n.node).join(', ')} unreachable: no SSH banner and no console captured (boards[].console), so the lab cannot tell a dead kernel from a dead link${saw}`,
         reports: none,
         explained,
       };
+    }
+    if (silent.length) {
+      const vms = silent.filter((n) => !n.board);
+      const boards = silent.filter((n) => n.board);
+      const parts: string[] = [];
+      if (vms.length) {
+        const ran = vms.map((n) => (n.probeVcpu ? describeWindow(n.node, n.probeVcpu) : `${n.node}: no vCPU figures`)).join('; ');
+        parts.push(`${vms.map((n) => n.node).join(', ')} hung: QEMU runs but the guest answers nothing, though the host ran it (${ran})`);
+      }
+      for (const n of boards) {
+        const b = n.board!;
+        const alive = b.sshBanner ? 'its kernel still answers TCP (SSH banner) but no login or command completes' : 'no SSH banner';
+        parts.push(`${n.node} hung: the board answers no command; ${alive}; its console is captured and printed ${b.consoleBytes} bytes during the test, no kernel report`);
+      }
+      return { verdict: 'failed', why: 'hung', message: `${parts.join('; ')}${saw}`, reports: none, explained };
     }
     return { verdict: 'broken', why: 'link-lost', message: `host side: ${error.message} (every node still answers a fresh login)`, reports: none, explained };
   }

@@ -1,4 +1,5 @@
 import { InfraError } from '../errors.ts';
+import { BoardTarget, sshAnswers } from '../target/board.ts';
 import type { LabNode } from '../lab/node.ts';
 import { KernelFailure, NodeHangError } from '../report/verdict.ts';
 import { findReports, type KernelReport } from '../report/kernel-reports.ts';
@@ -68,7 +69,7 @@ export async function collectReports(nodes: LabNode[], consoleMarks: Map<string,
  * Does the node answer a command, or at least a fresh SSH login? Returns what
  * the host gave its vCPUs meanwhile, so silence is judged from progress.
  */
-export async function probe(n: LabNode, scale: TimeScale, monitor: VcpuMonitor | undefined): Promise<Pick<NodeObservation, 'answered' | 'probeVcpu'>> {
+export async function probe(n: LabNode, scale: TimeScale, monitor: VcpuMonitor | undefined, consoleMark = 0): Promise<Pick<NodeObservation, 'answered' | 'probeVcpu' | 'board'>> {
   const from = Date.now();
   let answered = await n.rpc
     .call('exec', { cmd: '/bin/true', args: [], timeoutMs: 5000 }, 10000)
@@ -84,6 +85,16 @@ export async function probe(n: LabNode, scale: TimeScale, monitor: VcpuMonitor |
     } finally {
       ssh.close();
     }
+  }
+  if (n.target instanceof BoardTarget) {
+    // No vCPU threads to watch on a board: its liveness is what it still does by itself.
+    const t = n.target;
+    const board = {
+      sshBanner: await sshAnswers(t.spec.ssh.host, t.spec.ssh.port, scaled(5000, scale)),
+      consoleLive: t.console.command !== undefined && t.console.running(),
+      consoleBytes: Math.max(0, t.console.text().length - consoleMark),
+    };
+    return { answered, board };
   }
   return { answered, probeVcpu: monitor?.window(n.name, from) };
 }

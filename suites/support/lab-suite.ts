@@ -243,7 +243,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
       dmesgError: collected.dmesgErrors.get(n.name),
     };
     if ((hostSide || o.dmesgError) && n.state !== 'gone' && n.target.power.isOn()) {
-      Object.assign(o, await probe(n, scale, memory.monitor));
+      Object.assign(o, await probe(n, scale, memory.monitor, consoleMarks.get(n.name) ?? 0));
       if (!o.answered && isVm(n)) {
         // Ask the silent guest what it is doing, then look again for what it printed.
         diagnoses[`${n.name}.diagnosis.txt`] = await diagnoseVm(n.target, scaled(3000, scale));

@@ -84,6 +84,33 @@ const cases: { name: string; input: JudgeInput; verdict: Verdict; why: Why; mess
     message: /node1 hung: QEMU runs but the guest answers nothing, though the host ran it/,
   },
   {
+    name: 'a silent board whose SSH server still sends its banner: hung',
+    input: { test: 't', error: { message: 'agent exec gave no answer', hostSide: true }, nodes: [node({ node: 'board1', answered: false, board: { sshBanner: true, consoleLive: true, consoleBytes: 120 } })] },
+    verdict: 'failed',
+    why: 'hung',
+    message: /board1 hung: the board answers no command; its kernel still answers TCP \(SSH banner\)/,
+  },
+  {
+    name: 'a silent board with a live console and no banner: hung',
+    input: { test: 't', error: { message: 'agent exec gave no answer', hostSide: true }, nodes: [node({ node: 'board1', answered: false, board: { sshBanner: false, consoleLive: true, consoleBytes: 0 } })] },
+    verdict: 'failed',
+    why: 'hung',
+    message: /board1 hung: .*no SSH banner; its console is captured and printed 0 bytes/,
+  },
+  {
+    name: 'a silent board with no banner and no console: unreachable, not a module failure',
+    input: { test: 't', error: { message: 'agent exec gave no answer', hostSide: true }, nodes: [node({ node: 'board1', answered: false, board: { sshBanner: false, consoleLive: false, consoleBytes: 0 } })] },
+    verdict: 'broken',
+    why: 'unreachable',
+    message: /board1 unreachable: no SSH banner and no console captured/,
+  },
+  {
+    name: 'a board that lost its link but answers a fresh login: link lost',
+    input: { test: 't', error: { message: 'board1: SSH link lost', hostSide: true }, nodes: [node({ node: 'board1', answered: true, board: { sshBanner: true, consoleLive: false, consoleBytes: 0 } })] },
+    verdict: 'broken',
+    why: 'link-lost',
+  },
+  {
     name: 'silence with the vCPUs asleep (every task blocked): hung',
     input: { test: 't', error: { message: 'agent exec gave no answer', hostSide: true }, nodes: [node({ vcpu: win([{ ms: 20000, kind: 'idle' }]), answered: false, probeVcpu: win([{ ms: 10000, kind: 'idle' }]) })] },
     verdict: 'failed',
