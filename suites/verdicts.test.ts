@@ -28,16 +28,16 @@ interface Result {
   parameters?: { name: string; value: string }[];
 }
 
-async function runFixture(file: string, env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<{ results: Result[]; dir: string; output: string }> {
+async function runFixture(file: string | string[], env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<{ results: Result[]; dir: string; output: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-'));
-  const res = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/verdicts/vitest.config.ts', file], {
+  const res = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/verdicts/vitest.config.ts', ...[file].flat()], {
     cwd: repoRoot,
     reject: false,
     all: true,
     env: { ...process.env, M3LAB_OWN_LAB: '1', M3LAB_ALLURE_RESULTS: dir, M3LAB_KERNEL: '', M3LAB_APPEND: '', ...env },
     timeout: timeoutMs,
   });
-  await allure.attachment(`nested run of ${file}`, res.all ?? '', { contentType: 'text/plain' });
+  await allure.attachment(`nested run of ${[file].flat().join(' ')}`, res.all ?? '', { contentType: 'text/plain' });
   const results = readdirSync(dir)
     .filter((f) => f.endsWith('-result.json'))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Result);
@@ -104,6 +104,18 @@ function expectCrashBetweenTests(results: Result[], dir: string): void {
   expect(later.statusDetails?.message).toMatch(/node1 crashed earlier \(.*panic.*\), reported as failed by test "finds the node crashed"/i);
   // Exactly one result carries the crash as a failure.
   expect(results.filter((x) => x.status === 'failed').length).toBe(1);
+}
+
+/**
+ * The suites the overload control runs: ipc-local in `make test` (it fits the
+ * budget); `M3LAB_OVERLOAD_SUITES=full` adds ipc-remote and faults, as the
+ * nightly and a by-hand check do; or a comma-separated list of suite files.
+ */
+function overloadSuites(): string[] {
+  const v = process.env.M3LAB_OVERLOAD_SUITES?.trim();
+  if (!v) return ['suites/ipc-local.test.ts'];
+  if (v === 'full') return ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts', 'suites/faults.test.ts'];
+  return v.split(',').map((f) => f.trim()).filter(Boolean);
 }
 
 /** Two busy loops, one per host core, until stopped (by PID). */
@@ -276,10 +288,10 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     }
   }, 10 * 60_000);
 
-  it('negative control: ipc-local on a host whose cores two busy loops saturate: 0 failed, 0 broken', async () => {
+  it(`negative control: ${overloadSuites().map((f) => path.basename(f, '.test.ts')).join(', ')} on a host whose cores two busy loops saturate: 0 failed, 0 broken`, async () => {
     const load = busyLoops(2);
     try {
-      const { results, dir } = await runFixture('suites/ipc-local.test.ts');
+      const { results, dir } = await runFixture(overloadSuites(), {}, overloadSuites().length * 20 * 60_000);
       try {
         expect(results.length).toBeGreaterThan(5);
         const bad = results.filter((r) => r.status !== 'passed').map((r) => ({ name: r.name, status: r.status, message: r.statusDetails?.message?.split('\n')[0] }));
@@ -290,7 +302,7 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     } finally {
       load.stop();
     }
-  }, 15 * 60_000);
+  }, overloadSuites().length * 20 * 60_000 + 60_000);
 
   it('negative control: an SSH link cut under a healthy guest makes that test broken, and the next passes over a new link', async () => {
     const { results, dir } = await runFixture('tests/verdicts/linklost.suite.ts');

@@ -7,8 +7,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    // ipc-local: run under a host overload by the verdicts suite.
-    include: ['tests/verdicts/*.suite.ts', 'tests/canary/*.suite.ts', 'suites/ipc-local.test.ts'],
+    // The real suites: run under a host overload by the verdicts suite (M3LAB_OVERLOAD_SUITES).
+    include: ['tests/verdicts/*.suite.ts', 'tests/canary/*.suite.ts', 'suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts', 'suites/faults.test.ts'],
     setupFiles: ['allure-vitest/setup'],
     reporters: ['default', ['allure-vitest/reporter', { resultsDir: process.env.M3LAB_ALLURE_RESULTS ?? 'allure-results-verdicts' }]],
     pool: 'forks',
