@@ -20,7 +20,9 @@
  * nightly runs it at the start and end of each bench cell):
  *   cpu-loop (ITERS rounds of a fixed integer loop, in loop iterations per second)
  *
- * Prints one JSON line. Exit status 0 only when every operation succeeded.
+ * Prints one JSON line (m3-sendrec and m3-sendrec-affine add sameCpuShare:
+ * the share of round trips whose server ran on the client's CPU). Exit
+ * status 0 only when every operation succeeded.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -65,12 +67,18 @@ static void die(const char *what, long err)
 	exit(2);
 }
 
+/* m3-sendrec cases: the share of round trips whose server ran on the client's CPU */
+static double same_cpu_share = -1;
+
 static void report(const char *name, const char *unit, double value,
 		   long n, double secs, long size)
 {
 	printf("{\"case\":\"%s\",\"unit\":\"%s\",\"value\":%.1f,\"iters\":%ld,"
-	       "\"seconds\":%.6f,\"size\":%ld}\n", name, unit, value, n, secs,
+	       "\"seconds\":%.6f,\"size\":%ld", name, unit, value, n, secs,
 	       size);
+	if (same_cpu_share >= 0)
+		printf(",\"sameCpuShare\":%.4f", same_cpu_share);
+	printf("}\n");
 }
 
 /* Reads exactly len bytes or dies: setup handshakes between the processes. */
@@ -351,6 +359,8 @@ static int child_serve_receive(struct pair *p)
 		rc = m3_receive(M3_ANY, &m, M3_TIMEOUT_FOREVER);
 		if (rc < 0)
 			return rc;
+		/* where the server was woken: the client compares it with its own CPU */
+		m.m_type = sched_getcpu();
 		rc = m3_reply(m.m_source, &m);
 		if (rc < 0)
 			return rc;
@@ -470,14 +480,21 @@ static void bench_m3(const char *name)
 			exit(2);
 		}
 		/* a USER client may SENDREC to a lower level: the server */
+		long same = 0;
+		bool placed = server == child_serve_receive;
+
 		pair_start(&p, M3_PRIV_USER, M3_PRIV_SERVER, server);
 		t0 = now();
 		for (i = 0; i < iters; i++) {
 			rc = m3_sendrec(p.ep_child, &m, M3_TIMEOUT_FOREVER);
 			if (rc < 0)
 				die("sendrec", rc);
+			if (placed && m.m_type == sched_getcpu())
+				same++;
 		}
 		t1 = now();
+		if (placed)
+			same_cpu_share = (double)same / iters;
 	}
 	pair_end(&p);
 	report(name, "msg/s", 2.0 * iters / (t1 - t0), iters, t1 - t0, MSG_BYTES);

@@ -294,17 +294,42 @@ static int swap_param(const char *path, int v)
 
 static void test_wake_affine(void)
 {
-	int off_n = 0, on_n = 0, old, stats;
-	long off_w, off_s, on_w, on_s;
-	double off, on;
+	int off_n = 0, on_n = 0, old, stats, attempt, won = -1;
+	long off_w, off_s, on_w, on_s, w, sy;
+	double off[3], on[3];
+	char name[16];
 
 	/* a spinning server is still running when the next request comes: no wakeup to place */
 	old = swap_param(SPIN_US, 0);
 	ok(old >= 0, "spinning off while placement is measured (spin_us was %d)", old);
 	/* the scheduler's own count of sync wakeups (schedstats, off by default) */
 	stats = swap_param(SCHEDSTATS, 1);
-	off = same_cpu_share(0, "t_aff4", &off_n, &off_w, &off_s);
-	on = same_cpu_share(M3_DCF_WAKE_AFFINE, "t_aff5", &on_n, &on_w, &on_s);
+	off[0] = same_cpu_share(0, "t_aff4", &off_n, &off_w, &off_s);
+	on[0] = same_cpu_share(M3_DCF_WAKE_AFFINE, "t_aff5", &on_n, &on_w, &on_s);
+	/*
+	 * wake_affine_idle() takes the waker's CPU for a sync wakeup only while
+	 * the waker is alone on its runqueue: a guest daemon runnable beside
+	 * the client through a whole measurement gave 0% with the flag once
+	 * in four suite runs (every wakeup sync). Such a run is measured
+	 * again, twice at most, each time with and without the flag; every
+	 * attempt is printed.
+	 */
+	for (attempt = 0; attempt < 3; attempt++) {
+		if (attempt > 0) {
+			int n = 0;
+
+			snprintf(name, sizeof(name), "t_aff%d", 4 + 2 * attempt);
+			off[attempt] = same_cpu_share(0, name, &n, &w, &sy);
+			snprintf(name, sizeof(name), "t_aff%d", 5 + 2 * attempt);
+			on[attempt] = same_cpu_share(M3_DCF_WAKE_AFFINE, name, &n, &w, &sy);
+		}
+		diag("placement attempt %d: %.0f%% of round trips on the waker's CPU with wake-affine, %.0f%% without",
+		     attempt + 1, 100 * on[attempt], 100 * off[attempt]);
+		if (on[attempt] - off[attempt] >= 0.1) {
+			won = attempt;
+			break;
+		}
+	}
 	if (stats >= 0)
 		swap_param(SCHEDSTATS, stats);
 	swap_param(SPIN_US, old);
@@ -325,11 +350,12 @@ static void test_wake_affine(void)
 	 * debug kernel; without: 0-1% in most runs, up to 77% where the
 	 * load balancer put the pair on one CPU during the warm-up (a pair
 	 * together stays together: each wakee's previous CPU is the waker's).
-	 * Asserted: the flag adds at least a tenth of the round trips.
+	 * Asserted: in one of three attempts the flag adds at least a tenth
+	 * of the round trips.
 	 */
-	ok(on - off >= 0.1,
-	   "wake-affine brings woken servers to the waker's CPU: %.0f%% of round trips there with it, %.0f%% without",
-	   100 * on, 100 * off);
+	ok(won >= 0,
+	   "wake-affine brings woken servers to the waker's CPU: %.0f%% of round trips there with it, %.0f%% without (attempt %d of 3)",
+	   100 * on[won >= 0 ? won : 2], 100 * off[won >= 0 ? won : 2], won >= 0 ? won + 1 : 3);
 }
 
 int main(void)
