@@ -122,6 +122,9 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 		/* pairs with smp_store_release() in m3_wake() */
 		if (smp_load_acquire(&w->done))
 			break;
+		/* a remote sendrec with timeout 0 whose request was taken */
+		if (READ_ONCE(w->unbounded))
+			timeout = MAX_SCHEDULE_TIMEOUT;
 		if (!timeout) {
 			timed_out = true;
 			break;
@@ -158,6 +161,8 @@ void m3_arm(struct m3_proc *c, struct m3_waiter *w)
 	w->task = current;
 	w->done = false;
 	w->result = 0;
+	w->nowait = false;
+	w->unbounded = false;
 	w->rd.nr = 0;
 	w->rd.want = 0;
 	w->rd.got = 0;

@@ -73,6 +73,14 @@ struct m3_waiter {
 	struct m3_msg msg;	/* message delivered to the waiter */
 	int result;
 	bool done;		/* set (release) by the waker under dc->lock */
+	/*
+	 * A remote call with timeout 0 waits for its answer at most
+	 * rmt_nowait_ms (@nowait); once the remote node says it took the
+	 * request of a sendrec, the reply is waited for without that bound
+	 * (@unbounded, set under dc->lock), as for a local sendrec.
+	 */
+	bool nowait;
+	bool unbounded;
 	struct m3_rvc_data rd;	/* remote vcopy: the data received */
 };
 
@@ -91,7 +99,13 @@ struct m3_proc {
 	char rname[16];		/* remote: name given by rmtbind */
 	/* seq of the remote request waited for (local) or answered (remote) */
 	u64 rmt_seq;
-	/* remote: the first failure of its COPYIN window (M3_RF_NOACK) */
+	/*
+	 * remote: its COPYIN window (rmt_inbound.c): the window's id (the
+	 * seq of its first chunk), the chunks that landed and the first
+	 * failure, so the window's last chunk answers for every chunk
+	 */
+	u64 rvc_win;
+	unsigned int rvc_ok;
 	int rvc_err;
 
 	/* IPC state, all under dc->lock */

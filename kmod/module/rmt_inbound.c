@@ -23,6 +23,31 @@
 
 /* ---- receiver proxy: put2lcl ---- */
 
+/*
+ * Test only (issue 20, point 4): fault injection for the refusal paths.
+ * When set to N > 0, the Nth COPYIN_DATA frame put2lcl takes from now on
+ * fails as if its data could not be allocated (-ENOMEM); it counts down
+ * by one per COPYIN_DATA frame and stops at 0. Never set it outside tests.
+ */
+static unsigned int test_copyin_enomem;
+module_param(test_copyin_enomem, uint, 0644);
+MODULE_PARM_DESC(test_copyin_enomem,
+		 "TEST ONLY: the Nth COPYIN_DATA frame from now fails with -ENOMEM (0: off)");
+
+static bool m3_test_copyin_enomem(void)
+{
+	unsigned int n = READ_ONCE(test_copyin_enomem);
+
+	while (n) {
+		unsigned int old = cmpxchg(&test_copyin_enomem, n, n - 1);
+
+		if (old == n)
+			return n == 1;
+		n = old;
+	}
+	return false;
+}
+
 /* validate a header from the receiver proxy of @node; 0 or -EPROTO */
 static int m3_hdr_check(const struct m3_rhdr *h, u32 len, u32 max_payload)
 {
@@ -39,6 +64,8 @@ static int m3_hdr_check(const struct m3_rhdr *h, u32 len, u32 max_payload)
 	case M3_CMD_REPLY_MSG:
 		return h->len == sizeof(struct m3_msg) ? 0 : -EPROTO;
 	case M3_CMD_COPYIN_DATA:
+		/* count: the chunks of its window (M3_RF_NOACK) */
+		return h->count && h->count <= M3_RVC_WINDOW ? 0 : -EPROTO;
 	case M3_CMD_COPYOUT_DATA:
 		return 0;
 	case M3_CMD_COPYOUT_RQST:
@@ -103,6 +130,16 @@ static void m3_p2l_request(struct m3_dc *dc, const struct m3_rhdr *h,
 		src->state = M3_PST_REPLY_WAIT;
 		src->blocked_on = dst;
 		src->rmt_seq = h->seq;
+		/*
+		 * timeout 0: its caller waits for our first answer only
+		 * rmt_nowait_ms; "taken" (SEND_ACK 0) lifts that bound, the
+		 * reply then comes when the server gives it.
+		 */
+		if (h->flags & M3_RF_NOWAIT) {
+			m3_answer(M3_CMD_SEND_ACK, dc->dcid, h->dst, h->src,
+				  h->snode, h->seq, 0, *ack);
+			*ack = NULL;
+		}
 		return;
 	}
 	if (h->flags & M3_RF_NOWAIT) {
@@ -187,8 +224,17 @@ static int m3_p2l_other(struct m3_dc *dc, const struct m3_rhdr *h,
 		if (h->cmd == M3_CMD_SEND_ACK) {
 			if (!(dst->state & M3_PST_SENDING))
 				return 0;
-			if ((dst->state & M3_PST_REQUEST) && !h->rcode)
-				return 0;	/* the reply follows */
+			if ((dst->state & M3_PST_REQUEST) && !h->rcode) {
+				/*
+				 * taken: the reply follows, unbounded if the
+				 * call had timeout 0 (m3_rmt_send())
+				 */
+				if (dst->waiter->nowait) {
+					WRITE_ONCE(dst->waiter->unbounded, true);
+					wake_up_process(dst->waiter->task);
+				}
+				return 0;
+			}
 		} else if (dst->state & M3_PST_SENDING) {
 			return 0;
 		}
@@ -271,37 +317,59 @@ static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
 }
 
 /*
- * A COPYIN_DATA chunk's place in its window (M3_RF_FIRST / M3_RF_NOACK):
- * a NOACK chunk's failure is kept in the caller's descriptor here; the
- * window's last chunk returns the first one kept, or its own result.
- * Chunks come in order (one receiver proxy per node), so the last one's
- * answer covers the whole window.
+ * A COPYIN_DATA chunk's place in its window (issue 20, point 4): every
+ * chunk carries the window's id in @ack (the seq of its first chunk) and
+ * the window's number of chunks in @count; the callee keeps, in the
+ * caller's descriptor, how many chunks of the window landed and the first
+ * failure. A NOACK chunk gets no answer; the window's last chunk answers
+ * for all: its own failure, the first one kept, or -EPROTO when fewer
+ * chunks than @count landed (one refused before its caller could be
+ * found, or lost), so a copy never reports success with a chunk missing.
+ * Called for every chunk, refused ones included (@ret the refusal).
  */
 static int m3_copyin_window(struct m3_dc *dc, const struct m3_rhdr *h,
 			    int ret)
 {
+	bool last = !(h->flags & M3_RF_NOACK);
 	struct m3_proc *src;
 
 	spin_lock(&dc->lock);
-	if (dc->alive && !m3_resolve(dc, NULL, h->src, -EPIPE, &src) &&
+	/* m3_resolve_any(): m3_resolve() refuses remote processes (-EREMOTE) */
+	if (dc->alive && !m3_resolve_any(dc, NULL, h->src, -EPIPE, &src) &&
 	    src->remote && src->node == h->snode) {
-		if (h->flags & M3_RF_FIRST)
-			src->rvc_err = 0;
-		if (h->flags & M3_RF_NOACK) {
-			if (ret && !src->rvc_err)
-				src->rvc_err = ret;
-		} else {
-			ret = ret ?: src->rvc_err;
+		if (src->rvc_win != h->ack || (h->flags & M3_RF_FIRST)) {
+			src->rvc_win = h->ack;
+			src->rvc_ok = 0;
 			src->rvc_err = 0;
 		}
+		if (!ret)
+			src->rvc_ok++;
+		else if (!src->rvc_err)
+			src->rvc_err = ret;
+		if (last) {
+			ret = ret ?: src->rvc_err;
+			if (!ret && src->rvc_ok != h->count)
+				ret = -EPROTO;
+			src->rvc_win = 0;
+			src->rvc_ok = 0;
+			src->rvc_err = 0;
+		}
+	} else if (last && !ret && h->count > 1) {
+		/* the caller's descriptor is gone: its window cannot be told */
+		ret = -EPROTO;
 	}
 	spin_unlock(&dc->lock);
 	return ret;
 }
 
-/* COPYIN_DATA / COPYOUT_RQST: copy to/from a local process (sleeps) */
+/*
+ * COPYIN_DATA / COPYOUT_RQST: copy to/from a local process (sleeps). @ack
+ * is the request's preallocated answer: taken (*@ack = NULL) once the
+ * request is answered here; an error returned before that is answered by
+ * put2lcl (m3_p2l_refuse()).
+ */
 static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
-		       u32 maxp)
+		       u32 maxp, struct m3_frame **ack)
 {
 	bool in = h->cmd == M3_CMD_COPYIN_DATA;
 	u32 n = in ? h->len : h->count;
@@ -311,16 +379,16 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 	struct m3_frame *f, *err = NULL;
 	int ret;
 
-	f = m3_frame_alloc(in ? 0 : min(n, maxp), GFP_KERNEL);
-	if (!f)
-		return -ENOMEM;
-	if (!in) {
-		err = m3_frame_alloc(0, GFP_KERNEL);
-		if (!err) {
-			kfree(f);
+	if (in) {
+		f = *ack;
+	} else {
+		/* the first piece's frame; @ack carries a failure after it */
+		f = m3_frame_alloc(min(n, maxp), GFP_KERNEL);
+		if (!f)
 			return -ENOMEM;
-		}
+		err = *ack;
 	}
+	*ack = NULL;
 	spin_lock(&dc->lock);
 	ret = dc->alive ? 0 : -ENXIO;
 	if (!ret)
@@ -370,6 +438,58 @@ out:
 	return 0;
 }
 
+/* a reference to DC @dcid, or NULL */
+static struct m3_dc *m3_p2l_dc(int dcid)
+{
+	struct m3_dc *dc;
+
+	mutex_lock(&m3_admin_mutex);
+	dc = m3_dvs.initialized ? m3_dc_get(dcid) : NULL;
+	mutex_unlock(&m3_admin_mutex);
+	return dc;
+}
+
+/*
+ * Frame @h is refused with @ret (a bad header, no memory, its DC gone...):
+ * every refusal ends the call it belongs to (issue 20, points 4 and 5).
+ * A request is answered with the error (@ack, preallocated, or a new
+ * frame); a COPYIN_DATA chunk fails its window (its last chunk answers);
+ * an answer ends the local caller waiting for it. NOTIFY and HELLO have
+ * nobody to tell. *@dc may be NULL (then looked up, and kept for the put).
+ */
+static void m3_p2l_refuse(const struct m3_rhdr *h, int ret,
+			  struct m3_frame **ack, struct m3_dc **dc)
+{
+	struct m3_proc *p;
+
+	if (h->cmd < M3_CMD_SEND_MSG || h->cmd > M3_CMD_COPYOUT_DATA ||
+	    h->cmd == M3_CMD_NTFY_MSG)
+		return;
+	if (!*dc)
+		*dc = m3_p2l_dc(h->dcid);
+	if (h->cmd == M3_CMD_COPYIN_DATA) {
+		if (*dc)
+			ret = m3_copyin_window(*dc, h, ret);
+		if (h->flags & M3_RF_NOACK)
+			return;	/* the window's last chunk answers */
+	}
+	if (m3_is_request(h->cmd)) {
+		m3_answer(m3_refusal_cmd(h->cmd), h->dcid, h->dst, h->src,
+			  h->snode, h->seq, ret, *ack);
+		*ack = NULL;
+	}
+	if (h->cmd == M3_CMD_REPLY_MSG || !m3_is_request(h->cmd)) {
+		/* an answer (a reply is one too): its local caller ends */
+		if (!*dc)
+			return;
+		spin_lock(&(*dc)->lock);
+		p = (*dc)->alive ? m3_answer_waiter(*dc, h) : NULL;
+		if (p)
+			m3_wake(p, ret);
+		spin_unlock(&(*dc)->lock);
+	}
+}
+
 int m3_put2lcl(struct m3_put2lcl *a)
 {
 	struct m3_frame *ack = NULL;
@@ -377,7 +497,7 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	struct m3_rhdr h;
 	void *data = NULL;
 	struct m3_node *n;
-	u32 max_payload;
+	u32 rx_payload, max_payload;
 	int ret;
 
 	if (a->pad || a->len < sizeof(h))
@@ -402,30 +522,45 @@ int m3_put2lcl(struct m3_put2lcl *a)
 		spin_unlock(&m3_rmt_lock);
 		return ret;
 	}
-	max_payload = n->max_payload;
-	ret = m3_hdr_check(&h, a->len, max_payload);
+	rx_payload = n->rx_payload;
+	ret = m3_hdr_check(&h, a->len, rx_payload);
+	if (!ret && h.cmd == M3_CMD_HELLO && h.count &&
+	    h.count < M3_RMT_MIN_PAYLOAD)
+		ret = -EPROTO;
 	if (!ret) {
 		n->frames_in++;
 		n->bytes_in += a->len;
 		n->last_hb = jiffies;
-		if (h.cmd == M3_CMD_HELLO)
+		if (h.cmd == M3_CMD_HELLO) {
+			/*
+			 * The peer's sender announces its max payload in each
+			 * HELLO (count; 0: not said): the link takes the
+			 * smaller of that and ours (issue 20, point 5).
+			 */
+			if (h.count)
+				n->max_payload = min(h.count, rx_payload);
 			ret = m3_node_up_locked(n);
+		}
 	}
+	max_payload = n->max_payload;
 	spin_unlock(&m3_rmt_lock);
-	if (ret || h.cmd == M3_CMD_HELLO)
+	if (h.cmd == M3_CMD_HELLO)
 		return ret;
 
 	/*
-	 * The answer first (small, never fails in practice): from here on
-	 * every failure answers the request, so its caller never hangs.
+	 * The answer first (small; never fails: a request must be answered,
+	 * or its caller waits for nothing): from here on every failure
+	 * answers the request, a malformed header included.
 	 */
-	if (m3_is_request(h.cmd) && h.cmd != M3_CMD_NTFY_MSG) {
-		ack = m3_frame_alloc(0, GFP_KERNEL);
-		if (!ack)
-			return -ENOMEM;
-	}
+	if (m3_is_request(h.cmd) && h.cmd != M3_CMD_NTFY_MSG)
+		ack = m3_frame_alloc(0, GFP_KERNEL | __GFP_NOFAIL);
+	if (ret)
+		goto out;
 	if (h.len) {
-		data = kmalloc(h.len, GFP_KERNEL);
+		if (h.cmd == M3_CMD_COPYIN_DATA && m3_test_copyin_enomem())
+			data = NULL;
+		else
+			data = kmalloc(h.len, GFP_KERNEL);
 		if (!data) {
 			ret = -ENOMEM;
 			goto out;
@@ -437,16 +572,14 @@ int m3_put2lcl(struct m3_put2lcl *a)
 		}
 	}
 
-	mutex_lock(&m3_admin_mutex);
-	dc = m3_dvs.initialized ? m3_dc_get(h.dcid) : NULL;
-	mutex_unlock(&m3_admin_mutex);
+	dc = m3_p2l_dc(h.dcid);
 	if (!dc) {
 		ret = -ENXIO;
 		goto out;
 	}
 
 	if (h.cmd == M3_CMD_COPYIN_DATA || h.cmd == M3_CMD_COPYOUT_RQST) {
-		ret = m3_p2l_copy(dc, &h, data, max_payload);
+		ret = m3_p2l_copy(dc, &h, data, max_payload, &ack);
 		goto out;
 	}
 	spin_lock(&dc->lock);
@@ -460,12 +593,9 @@ int m3_put2lcl(struct m3_put2lcl *a)
 	}
 	spin_unlock(&dc->lock);
 out:
-	/* a request nobody answered (DC gone or dying, no memory): refuse it */
-	if (ret && ack) {
-		m3_answer(m3_refusal_cmd(h.cmd), h.dcid, h.dst, h.src, h.snode,
-			  h.seq, ret, ack);
-		ack = NULL;
-	}
+	/* a refused frame ends its call: answered, or its window failed */
+	if (ret)
+		m3_p2l_refuse(&h, ret, &ack, &dc);
 	if (dc)
 		m3_dc_put(dc);
 	kfree(ack);

@@ -63,6 +63,14 @@ struct m3_node {
 	struct task_struct *sender;	/* reference held, or NULL */
 	struct task_struct *receiver;
 	pid_t spid, rpid;
+	/*
+	 * Payload limits (issue 20): @rx_payload is what our receiver proxy
+	 * accepts (proxy_bind), the bound of frames in; @max_payload is what
+	 * the link negotiated, the bound of frames out: the smaller of ours
+	 * and the one the peer's HELLO announces (count), the protocol's
+	 * minimum until a HELLO of the current connection said it.
+	 */
+	u32 rx_payload;
 	u32 max_payload;
 	struct list_head frames;	/* for the sender proxy, FIFO */
 	unsigned int nr_frames;
@@ -100,6 +108,7 @@ bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 int m3_node_up_locked(struct m3_node *n);
 
 /* rmt_ipc.c */
+extern unsigned int rmt_nowait_ms;
 struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
 				   bool admin, const char *name, int *err);
 struct m3_dc *m3_dc_get(int dcid);

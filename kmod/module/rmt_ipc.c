@@ -19,6 +19,15 @@
 
 #include "rmt_internal.h"
 
+/*
+ * The bound of a remote send/sendrec with timeout 0: how long its caller
+ * waits for the remote node's first answer (kmod/README.md, Timeouts).
+ */
+unsigned int rmt_nowait_ms = 2000;
+module_param(rmt_nowait_ms, uint, 0644);
+MODULE_PARM_DESC(rmt_nowait_ms,
+		 "a remote send/sendrec with timeout 0 waits this many ms at most for the remote node's answer (then -ETIMEDOUT)");
+
 /* ---- local callers, dc->lock held ---- */
 
 int m3_rmt_send(struct m3_dc *dc, struct m3_proc *c, struct m3_proc *dst,
@@ -53,8 +62,19 @@ int m3_rmt_send(struct m3_dc *dc, struct m3_proc *c, struct m3_proc *dst,
 		   (request ? M3_PST_REQUEST : 0);
 	c->blocked_on = dst;
 	c->rmt_seq = seq;
-	/* timeout 0: the remote side answers -EAGAIN at once if it must */
-	ret = m3_wait(dc, c, &w, timeout ?: MAX_SCHEDULE_TIMEOUT);
+	/*
+	 * timeout 0: the remote node answers at once (delivered, -EAGAIN, or
+	 * for a sendrec "taken", after which the reply is waited for without
+	 * a bound). That answer is waited for at most rmt_nowait_ms; then
+	 * -ETIMEDOUT (the request withdrawn if the sender proxy has not
+	 * taken it yet).
+	 */
+	if (!timeout) {
+		w.nowait = true;
+		timeout = max_t(long, msecs_to_jiffies(READ_ONCE(rmt_nowait_ms)),
+				1);
+	}
+	ret = m3_wait(dc, c, &w, timeout);
 	if (!ret) {
 		c->msgs_sent++;
 		if (request)
@@ -194,6 +214,8 @@ struct m3_proc *m3_rmt_bind_locked(struct m3_dc *dc, s32 ep, int node,
 	p->state = 0;
 	p->msgs_sent = 0;
 	p->msgs_rcvd = 0;
+	p->rvc_win = 0;
+	p->rvc_ok = 0;
 	p->rvc_err = 0;
 	strscpy(p->rname, name && name[0] ? name : "remote", sizeof(p->rname));
 	dc->nr_bound++;

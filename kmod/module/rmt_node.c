@@ -55,6 +55,8 @@ bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 
 	n->downs++;
 	n->state = M3_NODE_DOWN;
+	/* the next connection's HELLO says what the link takes now */
+	n->max_payload = M3_RMT_MIN_PAYLOAD;
 	if (reset_sender && n->sender && !drop_proxies)
 		n->reset_sender = true;
 	list_splice_init(&n->frames, gone);
@@ -247,7 +249,8 @@ int m3_proxy_bind(struct m3_proxy_bind *a)
 	st = rt = NULL;		/* the node keeps the references */
 	n->spid = a->sender_pid;
 	n->rpid = a->receiver_pid;
-	n->max_payload = a->max_payload;
+	n->rx_payload = a->max_payload;
+	n->max_payload = M3_RMT_MIN_PAYLOAD;	/* until a HELLO tells */
 	n->frames_out = n->bytes_out = n->frames_in = n->bytes_in = 0;
 	n->rejected = 0;
 	n->last_hb = jiffies;
@@ -430,19 +433,20 @@ void m3_rmt_show_nodes(struct seq_file *m)
 void m3_rmt_show_proxies(struct seq_file *m)
 {
 	u64 fo, bo, fi, bi, rej;
-	unsigned int queued, payload;
+	unsigned int queued, payload, link;
 	unsigned long hb;
 	pid_t spid, rpid;
 	int i, st;
 
-	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected\n");
+	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected link_payload\n");
 	for (i = 0; i < M3_MAX_NODES; i++) {
 		struct m3_node *n = &m3_nodes[i];
 
 		spin_lock(&m3_rmt_lock);
 		spid = n->sender ? n->spid : 0;
 		rpid = n->rpid;
-		payload = n->max_payload;
+		payload = n->rx_payload;
+		link = n->max_payload;
 		fo = n->frames_out;
 		bo = n->bytes_out;
 		fi = n->frames_in;
@@ -454,9 +458,9 @@ void m3_rmt_show_proxies(struct seq_file *m)
 		spin_unlock(&m3_rmt_lock);
 		if (!spid)
 			continue;
-		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu\n",
+		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu %u\n",
 			   i, spid, rpid, payload, fo, bo, fi, bi,
 			   jiffies_to_msecs(jiffies - hb), queued,
-			   m3_node_state_str(st), rej);
+			   m3_node_state_str(st), rej, link);
 	}
 }

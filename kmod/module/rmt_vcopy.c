@@ -34,11 +34,14 @@ static void m3_rvc_free(struct m3_rvc_data *rd)
  * or COPYOUT_RQST (@n bytes, up to M3_RVC_WINDOW chunks, from @addr of @ep,
  * streamed back into @rd, whose buffers the caller then owns). Waits for
  * the answer (the last piece); the caller is re-found under its dc->lock
- * every time.
+ * every time. A COPYIN chunk carries its window: *@win, the window's id
+ * (set to the chunk's own seq by the M3_RF_FIRST one), and @count, its
+ * number of chunks, so the callee can tell a window with a chunk missing.
  */
 static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 			u64 addr, u32 n, const void *data,
-			struct m3_rvc_data *rd, long timeout, u16 flags)
+			struct m3_rvc_data *rd, long timeout, u16 flags,
+			u64 *win, u32 count)
 {
 	struct m3_proc *c, *t;
 	struct m3_waiter w;
@@ -70,8 +73,14 @@ static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 		      dc->dcid, c->endpoint, c->priv, ep, node);
 	f->hdr.addr = addr;
 	f->hdr.flags = flags;
-	if (!in)
+	if (!in) {
 		f->hdr.count = n;
+	} else {
+		if (flags & M3_RF_FIRST)
+			*win = f->hdr.seq;
+		f->hdr.ack = *win;
+		f->hdr.count = count;
+	}
 	seq = f->hdr.seq;
 	ret = m3_queue(node, f);
 	if (ret || (flags & M3_RF_NOACK))
@@ -119,10 +128,12 @@ static int m3_rvc_put_window(struct m3_dc *dc, struct task_struct *st,
 			     int d_node, void *buf, u32 chunk, long left,
 			     u32 *n)
 {
-	u32 off, k;
+	u32 off, k, count;
+	u64 win = 0;
 	int ret = 0;
 
 	*n = min_t(u64, (u64)chunk * M3_RVC_WINDOW, a->len - done);
+	count = DIV_ROUND_UP(*n, chunk);
 	for (off = 0; off < *n && !ret; off += k) {
 		k = min(chunk, *n - off);
 		ret = m3_local_rw(st, smm, a->src_addr + done + off, buf, k,
@@ -132,7 +143,8 @@ static int m3_rvc_put_window(struct m3_dc *dc, struct task_struct *st,
 					   a->dst_addr + done + off, k, buf,
 					   NULL, left,
 					   (off ? 0 : M3_RF_FIRST) |
-					   (off + k < *n ? M3_RF_NOACK : 0));
+					   (off + k < *n ? M3_RF_NOACK : 0),
+					   &win, count);
 	}
 	return ret;
 }
@@ -257,16 +269,18 @@ int m3_rvcopy(struct m3_vcopy *a)
 			ret = m3_rvc_put_window(dc, st, smm, a, done, d_ep,
 						d_node, buf, chunk, left, &n);
 		} else {
+			u64 win = 0;
+
 			ret = m3_rvc_chunk(dc, false, s_ep, s_node,
 					   a->src_addr + done, n, NULL, &rd,
-					   left, M3_RF_FIRST);
+					   left, M3_RF_FIRST, &win, 0);
 			if (!ret && d_rmt && rd.nr != 1)
 				ret = -EPROTO;	/* the source node cut it otherwise */
 			if (!ret && d_rmt)
 				ret = m3_rvc_chunk(dc, true, d_ep, d_node,
 						   a->dst_addr + done, n,
 						   rd.buf[0], NULL, left,
-						   M3_RF_FIRST);
+						   M3_RF_FIRST, &win, 1);
 			for (i = 0; !ret && !d_rmt && i < rd.nr; i++) {
 				ret = m3_local_rw(dt, dmm,
 						  a->dst_addr + done + off,

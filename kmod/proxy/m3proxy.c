@@ -35,9 +35,12 @@
  * reconnect every heartbeat period; a failed connect also marks the node
  * down (once per failure streak). The node comes up again when the peer's
  * HELLO reaches our receiver.
+ * Every HELLO announces the sender's --max-payload (count); the peer's
+ * kernel sends us frames of at most the smaller of that and its own, so
+ * two ends with different --max-payload work with the smaller one.
  * Receiver: handshake (server), then read -> validate -> MAC and link
  * sequence -> put2lcl(); answers HELLO with HELLO_ACK
- * (HELLO also tells the kernel the node is up). A peer silent for the
+ * (HELLO also tells the kernel the node is up and the peer's max payload). A peer silent for the
  * timeout or a closed connection: node_down(peer); a frame that fails
  * validation or authentication closes the connection (reason on stderr).
  * A new connection from the peer replaces the old one once it passed the
@@ -456,6 +459,8 @@ static void run_sender(void)
 		}
 		if (t - last_hello >= (uint64_t)hb_ms) {
 			hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
+			/* our max payload: the link takes the smaller one */
+			h.count = max_payload;
 			if (write_frame(fd, &link, &h, NULL) < 0) {
 				logm("closing connection: write error: %s",
 				     strerror(errno));

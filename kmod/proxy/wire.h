@@ -24,10 +24,15 @@
  *                     7 SEND_ACK     rcode; ack = request seq
  *                     8 COPYIN_ACK   rcode; ack = COPYIN_DATA seq
  *                     9 COPYOUT_DATA rcode, payload = data; ack = COPYOUT_RQST seq
- *                    10 HELLO        heartbeat, sender -> receiver, every --heartbeat-ms
+ *                    10 HELLO        heartbeat, sender -> receiver, every --heartbeat-ms;
+ *                                    count = the sender's --max-payload (the
+ *                                    receiving kernel sends at most the smaller
+ *                                    of that and its own)
  *                    11 HELLO_ACK    receiver -> sender on the same connection,
  *                                    ack = HELLO seq (never reaches a kernel)
- *    8   2 flags      0x1 NOWAIT (send/sendrec with timeout 0)
+ *    8   2 flags      0x1 NOWAIT (send/sendrec with timeout 0: the callee
+ *                     answers at once, SEND_ACK 0 when it took a sendrec),
+ *                     0x2 NOACK, 0x4 FIRST (COPYIN_DATA windows, uapi)
  *   10   2 priv       the level the SENDING node gave its process (0..4);
  *                     informational only: no node ever uses it for a check
  *   12   4 dc         dcid (the same DC id on every node)
@@ -37,11 +42,13 @@
  *   28   4 dnode      destination node (must be the local node)
  *   32   4 rcode      answers: 0 or a negative Linux errno
  *   36   4 len        payload bytes (<= max payload, 64 KiB at most)
- *   40   4 count      COPYOUT_RQST: bytes requested
+ *   40   4 count      COPYOUT_RQST: bytes requested; COPYIN_DATA: chunks in
+ *                     its window (1..8); HELLO: the sender's max payload
  *   44   4 reserved   0
  *   48   8 seq        sequence number, unique per sending kernel (HELLO:
  *                     the proxy's own counter)
- *   56   8 ack        answers: seq of the request answered
+ *   56   8 ack        answers: seq of the request answered; COPYIN_DATA:
+ *                     its window's id (the seq of the window's first chunk)
  *   64   8 timestamp  ns since the epoch (sending kernel / proxy clock)
  *   72   8 addr       COPYIN_DATA / COPYOUT_RQST: address in dst
  *   80   8 lseq       link sequence: 0 for the first frame of each direction

@@ -26,6 +26,10 @@
  *                         then a 64 KiB vcopy from the server's buffer BUF
  *                         with a TIMEOUT_MS bound: -ETIMEDOUT after at
  *                         least TIMEOUT_MS and at most MAX_MS
+ *   vcopy-fail LEN ERRNO  a vcopy of LEN bytes to the server's buffer must
+ *                         end with -ERRNO (the lab made one of its chunks
+ *                         fail on the server's node); the server's buffer
+ *                         is then checked, and a second copy must succeed
  *   stale OLD_EP          SERVER_EP is a new server on OLD_EP's slot:
  *                         OLD_EP is refused with -ESTALE, SERVER_EP works
  *   peek OFF LEN          print "nonzero=K": non-zero bytes in the server's
@@ -293,6 +297,8 @@ static int errno_arg(const char *s)
 		return -ENOTCONN;
 	if (!strcmp(s, "ETIMEDOUT"))
 		return -ETIMEDOUT;
+	if (!strcmp(s, "ENOMEM"))
+		return -ENOMEM;
 	return -atoi(s);
 }
 
@@ -381,6 +387,30 @@ int main(int argc, char **argv)
 		dt = now_ms() - t0;
 		is(ret, -ETIMEDOUT, "remote vcopy with a %ld ms bound ends with -ETIMEDOUT", tmo);
 		ok(dt >= tmo - 10 && dt <= max, "... after %ld ms (bound %ld, limit %ld ms)", dt, tmo, max);
+	} else if (!strcmp(mode, "vcopy-fail") && argc == 8) {
+		size_t n = strtoul(argv[6], NULL, 0), k;
+		int exp = errno_arg(argv[7]), ret;
+		uint8_t *lb = malloc(n);
+		uint64_t rb;
+
+		if (!lb)
+			bail("malloc", -ENOMEM);
+		grant_kernel();
+		is(req(RT_GETBUF, 0, 0, &r), 0, "server buffer address");
+		rb = *rt_w(&r, 0);
+		for (k = 0; k < n; k++)
+			lb[k] = rt_pat(7, k);
+		ret = m3_vcopy(M3_SELF, lb, srv, (void *)(uintptr_t)rb, n);
+		is(ret, exp, "vcopy %zu B local -> remote with a chunk refused there: %s, never success",
+		   n, errname(exp));
+		req(RT_CHECK, 7, n, &r);
+		diag("bytes of the server's buffer that differ from what was sent: %lld",
+		     (long long)*rt_w(&r, 0));
+		ret = m3_vcopy(M3_SELF, lb, srv, (void *)(uintptr_t)rb, n);
+		is(ret, 0, "the same vcopy again succeeds");
+		req(RT_CHECK, 7, n, &r);
+		is(*rt_w(&r, 0), 0, "... remote buffer matches byte for byte");
+		free(lb);
 	} else if (!strcmp(mode, "stale") && argc == 7) {
 		int old = atoi(argv[6]);
 

@@ -145,6 +145,10 @@ static size_t copyin(struct m3a_link *l, int dc, int src, int dst,
 	struct m3_rhdr h;
 
 	hdr(&h, M3_CMD_COPYIN_DATA, seq);
+	/* a window of one chunk (FIRST, count 1, id = its own seq) */
+	h.flags = M3_RF_FIRST;
+	h.count = 1;
+	h.ack = seq;
 	h.dcid = dc;
 	h.src = src;
 	h.dst = dst;

@@ -98,6 +98,17 @@ static int next_frame(struct m3_rhdr *h, void *payload, int tmo)
 	return 0;
 }
 
+/* a refused request is answered (issue 20): the next frame is that answer */
+static void refused_answered(int cmd)
+{
+	struct m3_rhdr o;
+	int ret = next_frame(&o, NULL, 2000);
+
+	ok(!ret && o.cmd == cmd && o.ack == 1000 && o.rcode == -EPROTO &&
+	   o.dnode == rnode, "... and answered -EPROTO (%s, cmd %u, rcode %d)",
+	   errname(ret), ret ? 0 : o.cmd, ret ? 0 : o.rcode);
+}
+
 static void hdr(struct m3_rhdr *h, int cmd, int src, int dst, int len)
 {
 	memset(h, 0, sizeof(*h));
@@ -257,6 +268,7 @@ int main(void)
 	hdr(&h, M3_CMD_SEND_MSG, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 64);
 	h.dnode = rnode;
 	is(put(&h, &m, 64), -EPROTO, "wrong destination node: -EPROTO");
+	refused_answered(M3_CMD_SEND_ACK);
 	h.dnode = node;
 	h.snode = (rnode + 1) % M3_MAX_NODES;
 	is(put(&h, &m, 64), -EPROTO, "source node of another proxy: -EPROTO");
@@ -264,12 +276,16 @@ int main(void)
 	is(put(&h, &m, 64), -EPROTO, "source node out of range: -EPROTO");
 	h.snode = rnode;
 	is(put(&h, &m, 10), -EPROTO, "length does not match the header: -EPROTO");
+	refused_answered(M3_CMD_SEND_ACK);
 	h.len = 10;
 	is(put(&h, &m, 10), -EPROTO, "SEND_MSG with a 10-byte payload: -EPROTO");
+	refused_answered(M3_CMD_SEND_ACK);
 	hdr(&h, M3_CMD_COPYIN_DATA, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 20000);
 	is(put(&h, big, 20000), -EPROTO, "payload over the max payload: -EPROTO");
+	refused_answered(M3_CMD_COPYIN_ACK);
 	hdr(&h, M3_CMD_COPYOUT_RQST, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 0);
 	is(put(&h, NULL, 0), -EPROTO, "COPYOUT_RQST of 0 bytes: -EPROTO");
+	refused_answered(M3_CMD_COPYOUT_DATA);
 	hdr(&h, M3_CMD_SEND_MSG, M3_ENDPOINT(1, 7), M3_ENDPOINT(1, 0), 64);
 	/*
 	 * The level in a frame is never read (a remote descriptor has the level
