@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { InfraError } from '../errors.ts';
+import { ConfigError, InfraError } from '../errors.ts';
 import { unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
 import type { LabNode } from '../lab/node.ts';
@@ -17,8 +17,23 @@ export interface ClusterOptions {
   maxPayload: number;
   /** Where the cluster key is written on every node (root only, mode 0600). */
   keyPath: string;
-  /** Run the proxies with --insecure (no key, unauthenticated links), e.g. to measure what authentication costs. */
+  /**
+   * Run the proxies with --insecure (no key, unauthenticated links), e.g. to measure what authentication costs.
+   * Refused unless `lab` (the lab file's spec) asks for it by name: `insecure: true` (issue 20).
+   */
   insecure: boolean;
+  /** The lab the cluster runs in: its name and whether its lab file allows --insecure proxies. */
+  lab?: { name: string; insecure: boolean };
+}
+
+/**
+ * `--insecure` proxies only where the lab file says `insecure: true`: unauthenticated
+ * links let anyone on the LAN inject frames, so they are never a default or a flag.
+ */
+export function checkInsecure(o: Pick<ClusterOptions, 'insecure' | 'lab'>): void {
+  if (!o.insecure || o.lab?.insecure === true) return;
+  const which = o.lab ? `lab ${o.lab.name}` : 'a cluster without a lab file';
+  throw new ConfigError('insecure', `m3proxy --insecure (unauthenticated links) refused: ${which} does not ask for it; its lab file must say "insecure: true"`);
 }
 
 export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 900, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
@@ -100,6 +115,7 @@ export class M3Cluster {
 
   static async setup(nodes: LabNode[], opts: Partial<ClusterOptions> = {}, log?: (l: string) => void): Promise<M3Cluster> {
     const o = { ...DEFAULT_CLUSTER, ...opts };
+    checkInsecure(o);
     const remote = await installKmod(nodes, clusterIds(nodes), log);
     const c = new M3Cluster(nodes, remote, o);
     if (!o.insecure) {
@@ -161,8 +177,10 @@ export class M3Cluster {
     );
   }
 
-  async startProxy(from: LabNode, to: LabNode): Promise<ProxyHandle> {
-    const o = this.opts;
+  /** `over`: options for this proxy pair only (e.g. another --max-payload on one end). */
+  async startProxy(from: LabNode, to: LabNode, over: Partial<Pick<ClusterOptions, 'maxPayload'>> = {}): Promise<ProxyHandle> {
+    const o = { ...this.opts, ...over };
+    checkInsecure(o);
     const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`, ...(o.insecure ? ['--insecure'] : ['--key', o.keyPath])];
     const cmd = this.remote.get(from.name)!.proxy.m3proxy;
     if (!cmd) throw new InfraError(`${from.name}: no m3proxy in the kmod build`);
