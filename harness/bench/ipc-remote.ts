@@ -107,8 +107,8 @@ async function measure(r: Round, add: (id: string, unit: string, v: number) => v
 }
 
 /** A cluster on the two machines and its rbench and TCP servers on the second; the server's endpoint. */
-async function startCluster(n1: LabNode, n2: LabNode, insecure: boolean, log: (l: string) => void): Promise<{ cluster: M3Cluster; ep: number }> {
-  const cluster = await M3Cluster.setup([n1, n2], { insecure }, log);
+async function startCluster(n1: LabNode, n2: LabNode, insecure: boolean, lab: { name: string; insecure: boolean }, log: (l: string) => void): Promise<{ cluster: M3Cluster; ep: number }> {
+  const cluster = await M3Cluster.setup([n1, n2], { insecure, lab }, log);
   const r2 = cluster.remote.get(n2.name)!;
   await n2.rpc.call('spawn', { cmd: r2.bench.tcpbench!, args: ['server', `${TCP_PORT}`] });
   const srv = await n2.rpc.call('spawn', { cmd: r2.bench.rbench!, args: ['server', cluster.opts.dc, `${SERVER_SLOT}`] });
@@ -118,7 +118,8 @@ async function startCluster(n1: LabNode, n2: LabNode, insecure: boolean, log: (l
 export async function benchIpcRemote(opts: { repeat: number; iters: number; json: boolean; accel?: LabOptions['accel']; kernel?: LabOptions['kernel']; labFile?: string }): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
   // With --lab: the file's first two machines (VMs or boards), e.g. a VM and a board, or two boards.
-  const spec = opts.labFile ? loadLabFile(opts.labFile, { accel: opts.accel, kernel: opts.kernel }) : resolveLab({ name: 'bench-remote', nodes: 2 }, { accel: opts.accel, kernel: opts.kernel });
+  // The bench's own lab asks for --insecure proxies by name (its second pass); a lab file must say `insecure: true` for it.
+  const spec = opts.labFile ? loadLabFile(opts.labFile, { accel: opts.accel, kernel: opts.kernel }) : resolveLab({ name: 'bench-remote', nodes: 2, insecure: true }, { accel: opts.accel, kernel: opts.kernel });
   if (spec.nodes.length + spec.boards.length < 2) throw new ConfigError('--lab', `bench ipc-remote needs two machines; ${opts.labFile} has ${spec.nodes.length + spec.boards.length}`);
   const lab = await Lab.boot(spec, { log });
   let cluster: M3Cluster | undefined;
@@ -133,8 +134,9 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
     // Authenticated links (the default), then the same cluster again with --insecure proxies: what authentication costs.
     let profiles: CpuProfile[] = [];
     let proxies: Record<string, string>[] = [];
-    for (const insecure of [false, true]) {
-      const started = await startCluster(n1, n2, insecure, log);
+    if (!spec.insecure) log(`bench: no --insecure pass: lab ${spec.name}'s file does not ask for it (insecure: true), so what authentication costs is not measured`);
+    for (const insecure of spec.insecure ? [false, true] : [false]) {
+      const started = await startCluster(n1, n2, insecure, { name: spec.name, insecure: spec.insecure }, log);
       cluster = started.cluster;
       for (let r = 0; r < opts.repeat; r++) {
         const last = r === opts.repeat - 1;
@@ -160,10 +162,10 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
       pair(`m3-sendrec-${CLIENTS}-clients`, `tcp-pipeline-${CLIENTS}`, { min: 0.8 }),
       pair('m3-vcopy-65536', 'tcp-stream-65536', { min: 0.8 }),
       pair(`m3-vcopy-${4 << 20}`, `tcp-stream-${4 << 20}`, { min: 0.8 }),
-      // What authentication costs: above 1 for a time, below 1 for a rate.
-      pair('m3-rtt-us', 'm3-rtt-us-insecure'),
-      pair(`m3-sendrec-${CLIENTS}-clients`, `m3-sendrec-${CLIENTS}-clients-insecure`),
-      pair(`m3-vcopy-${4 << 20}`, `m3-vcopy-${4 << 20}-insecure`),
+      // What authentication costs: above 1 for a time, below 1 for a rate (only when the lab allowed the --insecure pass).
+      ...(spec.insecure
+        ? [pair('m3-rtt-us', 'm3-rtt-us-insecure'), pair(`m3-sendrec-${CLIENTS}-clients`, `m3-sendrec-${CLIENTS}-clients-insecure`), pair(`m3-vcopy-${4 << 20}`, `m3-vcopy-${4 << 20}-insecure`)]
+        : []),
     ];
     const result: RemoteResult = { accel: lab.state.accel.accel, kernel: [n1, n2].map((n, i) => `${i ? 'server' : 'client'} ${n.name} (${n.record.kernel.variant} ${n.record.kernel.release})`).join(', '), figures, ratios, proxies, profiles };
     const doc = { bench: 'ipc-remote', date: new Date().toISOString(), repeat: opts.repeat, iters: opts.iters, ...result };

@@ -42,6 +42,11 @@ export function string(value: unknown, field: string, pattern?: RegExp): string 
   return value;
 }
 
+export function boolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(field, `must be true or false, got ${describe(value)}`);
+  return value;
+}
+
 export function oneOf<T extends string>(value: unknown, field: string, choices: readonly T[]): T {
   if (typeof value !== 'string' || !choices.includes(value as T)) {
     throw new ConfigError(field, `must be one of ${choices.join(', ')}, got ${describe(value)}`);

@@ -3,7 +3,7 @@ import nodePath from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
-import { integer, join, list, object, oneOf, string } from '../config/validate.ts';
+import { boolean, integer, join, list, object, oneOf, string } from '../config/validate.ts';
 import { KERNEL_VARIANTS, type KernelVariant } from '../image/kernel/variants.ts';
 import { resolveBoards, resolveLan, type BoardSpec } from './board-spec.ts';
 
@@ -33,6 +33,12 @@ export interface LabSpec {
   boards: BoardSpec[];
   /** The lab's LAN cabled to an existing VDE switch (where the boards are). */
   lan: { uplink?: string };
+  /**
+   * `insecure: true` in the lab file: M3-IPC proxies may run with `--insecure`
+   * (unauthenticated links) in this lab. Only the lab file can ask for it (no
+   * command-line flag); without it the harness refuses such proxies (issue 20).
+   */
+  insecure: boolean;
 }
 
 /** Fields a lab file may set; flags on the command line use the same names. */
@@ -49,7 +55,7 @@ export interface LabOptions {
 }
 
 export const LIMITS = { nodes: 16, cpus: 8, memoryMin: 384, memoryMax: 8192 };
-const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel', 'boards', 'lan'] as const;
+const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel', 'boards', 'lan', 'insecure'] as const;
 const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'kernel'] as const;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -116,7 +122,9 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir =
     if (lanAddresses.has(b.lanAddress)) throw new ConfigError(join('boards', i) + '.lan', `duplicate LAN address ${b.lanAddress}`);
     lanAddresses.add(b.lanAddress);
   });
-  return { name, accel, nodes, boards, lan: resolveLan(merged.lan, baseDir) };
+  // From the file only: a flag must not turn authentication off behind the file's back.
+  const insecure = doc.insecure === undefined ? false : boolean(doc.insecure, 'insecure');
+  return { name, accel, nodes, boards, lan: resolveLan(merged.lan, baseDir), insecure };
 }
 
 export function loadLabFile(path: string, overrides: LabOptions = {}): LabSpec {

@@ -43,7 +43,8 @@ export function clusterSuite(
     seed,
     setup: async (h) => {
       const nodes = h.lab.nodes.slice(0, 3);
-      cluster = await M3Cluster.setup(nodes, clusterOpts, (l) => process.stderr.write(`${l}\n`));
+      const spec = h.lab.state.spec;
+      cluster = await M3Cluster.setup(nodes, { ...clusterOpts, lab: { name: spec.name, insecure: spec.insecure === true } }, (l) => process.stderr.write(`${l}\n`));
       if (then) await then(cluster, nodes);
     },
     teardown: async () => {

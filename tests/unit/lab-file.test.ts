@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fieldOf } from './support/field-of.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
+import { checkInsecure } from '../../harness/m3/cluster.ts';
 import { qemuArgs } from '../../harness/qemu/qemu-target.ts';
 
 function labFile(text: string): string {
@@ -71,5 +72,23 @@ describe('lab file validation', () => {
   it('lets command-line flags override the file', () => {
     const spec = loadLabFile(labFile('nodes: 2\ncpus: 1\n'), { cpus: 2, append: 'nosmp' });
     expect(spec.nodes.every((n) => n.cpus === 2 && n.append === 'nosmp')).toBe(true);
+  });
+});
+
+describe('insecure proxies only when the lab file asks for them (issue 20)', () => {
+  it('insecure is false unless the file says insecure: true; anything else is refused, naming the field', () => {
+    expect(resolveLab({}).insecure).toBe(false);
+    expect(loadLabFile(labFile('nodes: 2\ninsecure: true\n')).insecure).toBe(true);
+    expect(loadLabFile(labFile('nodes: 2\ninsecure: false\n')).insecure).toBe(false);
+    expect(fieldOf(() => loadLabFile(labFile('insecure: yes-please\n')))).toBe('insecure');
+    expect(fieldOf(() => resolveLab({ insecure: 1 }))).toBe('insecure');
+  });
+
+  it('a cluster refuses m3proxy --insecure unless its lab file asked for it', () => {
+    expect(fieldOf(() => checkInsecure({ insecure: true }))).toBe('insecure');
+    expect(fieldOf(() => checkInsecure({ insecure: true, lab: { name: 'lab', insecure: false } }))).toBe('insecure');
+    expect(() => checkInsecure({ insecure: true, lab: { name: 'lab', insecure: false } })).toThrow(/refused: lab lab does not ask for it/);
+    expect(() => checkInsecure({ insecure: true, lab: { name: 'bench-remote', insecure: true } })).not.toThrow();
+    expect(() => checkInsecure({ insecure: false })).not.toThrow();
   });
 });
