@@ -27,6 +27,9 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab status [--json]             the running lab's nodes
   m3lab ssh NODE [-- CMD...]        a shell or one command on a node
   m3lab down                        stop the running lab
+  m3lab bench lab [--nodes N] [--kernel V] [--repeat R] [--json]
+                                    seconds from QEMU start to a ready lab (cold boot), median and
+                                    spread, split into phases: firmware, kernel, userspace, agent, setup
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests (with --lab:
@@ -116,14 +119,22 @@ async function cmdBench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' }, lab: { type: 'string' } },
+    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' }, lab: { type: 'string' }, nodes: { type: 'string' } },
   });
   const which = positionals[0];
   // ipc-local sweeps a list of kernels (the matrix); ipc-remote runs one.
   const kernels = values.kernel === undefined ? undefined : parseKernelList(values.kernel);
   if (which === 'ipc-remote' && kernels && kernels.length > 1) throw new ConfigError('--kernel', 'ipc-remote runs on one kernel at a time');
   const kernel = kernels?.[0];
-  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: ipc-local, ipc-remote)`);
+  if (which === 'lab') {
+    const { benchLab } = await import('./bench/lab-boot.ts');
+    const nodes = Number(values.nodes ?? 3);
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) throw new ConfigError('--nodes', `must be an integer 1..8, got ${values.nodes}`);
+    const rep = Number(values.repeat ?? 3);
+    if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
+    return benchLab({ nodes, repeat: rep, kernel: kernel ?? 'default', json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
+  }
+  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote)`);
   // With --lab and a board, the default sweep is every CPU count the board has.
   const cpus = values.cpus === undefined ? (values.lab ? undefined : [1, 2]) : values.cpus.split(',').map((c) => Number(c));
   if (cpus?.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new ConfigError('--cpus', `must be a list of CPU counts 1..64, got ${values.cpus}`);

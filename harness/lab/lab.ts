@@ -1,3 +1,4 @@
+import { bootPhases, initSeconds, type BootPhases } from './boot-phases.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +46,8 @@ export interface NodeRecord extends NodeRecordBase {
   /** The kernel variant the node boots, its release, and the tree its modules build against. */
   kernel: { variant: KernelVariant; release: string; buildDir: string };
   readySeconds?: number;
+  /** Where the ready time went (boot-phases.ts); absent when the kernel log did not say. */
+  bootPhases?: BootPhases;
   /** Boots power-cycled because the guest went silent (debug kernels under TCG). */
   bootRetries?: number;
 }
@@ -323,8 +326,19 @@ export class Lab {
       const ready = async (n: QemuLabNode, deadline: number) => {
         await n.target.waitBooted(deadline);
         await n.connect(deadline, bundle);
+        const helloAt = Date.now();
         await lab.scaleGuest(n);
-        n.record.readySeconds = Math.round((Date.now() - started) / 100) / 10;
+        const readyAt = Date.now();
+        n.record.readySeconds = Math.round((readyAt - started) / 100) / 10;
+        const log0 = await n.rpc.call('dmesg', { since: -1 }, 20_000).catch(() => undefined);
+        n.record.bootPhases = bootPhases({
+          startedAt: n.target.startedAt ?? started,
+          bootedAt: n.target.bootedAt ?? helloAt,
+          helloAt,
+          readyAt,
+          uptimeAtHello: n.hello!.uptimeSeconds,
+          initSeconds: log0 ? initSeconds(log0.records) : undefined,
+        });
         if (n.hello!.kernelRelease !== n.record.kernel.release) {
           throw new InfraError(`${n.name}: booted kernel ${n.hello!.kernelRelease}, expected ${n.record.kernel.release} (variant ${n.record.kernel.variant})`);
         }
@@ -483,7 +497,7 @@ export class Lab {
     return node;
   }
 
-  status(): { name: string; kind: 'qemu' | 'board'; state: NodeState; kernel: string; release: string; vcpus: number; maxcpus: number; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; reason?: string }[] {
+  status(): { name: string; kind: 'qemu' | 'board'; state: NodeState; kernel: string; release: string; vcpus: number; maxcpus: number; pid?: number; sshPort: number; lanAddress: string; readySeconds?: number; bootPhases?: BootPhases; reason?: string }[] {
     return this.nodes.map((n) => isBoard(n) ? {
       name: n.name,
       kind: 'board' as const,
@@ -508,6 +522,7 @@ export class Lab {
       sshPort: n.record.sshPort,
       lanAddress: n.record.lanAddress,
       readySeconds: n.record.readySeconds,
+      bootPhases: n.record.bootPhases,
       reason: n.goneReason,
     });
   }

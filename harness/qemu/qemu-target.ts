@@ -107,6 +107,9 @@ export class QemuTarget implements Target {
   private exitNote = '';
   /** Console length when this power-on began: the boot is judged from here. */
   bootMark = 0;
+  /** Host ms of this power-on's QEMU start, and of its ready marker (boot phases). */
+  startedAt?: number;
+  bootedAt?: number;
 
   constructor(readonly spec: QemuNodeSpec, pid?: number) {
     this.console = new FileConsole(path.join(spec.dir, 'console.log'));
@@ -145,6 +148,8 @@ export class QemuTarget implements Target {
     this.resetGone();
     this.exitNote = '';
     this.bootMark = this.console.text().length;
+    this.startedAt = Date.now();
+    this.bootedAt = undefined;
     const errPath = path.join(this.spec.dir, 'qemu.stderr');
     const errFd = openSync(errPath, 'w');
     // Detached: a lab from `m3lab up` outlives the command; teardown code and the
@@ -221,7 +226,10 @@ export class QemuTarget implements Target {
       if (found.length && (ready || Date.now() > deadline)) {
         throw new BootPanicError(this.name, excerpt(text, found[0]!.startLine, 5, 60), found.map((report) => ({ node: this.name, report })), 'kernel report during boot');
       }
-      if (ready) return;
+      if (ready) {
+        this.bootedAt ??= Date.now();
+        return;
+      }
       if (exited !== undefined) {
         const err = this.stderrText();
         throw new BootError(`${this.name}: ${exited} before the guest was ready${err ? `: ${err}` : ''}`, this.name, excerpt(text));
