@@ -382,6 +382,13 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 	if (in) {
 		f = *ack;
 	} else {
+		/*
+		 * At most M3_RVC_WINDOW pieces, however the two ends' view of
+		 * the link's payload may differ for a moment: the caller asked
+		 * for at most M3_RVC_WINDOW of its chunks, which its receiver
+		 * proxy takes.
+		 */
+		maxp = max(maxp, DIV_ROUND_UP(n, M3_RVC_WINDOW));
 		/* the first piece's frame; @ack carries a failure after it */
 		f = m3_frame_alloc(min(n, maxp), GFP_KERNEL);
 		if (!f)

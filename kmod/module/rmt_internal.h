@@ -68,7 +68,7 @@ struct m3_node {
 	 * accepts (proxy_bind), the bound of frames in; @max_payload is what
 	 * the link negotiated, the bound of frames out: the smaller of ours
 	 * and the one the peer's HELLO announces (count), the protocol's
-	 * minimum until a HELLO of the current connection said it.
+	 * minimum from proxy_bind until a HELLO said it.
 	 */
 	u32 rx_payload;
 	u32 max_payload;

@@ -55,8 +55,6 @@ bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 
 	n->downs++;
 	n->state = M3_NODE_DOWN;
-	/* the next connection's HELLO says what the link takes now */
-	n->max_payload = M3_RMT_MIN_PAYLOAD;
 	if (reset_sender && n->sender && !drop_proxies)
 		n->reset_sender = true;
 	list_splice_init(&n->frames, gone);
