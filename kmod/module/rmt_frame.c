@@ -43,9 +43,19 @@ unsigned int m3_refusal_cmd(unsigned int cmd)
 	       M3_CMD_SEND_ACK;
 }
 
+/*
+ * A frame of @len payload bytes. Where @gfp may sleep, kvmalloc(): a large
+ * frame then comes from pages, not a high-order slab (issue 20, point 3).
+ * Freed with kvfree().
+ */
 struct m3_frame *m3_frame_alloc(u32 len, gfp_t gfp)
 {
-	struct m3_frame *f = kmalloc(sizeof(*f) + len, gfp);
+	struct m3_frame *f;
+
+	if (gfpflags_allow_blocking(gfp))
+		f = kvmalloc(sizeof(*f) + len, gfp);
+	else
+		f = kmalloc(sizeof(*f) + len, gfp);
 
 	if (!f)
 		return NULL;
@@ -82,7 +92,7 @@ int m3_queue(int node, struct m3_frame *f)
 	int ret = 0;
 
 	if (node < 0 || node >= M3_MAX_NODES) {
-		kfree(f);
+		kvfree(f);
 		return -EINVAL;
 	}
 	n = &m3_nodes[node];
@@ -91,22 +101,25 @@ int m3_queue(int node, struct m3_frame *f)
 		ret = -ENOLINK;
 	else if (n->state != M3_NODE_UP)
 		ret = -EHOSTDOWN;
-	else if (n->nr_frames >= M3_RMT_MAX_QUEUE &&
+	else if ((n->nr_frames >= M3_RMT_MAX_QUEUE ||
+		  n->nr_bytes >= M3_RMT_MAX_BYTES) &&
 		 m3_is_request(f->hdr.cmd))
 		ret = -ENOBUFS;
-	else if (n->nr_frames >= M3_RMT_MAX_FRAMES)
+	else if (n->nr_frames >= M3_RMT_MAX_FRAMES ||
+		 n->nr_bytes + m3_frame_bytes(f) > M3_RMT_MAX_ANSWER_BYTES)
 		ret = -ENOBUFS;
 	else {
 		list_add_tail(&f->link, &n->frames);
 		n->nr_frames++;
+		n->nr_bytes += m3_frame_bytes(f);
 		wake_up(&n->wq);
 	}
 	if (ret == -ENOBUFS && !m3_is_request(f->hdr.cmd)) {
 		/* an answer that cannot wait: the node is not being served */
+		pr_info("m3ipc: node %d down (%u frames, %u bytes queued: its sender proxy does not take them)\n",
+			node, n->nr_frames, n->nr_bytes);
 		m3_node_mark_down(n, false, true, &gone);
 		queue_work(m3_wq, &n->down_work);
-		pr_info("m3ipc: node %d down (%u frames its sender proxy does not take)\n",
-			node, M3_RMT_MAX_FRAMES);
 	} else if (ret == -EHOSTDOWN && !m3_is_request(f->hdr.cmd)) {
 		/*
 		 * An answer lost because the node is down here while its
@@ -120,7 +133,7 @@ int m3_queue(int node, struct m3_frame *f)
 	}
 	spin_unlock(&m3_rmt_lock);
 	if (ret)
-		kfree(f);
+		kvfree(f);
 	m3_free_frames(&gone);
 	return ret;
 }
@@ -152,7 +165,7 @@ int m3_ms_to_jiffies(s32 ms, long *j)
 }
 
 /*
- * Remove frames of @node matching (dcid, src or dst, seq); kfree outside.
+ * Remove frames of @node matching (dcid, src or dst, seq); kvfree outside.
  * By destination only requests go: an answer to a remote caller (its ACK,
  * its reply, its vcopy data) is owed whatever happens to its descriptor
  * here, or that caller would wait forever on its node.
@@ -178,10 +191,11 @@ static void m3_purge(int node, int dcid, s32 src, s32 dst, u64 seq)
 			continue;
 		list_move(&f->link, &gone);
 		n->nr_frames--;
+		n->nr_bytes -= m3_frame_bytes(f);
 	}
 	spin_unlock(&m3_rmt_lock);
 	list_for_each_entry_safe(f, tmp, &gone, link)
-		kfree(f);
+		kvfree(f);
 }
 
 /* local @p stops waiting for a remote answer: withdraw its request */
@@ -203,7 +217,7 @@ void m3_free_frames(struct list_head *gone)
 	struct m3_frame *f, *tmp;
 
 	list_for_each_entry_safe(f, tmp, gone, link)
-		kfree(f);
+		kvfree(f);
 }
 
 /* ---- sender proxy: get2rmt ---- */
@@ -285,6 +299,7 @@ int m3_get2rmt(struct m3_get2rmt *a)
 		} else {
 			list_del(&f->link);
 			n->nr_frames--;
+			n->nr_bytes -= m3_frame_bytes(f);
 			n->frames_out++;
 			n->bytes_out += total;
 		}
@@ -299,6 +314,6 @@ int m3_get2rmt(struct m3_get2rmt *a)
 		ret = -EFAULT;	/* the frame is lost: its waiter times out */
 	a->len = total;
 	a->node_id = node;
-	kfree(f);
+	kvfree(f);
 	return ret;
 }

@@ -310,9 +310,9 @@ static void m3_copyout_stream(struct m3_dc *dc, const struct m3_rhdr *h,
 	if (ret) {
 		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f ?: err, 0, ret);
 		if (f)
-			kfree(err);
+			kvfree(err);
 	} else {
-		kfree(err);
+		kvfree(err);
 	}
 }
 
@@ -427,13 +427,13 @@ static int m3_p2l_copy(struct m3_dc *dc, const struct m3_rhdr *h, void *data,
 			ret = m3_mm_rw(mm, h->addr, data, n, true);
 		ret = m3_copyin_window(dc, h, ret);
 		if (h->flags & M3_RF_NOACK) {
-			kfree(f);	/* the window's last chunk answers */
+			kvfree(f);	/* the window's last chunk answers */
 			goto out;
 		}
 		m3_copy_answer(dc, h, M3_CMD_COPYIN_ACK, f, 0, ret);
 	} else if (ret) {
 		m3_copy_answer(dc, h, M3_CMD_COPYOUT_DATA, f, 0, ret);
-		kfree(err);
+		kvfree(err);
 	} else {
 		m3_copyout_stream(dc, h, mm, maxp, f, err);
 	}
@@ -567,7 +567,7 @@ int m3_put2lcl(struct m3_put2lcl *a)
 		if (h.cmd == M3_CMD_COPYIN_DATA && m3_test_copyin_enomem())
 			data = NULL;
 		else
-			data = kmalloc(h.len, GFP_KERNEL);
+			data = kvmalloc(h.len, GFP_KERNEL);
 		if (!data) {
 			ret = -ENOMEM;
 			goto out;
@@ -605,7 +605,7 @@ out:
 		m3_p2l_refuse(&h, ret, &ack, &dc);
 	if (dc)
 		m3_dc_put(dc);
-	kfree(ack);
-	kfree(data);
+	kvfree(ack);
+	kvfree(data);
 	return ret;
 }

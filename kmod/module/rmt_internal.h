@@ -25,8 +25,9 @@
  *
  * Locking: m3_rmt_lock (lock 3 of the order in m3ipc_internal.h) protects
  * m3_nodes[]; it is taken under dc->lock, never the other way round. Frames
- * are kmalloc'ed (small ones with GFP_ATOMIC under dc->lock, data frames
- * with GFP_KERNEL before it), so kfree() is fine anywhere.
+ * are kmalloc'ed with GFP_ATOMIC under dc->lock (small ones) or, data
+ * frames, kvmalloc'ed with GFP_KERNEL before it (a 64 KiB frame is no
+ * order-5 slab then); every frame is freed with kvfree(), fine anywhere.
  */
 #ifndef M3_RMT_INTERNAL_H
 #define M3_RMT_INTERNAL_H
@@ -56,6 +57,14 @@ enum { M3_NODE_UNKNOWN, M3_NODE_UP, M3_NODE_DOWN };
  */
 #define M3_RMT_MAX_QUEUE	4096
 #define M3_RMT_MAX_FRAMES	(2 * M3_RMT_MAX_QUEUE)
+/*
+ * The same bounds in bytes (headers and payloads), per node (issue 20,
+ * point 3): 8192 frames of 64 KiB would be 512 MiB. A request is refused
+ * (-ENOBUFS) while M3_RMT_MAX_BYTES are queued; answers that would pass
+ * twice that declare the node down, as for frames.
+ */
+#define M3_RMT_MAX_BYTES	(8U << 20)
+#define M3_RMT_MAX_ANSWER_BYTES	(2 * M3_RMT_MAX_BYTES)
 
 struct m3_node {
 	int id;
@@ -74,6 +83,7 @@ struct m3_node {
 	u32 max_payload;
 	struct list_head frames;	/* for the sender proxy, FIFO */
 	unsigned int nr_frames;
+	unsigned int nr_bytes;		/* of those frames: m3_frame_bytes() */
 	wait_queue_head_t wq;		/* get2rmt sleeps here */
 	u64 frames_out, bytes_out, frames_in, bytes_in;
 	u64 rejected;			/* reported by the receiver (RSTATS) */
@@ -88,6 +98,12 @@ struct m3_node {
 
 extern spinlock_t m3_rmt_lock;
 extern struct m3_node m3_nodes[M3_MAX_NODES];
+
+/* what a queued frame counts against its node's byte bound */
+static inline unsigned int m3_frame_bytes(const struct m3_frame *f)
+{
+	return sizeof(*f) + f->hdr.len;
+}
 
 /* rmt_frame.c */
 bool m3_is_request(unsigned int cmd);

@@ -59,6 +59,7 @@ bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 		n->reset_sender = true;
 	list_splice_init(&n->frames, gone);
 	n->nr_frames = 0;
+	n->nr_bytes = 0;
 	if (drop_proxies && n->sender) {
 		put_task_struct(n->sender);
 		put_task_struct(n->receiver);
@@ -242,6 +243,7 @@ int m3_proxy_bind(struct m3_proxy_bind *a)
 	}
 	list_splice_init(&n->frames, &gone);
 	n->nr_frames = 0;
+	n->nr_bytes = 0;
 	n->sender = st;
 	n->receiver = rt;
 	st = rt = NULL;		/* the node keeps the references */
@@ -431,12 +433,12 @@ void m3_rmt_show_nodes(struct seq_file *m)
 void m3_rmt_show_proxies(struct seq_file *m)
 {
 	u64 fo, bo, fi, bi, rej;
-	unsigned int queued, payload, link;
+	unsigned int queued, payload, link, qbytes;
 	unsigned long hb;
 	pid_t spid, rpid;
 	int i, st;
 
-	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected link_payload\n");
+	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected link_payload queued_bytes\n");
 	for (i = 0; i < M3_MAX_NODES; i++) {
 		struct m3_node *n = &m3_nodes[i];
 
@@ -451,14 +453,15 @@ void m3_rmt_show_proxies(struct seq_file *m)
 		bi = n->bytes_in;
 		hb = n->last_hb;
 		queued = n->nr_frames;
+		qbytes = n->nr_bytes;
 		st = n->state;
 		rej = n->rejected;
 		spin_unlock(&m3_rmt_lock);
 		if (!spid)
 			continue;
-		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu %u\n",
+		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu %u %u\n",
 			   i, spid, rpid, payload, fo, bo, fi, bi,
 			   jiffies_to_msecs(jiffies - hb), queued,
-			   m3_node_state_str(st), rej, link);
+			   m3_node_state_str(st), rej, link, qbytes);
 	}
 }

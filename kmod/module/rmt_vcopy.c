@@ -26,7 +26,7 @@
 static void m3_rvc_free(struct m3_rvc_data *rd)
 {
 	while (rd->nr)
-		kfree(rd->buf[--rd->nr]);
+		kvfree(rd->buf[--rd->nr]);
 }
 
 /*
@@ -57,7 +57,7 @@ static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 		memcpy(f->data, data, n);
 	c = m3_current_proc(&dc);
 	if (IS_ERR(c)) {
-		kfree(f);
+		kvfree(f);
 		return PTR_ERR(c);
 	}
 	ret = dc == dc0 ? 0 : -ENOTCONN;
@@ -66,7 +66,7 @@ static int m3_rvc_chunk(struct m3_dc *dc0, bool in, s32 ep, int node,
 	if (!ret && (!t->remote || t->node != node))
 		ret = -ESTALE;
 	if (ret) {
-		kfree(f);
+		kvfree(f);
 		goto out;
 	}
 	m3_frame_prep(f, in ? M3_CMD_COPYIN_DATA : M3_CMD_COPYOUT_RQST,
@@ -238,7 +238,7 @@ int m3_rvcopy(struct m3_vcopy *a)
 		}
 	}
 	if (!s_rmt) {
-		buf = kmalloc(chunk, GFP_KERNEL);
+		buf = kvmalloc(chunk, GFP_KERNEL);
 		if (!buf) {
 			ret = -ENOMEM;
 			goto out;
@@ -306,7 +306,7 @@ int m3_rvcopy(struct m3_vcopy *a)
 	}
 out:
 	a->copied = done;
-	kfree(buf);
+	kvfree(buf);
 	if (dmm)
 		mmput(dmm);
 	if (smm)

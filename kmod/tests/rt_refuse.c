@@ -15,7 +15,9 @@
  *    parameter test_copyin_enomem) or missing is answered with a failure,
  *    never with success;
  *  - a remote sendrec with timeout 0 waits at most rmt_nowait_ms for the
- *    remote node's answer; "taken" (SEND_ACK 0) lifts that bound.
+ *    remote node's answer; "taken" (SEND_ACK 0) lifts that bound;
+ *  - the queue for a sender proxy is bounded in bytes (point 3): requests
+ *    refused (-ENOBUFS) past 8 MiB, the node declared down past 16 MiB.
  *
  * Run by suites/ipc-remote.test.ts on a node of the cluster (its DC, proxies
  * and node ids are not touched: a DC of its own, a node id no lab uses).
@@ -31,7 +33,7 @@ static int dc, node, rnode, mypid;
 static int fpipe[2];
 static pid_t spid;
 /* the kid's vcopy target: the same address in the kid after fork */
-static uint8_t target[8192];
+static uint8_t target[8 * 16384];
 
 static void sender_proxy(void)
 {
@@ -53,6 +55,26 @@ static void sender_proxy(void)
 		if (write(fpipe[1], &n, sizeof(n)) != sizeof(n) ||
 		    write(fpipe[1], buf, n) != n)
 			_exit(2);
+	}
+}
+
+/* SIGSTOP takes effect once the sender runs again (t_remote.c) */
+static void stop_sender(pid_t pid)
+{
+	char path[64], st = 0;
+	FILE *f;
+	int i;
+
+	kill(pid, SIGSTOP);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 500 && st != 'T'; i++) {
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
+			st = 0;
+		if (f)
+			fclose(f);
+		if (st != 'T')
+			msleep(10);
 	}
 }
 
@@ -464,6 +486,56 @@ int main(void)
 	is(put(&h, &m, 64), 0, "the peer's sendrec with timeout 0 to a receiving process");
 	expect_answer(M3_CMD_SEND_ACK, 2001, 0, "... taken: SEND_ACK 0 before the reply");
 	kid_result(&t);
+
+	/* ---- point 3: the queue for a sender proxy is bounded in bytes ---- */
+	{
+		long qb, maxqb = 0, maxq = 0, q;
+		int enobufs = -1, downs = 0;
+		char line[64];
+		FILE *f;
+
+		kid_start(&t, M3_PRIV_KERNEL, fn_sleep, NULL);
+		kid_go(&t);
+		wait_state(dc, t.ep, M3_PST_RECEIVING, M3_PST_RECEIVING);
+		is(hello(65536), 0, "HELLO: link payload 16384");
+		stop_sender(spid);
+		for (i = 0; i < 200; i++) {
+			hdr(&h, M3_CMD_COPYOUT_RQST, R, t.ep, 0);
+			h.seq = 3000 + i;
+			h.count = sizeof(target);
+			h.addr = (uintptr_t)target;
+			put(&h, NULL, 0);
+			qb = proxy_col("queued_bytes");
+			q = proxy_col("queued");
+			maxqb = qb > maxqb ? qb : maxqb;
+			maxq = q > maxq ? q : maxq;
+			if (i == 70) {
+				struct kid c;
+
+				kid_start(&c, M3_PRIV_KERNEL, fn_call, NULL);
+				kid_go2(&c, R, 1000);
+				enobufs = kid_result(&c);
+				diag("after 71 COPYOUT windows of 128 KiB: %ld frames, %ld bytes queued", q, qb);
+			}
+		}
+		is(enobufs, -ENOBUFS,
+		   "a request while 8 MiB of answers wait for a sender proxy that takes nothing: -ENOBUFS");
+		ok(maxqb > 0 && maxqb <= 16 << 20,
+		   "200 windows of 128 KiB answered (25 MiB) while the sender proxy takes nothing: at most 16 MiB queued (%ld bytes, %ld frames at most)",
+		   maxqb, maxq);
+		f = fopen("/proc/m3ipc/nodes", "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (atoi(line) == rnode && strstr(line, " down"))
+				downs++;
+		if (f)
+			fclose(f);
+		ok(downs == 1 && maxq < 8192,
+		   "... then the node is declared down, far below the 8192-frame bound (%ld frames)",
+		   maxq);
+		is(proxy_col("queued_bytes"), 0, "... which frees its queue");
+		kid_kill(&t, SIGKILL);
+		kill(spid, SIGCONT);
+	}
 
 	kill(spid, SIGKILL);
 	waitpid(spid, NULL, 0);

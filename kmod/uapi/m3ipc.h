@@ -47,8 +47,8 @@
  *  remote IPC: a frame from a proxy is malformed (put2lcl), or a
  *    remote answer carries an impossible result                   -EPROTO
  *  remote IPC: the get2rmt buffer is too small for the next frame  -EMSGSIZE
- *  remote IPC: 4096 requests already wait for the node's sender
- *    proxy (it does not drain its queue)                           -ENOBUFS
+ *  remote IPC: 4096 frames or 8 MiB already wait for the node's
+ *    sender proxy (it does not drain its queue)                    -ENOBUFS
  *  timeout: a timeout > 0 expired                                  -ETIMEDOUT
  *  would block: timeout 0 and the call cannot complete at once     -EAGAIN
  *  permission: an M3 privilege rule forbids the call, or a vcopy
