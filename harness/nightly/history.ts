@@ -315,9 +315,15 @@ export interface RatioRules {
   alpha: number;
   /** At most this many earlier nights form the reference. */
   window: number;
+  /**
+   * A change is called (regression or improvement) only against at least this
+   * many reference nights (default 2): against one, a night whose host had a
+   * mood of its own reads as a regression of the module.
+   */
+  minNights?: number;
 }
 
-export const DEFAULT_RATIO_RULES: RatioRules = { margin: 0.1, alpha: 0.05, window: 5 };
+export const DEFAULT_RATIO_RULES: RatioRules = { margin: 0.1, alpha: 0.05, window: 5, minNights: 2 };
 
 /**
  * The reference of a ratio: the rounds of up to `window` earlier nights
@@ -371,6 +377,10 @@ export function judgeRatio(fig: RatioFigure, window: { night: string; samples: n
   const base = { ...fig, change: ch.change, changeLow: ch.low, changeHigh: ch.high, p, reference };
   // Unreliable: the figures are shown with what they would say, but not judged.
   if (unreliable) return { ...base, outcome: 'unreliable', message: `UNRELIABLE: ${own}; not judged: ${unreliable}; against the ${refText} it would read: ${stat}` };
+  const minNights = rules.minNights ?? DEFAULT_RATIO_RULES.minNights!;
+  if (beyond && significant && window.length < minNights) {
+    return { ...base, outcome: 'within', message: `${own}; not called: only ${window.length} reference night(s), at least ${minNights} needed (one night's own mood is not told from a change of the module); against the ${refText} it would read ${worse ? 'REGRESSION' : 'improved'}: ${stat}` };
+  }
   if (beyond && significant) {
     const outcome: RatioOutcome = worse ? 'regression' : 'improved';
     return { ...base, outcome, message: `${worse ? 'REGRESSION' : 'improved'}: ${own} vs ${refText}: ${stat}` };

@@ -75,6 +75,8 @@ export function parseMargin(arg: string | undefined): number {
 export const RATIO_ALPHA = 0.05;
 /** Reference nights of a ratio: the newest this many that measured it (and did not find it regressed). */
 export const RATIO_WINDOW = 5;
+/** Reference nights a ratio needs before a change of it is called. */
+export const RATIO_MIN_NIGHTS = 2;
 /** Calibration drift from a cell's start to its end beyond which its figures are unreliable. */
 export const CALIBRATION_BOUND = 0.25;
 
@@ -98,7 +100,7 @@ export const NOT_NIGHTLY = ['unit', 'verdicts', 'perf-verdicts'];
  * the module: `make test` runs it. `projects`: vitest.config.ts's, in its order.
  */
 export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant }[] }): NightPlan {
-  const rules = { margin: opts.margin, alpha: RATIO_ALPHA, window: RATIO_WINDOW, calibrationBound: CALIBRATION_BOUND, seed: opts.seed };
+  const rules = { margin: opts.margin, alpha: RATIO_ALPHA, window: RATIO_WINDOW, minNights: RATIO_MIN_NIGHTS, calibrationBound: CALIBRATION_BOUND, seed: opts.seed };
   if (opts.quick) {
     return {
       mode: 'quick',

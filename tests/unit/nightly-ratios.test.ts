@@ -177,10 +177,17 @@ describe('nightly: the rolling window of reference nights', () => {
     expect(ratioOf(again, 'm3-sendrec').outcome).toBe('regression');
   });
 
-  it('with one reference night of 5 rounds the rank test can still reach significance (5 against 5: p = 1/252)', () => {
-    const r = judgeRatio({ key: 'k', cellKey: 'c', bench: 'ipc-local', cell: 'c', variant: 'default', accel: 'tcg', a: 'm3-sendrec', b: 'pipe', better: 'higher', samples: [1.0, 1.01, 0.99, 1.02, 0.98], median: 1.0 }, [{ night: 'n1', samples: [1.5, 1.51, 1.49, 1.52, 1.48] }], RULES);
-    expect(r.outcome).toBe('regression');
-    expect(r.p).toBeCloseTo(1 / 252, 6);
+  it('one reference night is not enough to call a change, however clear: the verdict waits for a second', () => {
+    const fig = { key: 'k', cellKey: 'c', bench: 'ipc-local' as const, cell: 'c', variant: 'default', accel: 'tcg', a: 'm3-sendrec', b: 'pipe', better: 'higher' as const, samples: [1.0, 1.01, 0.99, 1.02, 0.98], median: 1.0 };
+    const n1 = { night: 'n1', samples: [1.5, 1.51, 1.49, 1.52, 1.48] };
+    const one = judgeRatio(fig, [n1], RULES);
+    expect(one.outcome).toBe('within');
+    // The rank test reaches significance with 5 against 5 rounds (p = 1/252): said, not called.
+    expect(one.p).toBeCloseTo(1 / 252, 6);
+    expect(one.message).toMatch(/not called: only 1 reference night\(s\), at least 2 needed .* it would read REGRESSION/);
+    const two = judgeRatio(fig, [n1, { night: 'n0', samples: [1.45, 1.46, 1.44, 1.47, 1.43] }], RULES);
+    expect(two.outcome).toBe('regression');
+    expect(judgeRatio(fig, [n1], { ...RULES, minNights: 1 }).outcome).toBe('regression');
   });
 
   it('a change must clear every reference night, not only their pooled median: nights spread more than their rounds', () => {
@@ -200,7 +207,10 @@ describe('nightly: the rolling window of reference nights', () => {
 
   it('a ratio of latencies (remote / TCP round trip) regresses upwards', () => {
     const base = { key: 'k', cellKey: 'c', bench: 'ipc-remote' as const, cell: 'default', variant: 'default', accel: 'tcg', a: 'm3-rtt-us', b: 'tcp-rtt-us', better: 'lower' as const };
-    const ref = [{ night: 'n1', samples: [1.2, 1.21, 1.19, 1.22, 1.18] }];
+    const ref = [
+      { night: 'n2', samples: [1.2, 1.21, 1.19, 1.22, 1.18] },
+      { night: 'n1', samples: [1.19, 1.2, 1.18, 1.21, 1.17] },
+    ];
     expect(judgeRatio({ ...base, samples: [1.6, 1.61, 1.59, 1.62, 1.58], median: 1.6 }, ref, RULES).outcome).toBe('regression');
     expect(judgeRatio({ ...base, samples: [0.9, 0.91, 0.89, 0.92, 0.88], median: 0.9 }, ref, RULES).outcome).toBe('improved');
   });
