@@ -15,14 +15,33 @@ export function pinKey(pin: PackagePin): string {
 
 let aptUpdated = false;
 
+/**
+ * Bounds of the host's apt calls: a mirror that stops answering must end as a
+ * host-side error naming the call, not as a suite hook that times out with no
+ * word of why (apt's own retries have no overall bound).
+ */
+export const APT_UPDATE_MS = 5 * 60_000;
+export const APT_DOWNLOAD_MS = 10 * 60_000;
+
+/** `apt-get update`, once per process, as root only, bounded. */
+export async function aptUpdateOnce(): Promise<void> {
+  if (aptUpdated || process.getuid?.() !== 0) return;
+  aptUpdated = true;
+  const res = await execa('apt-get', ['update', '-qq'], { reject: false, all: true, timeout: APT_UPDATE_MS });
+  if (res.timedOut) throw new InfraError(`apt-get update did not finish in ${APT_UPDATE_MS / 60_000} min (the package mirror is unreachable or stalled)`);
+}
+
 async function aptDownload(pin: PackagePin, dir: string): Promise<void> {
   const spec = `${pin.package}=${pin.version}`;
-  const attempt = () => execa('apt-get', ['download', '-q', spec], { cwd: dir, reject: false, all: true });
+  const attempt = async () => {
+    const r = await execa('apt-get', ['download', '-q', spec], { cwd: dir, reject: false, all: true, timeout: APT_DOWNLOAD_MS });
+    if (r.timedOut) throw new InfraError(`apt-get download ${spec} did not finish in ${APT_DOWNLOAD_MS / 60_000} min`);
+    return r;
+  };
   let res = await attempt();
   // A fresh machine may have empty package lists; refresh them once, as root only.
   if (res.exitCode !== 0 && !aptUpdated && process.getuid?.() === 0) {
-    aptUpdated = true;
-    await execa('apt-get', ['update', '-qq'], { reject: false });
+    await aptUpdateOnce();
     res = await attempt();
   }
   if (res.exitCode !== 0) {

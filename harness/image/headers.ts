@@ -11,6 +11,17 @@ import type { PackagePin } from './recipe.ts';
  * flavour Makefile and the absolute symlinks pointed back into that tree.
  * Returns the directory to pass as `make -C`.
  */
+/**
+ * The unpacked headers tree of `release` if the cache already holds one made from
+ * `pin` (and the packages it came with), without asking apt anything.
+ */
+export function cachedHeaders(cache: string, release: string, pin: PackagePin): string | undefined {
+  const marker = path.join(cache, 'headers', release, '.m3lab-key');
+  if (!existsSync(marker) || !readFileSync(marker, 'utf8').split('+').includes(pinKey(pin))) return undefined;
+  const kdir = path.join(cache, 'headers', release, 'root', 'usr', 'src', `linux-headers-${release}`);
+  return existsSync(path.join(kdir, 'Makefile')) ? kdir : undefined;
+}
+
 export async function prepareHeaders(cache: string, release: string, pins: PackagePin[]): Promise<string> {
   const key = pins.map(pinKey).join('+');
   const root = path.join(cache, 'headers', release, 'root');

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
-import { fetchAll } from '../image/debs.ts';
-import { prepareHeaders } from '../image/headers.ts';
+import { APT_UPDATE_MS, aptUpdateOnce, fetchAll } from '../image/debs.ts';
+import { cachedHeaders, prepareHeaders } from '../image/headers.ts';
 import type { PackagePin } from '../image/recipe.ts';
 import { cacheDir } from '../paths.ts';
 
@@ -27,11 +27,11 @@ export function headerPins(release: string, version: string, depends: string): P
 let listsRefreshed = false;
 
 async function aptShow(pkg: string): Promise<{ ok: boolean; text: string }> {
-  const show = () => execa('apt-cache', ['show', pkg], { reject: false, all: true });
+  const show = () => execa('apt-cache', ['show', pkg], { reject: false, all: true, timeout: APT_UPDATE_MS });
   let res = await show();
   if ((res.exitCode !== 0 || !res.stdout.trim()) && !listsRefreshed && process.getuid?.() === 0) {
     listsRefreshed = true;
-    await execa('apt-get', ['update', '-qq'], { reject: false });
+    await aptUpdateOnce();
     res = await show();
   }
   return { ok: res.exitCode === 0 && res.stdout.trim() !== '', text: res.exitCode === 0 ? res.stdout : res.all ?? '' };
@@ -45,6 +45,12 @@ export async function boardKernelTree(board: string, release: string, unameV: st
     const policy = await execa('apt-cache', ['policy', pkg], { reject: false });
     version = /Candidate: (\S+)/.exec(policy.stdout)?.[1];
     if (!version || version === '(none)') throw new InfraError(`${board}: no kernel headers for ${release}: its build (uname -v: ${unameV.trim()}) names no Debian version and no Debian package ${pkg} is known`);
+  }
+  // Headers of this very build already unpacked (the image's own, or an earlier board's): no apt at all.
+  const cached = cachedHeaders(cacheDir(), release, { package: pkg, version });
+  if (cached) {
+    log(`kmod: ${board} runs ${release} (Debian ${version}); headers from the cache`);
+    return cached;
   }
   const shown = await aptShow(`${pkg}=${version}`);
   if (!shown.ok) throw new InfraError(`${board}: no kernel headers for ${release}: Debian package ${pkg} version ${version} is not available (${shown.text.trim().split('\n').pop()})`);
