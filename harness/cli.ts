@@ -291,6 +291,12 @@ async function cmdReport(argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  // `m3lab CMD --help`: the usage, not an unknown-option error (fault has its own list; after `--` it is the command's).
+  const own = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (cmd !== 'fault' && (own.includes('--help') || own.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   try {
     switch (cmd) {
       case 'replay':
@@ -351,7 +357,11 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    const err = e as Error;
+    const err = e as Error & { code?: string };
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`m3lab ${cmd}: ${err.message.split('. ')[0]} (m3lab --help lists the options)\n`);
+      return 2;
+    }
     if (err instanceof BootError || err instanceof BootPanicError) process.stderr.write(`m3lab: boot failed: ${err.message}\n`);
     else if (err instanceof ConfigError) process.stderr.write(`m3lab: invalid configuration: ${err.message}\n`);
     else if (err instanceof InfraError) process.stderr.write(`m3lab: lab error: ${err.message}\n`);
