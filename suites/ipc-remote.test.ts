@@ -485,6 +485,51 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
+  suite.it('a member cannot speak as another: the cluster key and node3\'s own key, claiming node1 from node1\'s address, are refused; nothing reaches the kernel', async () => {
+    const [n1, n2, n3] = nodes();
+    const s = await startServer(n2, 30);
+    const stolen = '/tmp/m3-node3.key';
+    try {
+      const buf = await serverBuf(s);
+      const p = c().proxy(n2, n1); // node2's receiver for node1
+      const before = await rejectedCount(n2, n1);
+      const row = async () => (await c().proxyTable(n2)).find((r) => Number(r.node_id) === c().nodeId(n1))!;
+      const rowBefore = await row();
+      const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
+      // Root on node3 holds the cluster key and node3's secret key; from node1's address (here: on node1) it claims node1.
+      const k3 = await n3.rpc.call('readFile', { path: c().opts.nodeKeyPath, encoding: 'base64' });
+      await n1.rpc.call('writeFile', { path: stolen, data: k3.data, encoding: 'base64', mode: 0o600 });
+      const cmd = c().remote.get(n1.name)!.tests.rt_inject!;
+      const forged = endpoint(1, 53);
+      const args = [`${c().nodeId(n1)}`, `${c().nodeId(n2)}`, n2.record.lanAddress, `${c().opts.basePort + c().nodeId(n1)}`, c().opts.keyPath, 'forge', `${c().opts.dcid}`, `${forged}`, `${s.ep}`, buf, 'FORGED-member'];
+      const r = await n1.rpc.call('exec', { cmd, args, env: { M3_NODE_KEY: stolen }, timeoutMs: 30_000 }, 40_000);
+      await allure.attachment('rt_inject as node1 with node3\'s key', `${r.stdout}\n--- stderr ---\n${r.stderr}`, { contentType: 'text/plain' });
+      expect(r.stdout).toMatch(/^identity=node \d+ \(another node's key\)$/m);
+      // Before node identity, the cluster key alone passed this handshake (handshake=ok) and the frames were node1's.
+      expect(r.stdout).toMatch(/^handshake=server-proof-mismatch/m);
+      expect(r.stdout).toMatch(/^closed=1$/m);
+      const rejected = await rejectedReaches(n2, n1, before + 1);
+      const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
+      await allure.attachment('node2 receiver log for node1 since the attempt', fresh, { contentType: 'text/plain' });
+      expect(rejected - before).toBe(1);
+      expect(fresh).toMatch(/REFUSED a new connection: authentication failed: the client's proof/);
+      // The real link from node1 is untouched, and nothing was written.
+      expect(fresh).not.toMatch(/closing connection:|node down/i);
+      const rowAfter = await row();
+      expect({ state: rowAfter.state, receiver: rowAfter.receiver_pid }).toEqual({ state: 'up', receiver: rowBefore.receiver_pid });
+      expect(await peek(n3, 46, s, 0, 64)).toBe(0);
+      // Control: the same tool with node1's own key is a member speaking as itself (the handshake passes).
+      const own = await n1.rpc.call('exec', { cmd, args: [...args.slice(0, 5), 'handshake'], timeoutMs: 30_000 }, 40_000);
+      await allure.attachment('rt_inject as node1 with its own key', `${own.stdout}\n--- stderr ---\n${own.stderr}`, { contentType: 'text/plain' });
+      expect(own.stdout).toMatch(/^identity=node \d+ \(its own key\)$/m);
+      expect(own.stdout).toMatch(/^handshake=ok$/m);
+    } finally {
+      await n1.sh(`rm -f ${stolen}`);
+      await stopServer(s);
+      await c().waitAllUp(15000);
+    }
+  });
+
   suite.it('a replayed frame is refused and counted (in its connection and in a new one)', async () => {
     const [, n2, n3] = nodes();
     const p = c().proxy(n2, n3);
@@ -642,21 +687,32 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     expect(row.state).toBe('up');
   });
 
-  suite.it('m3proxy refuses a key file that another user owns, or that group or others can read', async () => {
+  suite.it('m3proxy refuses a key file that another user owns, or that group or others can read, a node key that is not its node\'s, and a start without node identity', async () => {
     const [n1, n2] = nodes();
     const proxy = c().remote.get(n1.name)!.proxy.m3proxy!;
     const run = async (prep: string) => {
-      const r = await n1.sh(`rm -f /tmp/k && cp ${c().opts.keyPath} /tmp/k && ${prep} && ${proxy} --node ${c().nodeId(n1)} --peer ${c().nodeId(n2)} --peer-addr ${n2.record.lanAddress} --base-port 960 --key /tmp/k; echo "exit=$?"`);
+      const r = await n1.sh(`rm -f /tmp/k && cp ${c().opts.keyPath} /tmp/k && ${prep} && ${proxy} --node ${c().nodeId(n1)} --peer ${c().nodeId(n2)} --peer-addr ${n2.record.lanAddress} --base-port 960 --key /tmp/k --node-key ${c().opts.nodeKeyPath} --cluster ${c().opts.clusterPubPath}; echo "exit=$?"`);
       return `${r.stdout}${r.stderr}`;
     };
     const owned = await run('chmod 600 /tmp/k && chown 65534:65534 /tmp/k');
     const open = await run('chmod 640 /tmp/k');
-    await n1.sh('rm -f /tmp/k');
-    await allure.attachment('m3proxy with bad key files', `${owned}\n---\n${open}`, { contentType: 'text/plain' });
+    // A node key of its own making (--keygen) that is not the one the cluster file lists for this node.
+    const gen = await n1.sh(`rm -f /tmp/nk && ${proxy} --keygen /tmp/nk && stat -c '%a %s' /tmp/nk && ${proxy} --keygen /tmp/nk; echo "exit=$?"`);
+    const other = await n1.sh(`${proxy} --node ${c().nodeId(n1)} --peer ${c().nodeId(n2)} --peer-addr ${n2.record.lanAddress} --base-port 960 --key ${c().opts.keyPath} --node-key /tmp/nk --cluster ${c().opts.clusterPubPath}; echo "exit=$?"`);
+    const missing = await n1.sh(`${proxy} --node ${c().nodeId(n1)} --peer ${c().nodeId(n2)} --peer-addr ${n2.record.lanAddress} --base-port 960 --key ${c().opts.keyPath}; echo "exit=$?"`);
+    await n1.sh('rm -f /tmp/k /tmp/nk');
+    await allure.attachment('m3proxy with bad key files', [owned, open, gen.stdout + gen.stderr, other.stdout + other.stderr, missing.stdout + missing.stderr].join('\n---\n'), { contentType: 'text/plain' });
     expect(owned).toMatch(/not owned by the user running the proxy/);
     expect(owned).toMatch(/exit=1/);
     expect(open).toMatch(/accessible to group or others/);
     expect(open).toMatch(/exit=1/);
+    // --keygen: a 32-byte secret key, mode 0600, the public key printed; an existing key is never overwritten.
+    expect(gen.stdout).toMatch(/^[0-9a-f]{64}\n600 32\n/);
+    expect(`${gen.stdout}${gen.stderr}`).toMatch(/never overwritten[\s\S]*exit=1/);
+    expect(`${other.stdout}${other.stderr}`).toMatch(/is not the secret key of node \d+'s public key/);
+    expect(other.stdout).toMatch(/exit=1/);
+    expect(`${missing.stdout}${missing.stderr}`).toMatch(/refusing to run without --key FILE .*--node-key FILE/);
+    expect(missing.stdout).toMatch(/exit=2/);
   });
 
   suite.it('rmmod is refused while proxies run; then every proxy exits and rmmod m3ipc succeeds on every node', async () => {

@@ -3,6 +3,7 @@ import { ConfigError, InfraError } from '../errors.ts';
 import { unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
 import type { LabNode } from '../lab/node.ts';
+import { clusterPubFile, generateNodeKey, type NodeKey } from './node-keys.ts';
 import { parseTable, type Row } from './procfs.ts';
 import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 
@@ -17,6 +18,10 @@ export interface ClusterOptions {
   maxPayload: number;
   /** Where the cluster key is written on every node (root only, mode 0600). */
   keyPath: string;
+  /** Where each node's own secret key is written (root only, mode 0600; m3proxy --node-key). */
+  nodeKeyPath: string;
+  /** Where the nodes' public keys by node id are written on every node (m3proxy --cluster). */
+  clusterPubPath: string;
   /**
    * Run the proxies with --insecure (no key, unauthenticated links), e.g. to measure what authentication costs.
    * Refused unless `lab` (the lab file's spec) asks for it by name: `insecure: true` (issue 20).
@@ -36,7 +41,7 @@ export function checkInsecure(o: Pick<ClusterOptions, 'insecure' | 'lab'>): void
   throw new ConfigError('insecure', `m3proxy --insecure (unauthenticated links) refused: ${which} does not ask for it; its lab file must say "insecure: true"`);
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 900, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', insecure: false };
+export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 900, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', nodeKeyPath: '/etc/m3ipc-node.key', clusterPubPath: '/etc/m3ipc-cluster.pub', insecure: false };
 
 /** The M3-IPC privilege levels, as m3ctl names them. */
 export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';
@@ -88,7 +93,9 @@ export function clusterIds(nodes: LabNode[]): number[] {
  * DC spanning all nodes, and a proxy pair (m3proxy) for every ordered pair of
  * nodes, started and reaped through each node's agent. The proxies authenticate
  * their links with a key made for this cluster (32 random bytes, written to
- * every node as `keyPath`, mode 0600, through the agent) unless `insecure`.
+ * every node as `keyPath`, mode 0600, through the agent) and each node's own
+ * key pair (its secret key as `nodeKeyPath`, every public key by node id in
+ * `clusterPubPath`), unless `insecure`: a link proves which node it is.
  */
 export class M3Cluster {
   readonly proxies: ProxyHandle[] = [];
@@ -96,6 +103,8 @@ export class M3Cluster {
   private readonly retired: ProxyHandle[] = [];
   /** The cluster's key, for a node that joins again after a reboot. */
   private key?: Buffer;
+  /** Each node's identity by node id (the same again for a node that rejoins). */
+  private readonly nodeKeys = new Map<number, NodeKey>();
   /** Node ids by position (a node that rejoins keeps its place and id). */
   private readonly ids: number[];
 
@@ -120,6 +129,7 @@ export class M3Cluster {
     const c = new M3Cluster(nodes, remote, o);
     if (!o.insecure) {
       c.key = randomBytes(32);
+      for (const n of nodes) c.nodeKeys.set(c.nodeId(n), generateNodeKey());
       await c.deployKey(nodes);
     }
     await Promise.all(nodes.map((n) => c.joinDc(n)));
@@ -163,16 +173,25 @@ export class M3Cluster {
     await this.waitAllUp();
   }
 
-  /** The cluster key on the nodes: written through the agent, readable by root only (m3proxy refuses anything else). */
+  /**
+   * The cluster key and the node's own secret key on each node (written through the agent, readable by
+   * root only: m3proxy refuses anything else), and the nodes' public keys by id.
+   */
   private async deployKey(nodes: LabNode[]): Promise<void> {
     const key = this.key!;
-    const path = this.opts.keyPath;
+    const o = this.opts;
+    const pub = clusterPubFile(this.nodeKeys);
     await Promise.all(
       nodes.map(async (n) => {
-        await n.sh(`rm -f ${path}; mkdir -p $(dirname ${path})`);
-        await n.rpc.call('writeFile', { path, data: key.toString('base64'), encoding: 'base64', mode: 0o600 });
-        const res = await n.sh(`chmod 600 ${path} && stat -c '%a %s %U' ${path}`);
-        if (res.code !== 0 || res.stdout.trim() !== '600 32 root') throw new InfraError(`${n.name}: cluster key not deployed as expected: ${res.stdout.trim()} ${res.stderr.trim()}`);
+        const secrets: [string, Buffer][] = [[o.keyPath, key], [o.nodeKeyPath, this.nodeKeys.get(this.nodeId(n))!.secret]];
+        for (const [path, data] of secrets) {
+          await n.sh(`rm -f ${path}; mkdir -p $(dirname ${path})`);
+          await n.rpc.call('writeFile', { path, data: data.toString('base64'), encoding: 'base64', mode: 0o600 });
+          const res = await n.sh(`chmod 600 ${path} && stat -c '%a %s %U' ${path}`);
+          if (res.code !== 0 || res.stdout.trim() !== '600 32 root') throw new InfraError(`${n.name}: key ${path} not deployed as expected: ${res.stdout.trim()} ${res.stderr.trim()}`);
+        }
+        await n.sh(`mkdir -p $(dirname ${o.clusterPubPath})`);
+        await n.rpc.call('writeFile', { path: o.clusterPubPath, data: Buffer.from(pub).toString('base64'), encoding: 'base64', mode: 0o644 });
       }),
     );
   }
@@ -181,7 +200,7 @@ export class M3Cluster {
   async startProxy(from: LabNode, to: LabNode, over: Partial<Pick<ClusterOptions, 'maxPayload'>> = {}): Promise<ProxyHandle> {
     const o = { ...this.opts, ...over };
     checkInsecure(o);
-    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`, ...(o.insecure ? ['--insecure'] : ['--key', o.keyPath])];
+    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`, ...(o.insecure ? ['--insecure'] : ['--key', o.keyPath, '--node-key', o.nodeKeyPath, '--cluster', o.clusterPubPath])];
     const cmd = this.remote.get(from.name)!.proxy.m3proxy;
     if (!cmd) throw new InfraError(`${from.name}: no m3proxy in the kmod build`);
     const { id, pid } = await from.rpc.call('spawn', { cmd, args });

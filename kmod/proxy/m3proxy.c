@@ -2,15 +2,21 @@
 /*
  * m3proxy - the M3-IPC proxies for one remote node.
  *
- *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)
+ *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4
+ *           (--key FILE --node-key FILE --cluster FILE | --insecure)
  *           [--base-port 900] [--heartbeat-ms 200] [--timeout-ms 1000]
  *           [--max-payload 65536]
+ *   m3proxy --keygen FILE       a new node key pair: the secret key into
+ *                               FILE (mode 0600), the public key on stdout
  *
- * --key FILE: the cluster key (32 bytes, mode 0600; auth.h): every
- * connection starts with a mutual challenge-response and every frame
- * carries a link sequence number and a MAC. Without --key the proxy
- * refuses to run unless --insecure is given (then links are not
- * authenticated, as with wire version 1, and it says so loudly).
+ * --key FILE: the cluster key (32 bytes, mode 0600; auth.h); --node-key
+ * FILE: this node's secret key; --cluster FILE: the nodes' public keys by
+ * node id (identity.h). Every connection starts with a mutual
+ * challenge-response under a key only the two nodes of the link can
+ * derive, and every frame carries a link sequence number and a MAC.
+ * Without them the proxy refuses to run unless --insecure is given (then
+ * links are not authenticated, as with wire version 1, and it says so
+ * loudly).
  *
  * Forks a sender and a receiver process and registers them with
  * proxy_bind(REMOTE, sender, receiver, max payload); the parent stays as a
@@ -75,6 +81,7 @@
 #include "../lib/libm3ipc.h"
 #include "wire.h"
 #include "auth.h"
+#include "identity.h"
 
 static int local_id = -1, peer_id = -1, base_port = 900;
 static int hb_ms = 200, tmo_ms = 1000;
@@ -82,7 +89,8 @@ static int hb_ms = 200, tmo_ms = 1000;
 static unsigned int max_payload = 65536;
 static struct in_addr peer_addr;
 static const char *role = "parent";
-static uint8_t key[M3A_KEY_LEN];
+/* link keys (identity.h): of our sender's links (we are the client) and of our receiver's */
+static uint8_t key_tx[M3A_KEY_LEN], key_rx[M3A_KEY_LEN];
 static bool insecure;
 /* refused handshakes and frames of both processes (shared page) */
 static uint64_t *nrej;
@@ -339,7 +347,7 @@ static int sender_connect(struct m3a_link *l, const char **why)
 		close(fd);
 		return -1;
 	}
-	if (m3a_client_proof(key, &hs, rec, rec, why)) {
+	if (m3a_client_proof(key_tx, &hs, rec, rec, why)) {
 		rejected("the peer's handshake", *why);
 		close(fd);
 		return -1;
@@ -349,7 +357,7 @@ static int sender_connect(struct m3a_link *l, const char **why)
 		close(fd);
 		return -1;
 	}
-	m3a_link_init(l, key, &hs, true);
+	m3a_link_init(l, key_tx, &hs, true);
 	sodium_memzero(&hs, sizeof(hs));
 	return fd;
 }
@@ -641,7 +649,7 @@ static int pending_step(struct pending *pc)
 
 	switch (pc->stage) {
 	case PC_HELLO:
-		if (m3a_server_proof(key, &pc->hs, pc->buf, pc->buf, &why)) {
+		if (m3a_server_proof(key_rx, &pc->hs, pc->buf, pc->buf, &why)) {
 			pending_close(pc, why, true);
 			return 0;
 		}
@@ -653,11 +661,11 @@ static int pending_step(struct pending *pc)
 		pc->len = 0;
 		return 0;
 	case PC_PROOF:
-		if (m3a_server_check(key, &pc->hs, pc->buf, &why)) {
+		if (m3a_server_check(key_rx, &pc->hs, pc->buf, &why)) {
 			pending_close(pc, why, true);
 			return 0;
 		}
-		m3a_link_init(&pc->link, key, &pc->hs, false);
+		m3a_link_init(&pc->link, key_rx, &pc->hs, false);
 		sodium_memzero(&pc->hs, sizeof(pc->hs));
 		pc->stage = PC_FRAME;
 		pc->len = 0;
@@ -910,10 +918,85 @@ static void on_term(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4 (--key FILE | --insecure)\n"
+		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4\n"
+		"               (--key FILE --node-key FILE --cluster FILE | --insecure)\n"
 		"               [--base-port 900] [--heartbeat-ms 200] [--timeout-ms 1000]\n"
-		"               [--max-payload 65536]\n");
+		"               [--max-payload 65536]\n"
+		"       m3proxy --keygen FILE\n");
 	exit(2);
+}
+
+/* --keygen: a node key pair (identity.h); the secret key never leaves FILE */
+static int keygen(const char *path)
+{
+	uint8_t pk[M3I_PK_LEN], sk[M3I_SK_LEN];
+	char hex[2 * M3I_PK_LEN + 1];
+	int fd;
+
+	if (sodium_init() < 0)
+		return 1;
+	crypto_kx_keypair(pk, sk);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0) {
+		fprintf(stderr, "m3proxy: %s: %s (an existing key is never overwritten)\n",
+			path, strerror(errno));
+		return 1;
+	}
+	if (write(fd, sk, sizeof(sk)) != (ssize_t)sizeof(sk) || fsync(fd)) {
+		fprintf(stderr, "m3proxy: %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return 1;
+	}
+	close(fd);
+	sodium_memzero(sk, sizeof(sk));
+	printf("%s\n", sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk)));
+	return 0;
+}
+
+/*
+ * The cluster key, this node's secret key and both ends' public keys, into
+ * the link keys of our two roles; 0, or an exit status with the file and
+ * the cause logged.
+ */
+static int load_link_keys(const char *keyfile, const char *nodekeyfile,
+			  const char *clusterfile)
+{
+	uint8_t cluster[M3A_KEY_LEN], sk[M3I_SK_LEN];
+	uint8_t pk_self[M3I_PK_LEN], pk_peer[M3I_PK_LEN];
+	const char *why;
+	int ret = 1;
+
+	if (m3a_load_key(keyfile, cluster, &why)) {
+		logm("%s: %s", keyfile, why);
+		goto out;
+	}
+	if (m3a_load_key(nodekeyfile, sk, &why)) {
+		logm("%s: %s", nodekeyfile, why);
+		goto out;
+	}
+	if (m3i_cluster_pk(clusterfile, local_id, pk_self, &why) ||
+	    m3i_cluster_pk(clusterfile, peer_id, pk_peer, &why)) {
+		logm("%s: %s", clusterfile, why);
+		goto out;
+	}
+	if (!m3i_key_matches(sk, pk_self)) {
+		logm("%s is not the secret key of node %d's public key in %s",
+		     nodekeyfile, local_id, clusterfile);
+		goto out;
+	}
+	if (m3i_link_key(cluster, sk, pk_self, pk_peer, true, key_tx) ||
+	    m3i_link_key(cluster, sk, pk_self, pk_peer, false, key_rx)) {
+		logm("%s: node %d's public key is unusable", clusterfile,
+		     peer_id);
+		goto out;
+	}
+	ret = 0;
+out:
+	sodium_memzero(cluster, sizeof(cluster));
+	sodium_memzero(sk, sizeof(sk));
+	return ret;
 }
 
 static pid_t spawn(void (*fn)(void), const char *name, int gate)
@@ -940,9 +1023,11 @@ int main(int argc, char **argv)
 		{ "peer-addr", 1, NULL, 'a' }, { "base-port", 1, NULL, 'b' },
 		{ "heartbeat-ms", 1, NULL, 'h' }, { "timeout-ms", 1, NULL, 't' },
 		{ "max-payload", 1, NULL, 'm' }, { "key", 1, NULL, 'k' },
+		{ "node-key", 1, NULL, 'K' }, { "cluster", 1, NULL, 'c' },
+		{ "keygen", 1, NULL, 'g' },
 		{ "insecure", 0, NULL, 'i' }, { NULL, 0, NULL, 0 },
 	};
-	const char *keyfile = NULL, *why;
+	const char *keyfile = NULL, *nodekeyfile = NULL, *clusterfile = NULL;
 	struct m3_dvs_info di;
 	int c, ret, gate[2], status;
 	pid_t dead;
@@ -960,6 +1045,12 @@ int main(int argc, char **argv)
 		case 't': tmo_ms = atoi(optarg); break;
 		case 'm': max_payload = strtoul(optarg, NULL, 0); break;
 		case 'k': keyfile = optarg; break;
+		case 'K': nodekeyfile = optarg; break;
+		case 'c': clusterfile = optarg; break;
+		case 'g':
+			if (optind != argc || argc != 3)
+				usage();
+			return keygen(optarg);
 		case 'i': insecure = true; break;
 		default: usage();
 		}
@@ -973,17 +1064,18 @@ int main(int argc, char **argv)
 		logm("libsodium cannot be initialized");
 		return 1;
 	}
-	if (keyfile && insecure) {
-		logm("--key and --insecure exclude each other");
+	if ((keyfile || nodekeyfile || clusterfile) && insecure) {
+		logm("--key, --node-key and --cluster exclude --insecure");
 		return 2;
 	}
-	if (!keyfile && !insecure) {
-		logm("refusing to run without --key FILE (the cluster key); --insecure runs unauthenticated links");
+	if (!insecure && (!keyfile || !nodekeyfile || !clusterfile)) {
+		logm("refusing to run without --key FILE (the cluster key), --node-key FILE (this node's secret key) and --cluster FILE (the nodes' public keys); --insecure runs unauthenticated links");
 		return 2;
 	}
-	if (keyfile && m3a_load_key(keyfile, key, &why)) {
-		logm("%s: %s", keyfile, why);
-		return 1;
+	if (!insecure) {
+		ret = load_link_keys(keyfile, nodekeyfile, clusterfile);
+		if (ret)
+			return ret;
 	}
 	if (insecure)
 		logm("WARNING: --insecure: links to node %d are NOT authenticated; anyone who can reach port %d from %s can inject frames",
@@ -1020,7 +1112,7 @@ int main(int argc, char **argv)
 	}
 	logm("proxies bound: sender %d receiver %d max payload %u, %s", kids[0],
 	     kids[1], max_payload,
-	     insecure ? "INSECURE links" : "authenticated links (wire v2)");
+	     insecure ? "INSECURE links" : "authenticated links (wire v2, node identity)");
 	if (write(gate[1], "gg", 2) != 2)
 		return 1;
 	close(gate[1]);

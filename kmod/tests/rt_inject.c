@@ -7,7 +7,11 @@
  *
  * Connects to ADDR:PORT (the receiver of PEER for NODE listens on
  * base + NODE) as node NODE. KEY: the cluster key file, or "-" for a
- * random (wrong) key. Frames carry the source node NODE and are addressed
+ * random (wrong) link key. With a cluster key the link key is derived
+ * (identity.h) from it, the node secret key in $M3_NODE_KEY (default
+ * /etc/m3ipc-node.key) and the public keys of NODE and PEER in
+ * $M3_CLUSTER_PUB (default /etc/m3ipc-cluster.pub): a node key that is
+ * not NODE's is how a member plays another member. Frames carry the source node NODE and are addressed
  * to node PEER. MODE:
  *   v1 DC SRC DST ADDR TEXT    no handshake: a wire-version-1 HELLO and a
  *                              COPYIN_DATA claiming KERNEL (the attack of
@@ -15,6 +19,8 @@
  *   forge DC SRC DST ADDR TEXT handshake with KEY, going on even if the
  *                              receiver's proof does not match it; then a
  *                              HELLO and that COPYIN_DATA
+ *   handshake                  the handshake alone, then close (whether
+ *                              the receiver takes these keys as NODE)
  *   replay                     with the right key: a HELLO sent twice in one
  *                              connection, then that HELLO sent as the first
  *                              frame of a second connection
@@ -38,6 +44,7 @@
 #include <time.h>
 
 #include "../proxy/auth.h"
+#include "../proxy/identity.h"
 
 static int node, peer;
 static uint8_t key[M3A_KEY_LEN];
@@ -205,7 +212,21 @@ int main(int argc, char **argv)
 		printf("key=unusable %s\n", why);
 		return 1;
 	} else {
-		printf("key=%s\n", argv[5]);
+		const char *skf = getenv("M3_NODE_KEY"), *pubf = getenv("M3_CLUSTER_PUB");
+		uint8_t sk[M3I_SK_LEN], pkn[M3I_PK_LEN], pkp[M3I_PK_LEN];
+
+		skf = skf ? skf : "/etc/m3ipc-node.key";
+		pubf = pubf ? pubf : "/etc/m3ipc-cluster.pub";
+		if (m3a_load_key(skf, sk, &why) ||
+		    m3i_cluster_pk(pubf, node, pkn, &why) ||
+		    m3i_cluster_pk(pubf, peer, pkp, &why) ||
+		    m3i_link_key(key, sk, pkn, pkp, true, key)) {
+			printf("key=unusable %s\n", why);
+			return 1;
+		}
+		printf("key=%s\nidentity=node %d %s\n", argv[5], node,
+		       m3i_key_matches(sk, pkn) ? "(its own key)" :
+		       "(another node's key)");
 	}
 
 	if (!strcmp(mode, "v1") && argc == 12) {
@@ -243,6 +264,13 @@ int main(int argc, char **argv)
 			    strtoull(argv[10], NULL, 0), argv[11], 2, buf[0] + n);
 		printf("sent=%s\n", put(fd, buf[0], n) ? "failed" : "HELLO + COPYIN_DATA");
 		printf("closed=%d\n", closed_within(fd, 2000));
+		return 0;
+	}
+	if (!strcmp(mode, "handshake") && argc == 7) {
+		fd = conn(argv[3], port);
+		if (handshake(fd, &l, false))
+			return 1;
+		close(fd);
 		return 0;
 	}
 	if (!strcmp(mode, "replay") && argc == 7) {
