@@ -51,7 +51,8 @@ export default defineConfig({
       },
       {
         // The ioctl fuzzer (kmod/tests/m3fuzz.c), a short run on the debug kernel: any KASAN/lockdep report fails it.
-        test: { ...labTest, name: 'lab-fuzz', include: ['suites/fuzz.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 5 } },
+        // The nightly runs it long on the debug and up kernels (M3LAB_FUZZ_KERNEL, M3LAB_FUZZ_SECONDS).
+        test: { ...labTest, name: 'lab-fuzz', include: ['suites/fuzz.test.ts'], env: { M3LAB_KERNEL: process.env.M3LAB_FUZZ_KERNEL || 'debug' }, sequence: { groupOrder: 5 } },
       },
       {
         // The nightly's performance verdicts on a real guest: a host busy loop is no regression, a planted sendrec delay is.

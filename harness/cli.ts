@@ -291,9 +291,9 @@ async function cmdReport(argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  // `m3lab CMD --help`: the usage, not an unknown-option error (fault has its own list; after `--` it is the command's).
+  // `m3lab CMD --help`: the usage, not an unknown-option error (fault and nightly have their own; after `--` it is the command's).
   const own = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
-  if (cmd !== 'fault' && (own.includes('--help') || own.includes('-h'))) {
+  if (cmd !== 'fault' && cmd !== 'nightly' && (own.includes('--help') || own.includes('-h'))) {
     process.stdout.write(USAGE);
     return 0;
   }

@@ -15,7 +15,7 @@ import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBe
 import { plantedDelay, runBench, type NightBench } from './bench.ts';
 import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
 import type { Judged, RatioJudged, TargetCheck } from './history.ts';
-import { describePlan, nightPlan, parseMargin, seedFor, type NightPlan } from './plan.ts';
+import { describePlan, NIGHT_FUZZ_SECONDS, nightPlan, parseFuzzSeconds, parseMargin, seedFor, type NightPlan } from './plan.ts';
 import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, storedNights, writeNight, type NightRecord } from './store.ts';
 import { labProjects, runSuites, type SuiteOutcome } from './suites.ts';
 import { nightVerdicts, ratioSummary, type NightVerdicts } from './verdicts.ts';
@@ -73,9 +73,11 @@ function accelerators(bench: NightBench | undefined, resultsDir: string): string
 }
 
 function usage(): string {
-  return `m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random]
+  return `m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random] [--fuzz-seconds S]
     build what is missing, run the suites over the kernel variants and the bench matrix,
     compare the figures with earlier nights, write one Allure report with history.
+    A full night fuzzes the module for S seconds (default ${NIGHT_FUZZ_SECONDS}) on each of the
+    debug and up kernels; --quick does not fuzz.
     Results: ${nightlyRoot()} (M3LAB_NIGHTLY_DIR); exit 0 only when the night passed.
 m3lab nightly serve [NIGHT] [--port N]
     show a night's report (default: the latest) on http://127.0.0.1:PORT/`;
@@ -98,7 +100,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { quick: { type: 'boolean' }, lab: { type: 'string' }, margin: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { quick: { type: 'boolean' }, lab: { type: 'string' }, margin: { type: 'string' }, seed: { type: 'string' }, 'fuzz-seconds': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     console.log(usage());
@@ -107,15 +109,17 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   if (positionals.length) throw new ConfigError('nightly', `unexpected ${positionals.join(' ')}\n${usage()}`);
   let margin: number;
   let seed: number;
+  let fuzzSeconds: number;
   try {
     margin = parseMargin(values.margin);
     seed = seedFor(values.seed);
+    fuzzSeconds = parseFuzzSeconds(values['fuzz-seconds']);
   } catch (e) {
     throw new ConfigError('nightly', (e as Error).message);
   }
   // Refused now, not after an hour of suites.
   const labSpec = values.lab ? loadLabFile(values.lab) : undefined;
-  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, projects: values.quick ? undefined : await labProjects() });
+  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, fuzzSeconds, projects: values.quick ? undefined : await labProjects() });
 
   const started = new Date();
   const root = nightlyRoot();

@@ -12,6 +12,10 @@ export interface SuiteRun {
   files: string[];
   /** Kernel variant the project boots (for the environment and the build step). */
   kernel: KernelVariant;
+  /** Environment of this run only (e.g. the fuzz's length and kernel), on top of the night's. */
+  env?: Record<string, string>;
+  /** Tells apart two runs of one project (its JUnit file and log line). */
+  label?: string;
 }
 
 export interface BenchLocalPlan {
@@ -86,10 +90,18 @@ export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant }[] = [
   { name: 'lab-debug', kernel: 'debug' },
   { name: 'lab-up', kernel: 'up' },
   { name: 'lab-1cpu', kernel: 'default' },
+  { name: 'lab-fuzz', kernel: 'debug' },
 ];
 
 /** Projects a night does not run: unit tests (no lab), and the lab's tests of itself (its verdicts, the nightly's performance verdicts). */
 export const NOT_NIGHTLY = ['unit', 'verdicts', 'perf-verdicts'];
+
+/** The project of the ioctl fuzzer (suites/fuzz.test.ts): a night runs it long, once per kernel of FUZZ_KERNELS. */
+export const FUZZ_PROJECT = 'lab-fuzz';
+/** Kernels the night fuzzes: KASAN and lockdep see the most; the UP kernel has other locking (no SMP races, preemption only). */
+export const FUZZ_KERNELS: KernelVariant[] = ['debug', 'up'];
+/** Seconds of fuzzing per kernel in a full night (an hour in all); `--fuzz-seconds` changes it. */
+export const NIGHT_FUZZ_SECONDS = 1800;
 
 /**
  * `--quick`: minutes on 2 cores under TCG — ipc-local on the default kernel and
@@ -99,7 +111,7 @@ export const NOT_NIGHTLY = ['unit', 'verdicts', 'perf-verdicts'];
  * and the remote bench. The `verdicts` project is the lab testing itself, not
  * the module: `make test` runs it. `projects`: vitest.config.ts's, in its order.
  */
-export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant }[] }): NightPlan {
+export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant }[]; fuzzSeconds?: number }): NightPlan {
   const rules = { margin: opts.margin, alpha: RATIO_ALPHA, window: RATIO_WINDOW, minNights: RATIO_MIN_NIGHTS, calibrationBound: CALIBRATION_BOUND, seed: opts.seed };
   if (opts.quick) {
     return {
@@ -111,7 +123,14 @@ export function nightPlan(opts: { quick: boolean; margin: number; seed: number; 
       ...rules,
     };
   }
-  const suites: SuiteRun[] = (opts.projects ?? DEFAULT_PROJECTS).filter((p) => !NOT_NIGHTLY.includes(p.name)).map((p) => ({ project: p.name, files: [], kernel: p.kernel }));
+  const projects = (opts.projects ?? DEFAULT_PROJECTS).filter((p) => !NOT_NIGHTLY.includes(p.name));
+  const fuzzSeconds = opts.fuzzSeconds ?? NIGHT_FUZZ_SECONDS;
+  // The fuzz project runs where make test runs it, but long, and once per fuzzed kernel.
+  const suites: SuiteRun[] = projects.flatMap((p): SuiteRun[] =>
+    p.name !== FUZZ_PROJECT
+      ? [{ project: p.name, files: [], kernel: p.kernel }]
+      : FUZZ_KERNELS.map((kernel) => ({ project: p.name, files: [], kernel, label: kernel, env: { M3LAB_FUZZ_KERNEL: kernel, M3LAB_FUZZ_SECONDS: `${fuzzSeconds}` } })),
+  );
   const local: BenchLocalPlan = { kernels: ['default', 'up', 'debug'], cpus: [1, 2], repeat: 5, msgIters: 5000 };
   return {
     mode: 'full',
@@ -123,11 +142,19 @@ export function nightPlan(opts: { quick: boolean; margin: number; seed: number; 
   };
 }
 
+/** `--fuzz-seconds S`: a whole number of seconds, 10 s to 24 h. */
+export function parseFuzzSeconds(v: string | undefined): number {
+  if (v === undefined) return NIGHT_FUZZ_SECONDS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 10 || n > 86400) throw new Error(`--fuzz-seconds: a whole number of seconds from 10 to 86400, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** The plan in a few lines, printed first and kept in the night's record. */
 export function describePlan(p: NightPlan): string[] {
   return [
     `mode       ${p.mode}`,
-    ...p.suites.map((s) => `suites     vitest --project ${s.project}${s.files.length ? ` ${s.files.join(' ')}` : ''}`),
+    ...p.suites.map((s) => `suites     ${Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}vitest --project ${s.project}${s.files.length ? ` ${s.files.join(' ')}` : ''}`),
     `bench      ipc-local --kernel ${p.local.kernels.join(',')} --cpus ${p.local.cpus.join(',')} --repeat ${p.local.repeat} --iters ${p.local.msgIters}`,
     ...(p.remote ? [`bench      ipc-remote --kernel ${p.remote.kernel} --repeat ${p.remote.repeat} --iters ${p.remote.iters}`] : []),
     `kernels    ${p.kernels.join(', ')}`,

@@ -69,9 +69,22 @@ export async function runSuites(runs: SuiteRun[], o: { nightDir: string; results
   for (const r of runs) {
     const before = readVerdicts(o.resultsDir);
     const start = Date.now();
-    process.env.M3LAB_NIGHTLY_JUNIT = path.join(o.nightDir, `junit-${r.project}.xml`);
-    o.log(`nightly: vitest --project ${r.project} ${r.files.join(' ')}`);
-    const exec = () => run(vitest, ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', r.project, ...r.files]);
+    process.env.M3LAB_NIGHTLY_JUNIT = path.join(o.nightDir, `junit-${r.project}${r.label ? `-${r.label}` : ''}.xml`);
+    const env = Object.entries(r.env ?? {});
+    o.log(`nightly: ${env.map(([k, v]) => `${k}=${v} `).join('')}vitest --project ${r.project} ${r.files.join(' ')}`);
+    const exec = async () => {
+      // This run's own environment, gone again before the next run.
+      const saved = env.map(([k]) => [k, process.env[k]] as const);
+      for (const [k, v] of env) process.env[k] = v;
+      try {
+        return await run(vitest, ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', r.project, ...r.files]);
+      } finally {
+        for (const [k, v] of saved) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    };
     let code: number;
     let error: string | undefined;
     try {

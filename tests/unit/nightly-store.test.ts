@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CATEGORIES, classify } from '../../harness/nightly/categories.ts';
 import { judge } from '../../harness/nightly/history.ts';
-import { NIGHTLY_SEED, nightPlan, parseMargin, seedFor } from '../../harness/nightly/plan.ts';
+import { NIGHT_FUZZ_SECONDS, NIGHTLY_SEED, describePlan, nightPlan, parseFuzzSeconds, parseMargin, seedFor } from '../../harness/nightly/plan.ts';
 import { nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, readNight, storedNights, writeNight, type NightRecord } from '../../harness/nightly/store.ts';
 
 const tmp: string[] = [];
@@ -78,7 +78,7 @@ describe('nightly: the plan', () => {
 
   it('the full night: every lab project, the matrix default/up/debug x 1/2 vCPUs and the remote bench', () => {
     const p = nightPlan({ quick: false, margin: 0.1, seed: 1 });
-    expect(p.suites.map((s) => s.project)).toEqual(['lab', 'lab-debug', 'lab-up', 'lab-1cpu']);
+    expect(p.suites.map((s) => s.project)).toEqual(['lab', 'lab-debug', 'lab-up', 'lab-1cpu', 'lab-fuzz', 'lab-fuzz']);
     expect(p.local).toMatchObject({ kernels: ['default', 'up', 'debug'], cpus: [1, 2] });
     expect(p.remote?.kernel).toBe('default');
     expect(p.kernels.sort()).toEqual(['debug', 'default', 'up']);
@@ -91,6 +91,28 @@ describe('nightly: the plan', () => {
       ['lab-affinity', 'up'],
     ]);
     expect(p.kernels.sort()).toEqual(['debug', 'default', 'up']);
+  });
+
+  it('the full night fuzzes long on the debug and up kernels (an hour in all by default); --quick does not fuzz', () => {
+    const p = nightPlan({ quick: false, margin: 0.1, seed: 1 });
+    const fuzz = p.suites.filter((s) => s.project === 'lab-fuzz');
+    expect(fuzz.map((s) => [s.kernel, s.label, s.env])).toEqual([
+      ['debug', 'debug', { M3LAB_FUZZ_KERNEL: 'debug', M3LAB_FUZZ_SECONDS: `${NIGHT_FUZZ_SECONDS}` }],
+      ['up', 'up', { M3LAB_FUZZ_KERNEL: 'up', M3LAB_FUZZ_SECONDS: `${NIGHT_FUZZ_SECONDS}` }],
+    ]);
+    expect(NIGHT_FUZZ_SECONDS * 2).toBe(3600);
+    expect(describePlan(p).filter((l) => l.includes('lab-fuzz'))).toEqual([
+      `suites     M3LAB_FUZZ_KERNEL=debug M3LAB_FUZZ_SECONDS=${NIGHT_FUZZ_SECONDS} vitest --project lab-fuzz`,
+      `suites     M3LAB_FUZZ_KERNEL=up M3LAB_FUZZ_SECONDS=${NIGHT_FUZZ_SECONDS} vitest --project lab-fuzz`,
+    ]);
+    expect(nightPlan({ quick: false, margin: 0.1, seed: 1, fuzzSeconds: 600 }).suites.filter((s) => s.project === 'lab-fuzz').map((s) => s.env?.M3LAB_FUZZ_SECONDS)).toEqual(['600', '600']);
+    expect(nightPlan({ quick: true, margin: 0.1, seed: 1 }).suites.some((s) => s.project === 'lab-fuzz')).toBe(false);
+  });
+
+  it('--fuzz-seconds: whole seconds from 10 to a day, else an error naming the option', () => {
+    expect(parseFuzzSeconds(undefined)).toBe(NIGHT_FUZZ_SECONDS);
+    expect(parseFuzzSeconds('3600')).toBe(3600);
+    for (const bad of ['0', '9', '1.5', 'x', '86401']) expect(() => parseFuzzSeconds(bad)).toThrow(/--fuzz-seconds/);
   });
 
   it('seed: fixed by default (history links tests by name and parameters), a number, or random', () => {
