@@ -4,6 +4,7 @@ import type { RemoteKmod } from '../harness/kmod/deploy.ts';
 import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { installKmod } from '../harness/kmod/install.ts';
 import type { LabNode } from '../harness/lab/node.ts';
+import { M3Cluster } from '../harness/m3/cluster.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
 import { labSuite } from './support/lab-suite.ts';
 
@@ -11,31 +12,40 @@ import { labSuite } from './support/lab-suite.ts';
 const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 // Seconds of fuzzing; the default keeps the suite near 2-3 minutes on the debug kernel under TCG.
 const SECONDS = Number(process.env.M3LAB_FUZZ_SECONDS ?? 75);
+// Remote mode: both nodes of a two-node cluster at once, through their proxies.
+const REMOTE_SECONDS = Number(process.env.M3LAB_FUZZ_REMOTE_SECONDS ?? Math.max(30, Math.round(SECONDS / 2)));
 const PROCS = 6;
 const THREADS = 3;
 const LOG_DIR = '/tmp/m3fuzz';
 
 let remote = new Map<string, RemoteKmod>();
 let fuzzOutput = '';
+let cluster: M3Cluster | undefined;
 
-describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc calls for ${SECONDS} s on one 2-vCPU node (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
+describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc calls for ${SECONDS} s on one 2-vCPU node, then ${REMOTE_SECONDS} s on both nodes of a cluster (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
   // Any kernel report while a test runs fails it, with the report attached (lab-suite.ts).
   const suite = labSuite({
-    need: { nodes: [{ cpus: 2 }] },
+    // node1 fuzzes alone first; node2 joins it for the remote mode.
+    need: { nodes: [{ cpus: 2 }, { cpus: 1 }] },
     seed: SEED,
     setup: async (h) => {
       remote = await installKmod([h.lab.nodes[0]!], [1]);
     },
-    // A failed test carries the fuzzer's summary and the last calls of every fuzzing process.
+    teardown: async () => {
+      await cluster?.teardown().catch(() => undefined);
+    },
+    // A failed test carries the fuzzer's summary and the last calls of every fuzzing process, on every node.
     evidence: async () => {
-      const n = node();
       const files: Record<string, string> = {};
       if (fuzzOutput) files['m3fuzz-output.txt'] = fuzzOutput;
-      const ls = await n.sh(`ls ${LOG_DIR}`);
-      for (const f of ls.stdout.split('\n').filter((l) => l.endsWith('.ring'))) {
-        const dump = await n.sh(`${fuzzer()} --dump ${LOG_DIR}/${f}`, 30_000);
-        files[`m3fuzz-calls-${f.replace(/\.ring$/, '')}.txt`] = dump.stdout + (dump.stderr ? `\n--- stderr ---\n${dump.stderr}` : '');
+      for (const n of suite.handle().lab.nodes) {
+        const ls = await n.sh(`ls ${LOG_DIR} 2>/dev/null`);
+        for (const f of ls.stdout.split('\n').filter((l) => l.endsWith('.ring'))) {
+          const dump = await n.sh(`${fuzzer()} --dump ${LOG_DIR}/${f}`, 30_000);
+          files[`m3fuzz-calls-${n.name}-${f.replace(/\.ring$/, '')}.txt`] = dump.stdout + (dump.stderr ? `\n--- stderr ---\n${dump.stderr}` : '');
+        }
       }
+      if (cluster) Object.assign(files, await cluster.proxyLogs().catch(() => ({})));
       return files;
     },
   });
@@ -95,5 +105,48 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
     expect({ ...rm }).toEqual({ code: 0, stderr: '' });
     const gone = await n.sh('test -e /proc/m3ipc || test -e /dev/m3ipc; echo $?');
     expect(gone.stdout.trim()).toBe('1');
+  });
+  suite.it(
+    `remote mode (seeds ${SEED + 1}, ${SEED + 2}): m3fuzz on both nodes of a cluster at once, a third of the endpoints on the other node, through authenticated proxies, and no kernel report`,
+    async () => {
+      const { lab } = suite.handle();
+      const [n1, n2] = [lab.nodes[0]!, lab.nodes[1]!] as LabNode[] as [LabNode, LabNode];
+      cluster = await M3Cluster.setup([n1, n2], { lab: { name: lab.state.spec.name, insecure: false } });
+      const c = cluster;
+      // A server on each node answers what reaches it (rt_server), so remote calls can succeed.
+      const servers = [await c.startServer(n1, 10), await c.startServer(n2, 10)];
+      const runs = await Promise.all(
+        [n1, n2].map(async (n, i) => {
+          const peer = servers[1 - i]!;
+          const args = ['--seed', `${SEED + 1 + i}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${REMOTE_SECONDS}`, '--log-dir', LOG_DIR, '--remote-dc', `${c.opts.dcid}`, '--remote-ep', `${peer.ep}`];
+          const cmd = c.remote.get(n.name)!.tests.m3fuzz!;
+          const res = await n.rpc.call('exec', { cmd, args, timeoutMs: (REMOTE_SECONDS + 40) * 1000 }, (REMOTE_SECONDS + 50) * 1000);
+          return { node: n.name, text: `${cmd} ${args.join(' ')}\n${res.stdout}\n--- stderr ---\n${res.stderr}`, res };
+        }),
+      );
+      fuzzOutput = runs.map((r) => `=== ${r.node}\n${r.text}`).join('\n');
+      await allure.attachment('m3fuzz output, both nodes', fuzzOutput, { contentType: 'text/plain' });
+      process.stderr.write(fuzzOutput);
+      for (const s of servers) await c.stopServer(s);
+      const outcome = runs.map((r) => ({ node: r.node, exit: r.res.code, timedOut: r.res.timedOut, finding: r.res.stdout.match(/(kernel report|invariant broken).*/)?.[0] }));
+      expect(outcome).toEqual(runs.map((r) => ({ node: r.node, exit: 0, timedOut: false, finding: undefined })));
+      // It really went remote: calls named the other node's endpoints, on both nodes.
+      const remoteCalls = runs.map((r) => Number(r.res.stdout.match(/m3fuzz: remote: (\d+) calls/)?.[1] ?? 0));
+      const remoteOk = runs.map((r) => Number(r.res.stdout.match(/m3fuzz: remote: \d+ calls .*, (\d+) ok/)?.[1] ?? 0));
+      await allure.attachment('remote calls per node (named, ok)', JSON.stringify({ remoteCalls, remoteOk }), { contentType: 'application/json' });
+      expect(remoteCalls.every((n) => n > 1000)).toBe(true);
+    },
+    (REMOTE_SECONDS + 180) * 1000,
+  );
+
+  suite.it('after the remote fuzz: no fuzzing process or D state on either node; proxies stop, the DC ends and rmmod succeeds everywhere', async () => {
+    const { lab } = suite.handle();
+    for (const n of lab.nodes) {
+      const rows = parseTable((await n.sh('ps -o pid,stat,comm')).stdout);
+      expect({ node: n.name, left: rows.filter((r) => /^m3fuzz/.test(r.COMMAND ?? '') || /^D/.test(r.STAT ?? '')) }).toEqual({ node: n.name, left: [] });
+    }
+    const c = cluster!;
+    cluster = undefined;
+    expect(await c.teardown()).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
  *   m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]
  *          [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
  *          [--rt-threads N] [--no-stop-on-report]
+ *          [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]
  *   m3fuzz --dump DIR|FILE [--last N]  the recorded calls, as text
  *
  * The parent initializes the DVS if nobody did, makes two DCs with
@@ -26,6 +27,16 @@
  * the others inside the kernel (windows that only open under preemption).
  * Oracles: a successful dc_init must answer its own dcid and one node; a
  * broken one stops the run (exit 5).
+ *
+ * Remote mode (--remote-dc, --remote-ep): on a node of a cluster whose
+ * proxies run, the cluster's DC and endpoints of processes on other nodes
+ * join the pools (a third of the endpoints, a quarter of the dcids), so
+ * IPC and vcopy calls cross the proxies and the remote paths of the module
+ * race the local ones and the proxy-role calls (forged put2lcl frames
+ * among them). So that the link lives long enough to be fuzzed, dvs_end,
+ * dc_end of the cluster's DC and proxy_unbind are not made in that mode
+ * (dvs_info instead: same draws, so seeds still replay). The summary
+ * counts the calls that named a remote endpoint and those that succeeded.
  *
  * Determinism: every random choice of a thread comes from its own generator,
  * seeded from (--seed, process slot, incarnation, thread), and each call
@@ -182,6 +193,7 @@ struct shared {
 	volatile int eps[EPPOOL];	/* endpoints seen by someone */
 	volatile int dcids[8];		/* dcids dc_init returned lately */
 	struct opstat st[MAXPROCS][NOPS];
+	long rcalls[MAXPROCS], rok[MAXPROCS];	/* calls naming a remote endpoint, and their successes */
 };
 
 static struct shared *sh;
@@ -196,6 +208,7 @@ static int opt_procs = 6, opt_threads = 3, opt_seconds = 60, opt_ring = 64;
 static long opt_calls = 2000000;	/* per thread */
 static int opt_bias = 25, opt_kill_ms = 400, opt_stop_on_report = 1, opt_rt = 1;
 static const char *opt_logdir = "/tmp/m3fuzz";
+static int opt_rdc = -1, opt_reps[8], opt_nreps;	/* remote mode */
 
 /* per process */
 static int fd = -1, my_slot, my_incarnation, my_uid;
@@ -228,6 +241,7 @@ struct th {
 	long calls;
 	int my_ep;	/* own endpoint, if bound */
 	int my_dc;
+	int remote;	/* this call named a remote endpoint */
 };
 
 static uint64_t rnd(struct th *t) { return splitmix(&t->rng); }
@@ -248,9 +262,21 @@ static void learn_ep(struct th *t, int ep)
 
 static int gen_ep(struct th *t)
 {
-	uint32_t k = rn(t, 100);
-	uint64_t r = rnd(t);	/* always drawn: the same numbers per call */
-	int learned = sh->eps[r % EPPOOL];
+	uint32_t k, q, w;
+	uint64_t r;
+	int learned;
+
+	if (opt_nreps) {	/* both always drawn in remote mode */
+		q = rn(t, 100);
+		w = rn(t, opt_nreps);
+		if (q < 33) {
+			t->remote = 1;
+			return opt_reps[w];
+		}
+	}
+	k = rn(t, 100);
+	r = rnd(t);	/* always drawn: the same numbers per call */
+	learned = sh->eps[r % EPPOOL];
 
 	if (k < 40)
 		return learned > 0 ? learned : M3_ENDPOINT(1 + r % 3, (int)(r >> 8) % 6 - 1);
@@ -273,9 +299,15 @@ static int gen_ep(struct th *t)
 
 static int gen_dcid(struct th *t)
 {
-	uint32_t k = rn(t, 100);
-	uint64_t r = rnd(t);
-	int d = sh->dcids[r % 8];
+	uint32_t k;
+	uint64_t r;
+	int d;
+
+	if (opt_rdc >= 0 && rn(t, 100) < 25)
+		return opt_rdc;
+	k = rn(t, 100);
+	r = rnd(t);
+	d = sh->dcids[r % 8];
 
 	if (k < 30)
 		return d;
@@ -727,6 +759,7 @@ static void one_call(struct th *t)
 	struct rec *r;
 
 	memset(&arg, 0, sizeof(arg));
+	t->remote = 0;
 	for (op = 0; op < NOPS; op++)
 		sum += ops[op].weight;
 	if (pct(t, opt_bias)) {
@@ -737,6 +770,12 @@ static void one_call(struct th *t)
 		for (op = 0; op < NOPS - 1 && w >= ops[op].weight; op++)
 			w -= ops[op].weight;
 		alen = gen_arg(t, op, &arg, fbuf);
+	}
+	/* remote mode keeps the cluster that is fuzzed (see the top) */
+	if (opt_rdc >= 0 && (op == OP_DVS_END || op == OP_PROXY_UNBIND ||
+			     (op == OP_DC_END && ((struct m3_dc_ref *)&arg)->dcid == opt_rdc))) {
+		op = OP_DVS_INFO;
+		alen = sizeof(struct m3_dvs_info);
 	}
 	cmd = op == OP_RAW ? raw_cmd(t) : ops[op].cmd;
 
@@ -807,6 +846,10 @@ static void one_call(struct th *t)
 		ret = -errno;
 	rec_end(r, ret);
 	count(op, ret);
+	if (t->remote) {
+		sh->rcalls[my_slot]++;
+		sh->rok[my_slot] += ret >= 0;
+	}
 
 	if (ret < 0 || pk != PK_GOOD)
 		return;
@@ -1283,6 +1326,7 @@ static void usage(void)
 		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]\n"
 		"              [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]\n"
 		"              [--rt-threads N] [--no-stop-on-report]\n"
+		"              [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]\n"
 		"       m3fuzz --dump DIR [--last N]\n");
 	exit(2);
 }
@@ -1294,6 +1338,7 @@ int main(int argc, char **argv)
 		{ "seconds", 1, 0, 'S' }, { "calls", 1, 0, 'c' }, { "log-dir", 1, 0, 'l' },
 		{ "ring", 1, 0, 'r' }, { "admin-bias", 1, 0, 'b' }, { "kill-ms", 1, 0, 'k' },
 		{ "rt-threads", 1, 0, 'R' }, { "no-stop-on-report", 0, 0, 'n' }, { "dump", 1, 0, 'd' }, { "last", 1, 0, 'L' },
+		{ "remote-dc", 1, 0, 'D' }, { "remote-ep", 1, 0, 'E' },
 		{ 0 }
 	};
 	const char *dump = NULL, *report = NULL;
@@ -1321,6 +1366,12 @@ int main(int argc, char **argv)
 		case 'n': opt_stop_on_report = 0; break;
 		case 'd': dump = optarg; break;
 		case 'L': last = atoi(optarg); break;
+		case 'D': opt_rdc = atoi(optarg); break;
+		case 'E':
+			if (opt_nreps == 8)
+				usage();
+			opt_reps[opt_nreps++] = (int)strtol(optarg, NULL, 0);
+			break;
 		default: usage();
 		}
 	}
@@ -1328,12 +1379,19 @@ int main(int argc, char **argv)
 		return !stat(dump, &st) && S_ISREG(st.st_mode) ? -dump_file(dump, last) : dump_dir(dump, last);
 	if (opt_procs < 1 || opt_procs > MAXPROCS || opt_threads < 1 || opt_threads > MAXTHREADS ||
 	    opt_seconds < 1 || opt_seconds > 24 * 3600 || opt_ring < 1 || opt_ring > 65536 ||
-	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0 || opt_rt < 0)
+	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0 || opt_rt < 0 ||
+	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS)
 		usage();
 	/* the number other tools parse first */
 	printf("m3fuzz: seed %llu procs %d threads %d seconds %d calls/thread %ld admin-bias %d%% kill-ms %d rt-threads %d log-dir %s\n",
 	       (unsigned long long)opt_seed, opt_procs, opt_threads, opt_seconds, opt_calls,
 	       opt_bias, opt_kill_ms, opt_rt, opt_logdir);
+	if (opt_nreps) {
+		printf("m3fuzz: remote mode: dc %d, endpoints", opt_rdc);
+		for (i = 0; i < opt_nreps; i++)
+			printf(" %d", opt_reps[i]);
+		printf("\n");
+	}
 	fflush(stdout);
 
 	pagesz = sysconf(_SC_PAGESIZE);
@@ -1466,6 +1524,15 @@ int main(int argc, char **argv)
 		printf("m3fuzz: %llu calls (%llu ok) in %.1f s, %.0f calls/s; %lu kills, %lu respawns; seed %llu\n",
 		       (unsigned long long)total, (unsigned long long)tot_ok, secs, total / secs,
 		       kills, respawns, (unsigned long long)opt_seed);
+	}
+	if (opt_nreps) {
+		long rc = 0, ro = 0;
+
+		for (i = 0; i < MAXPROCS; i++) {
+			rc += sh->rcalls[i];
+			ro += sh->rok[i];
+		}
+		printf("m3fuzz: remote: %ld calls named an endpoint of another node (dc %d), %ld ok\n", rc, opt_rdc, ro);
 	}
 	if (sh->broken)
 		printf("m3fuzz: invariant broken after %.1f s: %s\n", t_report >= 0 ? t_report / 1e6 : (now_us() - start) / 1e6, sh->why);
