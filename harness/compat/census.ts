@@ -120,7 +120,7 @@ export function firstMissing(stderr: string): string {
     [/error: '(\w+)' undeclared/, (m) => m[1]!],
     [/error: implicit declaration of function '(\w+)'/, (m) => m[1]!],
     [/error: unknown type name '(\w+)'/, (m) => m[1]!],
-    [/(?:storage size of|invalid use of undefined type|dereferencing pointer to incomplete type)[^']*'(?:\w+ )?'?(struct \w+)'/, (m) => m[1]!],
+    [/(?:invalid use of undefined type|dereferencing pointer to incomplete type) '(struct \w+)'/, (m) => m[1]!],
     [/undefined reference to `(\w+)'/, (m) => m[1]!],
     // an undefined print macro in a printf: "expected ')' before 'MSG1_FORMAT'"
     [/error: expected .* before '([A-Z][A-Z0-9_]+)'/, (m) => m[1]!],
