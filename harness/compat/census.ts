@@ -11,7 +11,7 @@
  *      compat header. A missing function counts (the link fails), not only a missing macro.
  * The source tree is test data: it is only read; everything is built in a temp dir.
  *
- *   node --import tsx harness/compat/census.ts [--json] [--verbose]
+ *   node --import tsx harness/compat/census.ts [--json] [--verbose] [--static]
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -190,7 +190,12 @@ async function buildCompat(dir: string): Promise<{ inc: string; lib: string }> {
   return { inc, lib };
 }
 
-export async function census(tree = origTree()): Promise<Census> {
+export interface CensusOptions {
+  /** link with -static, as the issue's method and the guests' programs do (slower) */
+  static?: boolean;
+}
+
+export async function census(tree = origTree(), opts: CensusOptions = {}): Promise<Census> {
   if (!existsSync(tree) || !statSync(tree).isDirectory()) {
     throw new Error(`no MOL-IPC tree at ${tree}: set M3LAB_ORIG_MOLIPC to a copy of PabloPessolani/MOL-IPC`);
   }
@@ -216,7 +221,7 @@ export async function census(tree = origTree()): Promise<Census> {
         continue;
       }
       const out = path.join(tmp, 'a.out');
-      const compat = await gcc([...commonFlags, '-I', inc, ...includeDirs(mirror, file), path.join(mirror, file), '-o', out, '-L', lib, '-lm3ipc_compat', '-lpthread', '-lrt', '-lm'], tmp);
+      const compat = await gcc([...commonFlags, '-I', inc, ...includeDirs(mirror, file), path.join(mirror, file), ...(opts.static ? ['-static'] : []), '-o', out, '-L', lib, '-lm3ipc_compat', '-lpthread', '-lrt', '-lm'], tmp);
       if (compat.ok) results.push({ file, verdict: 'ok' });
       else {
         const missing = firstMissing(compat.stderr);
@@ -259,6 +264,6 @@ export function formatCensus(c: Census, verbose = false): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const c = await census();
+  const c = await census(origTree(), { static: args.includes('--static') });
   process.stdout.write(args.includes('--json') ? JSON.stringify(c, null, 2) + '\n' : formatCensus(c, args.includes('--verbose')) + '\n');
 }
