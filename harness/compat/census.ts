@@ -54,6 +54,11 @@ export interface ProgramResult {
   /** the group of `missing` (what the compat layer leaves out) */
   cause?: string;
   error?: string;
+  /**
+   * Compat names an original header left in place (com.h, const.h, ...) redefines: the program
+   * builds, but with the original's value (NOTIFY_MESSAGE, ...), not the compat layer's.
+   */
+  redefined?: string[];
 }
 
 export interface Census {
@@ -150,7 +155,8 @@ async function gcc(args: string[], cwd: string): Promise<{ ok: boolean; stderr: 
 
 // Both builds see the same dialect, the original's: a libc function called without its header
 // is implicitly declared (a warning), as the programs were written.
-const commonFlags = ['-std=gnu11', '-D_GNU_SOURCE', '-DMOL_USERSPACE'];
+// MOL_USERSPACE: the original's table headers pick their user-space types with it.
+const commonFlags = ['-std=gnu11', '-DMOL_USERSPACE'];
 
 /** The include dirs of the original Makefiles (-I..) and the tree root. */
 function includeDirs(root: string, file: string): string[] {
@@ -222,7 +228,9 @@ export async function census(tree = origTree(), opts: CensusOptions = {}): Promi
       }
       const out = path.join(tmp, 'a.out');
       const compat = await gcc([...commonFlags, '-I', inc, ...includeDirs(mirror, file), path.join(mirror, file), ...(opts.static ? ['-static'] : []), '-o', out, '-L', lib, '-lm3ipc_compat', '-lpthread', '-lrt', '-lm'], tmp);
-      if (compat.ok) results.push({ file, verdict: 'ok' });
+      // only where a header redefines them (a program's own #define is its business)
+      const redefined = [...new Set([...compat.stderr.matchAll(/^([^:\n]+):\d+(?::\d+)?: warning: "(\w+)" redefined/gm)].filter((m) => !m[1]!.endsWith(file)).map((m) => m[2]!))].sort();
+      if (compat.ok) results.push({ file, verdict: 'ok', ...(redefined.length > 0 ? { redefined } : {}) });
       else {
         const missing = firstMissing(compat.stderr);
         results.push({ file, verdict: 'compat-fails', missing, cause: causeOf(missing), error: compat.stderr.split('\n').find((l) => /error/.test(l))?.trim() });
@@ -252,6 +260,11 @@ export function formatCensus(c: Census, verbose = false): string {
   for (const [cause, rs] of byCause(c)) {
     lines.push(`  ${cause}: ${rs.length}`);
     for (const r of rs) lines.push(`    ${r.file}: ${r.missing}`);
+  }
+  const redefs = c.results.filter((r) => r.redefined);
+  if (redefs.length > 0) {
+    lines.push(`${redefs.length} build with compat names redefined by an original header they include:`);
+    for (const r of redefs) lines.push(`    ${r.file}: ${r.redefined!.join(' ')}`);
   }
   if (verbose) {
     for (const v of ['orig-fails', 'minix-protocol'] as const) {

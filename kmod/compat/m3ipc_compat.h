@@ -88,8 +88,9 @@ extern "C" {
 #define MAXDCNAME		16	/* = DC_NAME_LEN */
 #define MAXPROCNAME		16	/* = PROC_NAME_LEN */
 #define MAXNODENAME		16
-/* the original's data per proxy frame on a 1500-byte Ethernet link */
-#define MAXBUFSIZE		1024
+/* the original's data per proxy datagram on x86_64: a 1500-byte Ethernet
+ * frame less the IP and UDP headers and its 124-byte proxy header */
+#define MAXBUFSIZE		1348
 
 /* the original's fixed task slots (negative p_nr, as in MINIX) */
 #define KERNEL			(-1)
