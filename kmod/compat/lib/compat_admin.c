@@ -243,3 +243,46 @@ long mnx_node_down(int nodeid)
 {
 	return m3_node_down(nodeid);
 }
+
+/* m3ipc binds the calling thread already: the original's thread bind is
+ * its bind here */
+long mnx_tbind(int dcid, int p_nr)
+{
+	return m3_bind(dcid, 0, p_nr);
+}
+
+long mnx_unbind_T(int dcid, int endpoint, long timeout_ms)
+{
+	if (timeout_ms < -1)
+		return EMOLINVAL;
+	return m3_unbind(dcid, endpoint);
+}
+
+/* the level of @endpoint (or SELF) in @dcid; s_id and s_warn are 0 */
+long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
+{
+	struct m3_proc_info pi;
+	struct m3_getep self;
+	long ret;
+
+	if (!priv)
+		return EMOLINVAL;
+	memset(priv, 0, sizeof(*priv));
+	if (endpoint == SELF) {
+		memset(&self, 0, sizeof(self));
+		ret = m3_getep_info(&self);
+		if (ret < 0)
+			return ret;
+		priv->s_level = self.priv;
+		return OK;
+	}
+	ret = m3_proc_info(dcid, _ENDPOINT_P(endpoint), &pi);
+	if (ret < 0)
+		return ret;
+	if (pi.endpoint == M3_NONE)
+		return EMOLNOTBIND;
+	if (pi.endpoint != endpoint)
+		return EMOLENDPOINT;
+	priv->s_level = pi.priv;
+	return OK;
+}

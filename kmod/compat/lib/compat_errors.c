@@ -22,6 +22,11 @@ _Static_assert(HARDWARE_PRIV == M3_PRIV_HARDWARE &&
 	       SERVER_PRIV == M3_PRIV_SERVER && USER_PRIV == M3_PRIV_USER,
 	       "privilege levels agree");
 _Static_assert(DC_NAME_LEN == M3_DC_NAME_LEN, "DC names");
+_Static_assert(NR_DCS <= M3_MAX_DCS && NR_NODES <= M3_MAX_NODES &&
+	       NR_TASKS <= M3_MAX_TASKS && NR_PROCS <= M3_MAX_PROCS,
+	       "a DC of the original's sizes fits the module's limits");
+_Static_assert(MAXCOPYBUF == M3_RMT_MAX_PAYLOAD && MAXDCNAME == DC_NAME_LEN,
+	       "buffer limits agree with the module");
 
 static const struct {
 	long code;

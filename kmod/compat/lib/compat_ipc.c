@@ -106,8 +106,9 @@ long mnx_notify(int dst_ep)
 	return mnx_ipc(M3_IOC_NOTIFY, dst_ep, NULL, 0, 0);
 }
 
-/* OK when all bytes were copied */
-long mnx_vcopy(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
+/* OK when all bytes were copied; parenthesised: the header's macro of the
+ * same name casts a program's addresses */
+long (mnx_vcopy)(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
 	       int bytes)
 {
 	struct m3_vcopy a;
@@ -142,34 +143,18 @@ long mnx_wait4bind(void)
 	return mnx_wait4bind_T(TIMEOUT_FOREVER);
 }
 
-/* ---- no counterpart in m3ipc (kmod/README.md, "Compat layer") ---- */
-
-long mnx_migr_start(int dcid, int endpoint)
+long mnx_src_notify(int src_nr, int dst_ep)
 {
-	return EMOLNOSYS;
-}
+	struct m3_getep self;
+	long ret;
 
-long mnx_migr_rollback(int dcid, int endpoint)
-{
-	return EMOLNOSYS;
-}
-
-long mnx_migr_commit(int pid, int dcid, int endpoint, int new_node)
-{
-	return EMOLNOSYS;
-}
-
-long mnx_bkupbind(int dcid, int pid, int endpoint, int nodeid)
-{
-	return EMOLNOSYS;
-}
-
-long mnx_replbind(int dcid, int pid, int endpoint)
-{
-	return EMOLNOSYS;
-}
-
-long mnx_sendas(int src_ep, int dst_ep, mnx_ptr_t m, long timeout_ms)
-{
-	return EMOLNOSYS;
+	if (src_nr != SELF) {
+		memset(&self, 0, sizeof(self));
+		ret = m3_getep_info(&self);
+		if (ret < 0)
+			return ret;
+		if (src_nr != self.p_nr && src_nr != self.endpoint)
+			return EMOLNOSYS;	/* on another's behalf */
+	}
+	return mnx_notify(dst_ep);
 }
