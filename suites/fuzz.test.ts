@@ -113,8 +113,11 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       const [n1, n2] = [lab.nodes[0]!, lab.nodes[1]!] as LabNode[] as [LabNode, LabNode];
       cluster = await M3Cluster.setup([n1, n2], { lab: { name: lab.state.spec.name, insecure: false } });
       const c = cluster;
-      // A server on each node answers what reaches it (rt_server), so remote calls can succeed.
-      const servers = [await c.startServer(n1, 10), await c.startServer(n2, 10)];
+      // A server on each node answers what reaches it (rt_server), each known on the other node
+      // (rmtbind, USER level), so remote calls can succeed.
+      const servers = [await c.startServer(n1, 10), await c.startServer(n2, 11)];
+      await c.grant(n1, servers[1]!.ep, n2, 'user');
+      await c.grant(n2, servers[0]!.ep, n1, 'user');
       const runs = await Promise.all(
         [n1, n2].map(async (n, i) => {
           const peer = servers[1 - i]!;
@@ -147,6 +150,10 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
     }
     const c = cluster!;
     cluster = undefined;
-    expect(await c.teardown()).toEqual([]);
+    // A fuzzing call may still end the cluster's DC by a way m3fuzz cannot see (a raw ioctl number):
+    // the DC being gone already is no failure; anything else that does not tear down is.
+    const problems = await c.teardown();
+    await allure.attachment('cluster teardown', problems.join('\n') || '(clean)', { contentType: 'text/plain' });
+    expect(problems.filter((p) => !/dc-end failed: .*No such device or address/.test(p))).toEqual([]);
   });
 });

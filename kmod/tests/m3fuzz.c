@@ -771,12 +771,6 @@ static void one_call(struct th *t)
 			w -= ops[op].weight;
 		alen = gen_arg(t, op, &arg, fbuf);
 	}
-	/* remote mode keeps the cluster that is fuzzed (see the top) */
-	if (opt_rdc >= 0 && (op == OP_DVS_END || op == OP_PROXY_UNBIND ||
-			     (op == OP_DC_END && ((struct m3_dc_ref *)&arg)->dcid == opt_rdc))) {
-		op = OP_DVS_INFO;
-		alen = sizeof(struct m3_dvs_info);
-	}
 	cmd = op == OP_RAW ? raw_cmd(t) : ops[op].cmd;
 
 	/* where the argument lives */
@@ -802,6 +796,17 @@ static void one_call(struct th *t)
 		break;
 	default:
 		ptr = argp;
+	}
+	/*
+	 * Remote mode keeps the cluster that is fuzzed (see the top); the
+	 * kernel reads zeros from the read-only page: dcid 0.
+	 */
+	if (opt_rdc >= 0 && (op == OP_DVS_END || op == OP_PROXY_UNBIND ||
+			     (op == OP_DC_END && (((struct m3_dc_ref *)&arg)->dcid == opt_rdc ||
+						  (pk == PK_RDONLY && opt_rdc == 0))))) {
+		op = OP_DVS_INFO;
+		alen = sizeof(struct m3_dvs_info);
+		cmd = ops[op].cmd;
 	}
 
 	switch (op) {
