@@ -22,14 +22,16 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     build (or reuse) the guest image and the kernel variants named
   m3lab kmod build [--kernel V]     build m3ipc.ko against that kernel's tree, and the static tools
   m3lab up [--nodes N] [--cpus C] [--maxcpus M] [--sockets S] [--memory MB] [--accel auto|kvm|tcg]
-           [--kernel default|debug|up] [--lab FILE] [--append ARGS] [--json]
-                                    boot a lab and leave it running
+           [--kernel default|debug|up] [--lab FILE] [--append ARGS] [--cold] [--json]
+                                    boot a lab and leave it running (from the snapshot of each
+                                    node's shape, made on first use; --cold: a real boot)
   m3lab status [--json]             the running lab's nodes
   m3lab ssh NODE [-- CMD...]        a shell or one command on a node
   m3lab down                        stop the running lab
   m3lab bench lab [--nodes N] [--kernel V] [--repeat R] [--json]
-                                    seconds from QEMU start to a ready lab (cold boot), median and
-                                    spread, split into phases: firmware, kernel, userspace, agent, setup
+                                    seconds from QEMU start to a ready lab, median and spread: cold
+                                    boots (firmware, kernel, userspace, agent, setup) and restores
+                                    from the snapshot (load, identity, agent, setup)
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests (with --lab:
@@ -38,14 +40,14 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
                                     socket, futex, process_vm_readv and memcpy in the same guest;
                                     with --lab on the file's first board, CPUs above each count offline
-  m3lab run [--kernel V] [--append ARGS] [SUITE...]
+  m3lab run [--kernel V] [--append ARGS] [--cold] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own)
   m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
   m3lab replay BUNDLE [--print]     run a failed test again from its evidence bundle (.m3lab/bundles/...):
                                     same suite, test, seed (M3LAB_SEED), kernel and command line
   m3lab fault KIND NODE [--for S]   break the running lab by hand (m3lab fault --help lists kinds)
   m3lab heal [all | KIND NODE]      heal what m3lab fault broke
-  m3lab lab [--lab FILE] [--kernel V] [SUITE...]
+  m3lab lab [--lab FILE] [--kernel V] [--cold] [SUITE...]
                                     the main job (make lab): image, lab, suites, report, summary
   m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random]
                                     suites over the kernel variants and the bench matrix, figures
@@ -58,6 +60,11 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
 `;
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
+
+/** --cold: every lab of this command (and of the suites it runs) boots for real, no snapshot. */
+function coldIf(cold: boolean | undefined): void {
+  if (cold) process.env.M3LAB_COLD = '1';
+}
 
 function labOptions(values: Record<string, unknown>): LabOptions {
   const num = (k: string) => {
@@ -99,9 +106,11 @@ async function cmdUp(argv: string[]): Promise<number> {
       lab: { type: 'string' },
       kernel: { type: 'string' },
       json: { type: 'boolean' },
+      cold: { type: 'boolean' },
     },
   });
   const overrides = labOptions(values);
+  coldIf(values.cold);
   const spec = values.lab ? loadLabFile(values.lab, overrides) : resolveLab({}, overrides);
   const lab = await Lab.boot(spec, { detached: true, log });
   const status = lab.status();
@@ -251,7 +260,8 @@ async function cmdDown(): Promise<number> {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' }, cold: { type: 'boolean' } } });
+  coldIf(values.cold);
   // Suites read the kernel and command line of the labs they boot from the environment.
   if (values.kernel !== undefined) process.env.M3LAB_KERNEL = oneKernel(values.kernel);
   if (values.append !== undefined) process.env.M3LAB_APPEND = values.append;
@@ -343,7 +353,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'nightly':
         return await (await import('./nightly/command.ts')).cmdNightly(rest);
       case 'lab': {
-        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, sockets: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' } } });
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { lab: { type: 'string' }, nodes: { type: 'string' }, cpus: { type: 'string' }, maxcpus: { type: 'string' }, sockets: { type: 'string' }, memory: { type: 'string' }, accel: { type: 'string' }, append: { type: 'string' }, kernel: { type: 'string' }, cold: { type: 'boolean' } } });
+        coldIf(values.cold);
         return await labJob({ labFile: values.lab, overrides: labOptions(values), suites: positionals });
       }
       case undefined:

@@ -23,4 +23,6 @@ export function stateRoot(): string {
 
 export const recipePath = path.join(repoRoot, 'images', 'recipe.yaml');
 export const guestInitPath = path.join(repoRoot, 'images', 'init.sh');
+/** The restored node's reseed-and-clock helper, built into the image. */
+export const guestIdentPath = path.join(repoRoot, 'images', 'ident.c');
 export const agentBundlePath = (hash: string) => path.join(cacheDir(), 'agent', `m3lab-agent-${hash}.cjs`);

@@ -34,6 +34,7 @@ for word in $(cat /proc/cmdline); do
 	m3lab.lan=*) LAN="${word#*=}" ;;
 	m3lab.mgmtmac=*) MGMTMAC="${word#*=}" ;;
 	m3lab.lanmac=*) LANMAC="${word#*=}" ;;
+	m3lab.template=*) TEMPLATE="${word#*=}" ;;
 	esac
 done
 
@@ -59,6 +60,33 @@ if [ -n "$LAN" ] && LANIF=$(iface_of "$LANMAC"); then
 	ip link set "$LANIF" name lan0 && LANIF=lan0
 	ip addr add "$LAN" dev "$LANIF"
 	ip link set "$LANIF" up
+fi
+
+# A snapshot's template (harness/qemu/snapshot.ts) stops here, is saved, and
+# every node restored from it wakes up in this read: its own name, addresses,
+# MACs, a random seed and the host's clock come in on the second serial port.
+# dropbear starts only after that, so its host key is made from the node's own
+# reseeded pool, not the template's.
+if [ "$TEMPLATE" = 1 ]; then
+	stty -F /dev/ttyS1 clocal -echo -icrnl 2>/dev/null
+	m3lab-ident --zero-free || say "m3lab-ident --zero-free failed"
+	echo "M3LAB-SNAPSHOT-POINT ${NAME:-m3lab}" > /dev/console
+	read -r W_NAME W_LAN W_MGMTMAC W_LANMAC W_SEED W_EPOCH < /dev/ttyS1
+	NAME=$W_NAME
+	hostname "$NAME"
+	m3lab-ident "$W_SEED" "$W_EPOCH" || say "m3lab-ident failed"
+	# The restored QEMU's user network starts with an empty ARP table: it asks
+	# for 10.0.2.15 again and learns the new MAC from the answer.
+	[ -n "$MGMT" ] && ip link set "$MGMT" address "$W_MGMTMAC"
+	if [ -n "$LANIF" ]; then
+		ip link set "$LANIF" down
+		ip link set "$LANIF" address "$W_LANMAC"
+		ip addr flush dev "$LANIF"
+		ip addr add "$W_LAN" dev "$LANIF"
+		ip link set "$LANIF" up
+	fi
+	mkdir -p /run/m3lab
+	echo "$NAME" > /run/m3lab/restored
 fi
 
 mkdir -p /etc/dropbear /var/log /root

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
-import { cacheDir, guestInitPath, recipePath } from '../paths.ts';
+import { cacheDir, guestIdentPath, guestInitPath, recipePath } from '../paths.ts';
 import { writeCpio, type CpioEntry } from './cpio.ts';
 import { fetchAll } from './debs.ts';
 import { libraryClosure, resolveInRoot } from './elf.ts';
@@ -74,7 +74,27 @@ export async function imageHash(recipe: Recipe, key: LabKey): Promise<string> {
   h.update(INITTAB);
   h.update(key.publicKey);
   h.update(await sha256File(recipe.node));
+  h.update(readFileSync(guestIdentPath));
+  h.update(await compilerVersion());
   return h.digest('hex').slice(0, 16);
+}
+
+let ccVersion: string | undefined;
+async function compilerVersion(): Promise<string> {
+  ccVersion ??= (await execa('cc', ['--version'], { reject: false })).stdout.split('\n')[0] ?? '';
+  return ccVersion;
+}
+
+/**
+ * m3lab-ident (images/ident.c): reseeds a restored node's random pool and steps
+ * its clock, which busybox cannot do. The host's compiler builds it static, so
+ * it needs nothing from the image.
+ */
+async function buildIdent(dir: string): Promise<Buffer> {
+  const out = path.join(dir, 'm3lab-ident');
+  const res = await execa('cc', ['-static', '-Os', '-Wall', '-Wextra', '-Werror', '-o', out, guestIdentPath], { reject: false, all: true });
+  if (res.exitCode !== 0) throw new InfraError(`cannot build ${guestIdentPath} (cc -static): ${res.all}`);
+  return readFileSync(out);
 }
 
 type Log = (line: string) => void;
@@ -146,6 +166,14 @@ export async function buildImage(opts: { force?: boolean; log?: Log } = {}): Pro
     programFiles.push(hit);
   }
   addFile('/usr/bin/node', readFileSync(recipe.node), 0o755);
+  mkdirSync(cache, { recursive: true });
+  const identDir = path.join(cache, `ident-${process.pid}`);
+  mkdirSync(identDir, { recursive: true });
+  try {
+    addFile('/usr/bin/m3lab-ident', await buildIdent(identDir), 0o755);
+  } finally {
+    rmSync(identDir, { recursive: true, force: true });
+  }
   const libs = await libraryClosure([...programFiles.filter((f) => !f.endsWith('busybox')), recipe.node], pkgRoots);
   const interp = pkgRoots.map((r) => resolveInRoot(r, 'lib64/ld-linux-x86-64.so.2')).find(Boolean);
   if (!interp) throw new InfraError('no dynamic loader ld-linux-x86-64.so.2 in the recipe packages (add libc6)');

@@ -23,6 +23,7 @@ import os from 'node:os';
 
 export { LabNode, type NodeState } from './node.ts';
 import { freePort } from './ports.ts';
+import { powerOnWithFreshPort, startFromSnapshot, type RestoreInfo } from './vm-start.ts';
 import { isAlive, isOurs, stopProcess } from './procs.ts';
 
 export const LAN_PREFIX = 24;
@@ -50,6 +51,8 @@ export interface NodeRecord extends NodeRecordBase {
   bootPhases?: BootPhases;
   /** Boots power-cycled because the guest went silent (debug kernels under TCG). */
   bootRetries?: number;
+  /** Started from a snapshot (vm-start.ts): its key and where the time went. */
+  restore?: RestoreInfo;
 }
 
 export interface LabState {
@@ -82,6 +85,11 @@ export function bootTimeoutMs(accel: Accel, cpus: number, nodes: number, kernel 
   // KASAN and lockdep make a debug kernel's boot ~6x slower under TCG (~30 s alone, ~50 s three at once).
   const variant = kernel === 'debug' ? 3 : 1;
   return Math.round(base * variant * (1 + 0.25 * (cpus - 1)) * Math.max(1, nodes / 2) * hostFactor() * 1000);
+}
+
+/** Labs start from snapshots unless asked for a real boot (--cold, M3LAB_COLD=1). */
+export function useSnapshots(opts: { cold?: boolean }): boolean {
+  return opts.cold === undefined ? process.env.M3LAB_COLD !== '1' : !opts.cold;
 }
 
 function hostFactor(): number {
@@ -158,27 +166,10 @@ export function sweepStale(root = stateRoot(), log: (l: string) => void = () => 
   return cleaned;
 }
 
-/**
- * Starts a node's QEMU. The SSH port was free when picked, but another process can
- * take it before QEMU binds it; QEMU then exits at once saying so, and the node is
- * started again on a new port (up to three times).
- */
-async function powerOnWithFreshPort(nodes: QemuLabNode[], i: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const n = nodes[i]!;
-    await n.target.power.on();
-    n.record.pid = n.target.pid;
-    const exited = await Promise.race([n.target.gone.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
-    if (!exited || attempt >= 3 || !/host forwarding|hostfwd/i.test(n.target.stderrText())) return;
-    const spec = { ...n.target.spec, sshPort: await freePort() };
-    n.record.sshPort = spec.sshPort;
-    n.record.spec = { ...n.record.spec, sshPort: spec.sshPort };
-    nodes[i] = new LabNode(n.record, new QemuTarget(spec));
-  }
-}
-
 export interface BootOptions {
   detached?: boolean;
+  /** true: a real boot of every node, no snapshot; false: snapshots; unset: M3LAB_COLD=1 says cold. */
+  cold?: boolean;
   log?: (line: string) => void;
 }
 
@@ -323,6 +314,7 @@ export class Lab {
       const boardsUp = Promise.all(boards.map((b) => bringUpBoard(b, Date.now() + Math.max(120_000, bootTimeoutMs(accel.accel, b.record.board.cpus ?? 1, spec.nodes.length + boards.length)), bundle, log)));
       boardsUp.catch(() => undefined);
       const maxCpus = Math.max(...spec.nodes.map((n) => n.cpus));
+      const snapshots = useSnapshots(opts);
       const ready = async (n: QemuLabNode, deadline: number) => {
         await n.target.waitBooted(deadline);
         await n.connect(deadline, bundle);
@@ -330,7 +322,8 @@ export class Lab {
         await lab.scaleGuest(n);
         const readyAt = Date.now();
         n.record.readySeconds = Math.round((readyAt - started) / 100) / 10;
-        const log0 = await n.rpc.call('dmesg', { since: -1 }, 20_000).catch(() => undefined);
+        // A restored node's kernel log and uptime are its template's: no boot phases.
+        const log0 = n.record.restore ? undefined : await n.rpc.call('dmesg', { since: -1 }, 20_000).catch(() => undefined);
         n.record.bootPhases = bootPhases({
           startedAt: n.target.startedAt ?? started,
           bootedAt: n.target.bootedAt ?? helloAt,
@@ -339,12 +332,29 @@ export class Lab {
           uptimeAtHello: n.hello!.uptimeSeconds,
           initSeconds: log0 ? initSeconds(log0.records) : undefined,
         });
+        if (n.record.restore) {
+          const r = n.record.restore;
+          r.agent = Math.round((helloAt - (n.target.bootedAt ?? helloAt)) / 10) / 100;
+          r.setup = Math.round((readyAt - helloAt) / 10) / 100;
+          r.total = Math.round((readyAt - (n.target.startedAt ?? started)) / 10) / 100;
+        }
         if (n.hello!.kernelRelease !== n.record.kernel.release) {
           throw new InfraError(`${n.name}: booted kernel ${n.hello!.kernelRelease}, expected ${n.record.kernel.release} (variant ${n.record.kernel.variant})`);
         }
         log(`lab: ${n.name} ready in ${n.record.readySeconds} s (${n.record.kernel.variant} kernel ${n.hello!.kernelRelease}, cpus ${n.hello!.cpusOnline.join(',')})`);
       };
-      if (spec.nodes.some((n) => n.kernel === 'debug')) {
+      if (snapshots) {
+        // Each node from the snapshot of its shape; a missing one is made by the first node of that shape.
+        log(`lab: ${nodes.length} node(s) starting from snapshots`);
+        await Promise.all(nodes.map((n, i) => startFromSnapshot(nodes, i, {
+          imageHash: image.hash,
+          deadline: started + bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
+          log,
+          changed: () => writeState(state),
+        })));
+        writeState(state);
+        await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, nodes.length, n.record.kernel.variant))));
+      } else if (spec.nodes.some((n) => n.kernel === 'debug')) {
         /*
          * A debug guest silent for DEBUG_SILENT_MS before its ready marker is
          * taken for stuck in boot and power-cycled, at most twice, and said so
@@ -446,15 +456,26 @@ export class Lab {
     old.disconnect();
     await old.target.power.off(2000);
     const record = old.record;
-    const target = new QemuTarget(old.target.spec);
-    const node = new LabNode(record, target);
-    this.nodes[this.nodes.indexOf(old)] = node;
+    const at = this.nodes.indexOf(old);
     const started = Date.now();
     const deadline = started + bootTimeoutMs(this.state.accel.accel, record.spec.cpus, 1, record.kernel?.variant);
-    await target.power.on();
-    record.pid = target.pid;
-    writeState(this.state);
-    await target.waitBooted(deadline);
+    let node: QemuLabNode;
+    if (record.restore && useSnapshots({})) {
+      // A node that started from a snapshot starts from it again: a fresh kernel, as a boot gives.
+      const one: QemuLabNode[] = [new LabNode(record, new QemuTarget({ ...old.target.spec, incoming: false }))];
+      this.nodes[at] = one[0]!;
+      await startFromSnapshot(one, 0, { imageHash: this.state.image.hash, deadline, log: () => {}, changed: () => writeState(this.state) });
+      node = one[0]!;
+      this.nodes[at] = node;
+    } else {
+      const target = new QemuTarget({ ...old.target.spec, incoming: false, ctlSocket: undefined });
+      node = new LabNode(record, target);
+      this.nodes[at] = node;
+      await target.power.on();
+      record.pid = target.pid;
+      writeState(this.state);
+      await target.waitBooted(deadline);
+    }
     await node.connect(deadline, (await agentBundle()).code);
     await this.scaleGuest(node);
     record.readySeconds = Math.round((Date.now() - started) / 100) / 10;

@@ -29,6 +29,13 @@ export interface QemuNodeSpec {
   lanAddress: string;
   lanPrefix: number;
   privateKey: string;
+  /**
+   * A second serial port on this Unix socket: a snapshot's template waits on it,
+   * and a restored node gets its identity through it (snapshot.ts).
+   */
+  ctlSocket?: string;
+  /** Started to load a snapshot: QEMU waits for migrate-incoming (-incoming defer). */
+  incoming?: boolean;
 }
 
 export function macs(index: number): { mgmt: string; lan: string } {
@@ -83,6 +90,8 @@ export function qemuArgs(s: QemuNodeSpec): string[] {
   if (s.lanSocket) {
     args.push('-netdev', `vde,id=lan,sock=${s.lanSocket}`, '-device', `virtio-net-pci,netdev=lan,mac=${mac.lan},romfile=`);
   }
+  if (s.ctlSocket) args.push('-chardev', `socket,id=ctl,path=${s.ctlSocket},server=on,wait=off`, '-serial', 'chardev:ctl');
+  if (s.incoming) args.push('-incoming', 'defer');
   return args;
 }
 
@@ -207,8 +216,7 @@ export class QemuTarget implements Target {
    * (BootTimeoutError): a guest halted in early boot need not wait out the
    * whole deadline.
    */
-  async waitBooted(deadline: number, silentMs?: number): Promise<void> {
-    const marker = `${READY_MARKER} ${this.name}`;
+  async waitBooted(deadline: number, silentMs?: number, marker = `${READY_MARKER} ${this.name}`): Promise<void> {
     let exited: string | undefined;
     let bytes = this.consoleBytes();
     let grew = Date.now();

@@ -19,12 +19,14 @@ const log = (l: string) => process.stderr.write(`${l}\n`);
 /**
  * A lab for one suite file: the running lab from `m3lab up` when it has what the
  * suite needs (unless M3LAB_OWN_LAB=1), otherwise one booted for this file alone.
+ * `fresh`: always its own lab, restored from snapshots or booted cold whatever
+ * M3LAB_COLD says (a suite about how labs start).
  * Boot and connection failures surface as InfraError, i.e. Allure "broken".
  */
-export async function useLab(need: Record<string, unknown>): Promise<LabHandle> {
+export async function useLab(need: Record<string, unknown>, fresh?: 'snapshot' | 'cold'): Promise<LabHandle> {
   const accel = (process.env.M3LAB_ACCEL as LabOptions['accel']) ?? undefined;
   const spec = resolveLab(need, { accel });
-  const state = process.env.M3LAB_OWN_LAB === '1' ? undefined : readState(currentLabDir());
+  const state = process.env.M3LAB_OWN_LAB === '1' || fresh ? undefined : readState(currentLabDir());
   let lab: Lab | undefined;
   let owned = false;
   if (state && fits(state, need, spec)) {
@@ -39,7 +41,7 @@ export async function useLab(need: Record<string, unknown>): Promise<LabHandle> 
     }
   }
   if (!lab) {
-    lab = await Lab.boot(spec, { log });
+    lab = await Lab.boot(spec, { log, ...(fresh ? { cold: fresh === 'cold' } : {}) });
     owned = true;
   }
   const consoleStart = new Map(lab.nodes.map((n) => [n.name, n.target.console.text().length]));

@@ -24,6 +24,8 @@ export interface LabSuiteOptions {
    * up a simulated board names it only then); its failure fails every test.
    */
   need: Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+  /** Always a lab of its own, started this way (lab-fixture.ts useLab). */
+  fresh?: 'snapshot' | 'cold';
   /** Runs once after the lab is up (deploy the module, start proxies...). */
   setup?: (h: LabHandle) => Promise<void>;
   /** Runs once before the lab is released, whatever happened. */
@@ -106,7 +108,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
     const setupStarted = Date.now();
     if (opts.seed !== undefined) log(`seed ${opts.seed}: M3LAB_SEED=${opts.seed} replays this run's random choices`);
     try {
-      handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) });
+      handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) }, opts.fresh);
       const facts = await labFacts(handle.lab);
       writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, [...factPairs(facts), ['timeScale', describeTimeScale(handle.lab.timeScale)]]);
       await opts.setup?.(handle);

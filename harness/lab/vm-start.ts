@@ -1,0 +1,158 @@
+import path from 'node:path';
+import { InfraError } from '../errors.ts';
+import { SNAPSHOT_MARKER, hasSnapshot, keyOf, restoreSnapshot, saveSnapshot, sendIdentity, snapshotInputs, type SnapshotShape } from '../qemu/snapshot.ts';
+import { QemuTarget, macs, type QemuNodeSpec } from '../qemu/qemu-target.ts';
+import { LabNode, type NodeRecordBase } from './node.ts';
+import { freePort } from './ports.ts';
+
+/** What a restored node's record keeps of its start (the lab state and `m3lab up --json`). */
+export interface RestoreInfo {
+  /** The snapshot's cache key. */
+  key: string;
+  /** This node booted the template and saved it (a cold boot plus the save). */
+  made?: { bootSeconds: number; saveSeconds: number; bytes: number };
+  /** Seconds: QEMU start to the saved state loaded and running. */
+  load?: number;
+  /** Seconds: identity handed over to the ready marker. */
+  identity?: number;
+  /** Seconds: ready marker to the agent's hello (SSH, agent copy and start). */
+  agent?: number;
+  /** Seconds: hello to ready (guest detectors scaled). */
+  setup?: number;
+  /** Seconds: this restore's QEMU start to ready. */
+  total?: number;
+}
+
+/** The VM side of a record: what a start needs to write back. */
+export interface VmRecord extends NodeRecordBase {
+  pid?: number;
+  sshPort: number;
+  spec: Omit<QemuNodeSpec, 'privateKey'>;
+  restore?: RestoreInfo;
+}
+
+type VmNode = LabNode<QemuTarget, VmRecord>;
+
+/** A start of a VM that wrote back its port and PID. */
+function writeBack(n: VmNode, spec: QemuNodeSpec): void {
+  const { privateKey: _k, ...persisted } = spec;
+  n.record.spec = persisted;
+  n.record.sshPort = spec.sshPort;
+}
+
+/**
+ * Starts a node's QEMU. The SSH port was free when picked, but another process can
+ * take it before QEMU binds it; QEMU then exits at once saying so, and the node is
+ * started again on a new port (up to three times). `nodes[i]` is replaced when
+ * the spec changes.
+ */
+export async function powerOnWithFreshPort<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const n = nodes[i]!;
+    await n.target.power.on();
+    n.record.pid = n.target.pid;
+    const exited = await Promise.race([n.target.gone.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+    if (!exited || attempt >= 3 || !/host forwarding|hostfwd/i.test(n.target.stderrText())) return;
+    const spec = { ...n.target.spec, sshPort: await freePort() };
+    writeBack(n, spec);
+    nodes[i] = new LabNode(n.record, new QemuTarget(spec));
+  }
+}
+
+/** The shape a node's saved state depends on (its identity left out). */
+export function shapeOf(spec: QemuNodeSpec, imageHash: string): SnapshotShape {
+  return {
+    imageHash,
+    kernel: spec.kernel,
+    initrd: spec.initrd,
+    cpus: spec.cpus,
+    maxcpus: spec.maxcpus,
+    sockets: spec.sockets,
+    memoryMb: spec.memoryMb,
+    append: spec.append,
+    accel: spec.accel,
+  };
+}
+
+/** One template per key and process: nodes of one shape wait for the first to save it. */
+const making = new Map<string, Promise<void>>();
+
+export interface SnapshotStart {
+  imageHash: string;
+  /** Boot deadline of a cold boot of this node (the template's). */
+  deadline: number;
+  log: (line: string) => void;
+  /** Called whenever the node's PID or port changed (the lab writes its state). */
+  changed: () => void;
+}
+
+/**
+ * Brings node i up from the snapshot of its shape, making the snapshot first
+ * when the cache has none: the node itself boots as the template (with its own
+ * identity, so a boot error names it and its console keeps the boot), is saved
+ * and stopped, and is then restored like any other. Ends at the ready marker.
+ */
+export async function startFromSnapshot<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number, o: SnapshotStart): Promise<void> {
+  const base = nodes[i]!.target.spec;
+  const spec: QemuNodeSpec = { ...base, ctlSocket: path.join(base.dir, 'ctl.sock'), incoming: false };
+  const inputs = await snapshotInputs(shapeOf(spec, o.imageHash));
+  const key = keyOf(inputs);
+  const record = nodes[i]!.record;
+  record.restore = { key };
+  if (!hasSnapshot(key)) {
+    let mine = making.get(key);
+    if (!mine) {
+      mine = makeTemplate(nodes, i, spec, key, inputs, o);
+      making.set(key, mine);
+      mine.finally(() => making.delete(key)).catch(() => undefined);
+      await mine;
+    } else {
+      await mine;
+    }
+  }
+  await restoreInto(nodes, i, { ...spec, incoming: true }, key, o);
+}
+
+async function makeTemplate<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number, spec: QemuNodeSpec, key: string, inputs: Record<string, unknown>, o: SnapshotStart): Promise<void> {
+  const started = Date.now();
+  const tspec = { ...spec, append: [spec.append, 'm3lab.template=1'].filter(Boolean).join(' ') };
+  nodes[i] = new LabNode(nodes[i]!.record, new QemuTarget(tspec));
+  o.log(`lab: ${tspec.name}: no snapshot of its shape yet (${key}); booting it as the template`);
+  await powerOnWithFreshPort(nodes, i);
+  o.changed();
+  const t = nodes[i]!.target;
+  await t.waitBooted(o.deadline, undefined, `${SNAPSHOT_MARKER} ${t.name}`);
+  const bootSeconds = (Date.now() - started) / 1000;
+  const saved = await saveSnapshot(t, key, inputs, Math.max(o.deadline, Date.now() + 120_000));
+  nodes[i]!.record.restore = { key, made: { bootSeconds: Math.round(bootSeconds * 10) / 10, saveSeconds: Math.round(saved.seconds * 10) / 10, bytes: saved.bytes } };
+  o.log(`lab: snapshot ${key} saved from ${t.name}: booted in ${bootSeconds.toFixed(1)} s, saved in ${saved.seconds.toFixed(1)} s, ${(saved.bytes / 1e6).toFixed(0)} MB`);
+}
+
+async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number, spec: QemuNodeSpec, key: string, o: SnapshotStart): Promise<void> {
+  const record = nodes[i]!.record;
+  const info: RestoreInfo = { ...(record.restore ?? { key }), key };
+  nodes[i] = new LabNode(record, new QemuTarget(spec));
+  writeBack(nodes[i]!, spec);
+  await powerOnWithFreshPort(nodes, i);
+  o.changed();
+  const t = nodes[i]!.target;
+  const started = t.startedAt ?? Date.now();
+  const deadline = Math.max(o.deadline, Date.now() + 60_000);
+  let stop = false;
+  const gone = t.gone.then((why) => {
+    if (!stop) throw new InfraError(`${t.name}: ${why} while restoring snapshot ${key}${t.stderrText() ? `: ${t.stderrText()}` : ''}`);
+  });
+  gone.catch(() => undefined);
+  try {
+    await Promise.race([restoreSnapshot(t, key, deadline), gone]);
+  } finally {
+    stop = true;
+  }
+  info.load = Math.round((Date.now() - started) / 10) / 100;
+  const handed = Date.now();
+  const m = macs(spec.index);
+  await sendIdentity(t, { name: spec.name, lan: `${spec.lanAddress}/${spec.lanPrefix}`, mgmtMac: m.mgmt, lanMac: m.lan }, deadline);
+  await t.waitBooted(deadline);
+  info.identity = Math.round((Date.now() - handed) / 10) / 100;
+  record.restore = info;
+}

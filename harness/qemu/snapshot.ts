@@ -1,0 +1,240 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execa } from 'execa';
+import { InfraError } from '../errors.ts';
+import { cacheDir } from '../paths.ts';
+import { qemuArgs, type QemuNodeSpec, type QemuTarget } from './qemu-target.ts';
+
+/**
+ * Labs restored from snapshots (issue 21). A node of a given shape (image,
+ * kernel, vCPUs, memory, command line, accelerator, QEMU) is booted once as a
+ * template: its init stops before dropbear at a read on the second serial port
+ * (images/init.sh) and prints SNAPSHOT_MARKER; the harness saves the running VM
+ * with QEMU's migration to a file in the cache and quits it. Every later node of
+ * that shape starts QEMU with -incoming, loads that file and wakes in the read,
+ * where the harness hands it its own name, LAN address, MACs, a random seed and
+ * the host's clock; then dropbear makes the node's own host key and the ready
+ * marker follows as after a cold boot.
+ *
+ * The cache key holds everything that went into the saved state, so a changed
+ * image, kernel, command line or QEMU never restores a stale one.
+ */
+
+/** Bump when the saved state's meaning changes for the same inputs. */
+const FORMAT = 1;
+/** Snapshots kept in the cache (newest by use); each is a few tens of MB. */
+const KEEP = 12;
+
+export const SNAPSHOT_MARKER = 'M3LAB-SNAPSHOT-POINT';
+
+/** The parts of a node that the saved state depends on. */
+export interface SnapshotShape {
+  imageHash: string;
+  kernel: string;
+  initrd: string;
+  cpus: number;
+  maxcpus: number;
+  sockets?: number;
+  memoryMb: number;
+  /** Kernel command line beyond the node's identity (variant, lab file, --append, TSC rate). */
+  append: string;
+  accel: QemuNodeSpec['accel'];
+}
+
+const fileHashes = new Map<string, string>();
+
+/** sha256 of a file, remembered per path, size and modification time. */
+export async function fileSha256(file: string): Promise<string> {
+  const st = statSync(file);
+  const memo = `${file}\0${st.size}\0${st.mtimeMs}`;
+  const hit = fileHashes.get(memo);
+  if (hit) return hit;
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  const digest = h.digest('hex');
+  fileHashes.set(memo, digest);
+  return digest;
+}
+
+let qemuVersion: string | undefined;
+async function qemuVersionLine(): Promise<string> {
+  qemuVersion ??= (await execa('qemu-system-x86_64', ['--version'], { reject: false })).stdout.split('\n')[0] ?? '';
+  return qemuVersion;
+}
+
+/** Everything a snapshot's key is made of, spelled out (kept beside it as meta.json). */
+export async function snapshotInputs(shape: SnapshotShape, qemu?: string): Promise<Record<string, unknown>> {
+  // The command line as the code builds it today, with the identity left out:
+  // a new device or option in qemuArgs changes the key by itself.
+  const argv = qemuArgs({
+    name: 'NODE', index: 1, dir: '/DIR', kernel: '/KERNEL', initrd: '/INITRD', cpus: shape.cpus, maxcpus: shape.maxcpus,
+    sockets: shape.sockets, memoryMb: shape.memoryMb, append: shape.append, accel: shape.accel, sshPort: 1,
+    lanSocket: '/LAN', lanAddress: '0.0.0.0', lanPrefix: 24, privateKey: '', ctlSocket: '/CTL',
+  });
+  return {
+    format: FORMAT,
+    qemu: qemu ?? (await qemuVersionLine()),
+    image: shape.imageHash,
+    kernel: await fileSha256(shape.kernel),
+    initrd: await fileSha256(shape.initrd),
+    argv,
+  };
+}
+
+export function keyOf(inputs: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 20);
+}
+
+export const snapshotRoot = () => path.join(cacheDir(), 'snapshots');
+export const stateFile = (key: string) => path.join(snapshotRoot(), key, 'state.mig');
+
+export function hasSnapshot(key: string): boolean {
+  return existsSync(path.join(snapshotRoot(), key, 'meta.json')) && existsSync(stateFile(key));
+}
+
+/** Marks a snapshot used (pruning keeps the newest by use). */
+function touch(key: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path.join(snapshotRoot(), key), now, now);
+  } catch {
+    // pruned meanwhile: nothing to mark
+  }
+}
+
+function prune(): void {
+  const root = snapshotRoot();
+  if (!existsSync(root)) return;
+  const dirs = readdirSync(root)
+    .filter((d) => !d.includes('.tmp-'))
+    .map((d) => ({ d, t: statSync(path.join(root, d)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of dirs.slice(KEEP)) rmSync(path.join(root, d), { recursive: true, force: true });
+}
+
+async function waitMigration(target: QemuTarget, deadline: number, what: string): Promise<void> {
+  const q = await target.qmp();
+  try {
+    for (;;) {
+      const st = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+      if (st.status === 'completed') return;
+      if (st.status === 'failed' || st.status === 'cancelled') throw new InfraError(`${target.name}: ${what} ${st.status}: ${st['error-desc'] ?? 'QEMU gave no reason'}${stderrOf(target)}`);
+      if (Date.now() > deadline) throw new InfraError(`${target.name}: ${what} not done in time (status ${st.status ?? 'none'})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    q.close();
+  }
+}
+
+function stderrOf(target: QemuTarget): string {
+  const err = target.stderrText();
+  return err ? `; QEMU said: ${err.split('\n').slice(-3).join(' ')}` : '';
+}
+
+/**
+ * Saves a template VM that printed SNAPSHOT_MARKER (its caller waited for it)
+ * into the cache under `key`, then stops it. Written to a temporary folder and
+ * renamed, so a reader never sees half a snapshot; two labs making the same one
+ * at once keep the first.
+ */
+export async function saveSnapshot(target: QemuTarget, key: string, inputs: Record<string, unknown>, deadline: number): Promise<{ bytes: number; seconds: number }> {
+  const started = Date.now();
+  const root = snapshotRoot();
+  const tmp = path.join(root, `${key}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const file = path.join(tmp, 'state.mig');
+    const q = await target.qmp();
+    try {
+      // The default 128 MiB/s cap only slows a local file down.
+      await q.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
+      await q.execute('migrate', { uri: `exec:cat > '${file}'` });
+    } finally {
+      q.close();
+    }
+    await waitMigration(target, deadline, 'saving the snapshot');
+    await target.power.off(2000);
+    const bytes = statSync(file).size;
+    const seconds = (Date.now() - started) / 1000;
+    writeFileSync(path.join(tmp, 'meta.json'), `${JSON.stringify({ key, inputs, bytes, seconds, savedAt: new Date().toISOString(), template: target.name }, null, 2)}\n`);
+    if (!hasSnapshot(key)) {
+      rmSync(path.join(root, key), { recursive: true, force: true });
+      renameSync(tmp, path.join(root, key));
+    }
+    prune();
+    return { bytes, seconds };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Loads the snapshot into a QEMU started with `-incoming defer`, and lets the guest run. */
+export async function restoreSnapshot(target: QemuTarget, key: string, deadline: number): Promise<void> {
+  const file = stateFile(key);
+  if (!existsSync(file)) throw new InfraError(`${target.name}: snapshot ${key} is gone from the cache`);
+  touch(key);
+  const q = await target.qmp();
+  try {
+    await q.execute('migrate-incoming', { uri: `exec:cat '${file}'` });
+  } finally {
+    q.close();
+  }
+  await waitMigration(target, deadline, 'restoring the snapshot');
+  const q2 = await target.qmp();
+  try {
+    const st = await q2.execute<{ status: string }>('query-status');
+    if (st.status !== 'running') await q2.execute('cont');
+  } finally {
+    q2.close();
+  }
+}
+
+/** What makes a restored node itself; handed to its init over the second serial port. */
+export interface NodeIdentity {
+  name: string;
+  lan: string;
+  mgmtMac: string;
+  lanMac: string;
+}
+
+/** The identity line images/init.sh reads: name, LAN address, MACs, a seed and the host's clock. */
+export function identityLine(id: NodeIdentity, seed = randomBytes(32), nowMs = Date.now()): string {
+  for (const [field, v] of Object.entries(id)) {
+    if (!/^[\w.:/-]+$/.test(v)) throw new InfraError(`node identity field ${field} has characters the guest's read cannot take: ${JSON.stringify(v)}`);
+  }
+  return `${id.name} ${id.lan} ${id.mgmtMac} ${id.lanMac} ${seed.toString('hex')} ${nowMs}\n`;
+}
+
+/** Writes the identity line to the node's control serial port (a Unix socket QEMU listens on). */
+export async function sendIdentity(target: QemuTarget, id: NodeIdentity, deadline: number): Promise<void> {
+  const sock = target.spec.ctlSocket;
+  if (!sock) throw new InfraError(`${target.name}: no control serial port to hand the identity over`);
+  for (;;) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const c = net.createConnection(sock);
+        c.once('error', reject);
+        c.once('connect', () => {
+          // The clock is read at the last moment: it is the guest's new time.
+          c.end(identityLine(id), () => resolve());
+        });
+      });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new InfraError(`${target.name}: cannot reach the control serial port ${sock}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** The saved state's description, for logs and the time table. */
+export function snapshotMeta(key: string): { bytes: number; seconds: number; savedAt: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(snapshotRoot(), key, 'meta.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,100 @@
+import * as allure from 'allure-js-commons';
+import { describe, expect } from 'vitest';
+import type { AnyLabNode } from '../harness/lab/lab.ts';
+import { macs } from '../harness/qemu/qemu-target.ts';
+import { hasSnapshot } from '../harness/qemu/snapshot.ts';
+import { labSuite } from './support/lab-suite.ts';
+
+/**
+ * Labs restored from snapshots (harness/qemu/snapshot.ts, harness/lab/vm-start.ts):
+ * two nodes woken from one saved state must be two machines, each with its own
+ * MACs, LAN address, SSH host key, random pool and the host's clock.
+ */
+describe('snapshot: nodes restored from one saved state are individuals', () => {
+  const suite = labSuite({ need: { nodes: 2 }, fresh: 'snapshot' });
+
+  const guestFacts = async (n: AnyLabNode) => {
+    const r = await n.sh([
+      'hostname',
+      'cat /sys/class/net/mgmt0/address /sys/class/net/lan0/address',
+      "ip -4 -o addr show dev lan0 | awk '{print $4}'",
+      'sha256sum /etc/dropbear/dropbear_ed25519_host_key | cut -d" " -f1',
+      'cat /proc/sys/kernel/random/uuid',
+      'head -c 32 /dev/urandom | sha256sum | cut -d" " -f1',
+      "dmesg | grep -m1 'Run /init as init process' | cut -d']' -f1",
+    ].join('; '));
+    expect(r.code, r.stderr).toBe(0);
+    const [hostname, mgmtMac, lanMac, lanAddr, hostKey, uuid, urandom, initAt] = r.stdout.trim().split('\n');
+    return { hostname, mgmtMac, lanMac, lanAddr, hostKey, uuid, urandom, initAt };
+  };
+
+  suite.it('both nodes were restored from the same snapshot, which the cache holds', async () => {
+    const { lab } = suite.handle();
+    const keys = lab.vms.map((n) => n.record.restore?.key);
+    expect(keys[0], 'node1 was not restored from a snapshot').toBeTruthy();
+    expect(keys[1]).toBe(keys[0]);
+    expect(hasSnapshot(keys[0]!)).toBe(true);
+    await allure.attachment('restores', JSON.stringify(lab.vms.map((n) => ({ node: n.name, ...n.record.restore })), null, 2), { contentType: 'application/json' });
+  });
+
+  suite.it('each has its own name, MACs, LAN address, host key and random pool', async () => {
+    const { lab } = suite.handle();
+    const [a, b] = lab.vms;
+    const fa = await guestFacts(a!);
+    const fb = await guestFacts(b!);
+    await allure.attachment('facts', JSON.stringify({ [a!.name]: fa, [b!.name]: fb }, null, 2), { contentType: 'application/json' });
+    for (const [n, f] of [[a!, fa], [b!, fb]] as const) {
+      expect(f.hostname).toBe(n.name);
+      expect(f.mgmtMac).toBe(macs(n.record.index).mgmt);
+      expect(f.lanMac).toBe(macs(n.record.index).lan);
+      expect(f.lanAddr).toBe(`${n.record.lanAddress}/24`);
+      expect(f.hostKey).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(fa.mgmtMac).not.toBe(fb.mgmtMac);
+    expect(fa.lanMac).not.toBe(fb.lanMac);
+    expect(fa.hostKey).not.toBe(fb.hostKey);
+    expect(fa.uuid).not.toBe(fb.uuid);
+    expect(fa.urandom).not.toBe(fb.urandom);
+    // The control: both woke from one saved kernel (their logs time the hand-over to
+    // /init to the same microsecond, which two boots never do), so the differences
+    // above were made after the restore, not by two boots.
+    expect(fa.initAt).toMatch(/^\[\s*\d+\.\d{6}$/);
+    expect(fa.initAt).toBe(fb.initAt);
+  });
+
+  suite.it("each node's clock is within 1 s of the host's", async () => {
+    const { lab } = suite.handle();
+    for (const n of lab.vms) {
+      const before = Date.now();
+      const r = await n.sh("node -e 'process.stdout.write(String(Date.now()))'");
+      const after = Date.now();
+      expect(r.code, r.stderr).toBe(0);
+      const guest = Number(r.stdout.trim());
+      allure.logStep(`${n.name}: guest ${guest}, host ${before}..${after} ms`);
+      expect(guest).toBeGreaterThanOrEqual(before - 1000);
+      expect(guest).toBeLessThanOrEqual(after + 1000);
+    }
+  });
+
+  suite.it('the LAN carries traffic between the restored nodes, to their new MACs', async () => {
+    const { lab } = suite.handle();
+    const [a, b] = lab.vms;
+    const ping = await a!.sh(`ping -c 2 -W 5 ${b!.record.lanAddress}`, 30_000);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    const neigh = await a!.sh(`ip neigh show ${b!.record.lanAddress} dev lan0`);
+    expect(neigh.stdout).toContain(macs(b!.record.index).lan);
+  });
+
+  suite.it('a restarted node comes back from the snapshot as itself', async () => {
+    const { lab } = suite.handle();
+    const before = await guestFacts(lab.vms[1]!);
+    const again = await lab.restart(lab.vms[1]!.name);
+    expect(again.record).toHaveProperty('restore.key', lab.vms[0]!.record.restore?.key);
+    const after = await guestFacts(again);
+    expect(after.hostname).toBe(again.name);
+    expect(after.lanMac).toBe(before.lanMac);
+    // A fresh identity each start: new host key and pool, as a reboot gives.
+    expect(after.hostKey).not.toBe(before.hostKey);
+    expect(after.uuid).not.toBe(before.uuid);
+  });
+});
