@@ -53,6 +53,8 @@ export interface RemoteResult {
   proxies: Record<string, string>[];
   /** Where the time went during the 8-client run, on the client's node and the server's. */
   profiles: CpuProfile[];
+  /** Rounds that did not finish (not in the figures), with the error. */
+  failedRounds?: { pass: 'authenticated' | 'insecure'; round: number; error: string }[];
 }
 
 /** What one setting of the proxies measures: every figure id gets `suffix`. */
@@ -133,6 +135,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
     };
     // Authenticated links (the default), then the same cluster again with --insecure proxies: what authentication costs.
     let profiles: CpuProfile[] = [];
+    const failedRounds: RemoteResult['failedRounds'] = [];
     let proxies: Record<string, string>[] = [];
     if (!spec.insecure) log(`bench: no --insecure pass: lab ${spec.name}'s file does not ask for it (insecure: true), so what authentication costs is not measured`);
     for (const insecure of spec.insecure ? [false, true] : [false]) {
@@ -140,8 +143,21 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
       cluster = started.cluster;
       for (let r = 0; r < opts.repeat; r++) {
         const last = r === opts.repeat - 1;
-        const p = await measure({ cluster, n1, n2, ep: started.ep, suffix: insecure ? '-insecure' : '', iters: opts.iters, short: insecure, profile: !insecure && last }, add);
-        if (p.length) profiles = p;
+        // A round's figures count only when the whole round ran: every figure keeps one sample per round.
+        const round: [string, string, number][] = [];
+        try {
+          const p = await measure({ cluster, n1, n2, ep: started.ep, suffix: insecure ? '-insecure' : '', iters: opts.iters, short: insecure, profile: !insecure && last }, (id, unit, v) => round.push([id, unit, v]));
+          if (p.length) profiles = p;
+        } catch (e) {
+          // One program dying (it happened once in 9 rounds to tcpbench, a baseline) should not throw away
+          // the rounds already measured: said, kept in the figures file, and the bench fails past a third.
+          const why = (e as Error).message.split('\n')[0]!;
+          failedRounds.push({ pass: insecure ? 'insecure' : 'authenticated', round: r + 1, error: why });
+          log(`bench: remote round ${r + 1}/${opts.repeat}${insecure ? ' (--insecure proxies)' : ''} FAILED, not counted: ${why}`);
+          if (failedRounds.length > Math.max(1, Math.floor(opts.repeat / 3))) throw new InfraError(`bench ipc-remote: ${failedRounds.length} rounds failed (${failedRounds.map((f) => `${f.pass} ${f.round}: ${f.error}`).join('; ')})`);
+          continue;
+        }
+        for (const [id, unit, v] of round) add(id, unit, v);
         log(`bench: remote round ${r + 1}/${opts.repeat}${insecure ? ' (--insecure proxies)' : ''} done`);
       }
       if (!insecure) proxies = await cluster.proxyTable(n1);
@@ -167,7 +183,7 @@ export async function benchIpcRemote(opts: { repeat: number; iters: number; json
         ? [pair('m3-rtt-us', 'm3-rtt-us-insecure'), pair(`m3-sendrec-${CLIENTS}-clients`, `m3-sendrec-${CLIENTS}-clients-insecure`), pair(`m3-vcopy-${4 << 20}`, `m3-vcopy-${4 << 20}-insecure`)]
         : []),
     ];
-    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: [n1, n2].map((n, i) => `${i ? 'server' : 'client'} ${n.name} (${n.record.kernel.variant} ${n.record.kernel.release})`).join(', '), figures, ratios, proxies, profiles };
+    const result: RemoteResult = { accel: lab.state.accel.accel, kernel: [n1, n2].map((n, i) => `${i ? 'server' : 'client'} ${n.name} (${n.record.kernel.variant} ${n.record.kernel.release})`).join(', '), figures, ratios, proxies, profiles, failedRounds };
     const doc = { bench: 'ipc-remote', date: new Date().toISOString(), repeat: opts.repeat, iters: opts.iters, ...result };
     const out = path.join(repoRoot, 'reports', 'bench-ipc-remote.json');
     mkdirSync(path.dirname(out), { recursive: true });
@@ -188,6 +204,7 @@ export function formatRemote(r: RemoteResult, repeat: number): string {
   for (const f of r.figures) lines.push(`${f.id.padEnd(26)} ${fmt(f.summary.median, f.unit).padStart(14)} ${`${(f.summary.spread * 100).toFixed(0)}%`.padStart(7)}`);
   lines.push(`${'ratio'.padEnd(48)} ${'median'.padStart(7)}  range        target`);
   for (const q of r.ratios) lines.push(`${`${q.a} / ${q.b}`.padEnd(48)} ${q.value.toFixed(2).padStart(7)}  ${`${q.low.toFixed(2)}..${q.high.toFixed(2)}`.padEnd(12)} ${q.target ? `${q.target} ${q.met ? 'MET' : 'MISSED'}` : ''}`);
+  for (const f of r.failedRounds ?? []) lines.push(`round ${f.round} of the ${f.pass} pass failed and is not counted: ${f.error}`);
   if (r.profiles.length) {
     lines.push('', `where the time goes during m3-sendrec-${CLIENTS}-clients (from /proc, 10 ms ticks):`);
     for (const p of r.profiles) lines.push(formatProfile(p));

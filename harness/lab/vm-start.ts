@@ -1,9 +1,13 @@
 import path from 'node:path';
 import { InfraError } from '../errors.ts';
-import { SNAPSHOT_MARKER, hasSnapshot, keyOf, restoreSnapshot, saveSnapshot, sendIdentity, snapshotInputs, type SnapshotShape } from '../qemu/snapshot.ts';
+import { writeFileSync } from 'node:fs';
+import { SNAPSHOT_MARKER, forgetSnapshot, hasSnapshot, keyOf, restoreSnapshot, saveSnapshot, sendIdentity, snapshotInputs, snapshotMeta, templateConsole, type SnapshotShape } from '../qemu/snapshot.ts';
 import { QemuTarget, macs, type QemuNodeSpec } from '../qemu/qemu-target.ts';
 import { LabNode, type NodeRecordBase } from './node.ts';
 import { freePort } from './ports.ts';
+
+/** QEMU would not load a saved state (the node never ran from it). */
+export class SnapshotLoadError extends InfraError {}
 
 /** What a restored node's record keeps of its start (the lab state and `m3lab up --json`). */
 export interface RestoreInfo {
@@ -110,7 +114,23 @@ export async function startFromSnapshot<R extends VmRecord>(nodes: LabNode<QemuT
       await mine;
     }
   }
-  await restoreInto(nodes, i, { ...spec, incoming: true }, key, o);
+  try {
+    await restoreInto(nodes, i, { ...spec, incoming: true }, key, o);
+  } catch (e) {
+    // A saved state this QEMU will not load (a truncated file, a host change the key
+    // cannot see) would break every later lab: dropped, made again once, here.
+    if (!(e instanceof SnapshotLoadError) || record.restore?.made || making.has(key)) throw e;
+    o.log(`lab: ${spec.name}: snapshot ${key} would not load (${(e as Error).message.split('\n')[0]}); dropping it and making it again`);
+    await nodes[i]!.target.power.off(1000);
+    forgetSnapshot(key);
+    if (!making.has(key)) {
+      const again = makeTemplate(nodes, i, spec, key, inputs, o);
+      making.set(key, again);
+      again.finally(() => making.delete(key)).catch(() => undefined);
+    }
+    await making.get(key);
+    await restoreInto(nodes, i, { ...spec, incoming: true }, key, o);
+  }
 }
 
 async function makeTemplate<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number, spec: QemuNodeSpec, key: string, inputs: Record<string, unknown>, o: SnapshotStart): Promise<void> {
@@ -133,6 +153,9 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   const info: RestoreInfo = { ...(record.restore ?? { key }), key };
   nodes[i] = new LabNode(record, new QemuTarget(spec));
   writeBack(nodes[i]!, spec);
+  // The console starts after the boot: it says where that boot's console is kept.
+  const meta = snapshotMeta(key);
+  writeFileSync(nodes[i]!.target.console.path, `m3lab: ${spec.name} restored from snapshot ${key} (saved ${meta?.savedAt ?? '?'}); its template's boot console: ${templateConsole(key)}\n`, { flag: 'a' });
   await powerOnWithFreshPort(nodes, i);
   o.changed();
   const t = nodes[i]!.target;
@@ -145,6 +168,8 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   gone.catch(() => undefined);
   try {
     await Promise.race([restoreSnapshot(t, key, deadline), gone]);
+  } catch (e) {
+    throw new SnapshotLoadError((e as Error).message);
   } finally {
     stop = true;
   }

@@ -112,12 +112,20 @@ function touch(key: string): void {
 function prune(): void {
   const root = snapshotRoot();
   if (!existsSync(root)) return;
-  const dirs = readdirSync(root)
-    .filter((d) => !d.includes('.tmp-'))
-    .map((d) => ({ d, t: statSync(path.join(root, d)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
+  const all = readdirSync(root).map((d) => ({ d, t: statSync(path.join(root, d)).mtimeMs }));
+  // A save cut short (the run was killed) leaves its temporary folder: gone after an hour.
+  for (const { d, t } of all) if (d.includes('.tmp-') && Date.now() - t > 3600_000) rmSync(path.join(root, d), { recursive: true, force: true });
+  const dirs = all.filter(({ d }) => !d.includes('.tmp-')).sort((a, b) => b.t - a.t);
   for (const { d } of dirs.slice(KEEP)) rmSync(path.join(root, d), { recursive: true, force: true });
 }
+
+/** Drops a snapshot that would not load, so the next lab makes it again. */
+export function forgetSnapshot(key: string): void {
+  rmSync(path.join(snapshotRoot(), key), { recursive: true, force: true });
+}
+
+/** Where a snapshot keeps its template's boot console (the restored nodes' consoles start after it). */
+export const templateConsole = (key: string) => path.join(snapshotRoot(), key, 'template-console.log');
 
 async function waitMigration(target: QemuTarget, deadline: number, what: string): Promise<void> {
   const q = await target.qmp();
@@ -162,6 +170,7 @@ export async function saveSnapshot(target: QemuTarget, key: string, inputs: Reco
     }
     await waitMigration(target, deadline, 'saving the snapshot');
     await target.power.off(2000);
+    writeFileSync(path.join(tmp, 'template-console.log'), target.console.text().slice(target.bootMark));
     const bytes = statSync(file).size;
     const seconds = (Date.now() - started) / 1000;
     writeFileSync(path.join(tmp, 'meta.json'), `${JSON.stringify({ key, inputs, bytes, seconds, savedAt: new Date().toISOString(), template: target.name }, null, 2)}\n`);
