@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { InfraError } from '../errors.ts';
+import { BootTimeoutError, InfraError } from '../errors.ts';
 import { writeFileSync } from 'node:fs';
 import { SNAPSHOT_MARKER, forgetSnapshot, hasSnapshot, keyOf, restoreSnapshot, saveSnapshot, sendIdentity, snapshotInputs, snapshotMeta, templateConsole, type SnapshotShape } from '../qemu/snapshot.ts';
 import { QemuTarget, macs, type QemuNodeSpec } from '../qemu/qemu-target.ts';
@@ -160,7 +160,7 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   o.changed();
   const t = nodes[i]!.target;
   const started = t.startedAt ?? Date.now();
-  const deadline = Math.max(o.deadline, Date.now() + 60_000);
+  const deadline = o.deadline;
   let stop = false;
   const gone = t.gone.then((why) => {
     if (!stop) throw new InfraError(`${t.name}: ${why} while restoring snapshot ${key}${t.stderrText() ? `: ${t.stderrText()}` : ''}`);
@@ -169,7 +169,7 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   try {
     await Promise.race([restoreSnapshot(t, key, deadline), gone]);
   } catch (e) {
-    throw new SnapshotLoadError((e as Error).message);
+    throw e instanceof BootTimeoutError ? e : new SnapshotLoadError((e as Error).message);
   } finally {
     stop = true;
   }

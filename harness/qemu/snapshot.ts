@@ -3,7 +3,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, ren
 import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
-import { InfraError } from '../errors.ts';
+import { BootTimeoutError, InfraError } from '../errors.ts';
 import { cacheDir } from '../paths.ts';
 import { qemuArgs, type QemuNodeSpec, type QemuTarget } from './qemu-target.ts';
 
@@ -134,7 +134,8 @@ async function waitMigration(target: QemuTarget, deadline: number, what: string)
       const st = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
       if (st.status === 'completed') return;
       if (st.status === 'failed' || st.status === 'cancelled') throw new InfraError(`${target.name}: ${what} ${st.status}: ${st['error-desc'] ?? 'QEMU gave no reason'}${stderrOf(target)}`);
-      if (Date.now() > deadline) throw new InfraError(`${target.name}: ${what} not done in time (status ${st.status ?? 'none'})`);
+      // Past the boot deadline is what a slow cold boot would be: a boot timeout, not a bad snapshot.
+      if (Date.now() > deadline) throw new BootTimeoutError(`${target.name}: not ready before the boot deadline (${what}: migration status ${st.status ?? 'none'})`, target.name, target.console.text().slice(-2000));
       await new Promise((r) => setTimeout(r, 50));
     }
   } finally {
