@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
@@ -41,6 +42,24 @@ async function buildUser(): Promise<void> {
   if (res.exitCode !== 0) throw new InfraError(`building kmod/ user space failed:\n${tail(res.all)}`);
 }
 
+/** What a module build depends on: its sources as copied, and the kernel tree's identity. */
+function buildStamp(root: string, k: KernelTree): string {
+  const h = createHash('sha256');
+  h.update(`${k.release}\0${k.buildDir}\0`);
+  for (const sub of ['module', 'uapi']) {
+    const dir = path.join(root, sub);
+    for (const f of readdirSync(dir).filter((x) => /\.(c|h)$|^Kbuild$/.test(x)).sort()) h.update(`${sub}/${f}\0`).update(readFileSync(path.join(dir, f)));
+  }
+  for (const f of ['Module.symvers', 'Makefile', '.config']) {
+    const p = path.join(k.buildDir, f);
+    if (existsSync(p)) {
+      const st = statSync(p);
+      h.update(`${f} ${st.size} ${st.mtimeMs}\0`);
+    }
+  }
+  return h.digest('hex');
+}
+
 /**
  * Builds m3ipc.ko for one kernel in a folder of its own
  * (`build/kernels/<release>/module`), so modules for several kernels coexist and
@@ -59,9 +78,18 @@ async function buildModule(k: KernelTree): Promise<{ module: string; vermagic: s
       }
     }
   }
-  const res = await execa('make', ['-C', k.buildDir, `M=${path.join(root, 'module')}`, '-j2', 'modules'], { reject: false, all: true });
-  if (res.exitCode !== 0) throw new InfraError(`building m3ipc.ko for ${k.release} failed:\n${tail(res.all)}`);
   const module = path.join(root, 'module', 'm3ipc.ko');
+  // kbuild takes ~2 s of both cores to find nothing to do, and every cluster setup and
+  // node rejoin asks (some thirty times a make test, beside running guests): the
+  // build is skipped when the sources and the kernel tree are the ones it was made from.
+  const stampFile = path.join(root, 'module', '.m3lab-built');
+  const stamp = buildStamp(root, k);
+  if (!(existsSync(module) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp)) {
+    rmSync(stampFile, { force: true });
+    const res = await execa('make', ['-C', k.buildDir, `M=${path.join(root, 'module')}`, '-j2', 'modules'], { reject: false, all: true });
+    if (res.exitCode !== 0) throw new InfraError(`building m3ipc.ko for ${k.release} failed:\n${tail(res.all)}`);
+    writeFileSync(stampFile, stamp);
+  }
   const vermagic = modinfo(module).get('vermagic')?.[0] ?? '';
   if (!vermagic.startsWith(`${k.release} `)) throw new InfraError(`m3ipc.ko vermagic "${vermagic}" does not match the kernel ${k.release}`);
   return { module, vermagic };
