@@ -92,7 +92,12 @@ export function keyOf(inputs: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 20);
 }
 
-export const snapshotRoot = () => path.join(cacheDir(), 'snapshots');
+export function snapshotRoot(): string {
+  const root = path.join(cacheDir(), 'snapshots');
+  // QEMU runs the migration command through /bin/sh with the path in single quotes.
+  if (/['\n]/.test(root)) throw new InfraError(`the cache folder ${JSON.stringify(root)} has a quote or newline in its path (M3LAB_CACHE): snapshots cannot be kept there`);
+  return root;
+}
 export const stateFile = (key: string) => path.join(snapshotRoot(), key, 'state.mig');
 
 export function hasSnapshot(key: string): boolean {
@@ -175,9 +180,17 @@ export async function saveSnapshot(target: QemuTarget, key: string, inputs: Reco
     const bytes = statSync(file).size;
     const seconds = (Date.now() - started) / 1000;
     writeFileSync(path.join(tmp, 'meta.json'), `${JSON.stringify({ key, inputs, bytes, seconds, savedAt: new Date().toISOString(), template: target.name }, null, 2)}\n`);
-    if (!hasSnapshot(key)) {
-      rmSync(path.join(root, key), { recursive: true, force: true });
-      renameSync(tmp, path.join(root, key));
+    // A folder is renamed onto a name only when none is there: a lab that made the
+    // same snapshot at the same time keeps its own, and this copy goes.
+    if (hasSnapshot(key)) {
+      // already made by another lab meanwhile
+    } else {
+      if (existsSync(path.join(root, key))) rmSync(path.join(root, key), { recursive: true, force: true }); // a half one
+      try {
+        renameSync(tmp, path.join(root, key));
+      } catch {
+        // another lab's rename won
+      }
     }
     prune();
     return { bytes, seconds };
