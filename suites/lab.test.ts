@@ -74,7 +74,7 @@ describe('lab: a 3-node QEMU lab', () => {
       const cut = lanLinkDown(c!);
       await nemesis.inject(cut);
       // The cut node cannot be reached: the probe times out or finds no host.
-      await expect(probe()).rejects.toThrow(/round trips to 169\.254\.77\.\d+:\d+: 0\/5 in 3000 ms|EHOSTUNREACH|ENETUNREACH/);
+      await expect(probe()).rejects.toThrow(/round trips to 169\.254\.77\.\d+:\d+: 0\/5 in \d+ ms|EHOSTUNREACH|ENETUNREACH/);
       // The management network (SSH, agent) is untouched.
       expect((await c!.sh('cat /sys/class/net/lan0/carrier')).stdout.trim()).toBe('0');
       await nemesis.heal(cut);
@@ -99,7 +99,7 @@ describe('lab: a 3-node QEMU lab', () => {
       expect((await probe(b)).count).toBe(3);
       const cut = makeFault(lab, { kind: 'partition', node: b!.name });
       await nemesis.inject(cut);
-      await expect(probe(b)).rejects.toThrow(/round trips to 169\.254\.77\.\d+:\d+: 0\/3 in 3000 ms|EHOSTUNREACH/);
+      await expect(probe(b)).rejects.toThrow(/round trips to 169\.254\.77\.\d+:\d+: 0\/3 in \d+ ms|EHOSTUNREACH/);
       // Silent: the cut node still sees its carrier, and the harness still reaches it.
       expect((await b!.sh('cat /sys/class/net/lan0/carrier')).stdout.trim()).toBe('1');
       // Only that node is cut off.
