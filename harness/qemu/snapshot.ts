@@ -34,19 +34,12 @@ const KEEP = 32;
 
 export const SNAPSHOT_MARKER = 'M3LAB-SNAPSHOT-POINT';
 
-/** The parts of a node that the saved state depends on. */
-export interface SnapshotShape {
-  imageHash: string;
-  kernel: string;
-  initrd: string;
-  cpus: number;
-  maxcpus: number;
-  sockets?: number;
-  memoryMb: number;
-  /** Kernel command line beyond the node's identity (variant, lab file, --append, TSC rate). */
-  append: string;
-  accel: QemuNodeSpec['accel'];
-}
+/**
+ * The parts of a node that the saved state depends on: its spec without its
+ * identity, and the image. `append` is the command line beyond the identity
+ * (variant, lab file, --append, TSC rate).
+ */
+export type SnapshotShape = Pick<QemuNodeSpec, 'kernel' | 'initrd' | 'cpus' | 'maxcpus' | 'sockets' | 'memoryMb' | 'append' | 'accel'> & { imageHash: string };
 
 const fileHashes = new Map<string, string>();
 
