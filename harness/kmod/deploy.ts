@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
@@ -47,6 +48,8 @@ export async function unloadModule(node: LabNode): Promise<{ code: number | null
   return { code: res.code, stderr: res.stderr.trim() };
 }
 
+const staging = new Map<string, Promise<void>>();
+
 /**
  * The static programs without their symbol tables (32 MB become 24): the copy
  * over SSH into a TCG guest runs at ~14 MB/s and happens at every cluster setup
@@ -55,16 +58,30 @@ export async function unloadModule(node: LabNode): Promise<{ code: number | null
  */
 async function stripped(dir: string, files: string[]): Promise<string> {
   const out = path.join(dir, '.deploy');
-  await Promise.all(
-    files.map(async (f) => {
-      const from = path.join(dir, f);
-      const to = path.join(out, f);
-      if (existsSync(to) && statSync(to).mtimeMs >= statSync(from).mtimeMs) return;
-      mkdirSync(path.dirname(to), { recursive: true });
-      const res = await execa('strip', ['-o', `${to}.tmp`, from], { reject: false, all: true });
-      if (res.exitCode !== 0) throw new InfraError(`strip ${from} failed: ${res.all}`);
-      renameSync(`${to}.tmp`, to);
-    }),
-  );
+  await Promise.all(files.map((f) => stageOnce(path.join(dir, f), path.join(out, f))));
   return out;
+}
+
+/** Nodes deploy in parallel: one strip per program, the others wait for it. */
+function stageOnce(from: string, to: string): Promise<void> {
+  let p = staging.get(to);
+  if (!p) {
+    p = stage(from, to).finally(() => staging.delete(to));
+    staging.set(to, p);
+  }
+  return p;
+}
+
+async function stage(from: string, to: string): Promise<void> {
+  if (existsSync(to) && statSync(to).mtimeMs >= statSync(from).mtimeMs) return;
+  mkdirSync(path.dirname(to), { recursive: true });
+  // Another process (a nested m3lab run, the nightly) may stage the same program:
+  // each writes its own temporary name and the atomic rename lets the last one win.
+  const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const res = await execa('strip', ['-o', tmp, from], { reject: false, all: true });
+  if (res.exitCode !== 0) {
+    rmSync(tmp, { force: true });
+    throw new InfraError(`strip ${from} failed: ${res.all}`);
+  }
+  renameSync(tmp, to);
 }
