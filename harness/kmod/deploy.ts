@@ -56,7 +56,7 @@ const staging = new Map<string, Promise<void>>();
  * and node rejoin. The unstripped ones stay in kmod/build for debugging on the
  * host. A staged copy is made again only when its program is newer.
  */
-async function stripped(dir: string, files: string[]): Promise<string> {
+export async function stripped(dir: string, files: string[]): Promise<string> {
   const out = path.join(dir, '.deploy');
   await Promise.all(files.map((f) => stageOnce(path.join(dir, f), path.join(out, f))));
   return out;
