@@ -14,7 +14,7 @@ import { causeOf, census, firstMissing, origTree, type Census } from '../../harn
  * skipped census would read as a passing one.
  */
 
-// The figure reached (kmod/README.md, "Compat layer"): it may rise, never fall.
+// The figure reached (kmod/docs/compat.md, "Compile census of the original programs"): it may rise, never fall.
 const FLOOR = 99;
 
 describe('compile census of the original MOL-IPC programs (harness/compat/census.ts)', () => {
