@@ -198,7 +198,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       const elapsed = Date.now() - t0;
       const after = { out12: await row(n1, n2), out21: await row(n2, n1) };
       // Per sendrec one frame each way: node1 -> node2 a SNDREC_MSG, node2 -> node1
-      // the REPLY_MSG, which nothing acknowledges (kmod/README.md, Remote IPC); plus heartbeats.
+      // the REPLY_MSG, which nothing acknowledges (kmod/docs/protocol.md, Protocol); plus heartbeats.
       const beats = Math.ceil(elapsed / HEARTBEAT_MS) + 10;
       const d12 = num(after.out12, 'frames_out') - num(before.out12, 'frames_out');
       const d21 = num(after.out21, 'frames_out') - num(before.out21, 'frames_out');

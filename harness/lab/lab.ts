@@ -187,7 +187,7 @@ export function nodeCpus(n: AnyLabNode): number {
 }
 
 export class Lab {
-  /** Every bound of this lab is a base figure times this (README, *Verdicts*). */
+  /** Every bound of this lab is a base figure times this (docs/verdicts.md, *Time is scaled to the host*). */
   timeScale!: TimeScale;
 
   private constructor(readonly state: LabState, readonly nodes: AnyLabNode[], readonly vde: VdeSwitch) {

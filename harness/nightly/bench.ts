@@ -78,7 +78,7 @@ async function calibratedCell(cpus: number, o: { repeat: number; msgIters: numbe
     await installKmod([node], [1], o.log);
     const planted = plantedDelay();
     if (planted) {
-      // Test only (README, Nightly): the positive control of the performance verdicts, by hand.
+      // Test only (docs/nightly.md, The controls): the positive control of the performance verdicts, by hand.
       const set = await node.sh(`echo ${planted} > /sys/module/m3ipc/parameters/test_sendrec_delay_us`);
       if (set.code !== 0) throw new InfraError(`${node.name}: cannot set test_sendrec_delay_us=${planted}: ${set.stderr.trim()}`);
       o.log(`nightly: PLANTED SLOWDOWN test_sendrec_delay_us=${planted} (M3LAB_TEST_SENDREC_DELAY_US): every sendrec busy-waits ${planted} us`);

@@ -30,7 +30,7 @@ export interface CategoryRule {
 }
 
 /**
- * The verdict rules of the lab (README, Verdicts) plus performance:
+ * The verdict rules of the lab (docs/verdicts.md) plus performance:
  * - performance: a ratio to its same-run baseline that regressed (beyond the margin and
  *   significant against the reference nights), or a missed target (failed);
  * - module bug, kernel: failed with a kernel report, a panic (also at boot) or a

@@ -9,7 +9,7 @@
  *
  * and run in a DC created in compat mode (mnx_dc_init, or m3ctl dc-init
  * --compat), where processes send, receive and vcopy freely and only a
- * system process may notify, as in the original (kmod/README.md).
+ * system process may notify, as in the original (kmod/docs/compat.md).
  *
  * Every call returns a long: >= 0 on success (OK, or an endpoint, dcid,
  * node id) and one of the negative EMOL* codes below otherwise. A message
@@ -513,7 +513,7 @@ long mnx_node_down(int nodeid);
 long mnx_getnodeinfo(int nodeid, node_usr_t *node);
 
 /* ---- calls of the original m3ipc has no counterpart for: EMOLNOSYS
- * (table in kmod/README.md, "Compat layer") ---- */
+ * (list in kmod/docs/compat.md, "Not implemented") ---- */
 long mnx_migr_start(int dcid, int endpoint);
 long mnx_migr_rollback(int dcid, int endpoint);
 long mnx_migr_commit(int pid, int dcid, int endpoint, int new_node);

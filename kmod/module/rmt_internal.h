@@ -8,7 +8,7 @@
  *   rmt_inbound.c  frames from the receiver proxies (put2lcl)
  *   rmt_vcopy.c    remote vcopy, the caller's side
  *
- * Model (see README "Remote IPC"):
+ * Model (see kmod/docs/protocol.md, "The model"):
  *  - A remote process is a descriptor in a local slot (p->remote, no task)
  *    whose endpoint carries the remote generation. It is bound by rmtbind
  *    or automatically by the first frame that names it (put2lcl).

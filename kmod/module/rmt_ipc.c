@@ -21,7 +21,7 @@
 
 /*
  * The bound of a remote send/sendrec with timeout 0: how long its caller
- * waits for the remote node's first answer (kmod/README.md, Timeouts).
+ * waits for the remote node's first answer (kmod/docs/protocol.md, Timeouts).
  */
 unsigned int rmt_nowait_ms = 2000;
 module_param(rmt_nowait_ms, uint, 0644);

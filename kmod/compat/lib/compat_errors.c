@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1
 /*
  * compat_errors.c - the one table from module errnos to the original's
- * error names (documented in kmod/README.md, "Compat layer"). A code is
+ * error names (documented in kmod/docs/compat.md, "Error codes"). A code is
  * the negative errno itself, so there is nothing to translate on the
  * call path; this table names them and the build checks the constants
  * the header spells out by hand against the module's ABI.

@@ -2,7 +2,7 @@
 /*
  * compat_unsupported.c - the calls of M3-IPC 1.6 that m3ipc has no
  * counterpart for. Each returns EMOLNOSYS at once, never something that
- * looks like success; kmod/README.md ("Compat layer") lists them and why.
+ * looks like success; kmod/docs/compat.md ("Not implemented") lists them and why.
  */
 #include "compat_internal.h"
 
