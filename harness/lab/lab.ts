@@ -24,16 +24,12 @@ import os from 'node:os';
 export { LabNode, type NodeState } from './node.ts';
 import { freePort } from './ports.ts';
 import { powerOnWithFreshPort, startFromSnapshot, type RestoreInfo } from './vm-start.ts';
+import { bootGuarded } from './guarded-boot.ts';
 import { isAlive, isOurs, stopProcess } from './procs.ts';
 
 export const LAN_PREFIX = 24;
 /** The inter-node LAN lives on link-local addresses inside the lab's own VDE switch. */
 export const lanAddress = (index: number) => `169.254.77.${index}`;
-
-/** A debug guest whose console printed nothing for this long before it was ready is taken for halted... */
-const DEBUG_SILENT_MS = 90_000;
-/** ... and power-cycled, up to this many boots in all (the last one gets the whole deadline). */
-const DEBUG_BOOT_ATTEMPTS = 3;
 
 
 export interface NodeRecord extends NodeRecordBase {
@@ -349,6 +345,8 @@ export class Lab {
         await Promise.all(nodes.map((n, i) => startFromSnapshot(nodes, i, {
           imageHash: image.hash,
           deadline: started + bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
+          bootMs: bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
+          guard: n.record.kernel.variant === 'debug',
           log,
           changed: () => writeState(state),
         })));
@@ -356,32 +354,19 @@ export class Lab {
         await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, nodes.length, n.record.kernel.variant))));
       } else if (spec.nodes.some((n) => n.kernel === 'debug')) {
         /*
-         * A debug guest silent for DEBUG_SILENT_MS before its ready marker is
-         * taken for stuck in boot and power-cycled, at most twice, and said so
-         * (counted in bootRetries). Under voluntary preemption this kernel
-         * deadlocked in its RCU-tasks self-test on a loaded host, which is why
-         * its nodes once booted one at a time; it boots with preempt=full now
-         * (images/kernels/variants.yaml), and this stays as a guard so a
-         * boot-time hang of the kernel itself is named, not waited out.
+         * A debug guest that stalls in boot is power-cycled, at most twice, and
+         * said so (guarded-boot.ts). Under voluntary preemption this kernel
+         * deadlocked in its RCU-tasks self-test on a loaded host; it boots with
+         * preempt=full now (images/kernels/variants.yaml) and still stalled
+         * there once in a CI run, so the guard stays: a boot-time hang of the
+         * kernel itself is named and retried, not waited out.
          */
-        const bootDebug = async (i: number) => {
-          for (let attempt = 1; ; attempt++) {
-            await powerOnWithFreshPort(nodes, i);
-            writeState(state);
-            const n = nodes[i]!;
-            const full = bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant);
-            try {
-              const last = attempt >= DEBUG_BOOT_ATTEMPTS;
-              await n.target.waitBooted(Date.now() + (last ? full : full / 2), last ? undefined : DEBUG_SILENT_MS * hostFactor());
-              return;
-            } catch (e) {
-              if (!(e instanceof BootTimeoutError) || attempt >= DEBUG_BOOT_ATTEMPTS) throw e;
-              n.record.bootRetries = (n.record.bootRetries ?? 0) + 1;
-              log(`lab: ${n.name}: the debug kernel went silent in early boot (${e.message.replace(/^[^:]*: /, '').split('\n')[0]}); power-cycling it (attempt ${attempt + 1} of ${DEBUG_BOOT_ATTEMPTS})`);
-              await n.target.power.off(1000);
-            }
-          }
-        };
+        const bootDebug = (i: number) => bootGuarded(nodes, i, {
+          bootMs: bootTimeoutMs(accel.accel, nodes[i]!.record.spec.cpus, nodes.length, nodes[i]!.record.kernel.variant),
+          guard: nodes[i]!.record.kernel.variant === 'debug',
+          log,
+          changed: () => writeState(state),
+        });
         log(`lab: ${nodes.length} node(s) with the debug kernel powered on, waiting for readiness`);
         await Promise.all(nodes.map((_, i) => bootDebug(i)));
         await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, nodes.length, 'debug'))));
@@ -464,7 +449,7 @@ export class Lab {
       // A node that started from a snapshot starts from it again: a fresh kernel, as a boot gives.
       const one: QemuLabNode[] = [new LabNode(record, new QemuTarget({ ...old.target.spec, incoming: false }))];
       this.nodes[at] = one[0]!;
-      await startFromSnapshot(one, 0, { imageHash: this.state.image.hash, deadline, log: () => {}, changed: () => writeState(this.state) });
+      await startFromSnapshot(one, 0, { imageHash: this.state.image.hash, deadline, bootMs: deadline - started, guard: record.kernel?.variant === 'debug', log: () => {}, changed: () => writeState(this.state) });
       node = one[0]!;
       this.nodes[at] = node;
     } else {

@@ -4,7 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { SNAPSHOT_MARKER, forgetSnapshot, hasSnapshot, keyOf, restoreSnapshot, saveSnapshot, sendIdentity, snapshotInputs, snapshotMeta, templateConsole, type SnapshotShape } from '../qemu/snapshot.ts';
 import { QemuTarget, macs, type QemuNodeSpec } from '../qemu/qemu-target.ts';
 import { LabNode, type NodeRecordBase } from './node.ts';
-import { freePort } from './ports.ts';
+import { bootGuarded } from './guarded-boot.ts';
+import { powerOnWithFreshPort, writeBack, type VmRecord } from './power-on.ts';
+
+export { powerOnWithFreshPort, type VmRecord } from './power-on.ts';
 
 /** QEMU would not load a saved state (the node never ran from it). */
 export class SnapshotLoadError extends InfraError {}
@@ -27,42 +30,6 @@ export interface RestoreInfo {
   total?: number;
 }
 
-/** The VM side of a record: what a start needs to write back. */
-export interface VmRecord extends NodeRecordBase {
-  pid?: number;
-  sshPort: number;
-  spec: Omit<QemuNodeSpec, 'privateKey'>;
-  restore?: RestoreInfo;
-}
-
-type VmNode = LabNode<QemuTarget, VmRecord>;
-
-/** A start of a VM that wrote back its port and PID. */
-function writeBack(n: VmNode, spec: QemuNodeSpec): void {
-  const { privateKey: _k, ...persisted } = spec;
-  n.record.spec = persisted;
-  n.record.sshPort = spec.sshPort;
-}
-
-/**
- * Starts a node's QEMU. The SSH port was free when picked, but another process can
- * take it before QEMU binds it; QEMU then exits at once saying so, and the node is
- * started again on a new port (up to three times). `nodes[i]` is replaced when
- * the spec changes.
- */
-export async function powerOnWithFreshPort<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const n = nodes[i]!;
-    await n.target.power.on();
-    n.record.pid = n.target.pid;
-    const exited = await Promise.race([n.target.gone.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
-    if (!exited || attempt >= 3 || !/host forwarding|hostfwd/i.test(n.target.stderrText())) return;
-    const spec = { ...n.target.spec, sshPort: await freePort() };
-    writeBack(n, spec);
-    nodes[i] = new LabNode(n.record, new QemuTarget(spec));
-  }
-}
-
 /** The shape a node's saved state depends on (its identity left out). */
 export function shapeOf(spec: QemuNodeSpec, imageHash: string): SnapshotShape {
   return {
@@ -83,8 +50,12 @@ const making = new Map<string, Promise<void>>();
 
 export interface SnapshotStart {
   imageHash: string;
-  /** Boot deadline of a cold boot of this node (the template's). */
+  /** Boot deadline of a cold boot of this node (the template's first boot). */
   deadline: number;
+  /** A cold boot's whole deadline in ms: a power-cycled template and a restore after a template get it afresh. */
+  bootMs: number;
+  /** Power-cycle a template boot that stalls (debug kernels under TCG; guarded-boot.ts). */
+  guard: boolean;
   log: (line: string) => void;
   /** Called whenever the node's PID or port changed (the lab writes its state). */
   changed: () => void;
@@ -138,10 +109,8 @@ async function makeTemplate<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[],
   const tspec = { ...spec, append: [spec.append, 'm3lab.template=1'].filter(Boolean).join(' ') };
   nodes[i] = new LabNode(nodes[i]!.record, new QemuTarget(tspec));
   o.log(`lab: ${tspec.name}: no snapshot of its shape yet (${key}); booting it as the template`);
-  await powerOnWithFreshPort(nodes, i);
-  o.changed();
+  await bootGuarded(nodes, i, { bootMs: o.bootMs, firstDeadline: o.deadline, guard: o.guard, marker: `${SNAPSHOT_MARKER} ${tspec.name}`, log: o.log, changed: o.changed });
   const t = nodes[i]!.target;
-  await t.waitBooted(o.deadline, undefined, `${SNAPSHOT_MARKER} ${t.name}`);
   const bootSeconds = (Date.now() - started) / 1000;
   const saved = await saveSnapshot(t, key, inputs, Math.max(o.deadline, Date.now() + 120_000));
   nodes[i]!.record.restore = { key, made: { bootSeconds: Math.round(bootSeconds * 10) / 10, saveSeconds: Math.round(saved.seconds * 10) / 10, bytes: saved.bytes } };
@@ -160,7 +129,8 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   o.changed();
   const t = nodes[i]!.target;
   const started = t.startedAt ?? Date.now();
-  const deadline = o.deadline;
+  // A template boot (this node's or a sibling's) may have used up the lab's first deadline.
+  const deadline = Math.max(o.deadline, Date.now() + o.bootMs);
   let stop = false;
   const gone = t.gone.then((why) => {
     if (!stop) throw new InfraError(`${t.name}: ${why} while restoring snapshot ${key}${t.stderrText() ? `: ${t.stderrText()}` : ''}`);

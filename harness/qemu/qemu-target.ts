@@ -45,6 +45,22 @@ export function macs(index: number): { mgmt: string; lan: string } {
 
 export const READY_MARKER = 'M3LAB-READY';
 
+/** Bounds on console silence before a guest is ready (waitBooted). */
+export interface BootStallGuard {
+  /** Silence at any point of the boot. */
+  silentMs: number;
+  /** Silence while the last printk timestamp is still below 1 s of uptime. */
+  earlyMs: number;
+}
+
+/** The uptime of the console's last timestamped kernel line (`[    0.521609] ...`). */
+export function lastUptime(text: string): number | undefined {
+  const tail = text.slice(-4000);
+  let last: number | undefined;
+  for (const m of tail.matchAll(/^\[\s*(\d+\.\d+)\]/gm)) last = Number(m[1]);
+  return last;
+}
+
 /** The full QEMU command line for one node; stored in the lab state so a node can be restarted. */
 export function qemuArgs(s: QemuNodeSpec): string[] {
   const mac = macs(s.index);
@@ -211,12 +227,16 @@ export class QemuTarget implements Target {
   }
 
   /**
-   * Until the guest printed its ready marker. With `silentMs`, a console that
-   * has printed nothing for that long before the marker also ends the wait
-   * (BootTimeoutError): a guest halted in early boot need not wait out the
-   * whole deadline.
+   * Until the guest printed its ready marker. With a `stall` guard, a console
+   * that printed nothing for `silentMs`, or for `earlyMs` while the kernel's
+   * own clock has not passed its first second, also ends the wait
+   * (BootTimeoutError): a guest halted in boot need not wait out the whole
+   * deadline. The early bound is the tighter one because a healthy kernel
+   * leaves its first second of uptime within seconds of wall time (its printk
+   * clock runs on the host's), while later in a debug boot the console is
+   * normally silent for half a minute.
    */
-  async waitBooted(deadline: number, silentMs?: number, marker = `${READY_MARKER} ${this.name}`): Promise<void> {
+  async waitBooted(deadline: number, stall?: BootStallGuard, marker = `${READY_MARKER} ${this.name}`): Promise<void> {
     let exited: string | undefined;
     let bytes = this.consoleBytes();
     let grew = Date.now();
@@ -249,8 +269,15 @@ export class QemuTarget implements Target {
       if (now !== bytes) {
         bytes = now;
         grew = Date.now();
-      } else if (silentMs !== undefined && Date.now() - grew > silentMs) {
-        throw new BootTimeoutError(`${this.name}: console silent for ${Math.round(silentMs / 1000)} s before the guest was ready`, this.name, excerpt(text));
+      } else if (stall) {
+        const silent = Date.now() - grew;
+        const uptime = lastUptime(text);
+        if (silent > stall.silentMs) {
+          throw new BootTimeoutError(`${this.name}: console silent for ${Math.round(silent / 1000)} s before the guest was ready`, this.name, excerpt(text));
+        }
+        if (uptime !== undefined && uptime < 1 && silent > stall.earlyMs) {
+          throw new BootTimeoutError(`${this.name}: kernel stalled in its first second of uptime (console silent at [${uptime.toFixed(6)}] for ${Math.round(silent / 1000)} s)`, this.name, excerpt(text));
+        }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
