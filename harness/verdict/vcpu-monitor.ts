@@ -69,13 +69,19 @@ export function sampleQemu(pid: number, now = Date.now()): VcpuSample | undefine
   return { t: now, state, runNs, waitNs, vcpus };
 }
 
-/** A stretch between two samples counts as starved when QEMU was stopped or its vCPUs mostly waited. */
+/**
+ * A stretch between two samples counts as starved when QEMU was stopped or its
+ * vCPUs mostly waited. Run and wait are sums over the vCPU threads, so they are
+ * held against the threads' wall time, not the wall once: two vCPUs that each
+ * waited 45% of a stretch (four vCPUs sharing two cores, the lab's normal
+ * state) are not starved, though their waits add up to 90% of the wall.
+ */
 function starvedStretch(a: VcpuSample, b: VcpuSample): { starved: boolean; stopped: boolean } {
-  const wall = (b.t - a.t) * 1e6;
+  const threadWall = (b.t - a.t) * 1e6 * Math.max(1, Math.min(a.vcpus, b.vcpus));
   const stopped = /^[Tt]$/.test(a.state) && /^[Tt]$/.test(b.state);
   const run = b.runNs - a.runNs;
   const wait = b.waitNs - a.waitNs;
-  return { stopped, starved: stopped || (wait > run && wait > 0.5 * wall) };
+  return { stopped, starved: stopped || (wait > run && wait > 0.5 * threadWall) };
 }
 
 /** What the samples say of [from, to]. Pure: unit-tested over recorded timelines. */

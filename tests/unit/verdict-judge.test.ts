@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findReports, type KernelReport } from '../../harness/report/kernel-reports.ts';
 import { judge, type JudgeInput, type NodeObservation, type Verdict, type Why } from '../../harness/verdict/judge.ts';
-import { summarize, type VcpuSample } from '../../harness/verdict/vcpu-monitor.ts';
+import { isStarved, summarize, type VcpuSample } from '../../harness/verdict/vcpu-monitor.ts';
 import { computeTimeScale, guestDetectors } from '../../harness/verdict/time-scale.ts';
 
 /**
@@ -208,6 +208,19 @@ describe('vCPU windows', () => {
     const w = win([{ ms: 2000, kind: 'busy' }, { ms: 6000, kind: 'stopped' }, { ms: 2000, kind: 'busy' }]);
     expect(w.stoppedMs).toBe(5500);
     expect(w.longestStarvedMs).toBe(5500);
+  });
+  it('two vCPUs sharing two host cores with two other vCPUs are not starved (samples of node2 in a CI faults run)', () => {
+    // Every 500 ms the two threads ran ~380 ms and waited ~440 ms in all: each ran and waited about half the time.
+    const tl: VcpuSample[] = [];
+    for (let i = 0; i <= 20; i++) tl.push({ t: i * 500, state: i % 2 ? 'R' : 'S', runNs: i * 380e6, waitNs: i * 440e6, vcpus: 2 });
+    expect(summarize(tl, 0, 10000).starvedMs).toBe(0);
+    // Negative control: the same waits on one vCPU are most of its time.
+    const one = tl.map((x) => ({ ...x, runNs: x.runNs / 4, vcpus: 1 }));
+    expect(summarize(one, 0, 10000).longestStarvedMs).toBe(10000);
+  });
+  it('two vCPUs that each waited nearly the whole stretch are starved', () => {
+    const tl = timeline([{ ms: 2000, kind: 'busy' }, { ms: 6000, kind: 'waiting' }], 2);
+    expect(isStarved(summarize(tl, 0, tl.at(-1)!.t))).toBe(true);
   });
   it('samples outside the window do not count', () => {
     const tl = timeline([{ ms: 10000, kind: 'stopped' }, { ms: 10000, kind: 'busy' }]);
