@@ -18,7 +18,7 @@ import { LabNode, type NodeRecordBase, type NodeState } from './node.ts';
 import { attachBoard, boardNode, bringUpBoard, resolveBoardKernel, type BoardLabNode, type BoardRecord } from './board-node.ts';
 import { BoardTarget } from '../target/board.ts';
 import { applyGuestDetectors } from '../verdict/guest-detectors.ts';
-import { computeTimeScale, describeTimeScale, hostSlowdown, setProcessTimeScale, type TimeScale } from '../verdict/time-scale.ts';
+import { computeTimeScale, describeTimeScale, hostSlowdown, scaled, setProcessTimeScale, type TimeScale } from '../verdict/time-scale.ts';
 import os from 'node:os';
 
 export { LabNode, type NodeState } from './node.ts';
@@ -28,6 +28,8 @@ import { bootGuarded } from './guarded-boot.ts';
 import { isAlive, isOurs, stopProcess } from './procs.ts';
 
 export const LAN_PREFIX = 24;
+/** A restored node answers SSH within this (x the lab's time scale) of its ready marker, or is restored again. */
+const RESTORED_SSH_MS = 30_000;
 /** The inter-node LAN lives on link-local addresses inside the lab's own VDE switch. */
 export const lanAddress = (index: number) => `169.254.77.${index}`;
 
@@ -342,16 +344,41 @@ export class Lab {
       if (snapshots) {
         // Each node from the snapshot of its shape; a missing one is made by the first node of that shape.
         log(`lab: ${nodes.length} node(s) starting from snapshots`);
-        await Promise.all(nodes.map((n, i) => startFromSnapshot(nodes, i, {
+        const restoreOpts = (n: QemuLabNode) => ({
           imageHash: image.hash,
           deadline: started + bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
           bootMs: bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
           guard: n.record.kernel.variant === 'debug',
           log,
           changed: () => writeState(state),
-        })));
+        });
+        await Promise.all(nodes.map((n, i) => startFromSnapshot(nodes, i, restoreOpts(n))));
         writeState(state);
-        await Promise.all(nodes.map((n) => ready(n, Date.now() + bootTimeoutMs(accel.accel, maxCpus, nodes.length, n.record.kernel.variant))));
+        /*
+         * A restored node past its ready marker answers SSH within seconds (the
+         * agent phase: ~8 s for a debug guest). One restored debug node in a
+         * clean-clone run printed its marker and then never answered a
+         * handshake; with the module not loaded yet that is the lab's problem,
+         * so such a node is restored once more (said, and counted in
+         * bootRetries), and a second silence is the boot error it is.
+         */
+        await Promise.all(nodes.map(async (_, i) => {
+          const full = bootTimeoutMs(accel.accel, maxCpus, nodes.length, nodes[i]!.record.kernel.variant);
+          const first = Math.min(full, scaled(RESTORED_SSH_MS, lab.rescale()));
+          try {
+            await ready(nodes[i]!, Date.now() + first);
+          } catch (e) {
+            if (!(e instanceof InfraError) || !/: SSH to .* failed/.test(e.message)) throw e;
+            const n = nodes[i]!;
+            n.record.bootRetries = (n.record.bootRetries ?? 0) + 1;
+            log(`lab: ${n.name}: restored, but SSH did not answer in ${Math.round(first / 1000)} s (${e.message.replace(/^[^:]*: /, '')}); restoring it again`);
+            n.disconnect();
+            await n.target.power.off(1000);
+            await startFromSnapshot(nodes, i, { ...restoreOpts(n), deadline: Date.now() + full });
+            writeState(state);
+            await ready(nodes[i]!, Date.now() + full);
+          }
+        }));
       } else if (spec.nodes.some((n) => n.kernel === 'debug')) {
         /*
          * A debug guest that stalls in boot is power-cycled, at most twice, and
