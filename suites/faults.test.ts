@@ -84,6 +84,15 @@ const ALLOWED_NODE_DEATH = [...ALLOWED, -116];
  * rt_load takes as the grant holding.
  */
 const ALLOWED_BY_KIND = { v: [-104, -13], h: [-13] };
+/**
+ * After a node death, also a grant refused (-EACCES) while the dead node's
+ * rt_server starts again: it binds (level USER) and then sets its own level,
+ * and a client's descriptor there is USER until granted, so a grant that
+ * lands between the two is a USER sendrec to a USER server. Seen once in a
+ * clean-clone run (two clients, one call each, 0.2 s before the heal ended).
+ * The module cannot bind at a level in one call yet (kmod/docs/limitations.md).
+ */
+const ALLOWED_BY_KIND_NODE_DEATH = { ...ALLOWED_BY_KIND, g: [-13] };
 
 let cs: ClusterSuite;
 const c = () => cs.c();
@@ -166,7 +175,7 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
     }
     histories.push(parseHistory(`${cl.from.name}/${cl.slot}>${cl.to.name}`, `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`, cl.startedAt));
   }
-  const result = checkHistory(histories, { allowed: o.dies ? ALLOWED_NODE_DEATH : ALLOWED, allowedByKind: ALLOWED_BY_KIND, boundMs: BOUND_MS, faultAt, healedAt }, errname);
+  const result = checkHistory(histories, { allowed: o.dies ? ALLOWED_NODE_DEATH : ALLOWED, allowedByKind: o.dies ? ALLOWED_BY_KIND_NODE_DEATH : ALLOWED_BY_KIND, boundMs: BOUND_MS, faultAt, healedAt }, errname);
   const countsAfter = await serverCounts();
   // A server that died with its node counts from its new start: its module's counters cannot be held against the run.
   const counts = countsAfter.map((a, i) => ({ node: a.node, rcvd: a.rcvd - countsBefore[i]!.rcvd, sent: a.sent - countsBefore[i]!.sent })).filter((x) => x.node !== o.dies);
