@@ -209,7 +209,7 @@ describe('vCPU windows', () => {
     expect(w.stoppedMs).toBe(5500);
     expect(w.longestStarvedMs).toBe(5500);
   });
-  it('two vCPUs sharing two host cores with two other vCPUs are not starved (samples of node2 in a CI faults run)', () => {
+  it('two vCPUs sharing two host cores with two other vCPUs are not starved (samples of node2 in a clean-clone faults run)', () => {
     // Every 500 ms the two threads ran ~380 ms and waited ~440 ms in all: each ran and waited about half the time.
     const tl: VcpuSample[] = [];
     for (let i = 0; i <= 20; i++) tl.push({ t: i * 500, state: i % 2 ? 'R' : 'S', runNs: i * 380e6, waitNs: i * 440e6, vcpus: 2 });
