@@ -1,6 +1,6 @@
 import { BootTimeoutError } from '../errors.ts';
 import type { QemuTarget } from '../qemu/qemu-target.ts';
-import { hostSlowdown } from '../verdict/time-scale.ts';
+import { hostFactor } from '../verdict/time-scale.ts';
 import type { LabNode } from './node.ts';
 import { powerOnWithFreshPort, type VmRecord } from './power-on.ts';
 
@@ -34,11 +34,6 @@ export interface GuardedBoot {
   changed: () => void;
 }
 
-function scale(): number {
-  const forced = Number(process.env.M3LAB_TIME_SCALE);
-  return forced > 0 ? forced : hostSlowdown();
-}
-
 /**
  * Powers node i on and waits for its marker. With the guard, a boot whose
  * console stalls is power-cycled, at most GUARDED_BOOT_ATTEMPTS boots in all,
@@ -55,7 +50,7 @@ export async function bootGuarded<R extends VmRecord & { bootRetries?: number }>
     const last = !o.guard || attempt >= GUARDED_BOOT_ATTEMPTS;
     const full = attempt === 1 && o.firstDeadline !== undefined ? o.firstDeadline : Date.now() + o.bootMs;
     const deadline = last ? full : Math.min(full, Date.now() + o.bootMs / 2);
-    const s = scale();
+    const s = hostFactor();
     try {
       await n.target.waitBooted(deadline, last ? undefined : { silentMs: SILENT_MS * s, earlyMs: EARLY_SILENT_MS * s }, o.marker);
       return;

@@ -18,7 +18,7 @@ import { LabNode, type NodeRecordBase, type NodeState } from './node.ts';
 import { attachBoard, boardNode, bringUpBoard, resolveBoardKernel, type BoardLabNode, type BoardRecord } from './board-node.ts';
 import { BoardTarget } from '../target/board.ts';
 import { applyGuestDetectors } from '../verdict/guest-detectors.ts';
-import { computeTimeScale, describeTimeScale, hostSlowdown, scaled, setProcessTimeScale, type TimeScale } from '../verdict/time-scale.ts';
+import { computeTimeScale, describeTimeScale, hostFactor, hostSlowdown, scaled, setProcessTimeScale, type TimeScale } from '../verdict/time-scale.ts';
 import os from 'node:os';
 
 export { LabNode, type NodeState } from './node.ts';
@@ -90,10 +90,6 @@ export function useSnapshots(opts: { cold?: boolean }): boolean {
   return opts.cold === undefined ? process.env.M3LAB_COLD !== '1' : !opts.cold;
 }
 
-function hostFactor(): number {
-  const forced = Number(process.env.M3LAB_TIME_SCALE);
-  return forced > 0 ? forced : hostSlowdown();
-}
 
 /** The lab's time scale (harness/verdict/time-scale.ts), from its kernels, vCPUs and the host now. */
 export function labTimeScale(state: LabState): TimeScale {
@@ -344,14 +340,10 @@ export class Lab {
       if (snapshots) {
         // Each node from the snapshot of its shape; a missing one is made by the first node of that shape.
         log(`lab: ${nodes.length} node(s) starting from snapshots`);
-        const restoreOpts = (n: QemuLabNode) => ({
-          imageHash: image.hash,
-          deadline: started + bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
-          bootMs: bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant),
-          guard: n.record.kernel.variant === 'debug',
-          log,
-          changed: () => writeState(state),
-        });
+        const restoreOpts = (n: QemuLabNode) => {
+          const bootMs = bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant);
+          return { imageHash: image.hash, deadline: started + bootMs, bootMs, guard: n.record.kernel.variant === 'debug', log, changed: () => writeState(state) };
+        };
         await Promise.all(nodes.map((n, i) => startFromSnapshot(nodes, i, restoreOpts(n))));
         writeState(state);
         /*
@@ -364,7 +356,7 @@ export class Lab {
          */
         await Promise.all(nodes.map(async (_, i) => {
           const full = bootTimeoutMs(accel.accel, maxCpus, nodes.length, nodes[i]!.record.kernel.variant);
-          const first = Math.min(full, scaled(RESTORED_SSH_MS, lab.rescale()));
+          const first = Math.min(full, scaled(RESTORED_SSH_MS, lab.timeScale));
           try {
             await ready(nodes[i]!, Date.now() + first);
           } catch (e) {

@@ -271,11 +271,11 @@ export class QemuTarget implements Target {
         grew = Date.now();
       } else if (stall) {
         const silent = Date.now() - grew;
-        const uptime = lastUptime(text);
         if (silent > stall.silentMs) {
           throw new BootTimeoutError(`${this.name}: console silent for ${Math.round(silent / 1000)} s before the guest was ready`, this.name, excerpt(text));
         }
-        if (uptime !== undefined && uptime < 1 && silent > stall.earlyMs) {
+        const uptime = silent > stall.earlyMs ? lastUptime(text) : undefined;
+        if (uptime !== undefined && uptime < 1) {
           throw new BootTimeoutError(`${this.name}: kernel stalled in its first second of uptime (console silent at [${uptime.toFixed(6)}] for ${Math.round(silent / 1000)} s)`, this.name, excerpt(text));
         }
       }

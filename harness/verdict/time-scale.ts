@@ -119,6 +119,12 @@ export function hostSlowdown(spinMs = 250): number {
   return measured;
 }
 
+/** The host part of the time scale now, or M3LAB_TIME_SCALE in its place (boot bounds, before a lab's scale exists). */
+export function hostFactor(): number {
+  const forced = Number(process.env.M3LAB_TIME_SCALE);
+  return forced > 0 ? forced : hostSlowdown();
+}
+
 /**
  * The scale of a lab that is not up yet, from what a suite asks for: used for
  * the bounds vitest needs before the lab exists (a test's timeout).
