@@ -23,8 +23,8 @@ export interface RemoteKmod {
  */
 export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<RemoteKmod> {
   const files = [a.module, ...a.tools, ...a.tests, ...a.bench, ...a.proxy].map((f) => path.relative(a.dir, f));
-  const staged = await stripped(a.dir, files.filter((f) => !f.endsWith('.ko')));
-  const tar = await execa('tar', ['-c', '-C', staged, ...files.filter((f) => !f.endsWith('.ko')), '-C', a.dir, ...files.filter((f) => f.endsWith('.ko'))], { encoding: 'buffer', reject: false });
+  const staged = await stripped(a.dir, files);
+  const tar = await execa('tar', ['-c', '-C', staged, ...files], { encoding: 'buffer', reject: false });
   if (tar.exitCode !== 0) throw new InfraError(`tar of ${a.dir} failed: ${tar.stderr.toString()}`);
   if (!node.ssh) throw new InfraError(`${node.name}: not connected`);
   const out = await node.ssh.exec(`rm -rf ${REMOTE_KMOD_DIR} && mkdir -p ${REMOTE_KMOD_DIR} && tar -x -C ${REMOTE_KMOD_DIR}`, { stdin: Buffer.from(tar.stdout), timeoutMs: 60000 });
@@ -54,7 +54,10 @@ const staging = new Map<string, Promise<void>>();
  * The static programs without their symbol tables (32 MB become 24): the copy
  * over SSH into a TCG guest runs at ~14 MB/s and happens at every cluster setup
  * and node rejoin. The unstripped ones stay in kmod/build for debugging on the
- * host. A staged copy is made again only when its program is newer.
+ * host. A staged copy is made again only when its program is newer. A module
+ * loses only its debug sections (strip --strip-debug, what the kernel's
+ * INSTALL_MOD_STRIP does): the debug kernel's m3ipc.ko carries DWARF for the
+ * fuzzer's line coverage, read on the host.
  */
 export async function stripped(dir: string, files: string[]): Promise<string> {
   const out = path.join(dir, '.deploy');
@@ -78,7 +81,7 @@ async function stage(from: string, to: string): Promise<void> {
   // Another process (a nested m3lab run, the nightly) may stage the same program:
   // each writes its own temporary name and the atomic rename lets the last one win.
   const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  const res = await execa('strip', ['-o', tmp, from], { reject: false, all: true });
+  const res = await execa('strip', [...(from.endsWith('.ko') ? ['--strip-debug'] : []), '-o', tmp, from], { reject: false, all: true });
   if (res.exitCode !== 0) {
     rmSync(tmp, { force: true });
     throw new InfraError(`strip ${from} failed: ${res.all}`);

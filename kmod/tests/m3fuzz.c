@@ -4,9 +4,9 @@
  *
  *   m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]
  *          [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
- *          [--rt-threads N] [--no-stop-on-report]
+ *          [--rt-threads N] [--no-stop-on-report] [--cover FILE [--guided]]
  *          [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]
- *   m3fuzz --dump DIR|FILE [--last N]  the recorded calls, as text
+ *   m3fuzz --dump DIR|FILE [--last N] [--raw]  the recorded calls, as text
  *
  * The parent initializes the DVS if nobody did, makes two DCs with
  * M3_DCF_SELF_BIND, then forks --procs fuzzing processes of --threads threads
@@ -45,6 +45,17 @@
  * still drawn from the pools as they are at that moment, so the scheduling
  * of the threads decides those values.
  *
+ * Coverage (--cover FILE): on a kernel with KCOV (the lab's debug variant
+ * instruments the module only), each thread traces the module's PCs of its
+ * own calls; the distinct PCs of all processes are counted as the run goes
+ * (a timeline every 5 s) and written to FILE with the module's section
+ * addresses, so the host maps them to source lines. --guided steers by it:
+ * a call that found new PCs joins a corpus shared by the processes, and half
+ * of the calls are then a corpus call with one to three mutations (a field
+ * drawn anew, a bit flipped, a word spliced from a fresh call). The corpus
+ * depends on the scheduling, so a guided seed replays less exactly than a
+ * random one.
+ *
  * Each process records its last --ring calls per thread in a file of
  * --log-dir (pSLOT.ring; the previous incarnation's is kept as
  * pSLOT.prev.ring), written through a shared mapping before and after each
@@ -78,6 +89,7 @@
 #include <stdarg.h>
 
 #include "../uapi/m3ipc.h"
+#include "fuzz_kcov.h"
 
 /* values around limits are drawn as ints and stored in fields of any sign */
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -169,13 +181,18 @@ struct rec {
 };
 
 struct ringhdr {
-	char magic[8];		/* "M3FZRNG1" */
+	char magic[8];		/* "M3FZRNG2" */
 	uint64_t seed, proc_seed;
 	uint32_t slot, incarnation, nthreads, ring_len;
 	int32_t pid, uid;
 	uint64_t seq;
 	uint64_t heads[MAXTHREADS];
+	/* what a reproducer needs to rebuild the pointers the calls name */
+	uint64_t data_base, data_len, rdonly_base, unmapped_base;
+	uint32_t rt_mask;	/* threads that ran SCHED_FIFO with sleeps */
+	uint32_t pad;
 };
+#define RING_MAGIC	"M3FZRNG2"
 
 /* ---- state shared by all processes (MAP_SHARED before fork) ---- */
 
@@ -197,6 +214,20 @@ struct shared {
 };
 
 static struct shared *sh;
+
+/* --guided: calls that found new PCs, shared by the processes */
+#define CORPUS_LEN	4096
+struct corpus {
+	uint32_t n;		/* entries added; the last CORPUS_LEN are kept */
+	struct centry {
+		uint16_t op, alen;
+		uint8_t arg[ARGMAX];
+	} e[CORPUS_LEN];
+};
+
+static struct pcset *pcs;	/* NULL: no --cover */
+static struct corpus *corpus;	/* NULL: not --guided */
+static char cover_why[128];	/* why coverage is unavailable */
 static uint8_t *data;		/* DATA_LEN + a PROT_NONE guard page, same address in every process */
 static uint8_t *rdonly;		/* a read-only page */
 static uint8_t *unmapped;	/* an address with nothing mapped */
@@ -209,6 +240,8 @@ static long opt_calls = 2000000;	/* per thread */
 static int opt_bias = 25, opt_kill_ms = 400, opt_stop_on_report = 1, opt_rt = 1;
 static const char *opt_logdir = "/tmp/m3fuzz";
 static int opt_rdc = -1, opt_reps[8], opt_nreps;	/* remote mode */
+static const char *opt_cover;
+static int opt_guided;
 
 /* per process */
 static int fd = -1, my_slot, my_incarnation, my_uid;
@@ -242,6 +275,7 @@ struct th {
 	int my_ep;	/* own endpoint, if bound */
 	int my_dc;
 	int remote;	/* this call named a remote endpoint */
+	struct kcov_thread *kc;	/* NULL: no coverage */
 };
 
 static uint64_t rnd(struct th *t) { return splitmix(&t->rng); }
@@ -650,6 +684,74 @@ static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 	return 0;
 }
 
+/* ---- coverage guidance ---- */
+
+static void corpus_add(int op, const uint8_t *arg, uint32_t alen)
+{
+	uint32_t i = __atomic_fetch_add(&corpus->n, 1, __ATOMIC_RELAXED) % CORPUS_LEN;
+
+	corpus->e[i].op = op;
+	corpus->e[i].alen = alen > ARGMAX ? ARGMAX : alen;
+	memcpy(corpus->e[i].arg, arg, ARGMAX);	/* a put2lcl header too */
+}
+
+/* a 32-bit value of the kinds the generators draw */
+static int mutant_word(struct th *t)
+{
+	switch (rn(t, 6)) {
+	case 0: return gen_ep(t);
+	case 1: return gen_dcid(t);
+	case 2: return gen_timeout(t);
+	case 3: return gen_pid(t);
+	case 4: return PICK(t, 0, -1, 1, 2, 0x7fffffff, (int)0x80000000);
+	default: return (int)rnd(t);
+	}
+}
+
+/*
+ * Half of the calls of a guided run: a call that found new PCs, mutated.
+ * Returns 0 (draw a fresh call) when the corpus is empty or the coin says so.
+ */
+static int corpus_draw(struct th *t, int *op, void *argp, uint32_t *alen, uint8_t *fbuf)
+{
+	union { uint8_t b[ARGMAX]; uint64_t align; } fresh;
+	uint32_t n = __atomic_load_n(&corpus->n, __ATOMIC_RELAXED);
+	const struct centry *e;
+	uint8_t *a = argp;
+	int i, muts;
+
+	if (!pct(t, 50) || !n)
+		return 0;
+	e = &corpus->e[rn(t, n < CORPUS_LEN ? n : CORPUS_LEN)];
+	*op = e->op < OP_RAW ? e->op : OP_DVS_INFO;
+	*alen = e->alen;
+	memcpy(a, e->arg, ARGMAX);
+	muts = 1 + (int)rn(t, 3);
+	for (i = 0; i < muts && *alen >= 4; i++) {
+		uint32_t k = rn(t, 100), at = rn(t, *alen / 4) * 4;
+
+		if (k < 50) {
+			int v = mutant_word(t);
+
+			memcpy(a + at, &v, 4);
+		} else if (k < 70) {
+			a[rn(t, *alen)] ^= (uint8_t)(1u << rn(t, 8));
+		} else if (k < 90) {	/* a word of a fresh argument of the same call */
+			memset(&fresh, 0, sizeof(fresh));
+			gen_arg(t, *op, &fresh, fbuf);
+			memcpy(a + at, fresh.b + at, 4);
+		}
+	}
+	/* a forged frame lives in this thread's buffer; the log has its header */
+	if (*op == OP_PUT2LCL && pct(t, 90)) {
+		struct m3_put2lcl *p = argp;
+
+		memcpy(fbuf, a + sizeof(*p), sizeof(struct m3_rhdr));
+		p->buf = (uint64_t)(uintptr_t)fbuf;
+	}
+	return 1;
+}
+
 static unsigned long raw_cmd(struct th *t)
 {
 	uint32_t k = rn(t, 100);
@@ -687,6 +789,9 @@ static struct rec *rec_begin(struct th *t, int op, int pk, unsigned long cmd,
 	r->alen = alen;
 	r->thread = t->idx;
 	r->ptr = ptr;
+	/* put2lcl: the forged frame's header follows the struct */
+	if (op == OP_PUT2LCL)
+		alen += sizeof(struct m3_rhdr);
 	memcpy(r->arg, arg, alen > ARGMAX ? ARGMAX : alen);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	r->state = 1;
@@ -762,7 +867,9 @@ static void one_call(struct th *t)
 	t->remote = 0;
 	for (op = 0; op < NOPS; op++)
 		sum += ops[op].weight;
-	if (pct(t, opt_bias)) {
+	if (corpus && corpus_draw(t, &op, &arg, &alen, fbuf)) {
+		/* a corpus call, mutated */
+	} else if (pct(t, opt_bias)) {
 		gen_hot(t, &op, &arg);
 		alen = op == OP_DC_INIT ? sizeof(struct m3_dc_spec) : sizeof(struct m3_dc_ref);
 	} else {
@@ -846,9 +953,14 @@ static void one_call(struct th *t)
 	}
 
 	r = rec_begin(t, op, pk, cmd, &arg, alen, (uint64_t)(uintptr_t)ptr);
+	if (t->kc)
+		kcov_reset(t->kc);
 	ret = ioctl(fd, cmd, ptr);
 	if (ret < 0)
 		ret = -errno;
+	/* new PCs: the argument as it went in (the log's copy) joins the corpus */
+	if (t->kc && kcov_collect(t->kc, pcs) && corpus && op != OP_RAW)
+		corpus_add(op, r->arg, alen);
 	rec_end(r, ret);
 	count(op, ret);
 	if (t->remote) {
@@ -921,6 +1033,10 @@ static void *thread_main(void *p)
 
 		rt = !sched_setscheduler(0, SCHED_FIFO, &sp);
 	}
+	if (t->kc && kcov_enable(t->kc))
+		t->kc = NULL;
+	if (rt)
+		__atomic_fetch_or(&ring->rt_mask, 1u << t->idx, __ATOMIC_RELAXED);
 	while (!sh->stop && t->calls < opt_calls && now_us() < deadline_us) {
 		one_call(t);
 		t->calls++;
@@ -950,7 +1066,11 @@ static int ring_open(int slot, int inc, uint64_t pseed)
 	close(f);
 	if (ring == MAP_FAILED)
 		return -errno;
-	memcpy(ring->magic, "M3FZRNG1", 8);
+	memcpy(ring->magic, RING_MAGIC, 8);
+	ring->data_base = (uint64_t)(uintptr_t)data;
+	ring->data_len = DATA_LEN;
+	ring->rdonly_base = (uint64_t)(uintptr_t)rdonly;
+	ring->unmapped_base = (uint64_t)(uintptr_t)unmapped;
 	ring->seed = opt_seed;
 	ring->proc_seed = pseed;
 	ring->slot = slot;
@@ -966,6 +1086,7 @@ static void child_main(int slot, int inc, long long deadline)
 {
 	uint64_t pseed = opt_seed ^ ((uint64_t)slot << 32) ^ ((uint64_t)inc << 48);
 	struct th th[MAXTHREADS];
+	static struct kcov_thread kcs[MAXTHREADS];
 	pthread_t pt[MAXTHREADS];
 	struct sigaction sa;
 	pthread_attr_t attr;
@@ -981,6 +1102,10 @@ static void child_main(int slot, int inc, long long deadline)
 	sigaction(SIGUSR1, &sa, NULL);
 	if (ring_open(slot, inc, pseed))
 		_exit(10);
+	/* debugfs' kcov is root's: every thread's trace is opened before setuid */
+	for (i = 0; pcs && i < opt_threads; i++)
+		if (kcov_open(&kcs[i]))
+			kcs[i].fd = -1;
 	/* a third of the processes are unprivileged */
 	my_uid = slot % 3 == 2 ? NOBODY : 0;
 	if (my_uid && (setgroups(0, NULL), setresgid(NOBODY, NOBODY, NOBODY) ||
@@ -999,6 +1124,7 @@ static void child_main(int slot, int inc, long long deadline)
 		th[i].idx = i;
 		th[i].rng = splitmix(&s) ^ i;
 		th[i].my_dc = HOT_DCID0;
+		th[i].kc = pcs && kcs[i].fd >= 0 ? &kcs[i] : NULL;
 		if (i && pthread_create(&pt[i], &attr, thread_main, &th[i]))
 			_exit(13);
 	}
@@ -1164,6 +1290,30 @@ static int cmp_seq(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static int opt_raw;	/* --dump --raw: every field, for tools (harness/fuzz/) */
+
+static void dump_raw(const struct ringhdr *h, struct rec **v, size_t nv)
+{
+	size_t i;
+	uint32_t j;
+
+	printf("ring slot=%u inc=%u pid=%d uid=%d nthreads=%u ring_len=%u seed=%llu calls=%llu data=%#llx data_len=%llu rdonly=%#llx unmapped=%#llx rt_mask=%#x\n",
+	       h->slot, h->incarnation, h->pid, h->uid, h->nthreads, h->ring_len,
+	       (unsigned long long)h->seed, (unsigned long long)h->seq,
+	       (unsigned long long)h->data_base, (unsigned long long)h->data_len,
+	       (unsigned long long)h->rdonly_base, (unsigned long long)h->unmapped_base, h->rt_mask);
+	for (i = 0; i < nv; i++) {
+		const struct rec *r = v[i];
+
+		printf("call %llu %u %d %s %#x %s %u %d %u %#llx ", (unsigned long long)r->seq, r->thread, r->tid,
+		       ops[r->op < NOPS ? r->op : OP_RAW].name, r->cmd, pknames[r->pk < NPK ? r->pk : 0],
+		       r->state, r->ret, r->alen, (unsigned long long)r->ptr);
+		for (j = 0; j < (r->alen > ARGMAX ? ARGMAX : r->alen); j++)
+			printf("%02x", r->arg[j]);
+		printf("\n");
+	}
+}
+
 static int dump_file(const char *path, int last)
 {
 	struct ringhdr *h;
@@ -1183,12 +1333,13 @@ static int dump_file(const char *path, int last)
 		return -1;
 	h = m;
 	total = (size_t)h->nthreads * h->ring_len;
-	if (memcmp(h->magic, "M3FZRNG1", 8) || h->nthreads > MAXTHREADS ||
+	if (memcmp(h->magic, RING_MAGIC, 8) || h->nthreads > MAXTHREADS ||
 	    sizeof(*h) + total * sizeof(struct rec) > (size_t)st.st_size) {
 		munmap(m, st.st_size);
 		return -1;
 	}
-	printf("== %s: seed %llu, process slot %u incarnation %u, pid %d, uid %d, %u threads, %llu calls\n",
+	if (!opt_raw)
+		printf("== %s: seed %llu, process slot %u incarnation %u, pid %d, uid %d, %u threads, %llu calls\n",
 	       path, (unsigned long long)h->seed, h->slot, h->incarnation, h->pid, h->uid,
 	       h->nthreads, (unsigned long long)h->seq);
 	v = calloc(total, sizeof(*v));
@@ -1200,6 +1351,12 @@ static int dump_file(const char *path, int last)
 	}
 	if (v)
 		qsort(v, nv, sizeof(*v), cmp_seq);
+	if (opt_raw && v) {
+		size_t from = (last > 0 && nv > (size_t)last) ? nv - last : 0;
+
+		dump_raw(h, v + from, nv - from);
+		nv = 0;
+	}
 	for (i = (last > 0 && nv > (size_t)last) ? nv - last : 0; v && i < nv; i++) {
 		struct rec *r = v[i];
 
@@ -1325,14 +1482,108 @@ static void setup_dvs(void)
 	close(f);
 }
 
+/* --cover: the shared PC set, and the corpus with --guided; or why not */
+static void cover_setup(void)
+{
+	struct kcov_thread probe;
+	int e;
+
+	e = kcov_open(&probe);
+	if (e) {
+		snprintf(cover_why, sizeof(cover_why), "%s: %s%s", KCOV_PATH, strerror(-e),
+			 e == -ENOENT ? " (a kernel without CONFIG_KCOV, or no debugfs)" : "");
+		return;
+	}
+	munmap(probe.words, KCOV_WORDS * sizeof(uint64_t));
+	close(probe.fd);
+	pcs = mmap(NULL, sizeof(*pcs), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pcs == MAP_FAILED) {
+		pcs = NULL;
+		snprintf(cover_why, sizeof(cover_why), "mmap: %s", strerror(errno));
+		return;
+	}
+	if (opt_guided) {
+		corpus = mmap(NULL, sizeof(*corpus), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (corpus == MAP_FAILED)
+			corpus = NULL;
+	}
+}
+
+/*
+ * The PCs go to --cover FILE with the module's section addresses (root reads
+ * them from sysfs): the host maps each PC to a section and an offset of the
+ * m3ipc.ko it built, and from there to a source line.
+ */
+static void cover_report(const char *timeline)
+{
+	struct dirent **names;
+	FILE *f;
+	int i, n;
+
+	if (!pcs) {
+		printf("m3fuzz: coverage unavailable: %s\n", cover_why);
+		return;
+	}
+	printf("m3fuzz: coverage (%s): %llu distinct PCs of the module; timeline%s\n",
+	       corpus ? "guided" : "random", (unsigned long long)pcs->count, timeline);
+	if (pcs->full || pcs->overflow)
+		printf("m3fuzz: coverage lost: %llu PCs (set full), %llu calls whose trace overflowed\n",
+		       (unsigned long long)pcs->full, (unsigned long long)pcs->overflow);
+	if (corpus)
+		printf("m3fuzz: corpus: %u calls found new PCs\n", corpus->n);
+	f = fopen(opt_cover, "w");
+	if (!f) {
+		printf("m3fuzz: %s: %s\n", opt_cover, strerror(errno));
+		return;
+	}
+	fprintf(f, "# m3fuzz coverage: seed %llu, %s, %llu PCs\n", (unsigned long long)opt_seed,
+		corpus ? "guided" : "random", (unsigned long long)pcs->count);
+	/*
+	 * KCOV subtracts the KASLR offset from every PC, module PCs too: the
+	 * kernel's _text says what it is (root reads kallsyms' real values).
+	 */
+	{
+		FILE *ks = fopen("/proc/kallsyms", "r");
+		char line[256];
+
+		while (ks && fgets(line, sizeof(line), ks))
+			if (strstr(line, " _text\n")) {
+				fprintf(f, "kernel _text 0x%.*s\n", (int)strcspn(line, " "), line);
+				break;
+			}
+		if (ks)
+			fclose(ks);
+	}
+	n = scandir("/sys/module/m3ipc/sections", &names, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		char path[512], val[64] = "";
+		FILE *s;
+
+		snprintf(path, sizeof(path), "/sys/module/m3ipc/sections/%s", names[i]->d_name);
+		s = names[i]->d_name[0] == '.' && strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..") ?
+		    fopen(path, "r") : NULL;
+		if (s && fgets(val, sizeof(val), s))
+			fprintf(f, "section %s %s", names[i]->d_name, val);
+		if (s)
+			fclose(s);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	for (i = 0; i < (int)PCSET_SIZE; i++)
+		if (pcs->slot[i])
+			fprintf(f, "pc %#llx\n", (unsigned long long)pcs->slot[i]);
+	fclose(f);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]\n"
 		"              [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]\n"
-		"              [--rt-threads N] [--no-stop-on-report]\n"
+		"              [--rt-threads N] [--no-stop-on-report] [--cover FILE [--guided]]\n"
 		"              [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]\n"
-		"       m3fuzz --dump DIR [--last N]\n");
+		"       m3fuzz --dump DIR [--last N] [--raw]\n");
 	exit(2);
 }
 
@@ -1344,13 +1595,16 @@ int main(int argc, char **argv)
 		{ "ring", 1, 0, 'r' }, { "admin-bias", 1, 0, 'b' }, { "kill-ms", 1, 0, 'k' },
 		{ "rt-threads", 1, 0, 'R' }, { "no-stop-on-report", 0, 0, 'n' }, { "dump", 1, 0, 'd' }, { "last", 1, 0, 'L' },
 		{ "remote-dc", 1, 0, 'D' }, { "remote-ep", 1, 0, 'E' },
+		{ "cover", 1, 0, 'C' }, { "guided", 0, 0, 'G' }, { "raw", 0, 0, 'W' },
 		{ 0 }
 	};
 	const char *dump = NULL, *report = NULL;
 	int o, i, last = 0, kfd, hung = 0, alive;
 	int incarn[MAXPROCS] = { 0 };
 	uint64_t prng, total = 0, tot_ok = 0;
-	long long start, deadline, next_kill, t_report = -1;
+	long long start, deadline, next_kill, t_report = -1, next_tick;
+	static char timeline[8192];
+	size_t tl_len = 0;
 	unsigned long kills = 0, respawns = 0;
 	char kbuf[2048];
 	struct stat st;
@@ -1372,6 +1626,9 @@ int main(int argc, char **argv)
 		case 'd': dump = optarg; break;
 		case 'L': last = atoi(optarg); break;
 		case 'D': opt_rdc = atoi(optarg); break;
+		case 'C': opt_cover = optarg; break;
+		case 'G': opt_guided = 1; break;
+		case 'W': opt_raw = 1; break;
 		case 'E':
 			if (opt_nreps == 8)
 				usage();
@@ -1385,7 +1642,7 @@ int main(int argc, char **argv)
 	if (opt_procs < 1 || opt_procs > MAXPROCS || opt_threads < 1 || opt_threads > MAXTHREADS ||
 	    opt_seconds < 1 || opt_seconds > 24 * 3600 || opt_ring < 1 || opt_ring > 65536 ||
 	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0 || opt_rt < 0 ||
-	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS)
+	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS || (opt_guided && !opt_cover))
 		usage();
 	/* the number other tools parse first */
 	printf("m3fuzz: seed %llu procs %d threads %d seconds %d calls/thread %ld admin-bias %d%% kill-ms %d rt-threads %d log-dir %s\n",
@@ -1416,6 +1673,8 @@ int main(int argc, char **argv)
 	memset(data, 0xa5, DATA_LEN);
 	for (i = 0; i < 8; i++)
 		sh->dcids[i] = -1;
+	if (opt_cover)
+		cover_setup();
 
 	kfd = opt_stop_on_report ? open("/dev/kmsg", O_RDONLY | O_NONBLOCK) : -1;
 	if (kfd >= 0)
@@ -1425,6 +1684,7 @@ int main(int argc, char **argv)
 	prng = opt_seed ^ 0x6b696c6cULL;
 	start = now_us();
 	deadline = start + opt_seconds * 1000000LL;
+	next_tick = start + 5000000;
 	next_kill = start + (opt_kill_ms ? (long long)(splitmix(&prng) % (2 * opt_kill_ms) + 1) * 1000 : deadline);
 	for (i = 0; i < opt_procs; i++)
 		if (spawn(i, 0, deadline) < 0)
@@ -1436,6 +1696,12 @@ int main(int argc, char **argv)
 		pid_t pid;
 
 		usleep(20000);
+		if (pcs && now_us() >= next_tick) {
+			tl_len += snprintf(timeline + tl_len, sizeof(timeline) - tl_len < 32 ? 0 : sizeof(timeline) - tl_len,
+					   " %llds:%llu", (next_tick - start) / 1000000,
+					   (unsigned long long)__atomic_load_n(&pcs->count, __ATOMIC_RELAXED));
+			next_tick += 5000000;
+		}
 		if ((report = kmsg_report(kfd, kbuf, sizeof(kbuf))) || sh->broken) {
 			t_report = now_us() - start;
 			break;
@@ -1539,6 +1805,8 @@ int main(int argc, char **argv)
 		}
 		printf("m3fuzz: remote: %ld calls named an endpoint of another node (dc %d), %ld ok\n", rc, opt_rdc, ro);
 	}
+	if (opt_cover)
+		cover_report(timeline);
 	if (sh->broken)
 		printf("m3fuzz: invariant broken after %.1f s: %s\n", t_report >= 0 ? t_report / 1e6 : (now_us() - start) / 1e6, sh->why);
 	if (report) {
