@@ -32,6 +32,9 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     seconds from QEMU start to a ready lab, median and spread: cold
                                     boots (firmware, kernel, userspace, agent, setup) and restores
                                     from the snapshot (load, identity, agent, setup)
+  m3lab bench fuzz [--seconds S] [--repeat R] [--json]
+                                    the module coverage m3fuzz reaches random and --guided (KCOV,
+                                    debug kernel), same seeds and time, R rounds each, compared
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests (with --lab:
@@ -45,6 +48,11 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
   m3lab replay BUNDLE [--print]     run a failed test again from its evidence bundle (.m3lab/bundles/...):
                                     same suite, test, seed (M3LAB_SEED), kernel and command line
+  m3lab fuzz minimize BUNDLE [--seconds S] [--trials N] [--out FILE] [--any]
+                                    cut a failed fuzz test's calls down to a standalone C reproducer
+                                    (TAP), tried on a node of the bundle's kernel
+  m3lab fuzz coverage COVER_FILE [--kernel V]
+                                    the module's line coverage from m3fuzz --cover (debug kernel)
   m3lab fault KIND NODE [--for S]   break the running lab by hand (m3lab fault --help lists kinds)
   m3lab heal [all | KIND NODE]      heal what m3lab fault broke
   m3lab lab [--lab FILE] [--kernel V] [--cold] [SUITE...]
@@ -128,7 +136,7 @@ async function cmdBench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' }, lab: { type: 'string' }, nodes: { type: 'string' } },
+    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' }, lab: { type: 'string' }, nodes: { type: 'string' }, seconds: { type: 'string' } },
   });
   const which = positionals[0];
   // ipc-local sweeps a list of kernels (the matrix); ipc-remote runs one.
@@ -143,7 +151,15 @@ async function cmdBench(argv: string[]): Promise<number> {
     if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
     return benchLab({ nodes, repeat: rep, kernel: kernel ?? 'default', json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
   }
-  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote)`);
+  if (which === 'fuzz') {
+    const { benchFuzzCoverage } = await import('./bench/fuzz-coverage.ts');
+    const seconds = Number(values.seconds ?? 60);
+    if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) throw new ConfigError('--seconds', `must be an integer 5..3600, got ${values.seconds}`);
+    const rep = Number(values.repeat ?? 4);
+    if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
+    return benchFuzzCoverage({ seconds, repeat: rep, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
+  }
+  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote, fuzz)`);
   // With --lab and a board, the default sweep is every CPU count the board has.
   const cpus = values.cpus === undefined ? (values.lab ? undefined : [1, 2]) : values.cpus.split(',').map((c) => Number(c));
   if (cpus?.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new ConfigError('--cpus', `must be a list of CPU counts 1..64, got ${values.cpus}`);
@@ -303,7 +319,7 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // `m3lab CMD --help`: the usage, not an unknown-option error (fault and nightly have their own; after `--` it is the command's).
   const own = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
-  if (cmd !== 'fault' && cmd !== 'nightly' && (own.includes('--help') || own.includes('-h'))) {
+  if (cmd !== 'fault' && cmd !== 'nightly' && cmd !== 'fuzz' && (own.includes('--help') || own.includes('-h'))) {
     process.stdout.write(USAGE);
     return 0;
   }
@@ -348,6 +364,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdReport(rest);
       case 'fault':
         return await cmdFault(rest);
+      case 'fuzz':
+        return await (await import('./cli/fuzz.ts')).cmdFuzz(rest);
       case 'heal':
         return await cmdHeal(rest);
       case 'nightly':

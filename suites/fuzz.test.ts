@@ -5,6 +5,9 @@ import { REMOTE_KMOD_DIR, unloadModule } from '../harness/kmod/deploy.ts';
 import { installKmod } from '../harness/kmod/install.ts';
 import type { LabNode } from '../harness/lab/node.ts';
 import { M3Cluster } from '../harness/m3/cluster.ts';
+import { formatCoverage, moduleCoverage } from '../harness/fuzz/coverage.ts';
+import { kmodBuildDir } from '../harness/kmod/build.ts';
+import path from 'node:path';
 import { parseTable } from '../harness/m3/procfs.ts';
 import { labSuite } from './support/lab-suite.ts';
 
@@ -17,6 +20,9 @@ const REMOTE_SECONDS = Number(process.env.M3LAB_FUZZ_REMOTE_SECONDS ?? Math.max(
 const PROCS = 6;
 const THREADS = 3;
 const LOG_DIR = '/tmp/m3fuzz';
+// KCOV traces of the module's PCs (the debug kernel has them; another says "coverage unavailable").
+const COVER = '/tmp/m3fuzz.cover';
+const KERNEL = process.env.M3LAB_KERNEL || 'default';
 
 let remote = new Map<string, RemoteKmod>();
 let fuzzOutput = '';
@@ -43,6 +49,8 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
         for (const f of ls.stdout.split('\n').filter((l) => l.endsWith('.ring'))) {
           const dump = await n.sh(`${fuzzer()} --dump ${LOG_DIR}/${f}`, 30_000);
           files[`m3fuzz-calls-${n.name}-${f.replace(/\.ring$/, '')}.txt`] = dump.stdout + (dump.stderr ? `\n--- stderr ---\n${dump.stderr}` : '');
+          // Every field, for m3lab fuzz minimize (the current incarnation of each process).
+          if (!f.endsWith('.prev.ring')) files[`m3fuzz-raw-${n.name}-${f.replace(/\.ring$/, '')}.txt`] = (await n.sh(`${fuzzer()} --dump ${LOG_DIR}/${f} --raw`, 30_000)).stdout;
         }
       }
       if (cluster) Object.assign(files, await cluster.proxyLogs().catch(() => ({})));
@@ -53,6 +61,32 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
   function node(): LabNode {
     return suite.handle().lab.nodes[0]!;
   }
+  /**
+   * The module's line coverage of a run, mapped on the host (harness/fuzz/coverage.ts).
+   * The debug kernel has KCOV: there it must be there and every PC must be the module's;
+   * elsewhere it is said to be unavailable, with the fuzzer's reason.
+   */
+  async function coverage(nodes: LabNode[], what: string): Promise<void> {
+    const texts: string[] = [];
+    for (const n of nodes) {
+      const f = await n.sh(`cat ${COVER} 2>/dev/null`);
+      if (f.code === 0 && f.stdout) texts.push(f.stdout);
+    }
+    if (KERNEL !== 'debug') {
+      await allure.attachment(`coverage (${what})`, `unavailable: the ${KERNEL} kernel has no KCOV`, { contentType: 'text/plain' });
+      return;
+    }
+    expect(texts.length).toBe(nodes.length);
+    const ko = path.join(kmodBuildDir, 'kernels', nodes[0]!.record.kernel.release, 'module', 'm3ipc.ko');
+    const r = await moduleCoverage(ko, texts);
+    const text = formatCoverage(r);
+    process.stderr.write(`fuzz ${what}: ${text}\n`);
+    await allure.attachment(`coverage (${what})`, text, { contentType: 'text/plain' });
+    await allure.attachment(`coverage (${what}).json`, JSON.stringify(r, null, 2), { contentType: 'application/json' });
+    // The mapping holds: every traced PC is at an instrumented site of this module, and the run covered some.
+    expect({ unmatched: r.unmatched, covered: r.lines.covered > 0 }).toEqual({ unmatched: 0, covered: true });
+  }
+
   function fuzzer(): string {
     return remote.get(node().name)?.tests.m3fuzz ?? `${REMOTE_KMOD_DIR}/tests/m3fuzz`;
   }
@@ -63,7 +97,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       await allure.parameter('seed', `${SEED}`);
       await allure.description(`Replay: M3LAB_SEED=${SEED} M3LAB_FUZZ_SECONDS=${SECONDS} npx vitest run --project lab-fuzz`);
       const n = node();
-      const args = ['--seed', `${SEED}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${SECONDS}`, '--log-dir', LOG_DIR];
+      const args = ['--seed', `${SEED}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${SECONDS}`, '--log-dir', LOG_DIR, '--cover', COVER];
       const started = Date.now();
       const res = await n.rpc.call('exec', { cmd: fuzzer(), args, timeoutMs: (SECONDS + 40) * 1000 }, (SECONDS + 50) * 1000);
       fuzzOutput = `${fuzzer()} ${args.join(' ')}\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n${res.stdout}\n--- stderr ---\n${res.stderr}`;
@@ -78,6 +112,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       const rows = res.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => r.length >= 3 && /^\d+$/.test(r[1]!) && /^[a-z_0-9]+$/.test(r[0]!));
       const uncalled = rows.filter((r) => Number(r[1]) === 0).map((r) => r[0]);
       expect({ ops: rows.length, uncalled }).toEqual({ ops: 33, uncalled: [] });
+      await coverage([n], 'local');
     },
     (SECONDS + 120) * 1000,
   );
@@ -121,7 +156,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       const runs = await Promise.all(
         [n1, n2].map(async (n, i) => {
           const peer = servers[1 - i]!;
-          const args = ['--seed', `${SEED + 1 + i}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${REMOTE_SECONDS}`, '--log-dir', LOG_DIR, '--remote-dc', `${c.opts.dcid}`, '--remote-ep', `${peer.ep}`];
+          const args = ['--seed', `${SEED + 1 + i}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${REMOTE_SECONDS}`, '--log-dir', LOG_DIR, '--remote-dc', `${c.opts.dcid}`, '--remote-ep', `${peer.ep}`, '--cover', COVER];
           const cmd = c.remote.get(n.name)!.tests.m3fuzz!;
           const res = await n.rpc.call('exec', { cmd, args, timeoutMs: (REMOTE_SECONDS + 40) * 1000 }, (REMOTE_SECONDS + 50) * 1000);
           return { node: n.name, text: `${cmd} ${args.join(' ')}\n${res.stdout}\n--- stderr ---\n${res.stderr}`, res };
@@ -138,6 +173,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       const remoteOk = runs.map((r) => Number(r.res.stdout.match(/m3fuzz: remote: \d+ calls .*, (\d+) ok/)?.[1] ?? 0));
       await allure.attachment('remote calls per node (named, ok)', JSON.stringify({ remoteCalls, remoteOk }), { contentType: 'application/json' });
       expect(remoteCalls.every((n) => n > 1000)).toBe(true);
+      await coverage([n1, n2], 'remote, both nodes');
     },
     (REMOTE_SECONDS + 180) * 1000,
   );

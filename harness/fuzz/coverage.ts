@@ -126,15 +126,25 @@ async function siteLines(ko: string, section: string, offsets: number[]): Promis
   return lines.map((l) => l.replace(/ \(discriminator \d+\)$/, ''));
 }
 
-/** Site and source-line coverage of m3ipc.ko (built with -g) from a --cover file. */
-export async function moduleCoverage(ko: string, coverText: string): Promise<CoverageReport> {
+/**
+ * Site and source-line coverage of m3ipc.ko (built with -g) from --cover
+ * files: several (nodes of a cluster, runs of a night) give their union.
+ */
+export async function moduleCoverage(ko: string, coverTexts: string | string[]): Promise<CoverageReport> {
   const objdump = await execa('objdump', ['-r', ko], { reject: false });
   if (objdump.exitCode !== 0) throw new InfraError(`objdump -r ${ko} failed: ${objdump.stderr}`);
   const sites = parseSites(objdump.stdout);
   const total = [...sites.values()].reduce((n, l) => n + l.length, 0);
   if (total === 0) throw new InfraError(`${ko} has no KCOV call sites: not built for a CONFIG_KCOV kernel`);
-  const cover = parseCoverFile(coverText);
-  const mapped = mapPcs(cover, sites);
+  const mapped: MappedPcs = { covered: new Map(), unmatched: 0 };
+  let pcs = 0;
+  for (const text of Array.isArray(coverTexts) ? coverTexts : [coverTexts]) {
+    const cover = parseCoverFile(text);
+    const one = mapPcs(cover, sites);
+    pcs += cover.pcs.length;
+    mapped.unmatched += one.unmatched;
+    for (const [sec, set] of one.covered) for (const o of set) (mapped.covered.get(sec) ?? mapped.covered.set(sec, new Set()).get(sec)!).add(o);
+  }
   const allLines = new Map<string, Set<string>>();
   const coveredLines = new Map<string, Set<string>>();
   let coveredSites = 0;
@@ -159,7 +169,7 @@ export async function moduleCoverage(ko: string, coverText: string): Promise<Cov
     lines: { covered: files.reduce((n, f) => n + f.covered, 0), total: files.reduce((n, f) => n + f.lines, 0) },
     files,
     unmatched: mapped.unmatched,
-    pcs: cover.pcs.length,
+    pcs,
   };
 }
 

@@ -1,0 +1,178 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { ConfigError, InfraError } from '../errors.ts';
+import { minimize, reportSignature, type Trial, type TrialResult } from '../fuzz/minimize.ts';
+import { callCount, parseRawDump, reproC, type Program } from '../fuzz/repro.ts';
+import { moduleCoverage, formatCoverage } from '../fuzz/coverage.ts';
+import { parseKernelList, type KernelVariant } from '../image/kernel/variants.ts';
+import { resolveKernel } from '../image/kernel/resolve.ts';
+import { buildKmod } from '../kmod/build.ts';
+import { loadModule, unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
+import { installKmod } from '../kmod/install.ts';
+import { Lab } from '../lab/lab.ts';
+import { resolveLab } from '../lab/lab-file.ts';
+import type { LabNode } from '../lab/node.ts';
+import { repoRoot } from '../paths.ts';
+
+export const FUZZ_USAGE = `m3lab fuzz minimize BUNDLE [--seconds S] [--trials N] [--out FILE] [--name TEXT] [--any]
+    cut the calls of a failed fuzz test (its evidence bundle) down to a small
+    reproducer: a standalone C program with TAP output (cc -static -pthread -I kmod),
+    tried on a lab node of the bundle's kernel; it must print the bundle's report
+    (--any: any kernel report). --out defaults to BUNDLE/repro.c.
+m3lab fuzz coverage COVER_FILE [--kernel V]
+    the module's line and block coverage from m3fuzz --cover FILE (debug kernel)
+`;
+
+const log = (l: string) => process.stderr.write(`${l}\n`);
+
+interface BundleTest {
+  lab?: { spec?: { nodes?: { kernel?: string }[] } };
+  reports?: { node: string; kind: string; title: string }[];
+  seed?: number;
+}
+
+/** The fuzzer's raw ring dumps of one node of a bundle, and which node. */
+function bundleDumps(dir: string, node?: string): { node: string; text: string } {
+  const files = readdirSync(dir).filter((f) => /^m3fuzz-raw-.+\.txt$/.test(f));
+  if (files.length === 0) throw new ConfigError('BUNDLE', `${dir} has no m3fuzz-raw-*.txt (a bundle of the fuzz suite, lab-fuzz, has them)`);
+  const nodes = [...new Set(files.map((f) => /^m3fuzz-raw-(.+?)-p\d+/.exec(f)?.[1] ?? ''))].filter(Boolean);
+  const pick = node && nodes.includes(node) ? node : nodes[0]!;
+  const text = files.filter((f) => f.startsWith(`m3fuzz-raw-${pick}-`)).sort().map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  return { node: pick, text };
+}
+
+/** Runs reproducers on one lab node; a kernel report gets a fresh module (or a fresh node) after it. */
+class NodeTrials {
+  private work = mkdtempSync(path.join(os.tmpdir(), 'm3-repro-'));
+  constructor(
+    private lab: Lab,
+    private node: LabNode,
+    private remote: RemoteKmod,
+    private seconds: number,
+    private signature: RegExp | undefined,
+  ) {}
+
+  async compile(p: Program, what: string): Promise<{ c: string; bin: string }> {
+    const c = reproC(p, { what, seconds: this.seconds });
+    const src = path.join(this.work, 'repro.c');
+    const bin = path.join(this.work, 'repro');
+    writeFileSync(src, c);
+    const cc = await execa('gcc', ['-O2', '-static', '-pthread', '-Wall', '-I', path.join(repoRoot, 'kmod'), '-o', bin, src], { reject: false, all: true });
+    if (cc.exitCode !== 0) throw new InfraError(`the reproducer does not compile:\n${cc.all}`);
+    return { c, bin };
+  }
+
+  readonly trial: Trial = async (p) => {
+    const { bin } = await this.compile(p, 'trial');
+    const put = await this.node.ssh!.exec('cat > /tmp/m3repro && chmod +x /tmp/m3repro', { stdin: readFileSync(bin), timeoutMs: 60_000 });
+    if (put.code !== 0) throw new InfraError(`${this.node.name}: copying the reproducer failed: ${put.stderr}`);
+    const res = await this.node.rpc.call('exec', { cmd: '/tmp/m3repro', args: [`${this.seconds}`], timeoutMs: (this.seconds + 40) * 1000 }, (this.seconds + 60) * 1000);
+    const out = res.stdout;
+    const report = /^not ok 1 - kernel report after [\d.]+ s \(\d+ calls\): (.*)$/m.exec(out)?.[1];
+    const result: TrialResult = report
+      ? { reproduced: this.signature ? this.signature.test(report) : true, line: report.trim() }
+      : { reproduced: false, line: (/^(not )?ok 1 - .*$/m.exec(out)?.[0] ?? /^Bail out!.*$/m.exec(out)?.[0] ?? `exit ${res.code}`).trim() };
+    if (report || res.timedOut || /stuck in the kernel/.test(out)) await this.freshModule();
+    return result;
+  };
+
+  /** After a kernel report the module's state is suspect: reload it, or restart the node if it will not go. */
+  private async freshModule(): Promise<void> {
+    const rm = await unloadModule(this.node).catch(() => ({ code: 1, stderr: 'no answer' }));
+    if (rm.code !== 0) {
+      log(`  ${this.node.name}: rmmod m3ipc failed (${rm.stderr}); restarting the node`);
+      this.node = (await this.lab.restart(this.node.name)) as LabNode;
+      this.remote = (await installKmod([this.node], [1], log)).get(this.node.name)!;
+      return;
+    }
+    await loadModule(this.node, this.remote);
+    const init = await this.node.sh(`${this.remote.m3ctl} dvs-init 1`);
+    if (init.code !== 0) throw new InfraError(`${this.node.name}: m3ctl dvs-init failed: ${init.stderr}`);
+  }
+
+  close(): void {
+    rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+async function cmdMinimize(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { seconds: { type: 'string' }, trials: { type: 'string' }, out: { type: 'string' }, name: { type: 'string' }, any: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1) throw new ConfigError('minimize', 'usage: m3lab fuzz minimize BUNDLE');
+  const dir = path.resolve(positionals[0]!);
+  const testFile = path.join(dir, 'test.json');
+  if (!existsSync(testFile)) throw new ConfigError('BUNDLE', `${dir} has no test.json`);
+  const facts = JSON.parse(readFileSync(testFile, 'utf8')) as BundleTest;
+  const seconds = Number(values.seconds ?? 10);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 600) throw new ConfigError('--seconds', `must be an integer 1..600, got ${values.seconds}`);
+  const maxTrials = Number(values.trials ?? 80);
+  if (!Number.isInteger(maxTrials) || maxTrials < 1) throw new ConfigError('--trials', `must be a positive integer, got ${values.trials}`);
+  const report = facts.reports?.[0];
+  if (!report && !values.any) throw new ConfigError('BUNDLE', `${testFile} names no kernel report; --any minimizes toward any report`);
+  const signature = values.any ? undefined : reportSignature(report!.title);
+  const { node: fromNode, text } = bundleDumps(dir, report?.node);
+  const program = parseRawDump(text);
+  const kernel = (facts.lab?.spec?.nodes?.[0]?.kernel ?? 'debug') as KernelVariant;
+  parseKernelList(kernel, 'test.json lab.spec.nodes[0].kernel');
+  const what = values.name ?? `reproducer of "${report?.title ?? 'a kernel report'}" (m3fuzz seed ${program.seed})`;
+  log(`minimize: ${callCount(program)} calls of ${program.procs.length} processes (${fromNode}), seed ${program.seed}; wanted: ${signature ?? 'any kernel report'}; ${kernel} kernel, ${seconds} s a trial, at most ${maxTrials} trials`);
+
+  const lab = await Lab.boot(resolveLab({ name: 'fuzz-minimize', nodes: 1, cpus: 2 }, { kernel }), { log });
+  let trials: NodeTrials | undefined;
+  try {
+    const node = lab.nodes[0] as LabNode;
+    const remote = (await installKmod([node], [1], log)).get(node.name)!;
+    trials = new NodeTrials(lab, node, remote, seconds, signature);
+    // The whole program first: a bundle that does not reproduce here cannot be minimized.
+    let first: TrialResult | undefined;
+    for (let i = 0; i < 3 && !first?.reproduced; i++) first = await trials.trial(program);
+    if (!first?.reproduced) {
+      log(`minimize: the whole program did not reproduce in 3 trials of ${seconds} s (last: ${first?.line}); try --seconds ${seconds * 3}`);
+      return 1;
+    }
+    const res = await minimize(program, trials.trial, { maxTrials, log });
+    let again = 0;
+    const checks: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await trials.trial(res.program);
+      again += r.reproduced ? 1 : 0;
+      checks.push(r.line);
+    }
+    const out = path.resolve(values.out ?? path.join(dir, 'repro.c'));
+    const { c } = await trials.compile(res.program, `${what}; reproduced ${again} of 3 times in ${seconds} s after minimizing`);
+    writeFileSync(out, c);
+    log(`minimize: ${callCount(program)} -> ${callCount(res.program)} calls, ${res.program.procs.length} processes, ${res.trials} trials; the result reproduced ${again}/3: ${checks.join(' | ')}`);
+    for (const s of res.steps) log(`  ${s.step.padEnd(16)} ${s.before} -> ${s.after} (${s.trials} trials)`);
+    console.log(out);
+    return again > 0 ? 0 : 1;
+  } finally {
+    trials?.close();
+    await lab.teardown();
+  }
+}
+
+async function cmdCoverage(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, json: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new ConfigError('coverage', 'usage: m3lab fuzz coverage COVER_FILE [--kernel V]');
+  const kernel = (values.kernel ?? 'debug') as KernelVariant;
+  parseKernelList(kernel);
+  const k = await resolveKernel(kernel, log);
+  const a = await buildKmod(k, log);
+  const r = await moduleCoverage(a.module, readFileSync(positionals[0]!, 'utf8'));
+  console.log(values.json ? JSON.stringify(r, null, 2) : formatCoverage(r));
+  return 0;
+}
+
+export async function cmdFuzz(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'minimize') return cmdMinimize(rest);
+  if (sub === 'coverage') return cmdCoverage(rest);
+  process.stdout.write(FUZZ_USAGE);
+  return sub === undefined || sub === '--help' || sub === '-h' ? 0 : 2;
+}
