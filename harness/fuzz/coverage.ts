@@ -111,10 +111,25 @@ export interface FileCoverage {
 
 export interface CoverageReport {
   sites: { covered: number; total: number };
+  /** The module's own source lines (kmod/). */
   lines: { covered: number; total: number };
+  /** Lines of kernel headers inlined into the module. */
+  inlined: { covered: number; total: number };
   files: FileCoverage[];
   unmatched: number;
   pcs: number;
+}
+
+/**
+ * A short name for a source file of the DWARF: the module's as `kmod/...`
+ * (the build compiles a copy under kmod/build/kernels/REL/module/; a bare
+ * name is one of those), a kernel header as `<kernel>/include/...`.
+ */
+export function sourceName(f: string): string {
+  const kernel = /\/linux-source-[^/]+\/(.*)$/.exec(f) ?? /^\/usr\/src\/linux-headers-[^/]+\/(.*)$/.exec(f);
+  if (kernel) return `<kernel>/${kernel[1]}`;
+  if (!f.includes('/')) return `kmod/module/${f}`;
+  return f.replace(/^.*\/kmod\/build\/kernels\/[^/]+\//, 'kmod/').replace(/^.*\/kmod\//, 'kmod/');
 }
 
 /** `file:line` of each site (the call instruction, one byte before its return address). */
@@ -155,7 +170,7 @@ export async function moduleCoverage(ko: string, coverTexts: string | string[]):
     offsets.forEach((o, i) => {
       const loc = where[i]!;
       if (loc.startsWith('??')) return;
-      const file = loc.slice(0, loc.lastIndexOf(':')).replace(/^.*\/kmod\//, 'kmod/').replace(/^.*\/module\//, 'kmod/module/');
+      const file = sourceName(loc.slice(0, loc.lastIndexOf(':')));
       const key = loc.slice(loc.lastIndexOf(':') + 1);
       (allLines.get(file) ?? allLines.set(file, new Set()).get(file)!).add(key);
       if (hit.has(o)) (coveredLines.get(file) ?? coveredLines.set(file, new Set()).get(file)!).add(key);
@@ -164,9 +179,12 @@ export async function moduleCoverage(ko: string, coverTexts: string | string[]):
   const files = [...allLines]
     .map(([file, set]) => ({ file, lines: set.size, covered: coveredLines.get(file)?.size ?? 0 }))
     .sort((a, b) => a.file.localeCompare(b.file));
+  const sum = (fs: FileCoverage[]) => ({ covered: fs.reduce((n, f) => n + f.covered, 0), total: fs.reduce((n, f) => n + f.lines, 0) });
+  const own = files.filter((f) => !f.file.startsWith('<kernel>/'));
   return {
     sites: { covered: coveredSites, total },
-    lines: { covered: files.reduce((n, f) => n + f.covered, 0), total: files.reduce((n, f) => n + f.lines, 0) },
+    lines: sum(own),
+    inlined: sum(files.filter((f) => f.file.startsWith('<kernel>/'))),
     files,
     unmatched: mapped.unmatched,
     pcs,
@@ -177,8 +195,8 @@ export function formatCoverage(r: CoverageReport): string {
   const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : '0.0');
   const head = [
     `module coverage: ${r.lines.covered}/${r.lines.total} lines (${pct(r.lines.covered, r.lines.total)}%), ${r.sites.covered}/${r.sites.total} blocks (${pct(r.sites.covered, r.sites.total)}%)`,
-    `${r.pcs} PCs traced, ${r.unmatched} at no site of the module`,
+    `${r.pcs} PCs traced, ${r.unmatched} at no site of the module; kernel header lines inlined: ${r.inlined.covered}/${r.inlined.total}`,
   ];
-  const rows = r.files.map((f) => `  ${f.file.padEnd(28)} ${`${f.covered}/${f.lines}`.padStart(9)}  ${pct(f.covered, f.lines).padStart(5)}%`);
+  const rows = r.files.filter((f) => !f.file.startsWith('<kernel>/')).map((f) => `  ${f.file.padEnd(28)} ${`${f.covered}/${f.lines}`.padStart(9)}  ${pct(f.covered, f.lines).padStart(5)}%`);
   return [...head, ...rows].join('\n');
 }

@@ -932,7 +932,11 @@ static void one_call(struct th *t)
 	}
 	case OP_PROCREAD:
 		r = rec_begin(t, op, PK_GOOD, 0, "", 0, 0);
+		if (t->kc)
+			kcov_reset(t->kc);
 		proc_read(t, (char *)fbuf, sizeof(fbuf));
+		if (t->kc)
+			kcov_collect(t->kc, pcs);
 		rec_end(r, 0);
 		count(op, 0);
 		return;
@@ -941,11 +945,15 @@ static void one_call(struct th *t)
 
 		r = rec_begin(t, op, PK_GOOD, 0, "", 0, 0);
 		ret = nfd < 0 ? -errno : 0;
+		if (t->kc)
+			kcov_reset(t->kc);
 		if (nfd >= 0) {
 			/* the old file goes while other threads may use it */
 			dup2(nfd, fd);
 			close(nfd);
 		}
+		if (t->kc)
+			kcov_collect(t->kc, pcs);
 		rec_end(r, ret);
 		count(op, ret);
 		return;
@@ -1106,6 +1114,15 @@ static void child_main(int slot, int inc, long long deadline)
 	for (i = 0; pcs && i < opt_threads; i++)
 		if (kcov_open(&kcs[i]))
 			kcs[i].fd = -1;
+	/* the hole must still be one, or "unmapped" calls write into our memory */
+	{
+		unsigned char vec;
+
+		if (mincore(unmapped, pagesz, &vec) == 0 || errno != ENOMEM) {
+			fprintf(stderr, "m3fuzz: process slot %d: the unmapped page %p is mapped\n", slot, (void *)unmapped);
+			_exit(14);
+		}
+	}
 	/* a third of the processes are unprivileged */
 	my_uid = slot % 3 == 2 ? NOBODY : 0;
 	if (my_uid && (setgroups(0, NULL), setresgid(NOBODY, NOBODY, NOBODY) ||
@@ -1662,19 +1679,26 @@ int main(int argc, char **argv)
 	chmod(opt_logdir, 0777);	/* the unprivileged processes write there too */
 	if (stat(opt_logdir, &st))
 		return 2;
+	if (opt_cover)
+		cover_setup();
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	data = mmap(NULL, DATA_LEN + pagesz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	rdonly = mmap(NULL, pagesz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unmapped = mmap(NULL, pagesz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * The hole: one page unmapped between two PROT_NONE pages. A hole at
+	 * the edge of the free area was taken by the next mapping (a ring, the
+	 * PC set), and calls with an "unmapped" pointer wrote into it; every
+	 * later mapping is larger than the one page left.
+	 */
+	unmapped = mmap(NULL, 3 * pagesz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED || data == MAP_FAILED || rdonly == MAP_FAILED || unmapped == MAP_FAILED)
 		return perror("mmap"), 2;
+	unmapped += pagesz;
 	munmap(unmapped, pagesz);
 	mprotect(data + DATA_LEN, pagesz, PROT_NONE);
 	memset(data, 0xa5, DATA_LEN);
 	for (i = 0; i < 8; i++)
 		sh->dcids[i] = -1;
-	if (opt_cover)
-		cover_setup();
 
 	kfd = opt_stop_on_report ? open("/dev/kmsg", O_RDONLY | O_NONBLOCK) : -1;
 	if (kfd >= 0)

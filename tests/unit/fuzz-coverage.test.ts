@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KERNEL_TEXT_BASE, formatCoverage, mapPcs, moduleCoverage, parseCoverFile, parseSites } from '../../harness/fuzz/coverage.ts';
+import { KERNEL_TEXT_BASE, formatCoverage, mapPcs, moduleCoverage, parseCoverFile, parseSites, sourceName } from '../../harness/fuzz/coverage.ts';
 
 // A real relocatable object instrumented the way kbuild instruments the module
 // (gcc -fsanitize-coverage=trace-pc -g -c), read with the real objdump and addr2line.
@@ -69,6 +69,12 @@ describe('module coverage from KCOV PCs', () => {
     const all = await moduleCoverage(obj, ['section .text 0x' + base.toString(16), ...text.map((o) => `pc 0x${(base + BigInt(o)).toString(16)}`)].join('\n'));
     expect(all.lines.covered).toBe(all.lines.total);
     expect(formatCoverage(all)).toMatch(/module coverage: (\d+)\/\1 lines \(100\.0%\)/);
+  });
+
+  it('source names: the module's files as kmod/, kernel headers apart', () => {
+    expect(sourceName('/work/x/kmod/build/kernels/6.1.176-m3lab-debug/module/ipc.c')).toBe('kmod/module/ipc.c');
+    expect(sourceName('affinity.c')).toBe('kmod/module/affinity.c');
+    expect(sourceName('/root/.cache/m3lab/kernels/src/linux-source-6.1=6.1.176-1/linux-source-6.1/include/linux/list.h')).toBe('<kernel>/include/linux/list.h');
   });
 
   it('a broken coverage file names its line', () => {
