@@ -71,7 +71,7 @@ describe('module coverage from KCOV PCs', () => {
     expect(formatCoverage(all)).toMatch(/module coverage: (\d+)\/\1 lines \(100\.0%\)/);
   });
 
-  it('source names: the module's files as kmod/, kernel headers apart', () => {
+  it('source names: the module files as kmod/, kernel headers apart', () => {
     expect(sourceName('/work/x/kmod/build/kernels/6.1.176-m3lab-debug/module/ipc.c')).toBe('kmod/module/ipc.c');
     expect(sourceName('affinity.c')).toBe('kmod/module/affinity.c');
     expect(sourceName('/root/.cache/m3lab/kernels/src/linux-source-6.1=6.1.176-1/linux-source-6.1/include/linux/list.h')).toBe('<kernel>/include/linux/list.h');
