@@ -126,7 +126,7 @@ export interface CoverageReport {
  * name is one of those), a kernel header as `<kernel>/include/...`.
  */
 export function sourceName(f: string): string {
-  const kernel = /\/linux-source-[^/]+\/(.*)$/.exec(f) ?? /^\/usr\/src\/linux-headers-[^/]+\/(.*)$/.exec(f);
+  const kernel = /.*\/linux-source-[^/]+\/(.*)$/.exec(f) ?? /^\/usr\/src\/linux-headers-[^/]+\/(.*)$/.exec(f);
   if (kernel) return `<kernel>/${kernel[1]}`;
   if (!f.includes('/')) return `kmod/module/${f}`;
   return f.replace(/^.*\/kmod\/build\/kernels\/[^/]+\//, 'kmod/').replace(/^.*\/kmod\//, 'kmod/');
