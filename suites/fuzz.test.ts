@@ -23,6 +23,8 @@ const LOG_DIR = '/tmp/m3fuzz';
 // KCOV traces of the module's PCs (the debug kernel has them; another says "coverage unavailable").
 const COVER = '/tmp/m3fuzz.cover';
 const KERNEL = process.env.M3LAB_KERNEL || 'default';
+// M3LAB_FUZZ_GUIDED=1: coverage-guided (m3fuzz --guided; see m3lab bench fuzz for what it gains).
+const GUIDED = process.env.M3LAB_FUZZ_GUIDED === '1' ? ['--guided'] : [];
 
 let remote = new Map<string, RemoteKmod>();
 let fuzzOutput = '';
@@ -97,7 +99,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       await allure.parameter('seed', `${SEED}`);
       await allure.description(`Replay: M3LAB_SEED=${SEED} M3LAB_FUZZ_SECONDS=${SECONDS} npx vitest run --project lab-fuzz`);
       const n = node();
-      const args = ['--seed', `${SEED}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${SECONDS}`, '--log-dir', LOG_DIR, '--cover', COVER];
+      const args = ['--seed', `${SEED}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${SECONDS}`, '--log-dir', LOG_DIR, '--cover', COVER, ...GUIDED];
       const started = Date.now();
       const res = await n.rpc.call('exec', { cmd: fuzzer(), args, timeoutMs: (SECONDS + 40) * 1000 }, (SECONDS + 50) * 1000);
       fuzzOutput = `${fuzzer()} ${args.join(' ')}\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n${res.stdout}\n--- stderr ---\n${res.stderr}`;
@@ -156,7 +158,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
       const runs = await Promise.all(
         [n1, n2].map(async (n, i) => {
           const peer = servers[1 - i]!;
-          const args = ['--seed', `${SEED + 1 + i}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${REMOTE_SECONDS}`, '--log-dir', LOG_DIR, '--remote-dc', `${c.opts.dcid}`, '--remote-ep', `${peer.ep}`, '--cover', COVER];
+          const args = ['--seed', `${SEED + 1 + i}`, '--procs', `${PROCS}`, '--threads', `${THREADS}`, '--seconds', `${REMOTE_SECONDS}`, '--log-dir', LOG_DIR, '--remote-dc', `${c.opts.dcid}`, '--remote-ep', `${peer.ep}`, '--cover', COVER, ...GUIDED];
           const cmd = c.remote.get(n.name)!.tests.m3fuzz!;
           const res = await n.rpc.call('exec', { cmd, args, timeoutMs: (REMOTE_SECONDS + 40) * 1000 }, (REMOTE_SECONDS + 50) * 1000);
           return { node: n.name, text: `${cmd} ${args.join(' ')}\n${res.stdout}\n--- stderr ---\n${res.stderr}`, res };
