@@ -80,12 +80,14 @@ const callKey = (c: Call) => `${c.op}/${c.cmd}/${c.pk}/${c.ptr}/${c.arg.toString
  * then processes, threads, repeated calls within a thread, then single calls.
  * At most maxTrials trials in all.
  */
-export async function minimize(p: Program, trial: Trial, o: { maxTrials: number; log?: (l: string) => void }): Promise<{ program: Program; steps: MinimizeStep[]; trials: number }> {
+export async function minimize(p: Program, trial: Trial, o: { maxTrials: number; log?: (l: string) => void }): Promise<{ program: Program; steps: MinimizeStep[]; trials: number; stages: Program[] }> {
   const log = o.log ?? (() => {});
   const budget = { left: o.maxTrials };
   const steps: MinimizeStep[] = [];
   let cur = compact(p);
   let trials = 0;
+  // What each step left, the whole program first: a race that the last cuts made rare is looked for again there.
+  const stages: Program[] = [cur];
   const test = async (cand: Program): Promise<boolean> => {
     if (callCount(cand) === 0) return false;
     trials++;
@@ -97,6 +99,7 @@ export async function minimize(p: Program, trial: Trial, o: { maxTrials: number;
     const before = callCount(cur);
     const t0 = trials;
     cur = await run();
+    if (callCount(cur) < callCount(stages.at(-1)!)) stages.push(cur);
     steps.push({ step: name, before, after: callCount(cur), trials: trials - t0 });
     log(`${name}: ${before} -> ${callCount(cur)} calls (${trials - t0} trials)`);
   };
@@ -136,19 +139,34 @@ export async function minimize(p: Program, trial: Trial, o: { maxTrials: number;
     }, budget));
     return keepOnly(cur, (r) => kept.has(`${r.p}/${r.t}/${r.c}`));
   });
-  return { program: cur, steps, trials };
+  return { program: cur, steps, trials, stages };
 }
 
 /**
  * What a trial's kernel report must match to count: the bug of the bundle,
  * not any report (a reduction that turns a use-after-free into a lockdep
  * splat has not reproduced it). From a title like
- * `KASAN: use-after-free Read in m3_dc_init`: the kind and the function.
+ * `KASAN: use-after-free Read in m3_dc_init`: the kind, on the report's
+ * first line, and the function, there or in its call trace (the same bug
+ * is also reported "in string" when vsnprintf, called from m3_dc_init,
+ * reads the freed name).
  */
-export function reportSignature(title: string): RegExp {
+export interface ReportSignature {
+  kind: RegExp;
+  fn?: RegExp;
+}
+
+export function reportSignature(title: string): ReportSignature {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const fn = [...title.matchAll(/\bin ([A-Za-z_][A-Za-z0-9_.]*)/g)].pop()?.[1];
   const kasan = /KASAN: ([a-z-]+)/.exec(title)?.[1];
-  if (fn) return new RegExp(`${kasan ? `${esc(kasan)}.*` : ''}\\b${esc(fn)}\\b`);
-  return new RegExp(esc(title.split(/\s+/).slice(0, 2).join(' ')));
+  const kind = kasan ? new RegExp(`KASAN: ${esc(kasan)}\\b`) : new RegExp(esc(title.split(/\s+/)[0]!.replace(/:$/, '')));
+  return { kind, fn: fn ? new RegExp(`\\b${esc(fn)}\\b`) : undefined };
 }
+
+export function signatureMatches(sig: ReportSignature, first: string, rest: string[] = []): boolean {
+  if (!sig.kind.test(first)) return false;
+  return !sig.fn || sig.fn.test(first) || rest.some((l) => sig.fn!.test(l));
+}
+
+export const describeSignature = (sig: ReportSignature) => `${sig.kind.source}${sig.fn ? ` with ${sig.fn.source} in the report` : ''}`;

@@ -13,6 +13,7 @@
  * leaves the module as it found it: the DCs it made are ended, and a DVS
  * that a recorded dvs_end took away is initialized again with its node id.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -186,6 +187,32 @@ static void r_child(const struct r_proc *p, long long deadline)
 	_exit(0);
 }
 
+/* the kernel stacks of a process's threads, as TAP comments: where it is stuck */
+static void r_print_stacks(pid_t pid)
+{
+	char path[384], line[256];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, d->d_name);
+		f = fopen(path, "r");
+		printf("# stuck: pid %d thread %s:\n", pid, d->d_name);
+		while (f && fgets(line, sizeof(line), f))
+			printf("#   %s", line);
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 static const char *const r_report_words[] = {
 	"BUG:", "WARNING:", "KASAN", "KFENCE", "UBSAN", "Oops", "general protection fault",
 	"possible circular locking", "possible recursive locking", "INFO: task", "INFO: rcu",
@@ -215,6 +242,31 @@ static const char *r_kmsg_report(int kfd, char *buf, size_t len)
 			}
 	}
 	return NULL;
+}
+
+/* the rest of the report (its call trace names the function), as TAP comments */
+static void r_print_report(int kfd)
+{
+	char buf[1024];
+	long long end = r_now_us() + 500000;
+	int lines = 0;
+	ssize_t n;
+
+	while (kfd >= 0 && lines < 60 && r_now_us() < end) {
+		n = read(kfd, buf, sizeof(buf) - 1);
+		if (n < 0 && errno == EAGAIN) {
+			usleep(20000);
+			continue;
+		}
+		if (n <= 0 && errno != EPIPE)
+			break;
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		printf("# report: %s\n", strchr(buf, ';') ? strchr(buf, ';') + 1 : buf);
+		lines++;
+	}
 }
 
 /* which dcids exist now: a bitmap over 0..63 */
@@ -336,7 +388,10 @@ int main(int argc, char **argv)
 		usleep(50000);
 	}
 	for (i = 0; i < repro_nprocs; i++)
-		stuck += pids[i] > 0;
+		if (pids[i] > 0) {
+			stuck++;
+			r_print_stacks(pids[i]);
+		}
 	if (!report)
 		report = r_kmsg_report(kfd, kbuf, sizeof(kbuf));
 
@@ -366,6 +421,7 @@ int main(int argc, char **argv)
 
 	if (report) {
 		printf("not ok 1 - kernel report after %.1f s (%ld calls): %s\n", t_report / 1e6, r_sh->calls, report);
+		r_print_report(kfd);
 		return 1;
 	}
 	if (stuck) {
