@@ -1450,6 +1450,32 @@ static const char *kmsg_report(int kfd, char *buf, size_t len)
 	return NULL;
 }
 
+/* where a process is stuck: its threads' kernel stacks */
+static void print_stacks(pid_t pid)
+{
+	char path[384], line[256];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, d->d_name);
+		f = fopen(path, "r");
+		printf("m3fuzz:   thread %s:\n", d->d_name);
+		while (f && fgets(line, sizeof(line), f))
+			printf("m3fuzz:     %s", line);
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 /* the parent's own copy: it never kills a pid read from the shared page */
 static pid_t cpids[MAXPROCS];
 
@@ -1779,6 +1805,7 @@ int main(int argc, char **argv)
 		if (cpids[i] > 0) {
 			printf("m3fuzz: process slot %d (pid %d) did not die after SIGKILL: stuck in the kernel\n",
 			       i, cpids[i]);
+			print_stacks(cpids[i]);
 			hung++;
 		}
 	if (!report)
