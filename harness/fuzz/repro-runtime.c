@@ -366,8 +366,12 @@ int main(int argc, char **argv)
 			t_report = r_now_us() - start;
 			break;
 		}
-		for (alive = 0, i = 0; i < repro_nprocs; i++)
-			alive += pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == 0;
+		/* a process reaped here is gone: the stop below must not wait for it */
+		for (alive = 0, i = 0; i < repro_nprocs; i++) {
+			if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i])
+				pids[i] = 0;
+			alive += pids[i] > 0;
+		}
 		if (!alive)
 			break;
 	}
