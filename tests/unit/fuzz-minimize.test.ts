@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,35 @@ describe('fuzzer programs: raw dumps and C reproducers', () => {
     expect(run.status).toBe(2);
     const bad = spawnSync(bin, ['0'], { encoding: 'utf8', timeout: 10_000 });
     expect({ status: bad.status, out: bad.stdout }).toEqual({ status: 2, out: expect.stringMatching(/Bail out! usage/) });
+  });
+});
+
+describe('a real dump: the fuzzer process of seed 886592 that held the dc_init use-after-free', () => {
+  // m3fuzz --dump --raw of process slot 4 from the lab-fuzz bundle on the module before its fix.
+  const text = readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'fuzz', 'm3fuzz-raw-seed886592-p4.txt'), 'utf8');
+
+  it('parses every call and regenerates C that compiles', () => {
+    const p = parseRawDump(text);
+    expect(p.seed).toBe('886592');
+    expect(p.procs.map((q) => q.slot)).toEqual([4]);
+    expect(callCount(p)).toBe(text.split('\n').filter((l) => l.startsWith('call ')).length);
+    const ops = new Set(p.procs[0]!.threads.flatMap((t) => t.calls.map((c) => c.op)));
+    expect(ops.has('dc_init') && ops.has('dc_end')).toBe(true);
+    const src = path.join(tmp, 'real.c');
+    writeFileSync(src, reproC(p, { what: 'real dump', seconds: 1 }));
+    execFileSync('gcc', ['-O2', '-pthread', '-Wall', '-Werror', '-I', path.join(repoRoot, 'kmod'), '-o', path.join(tmp, 'real'), src]);
+  });
+
+  it('with the race as oracle, minimizing leaves a dc_init and a dc_end in two threads, as the lab did', async () => {
+    const p = parseRawDump(text);
+    const race = (q: Program) => {
+      const ths = q.procs.flatMap((x) => x.threads);
+      const i = ths.findIndex((t) => t.calls.some((c) => c.op === 'dc_init'));
+      return i >= 0 && ths.some((t, j) => j !== i && t.calls.some((c) => c.op === 'dc_end'));
+    };
+    const res = await minimize(p, async (q) => ({ reproduced: race(q), line: '' }), { maxTrials: 200 });
+    expect(callCount(res.program)).toBe(2);
+    expect(res.program.procs[0]!.threads.map((t) => t.calls[0]!.op).sort()).toEqual(['dc_end', 'dc_init']);
   });
 });
 
