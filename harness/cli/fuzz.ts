@@ -67,7 +67,7 @@ class NodeTrials {
 
   readonly trial: Trial = async (p) => {
     const { bin } = await this.compile(p, 'trial');
-    const put = await this.node.ssh!.exec('cat > /tmp/m3repro && chmod +x /tmp/m3repro', { stdin: readFileSync(bin), timeoutMs: 60_000 });
+    const put = await this.node.ssh!.exec('cat > /tmp/m3repro && chmod +x /tmp/m3repro', { stdin: readFileSync(bin), timeoutMs: 60_000 * this.lab.timeScale.factor });
     if (put.code !== 0) throw new InfraError(`${this.node.name}: copying the reproducer failed: ${put.stderr}`);
     const res = await this.node.rpc.call('exec', { cmd: '/tmp/m3repro', args: [`${this.seconds}`], timeoutMs: (this.seconds + 40) * 1000 }, (this.seconds + 60) * 1000);
     const out = res.stdout;
