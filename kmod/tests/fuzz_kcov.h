@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * KCOV for m3fuzz: per-thread PC traces of the module, a set of the PCs seen
- * by every fuzzing process (shared memory), and a corpus of calls that found
- * new PCs for the coverage-guided mode.
+ * by every fuzzing process (shared memory), and a set of the edges (pairs of
+ * consecutive PCs) that steers the coverage-guided mode (fuzz_prog.h).
  *
  * The lab's debug kernel has CONFIG_KCOV with only the module instrumented
  * (kmod/module/Kbuild), so every PC in a trace is the module's and no filter
@@ -101,12 +101,19 @@ static inline void kcov_reset(struct kcov_thread *k)
 		__atomic_store_n(&k->words[0], 0, __ATOMIC_RELAXED);
 }
 
-/* the PCs of the call since kcov_reset into the set; returns how many were new */
-static inline int kcov_collect(struct kcov_thread *k, struct pcset *s)
+/*
+ * The PCs of the call since kcov_reset into the set; returns how many were
+ * new. With edges, the call's pairs of consecutive PCs go there too (the
+ * guided mode's signal: a known block reached from a new place counts), and
+ * *new_edges says how many were new.
+ */
+static inline int kcov_collect(struct kcov_thread *k, struct pcset *s, struct pcset *edges, int *new_edges)
 {
-	uint64_t n, i;
+	uint64_t n, i, prev = 0;
 	int fresh = 0;
 
+	if (new_edges)
+		*new_edges = 0;
 	if (!k->words)
 		return 0;
 	n = __atomic_load_n(&k->words[0], __ATOMIC_RELAXED);
@@ -114,8 +121,16 @@ static inline int kcov_collect(struct kcov_thread *k, struct pcset *s)
 		__atomic_fetch_add(&s->overflow, 1, __ATOMIC_RELAXED);
 		n = KCOV_WORDS - 1;
 	}
-	for (i = 0; i < n; i++)
-		fresh += pcset_add(s, k->words[i + 1]);
+	for (i = 0; i < n; i++) {
+		uint64_t pc = k->words[i + 1];
+
+		fresh += pcset_add(s, pc);
+		if (edges) {
+			/* never 0, the set's empty slot */
+			*new_edges += pcset_add(edges, ((prev * 0x9e3779b97f4a7c15ULL) ^ pc) | 1);
+			prev = pc;
+		}
+	}
 	return fresh;
 }
 

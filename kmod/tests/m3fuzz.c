@@ -4,7 +4,8 @@
  *
  *   m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]
  *          [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
- *          [--rt-threads N] [--no-stop-on-report] [--cover FILE [--guided]]
+ *          [--rt-threads N] [--no-stop-on-report]
+ *          [--cover FILE [--guided [--replay PERMILLE] [--edges]]]
  *          [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]
  *   m3fuzz --dump DIR|FILE [--last N] [--raw]  the recorded calls, as text
  *
@@ -50,9 +51,10 @@
  * own calls; the distinct PCs of all processes are counted as the run goes
  * (a timeline every 5 s) and written to FILE with the module's section
  * addresses, so the host maps them to source lines. --guided steers by it:
- * a call that found new PCs joins a corpus shared by the processes, and half
- * of the calls are then a corpus call with one to three mutations (a field
- * drawn anew, a bit flipped, a word spliced from a fresh call). The corpus
+ * when a call reaches new PCs (--edges: or new edges, pairs of consecutive
+ * PCs), the thread's last calls up to it join a corpus of programs shared
+ * by the processes; a thread starts a corpus program, mutated, on --replay
+ * per mille (default 40) of the calls that follow none (fuzz_prog.h). The corpus
  * depends on the scheduling, so a guided seed replays less exactly than a
  * random one.
  *
@@ -102,6 +104,8 @@
 #define DATA_LEN	(256 * 1024)
 #define HOT_DCID0	1	/* the hot DC ids: HOT_DCID0, HOT_DCID0 + 1 */
 #define NOBODY		65534
+
+#include "fuzz_prog.h"
 
 /* ---- operations ---- */
 
@@ -215,18 +219,9 @@ struct shared {
 
 static struct shared *sh;
 
-/* --guided: calls that found new PCs, shared by the processes */
-#define CORPUS_LEN	4096
-struct corpus {
-	uint32_t n;		/* entries added; the last CORPUS_LEN are kept */
-	struct centry {
-		uint16_t op, alen;
-		uint8_t arg[ARGMAX];
-	} e[CORPUS_LEN];
-};
-
 static struct pcset *pcs;	/* NULL: no --cover */
-static struct corpus *corpus;	/* NULL: not --guided */
+static struct progs *corpus;	/* --guided: programs that reached new PCs or edges; else NULL */
+static struct pcset *edges;	/* --guided: the edges seen */
 static char cover_why[128];	/* why coverage is unavailable */
 static uint8_t *data;		/* DATA_LEN + a PROT_NONE guard page, same address in every process */
 static uint8_t *rdonly;		/* a read-only page */
@@ -242,6 +237,8 @@ static const char *opt_logdir = "/tmp/m3fuzz";
 static int opt_rdc = -1, opt_reps[8], opt_nreps;	/* remote mode */
 static const char *opt_cover;
 static int opt_guided;
+static int opt_edges;		/* a new edge admits a program too, not only a new PC */
+static int opt_replay = 40;	/* per mille of the calls that follow no program: start one */
 
 /* per process */
 static int fd = -1, my_slot, my_incarnation, my_uid;
@@ -276,6 +273,10 @@ struct th {
 	int my_dc;
 	int remote;	/* this call named a remote endpoint */
 	struct kcov_thread *kc;	/* NULL: no coverage */
+	struct phist hist;	/* --guided: the last calls */
+	struct prog plan;	/* --guided: the program being replayed */
+	uint32_t plan_i;	/* its next call */
+	int plan_mut;		/* the call whose argument is mutated (-1: none) */
 };
 
 static uint64_t rnd(struct th *t) { return splitmix(&t->rng); }
@@ -686,15 +687,6 @@ static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 
 /* ---- coverage guidance ---- */
 
-static void corpus_add(int op, const uint8_t *arg, uint32_t alen)
-{
-	uint32_t i = __atomic_fetch_add(&corpus->n, 1, __ATOMIC_RELAXED) % CORPUS_LEN;
-
-	corpus->e[i].op = op;
-	corpus->e[i].alen = alen > ARGMAX ? ARGMAX : alen;
-	memcpy(corpus->e[i].arg, arg, ARGMAX);	/* a put2lcl header too */
-}
-
 /* a 32-bit value of the kinds the generators draw */
 static int mutant_word(struct th *t)
 {
@@ -708,45 +700,85 @@ static int mutant_word(struct th *t)
 	}
 }
 
-/*
- * Half of the calls of a guided run: a call that found new PCs, mutated.
- * Returns 0 (draw a fresh call) when the corpus is empty or the coin says so.
- */
-static int corpus_draw(struct th *t, int *op, void *argp, uint32_t *alen, uint8_t *fbuf)
+/* one to three mutations of a call's argument */
+static void mutate_arg(struct th *t, int op, uint8_t *a, uint32_t alen, uint8_t *fbuf)
 {
 	union { uint8_t b[ARGMAX]; uint64_t align; } fresh;
-	uint32_t n = __atomic_load_n(&corpus->n, __ATOMIC_RELAXED);
-	const struct centry *e;
-	uint8_t *a = argp;
-	int i, muts;
+	int i, muts = 1 + (int)rn(t, 3);
 
-	if (!pct(t, 50) || !n)
-		return 0;
-	e = &corpus->e[rn(t, n < CORPUS_LEN ? n : CORPUS_LEN)];
-	*op = e->op < OP_RAW ? e->op : OP_DVS_INFO;
-	*alen = e->alen;
-	memcpy(a, e->arg, ARGMAX);
-	muts = 1 + (int)rn(t, 3);
-	for (i = 0; i < muts && *alen >= 4; i++) {
-		uint32_t k = rn(t, 100), at = rn(t, *alen / 4) * 4;
+	for (i = 0; i < muts && alen >= 4; i++) {
+		uint32_t k = rn(t, 100), at = rn(t, alen / 4) * 4;
 
 		if (k < 50) {
 			int v = mutant_word(t);
 
 			memcpy(a + at, &v, 4);
 		} else if (k < 70) {
-			a[rn(t, *alen)] ^= (uint8_t)(1u << rn(t, 8));
+			a[rn(t, alen)] ^= (uint8_t)(1u << rn(t, 8));
 		} else if (k < 90) {	/* a word of a fresh argument of the same call */
 			memset(&fresh, 0, sizeof(fresh));
-			gen_arg(t, *op, &fresh, fbuf);
+			gen_arg(t, op, &fresh, fbuf);
 			memcpy(a + at, fresh.b + at, 4);
 		}
 	}
-	/* a forged frame lives in this thread's buffer; the log has its header */
+}
+
+/* the newest programs (the frontier) half of the time */
+static uint32_t prog_pick(struct th *t, uint32_t n)
+{
+	uint32_t added = __atomic_load_n(&corpus->n, __ATOMIC_RELAXED), back;
+
+	if (pct(t, 50))
+		return rn(t, n);
+	back = rn(t, n < 32 ? n : 32);
+	return (added - 1 - back) % PROG_CORPUS;
+}
+
+/*
+ * A guided thread's next call from a corpus program: a program is started
+ * on --replay per mille of the calls that follow none, mutated as a whole
+ * (a call removed or a fresh one inserted) and, mostly, in one call's
+ * argument. Returns 0 to draw a fresh call instead.
+ */
+static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen, uint8_t *fbuf)
+{
+	const struct pcall *c;
+	uint32_t n, k;
+
+	if (t->plan_i >= t->plan.n) {
+		n = progs_count(corpus);
+		if (!n || rn(t, 1000) >= opt_replay)
+			return 0;
+		t->plan = corpus->e[prog_pick(t, n)];
+		if (t->plan.n > PROG_LEN)
+			t->plan.n = PROG_LEN;
+		t->plan_i = 0;
+		k = rn(t, 100);
+		if (k < 20 && t->plan.n > 1)
+			prog_remove(&t->plan, rn(t, t->plan.n - 1));	/* never the call that reached */
+		else if (k < 40)
+			prog_insert_fresh(&t->plan, rn(t, t->plan.n + 1));
+		t->plan_mut = pct(t, 80) ? (int)rn(t, t->plan.n) : -1;
+	}
+	if (t->plan_i >= t->plan.n)
+		return 0;
+	c = &t->plan.c[t->plan_i];
+	if (c->fresh || c->op >= NOPS || c->op == OP_RAW) {
+		t->plan_i++;
+		return 0;
+	}
+	*op = c->op;
+	*pk = c->pk < NPK ? c->pk : PK_GOOD;
+	*alen = c->alen;
+	memcpy(argp, c->arg, ARGMAX);
+	if ((int)t->plan_i == t->plan_mut)
+		mutate_arg(t, *op, argp, *alen, fbuf);
+	t->plan_i++;
+	/* a forged frame lives in this thread's buffer; the program has its header */
 	if (*op == OP_PUT2LCL && pct(t, 90)) {
 		struct m3_put2lcl *p = argp;
 
-		memcpy(fbuf, a + sizeof(*p), sizeof(struct m3_rhdr));
+		memcpy(fbuf, (uint8_t *)argp + sizeof(*p), sizeof(struct m3_rhdr));
 		p->buf = (uint64_t)(uintptr_t)fbuf;
 	}
 	return 1;
@@ -852,6 +884,25 @@ static void proc_read(struct th *t, char *buf, size_t len)
 	close(f);
 }
 
+/*
+ * The call's PCs into the set; with --guided the call joins the thread's
+ * history, and the history joins the corpus when the call reached new PCs
+ * or edges.
+ */
+static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
+{
+	int fresh, fresh_edges;
+
+	if (!t->kc)
+		return;
+	fresh = kcov_collect(t->kc, pcs, edges, &fresh_edges);
+	if (!corpus)
+		return;
+	phist_push(&t->hist, op, pk, op == OP_RAW, arg, alen);
+	if (fresh || (opt_edges && fresh_edges))
+		progs_add(corpus, &t->hist);
+}
+
 static void one_call(struct th *t)
 {
 	union { uint8_t b[ARGMAX]; uint64_t align; } arg, *argp;
@@ -867,8 +918,9 @@ static void one_call(struct th *t)
 	t->remote = 0;
 	for (op = 0; op < NOPS; op++)
 		sum += ops[op].weight;
-	if (corpus && corpus_draw(t, &op, &arg, &alen, fbuf)) {
-		/* a corpus call, mutated */
+	pk = -1;
+	if (corpus && prog_next(t, &op, &pk, &arg, &alen, fbuf)) {
+		/* a call of a corpus program */
 	} else if (pct(t, opt_bias)) {
 		gen_hot(t, &op, &arg);
 		alen = op == OP_DC_INIT ? sizeof(struct m3_dc_spec) : sizeof(struct m3_dc_ref);
@@ -880,9 +932,10 @@ static void one_call(struct th *t)
 	}
 	cmd = op == OP_RAW ? raw_cmd(t) : ops[op].cmd;
 
-	/* where the argument lives */
+	/* where the argument lives (a program's call: where it lived, mostly) */
 	k = rn(t, 100);
-	pk = k < 92 ? PK_GOOD : 1 + (int)rn(t, NPK - 1);
+	if (pk < 0 || k >= 90)
+		pk = k < 92 ? PK_GOOD : 1 + (int)rn(t, NPK - 1);
 	argp = &arg;
 	switch (pk) {
 	case PK_NULL:
@@ -923,6 +976,8 @@ static void one_call(struct th *t)
 		pid_t pid = sh->pids[s], tid = sh->tids[s][th];
 
 		r = rec_begin(t, op, PK_GOOD, 0, &tid, sizeof(tid), (uint64_t)pid);
+		if (corpus)
+			phist_push(&t->hist, op, PK_GOOD, 0, NULL, 0);
 		ret = 0;
 		if (pid > 0 && tid > 0 && syscall(SYS_tgkill, pid, tid, SIGUSR1))
 			ret = -errno;
@@ -935,8 +990,7 @@ static void one_call(struct th *t)
 		if (t->kc)
 			kcov_reset(t->kc);
 		proc_read(t, (char *)fbuf, sizeof(fbuf));
-		if (t->kc)
-			kcov_collect(t->kc, pcs);
+		guide(t, op, PK_GOOD, NULL, 0);
 		rec_end(r, 0);
 		count(op, 0);
 		return;
@@ -952,8 +1006,7 @@ static void one_call(struct th *t)
 			dup2(nfd, fd);
 			close(nfd);
 		}
-		if (t->kc)
-			kcov_collect(t->kc, pcs);
+		guide(t, op, PK_GOOD, NULL, 0);
 		rec_end(r, ret);
 		count(op, ret);
 		return;
@@ -966,9 +1019,8 @@ static void one_call(struct th *t)
 	ret = ioctl(fd, cmd, ptr);
 	if (ret < 0)
 		ret = -errno;
-	/* new PCs: the argument as it went in (the log's copy) joins the corpus */
-	if (t->kc && kcov_collect(t->kc, pcs) && corpus && op != OP_RAW)
-		corpus_add(op, r->arg, alen);
+	/* the argument as it went in: the log's copy */
+	guide(t, op, pk, r->arg, alen);
 	rec_end(r, ret);
 	count(op, ret);
 	if (t->remote) {
@@ -1547,8 +1599,11 @@ static void cover_setup(void)
 	}
 	if (opt_guided) {
 		corpus = mmap(NULL, sizeof(*corpus), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (corpus == MAP_FAILED)
-			corpus = NULL;
+		edges = mmap(NULL, sizeof(*edges), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (corpus == MAP_FAILED || edges == MAP_FAILED) {
+			fprintf(stderr, "m3fuzz: --guided: mmap: %s\n", strerror(errno));
+			exit(2);
+		}
 	}
 }
 
@@ -1573,7 +1628,8 @@ static void cover_report(const char *timeline)
 		printf("m3fuzz: coverage lost: %llu PCs (set full), %llu calls whose trace overflowed\n",
 		       (unsigned long long)pcs->full, (unsigned long long)pcs->overflow);
 	if (corpus)
-		printf("m3fuzz: corpus: %u calls found new PCs\n", corpus->n);
+		printf("m3fuzz: corpus: %u programs reached new PCs or edges (%llu edges)\n", corpus->n,
+		       (unsigned long long)edges->count);
 	f = fopen(opt_cover, "w");
 	if (!f) {
 		printf("m3fuzz: %s: %s\n", opt_cover, strerror(errno));
@@ -1624,7 +1680,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]\n"
 		"              [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]\n"
-		"              [--rt-threads N] [--no-stop-on-report] [--cover FILE [--guided]]\n"
+		"              [--rt-threads N] [--no-stop-on-report]\n"
+		"              [--cover FILE [--guided [--replay PERMILLE] [--edges]]]\n"
 		"              [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]\n"
 		"       m3fuzz --dump DIR [--last N] [--raw]\n");
 	exit(2);
@@ -1639,6 +1696,7 @@ int main(int argc, char **argv)
 		{ "rt-threads", 1, 0, 'R' }, { "no-stop-on-report", 0, 0, 'n' }, { "dump", 1, 0, 'd' }, { "last", 1, 0, 'L' },
 		{ "remote-dc", 1, 0, 'D' }, { "remote-ep", 1, 0, 'E' },
 		{ "cover", 1, 0, 'C' }, { "guided", 0, 0, 'G' }, { "raw", 0, 0, 'W' },
+		{ "replay", 1, 0, 'P' }, { "edges", 0, 0, 'e' },
 		{ 0 }
 	};
 	const char *dump = NULL, *report = NULL;
@@ -1671,6 +1729,8 @@ int main(int argc, char **argv)
 		case 'D': opt_rdc = atoi(optarg); break;
 		case 'C': opt_cover = optarg; break;
 		case 'G': opt_guided = 1; break;
+		case 'P': opt_replay = atoi(optarg); break;
+		case 'e': opt_edges = 1; break;
 		case 'W': opt_raw = 1; break;
 		case 'E':
 			if (opt_nreps == 8)
