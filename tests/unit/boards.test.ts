@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.ts';
 import { InfraError } from '../../harness/errors.ts';
 import { debianVersion, headerPins } from '../../harness/kmod/board-kernel.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
@@ -10,7 +11,7 @@ import { CaptureConsole } from '../../harness/target/capture-console.ts';
 import { hostCommand } from '../../harness/target/host-command.ts';
 import { fieldOf } from './support/field-of.ts';
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'm3lab-boards-'));
+const tmp = () => tempDir('m3lab-boards-');
 const board = (over: Record<string, unknown> = {}) => ({ name: 'b1', ssh: { host: '127.0.0.1', key: 'k' }, lan: '169.254.77.20', ...over });
 
 describe('boards in the lab file', () => {

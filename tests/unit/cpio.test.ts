@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.ts';
 import { readCpio, writeCpio } from '../../harness/image/cpio.ts';
 
 describe('initramfs cpio writer', () => {
@@ -37,7 +37,7 @@ describe('initramfs cpio writer', () => {
   });
 
   it('is read by GNU cpio as the kernel would unpack it', () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'm3lab-cpio-')), 'a.cpio');
+    const file = path.join(tempDir('m3lab-cpio-'), 'a.cpio');
     writeFileSync(file, archive);
     const listing = execFileSync('cpio', ['-itv', '--quiet', '-F', file], { encoding: 'utf8' });
     expect(listing).toMatch(/^crw-------.* 5,\s+1 .*dev\/console$/m);

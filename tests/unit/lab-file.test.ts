@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.ts';
 import { fieldOf } from './support/field-of.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
@@ -9,7 +9,7 @@ import { checkInsecure } from '../../harness/m3/cluster.ts';
 import { qemuArgs } from '../../harness/qemu/qemu-target.ts';
 
 function labFile(text: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-labfile-'));
+  const dir = tempDir('m3lab-labfile-');
   const file = path.join(dir, 'lab.yaml');
   writeFileSync(file, text);
   return file;

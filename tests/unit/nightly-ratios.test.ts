@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.ts';
 import { calibrationDrift, unreliableBecause, type CalibrationPoint, type CellCalibration } from '../../harness/bench/calibrate.ts';
 import type { ConfigResult } from '../../harness/bench/ipc-local.ts';
 import { mannWhitney, medianChange, seededRandom, summarize } from '../../harness/bench/stats.ts';
@@ -267,7 +268,7 @@ describe('nightly: same-run baselines and statistics', () => {
 
 describe('nightly: performance results in Allure', () => {
   it('a regressed ratio fails, an unreliable one is broken, absolute figures always pass', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-ratios-'));
+    const dir = tempDir('m3lab-ratios-');
     const out = new NightResults(dir);
     const planted = nightVerdicts(simulate({ seed: 50, host: 0.7, planted: { 'm3-sendrec': 0.7 } }), REFS, RULES);
     const broken = nightVerdicts(simulate({ seed: 51, drift: 0.5 }), REFS, RULES);

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.ts';
 import { QmpClient, QmpFramer, encodeCommand } from '../../harness/qemu/qmp.ts';
 
 describe('QMP framing', () => {
@@ -27,12 +26,12 @@ describe('QMP framing', () => {
   });
 
   it('gives up on a monitor that never comes, naming the socket', async () => {
-    const sock = path.join(mkdtempSync(path.join(os.tmpdir(), 'm3lab-qmp-')), 'absent.sock');
+    const sock = path.join(tempDir('m3lab-qmp-'), 'absent.sock');
     await expect(new QmpClient(sock).connect(200)).rejects.toThrow(/absent\.sock: connect ENOENT/);
   });
 
   it('talks to a real QEMU monitor: greeting, commands, errors, quit', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-qmp-'));
+    const dir = tempDir('m3lab-qmp-');
     const sock = path.join(dir, 'qmp.sock');
     // -machine none: a QEMU process with a monitor and no guest, up in milliseconds.
     const qemu = spawn('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });

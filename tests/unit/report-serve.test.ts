@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp-dir.ts';
 import { serveReport } from '../../harness/report/serve.ts';
 
 describe('report server', () => {
   it('serves the report folder on 127.0.0.1 with content types, and nothing outside it', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-report-'));
+    const dir = tempDir('m3lab-report-');
     writeFileSync(path.join(dir, 'index.html'), '<html>report</html>');
     mkdirSync(path.join(dir, 'data'));
     writeFileSync(path.join(dir, 'data', 'x.json'), '{"a":1}');
