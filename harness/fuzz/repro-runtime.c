@@ -187,62 +187,7 @@ static void r_child(const struct r_proc *p, long long deadline)
 	_exit(0);
 }
 
-/* the kernel stacks of a process's threads, as TAP comments: where it is stuck */
-static void r_print_stacks(pid_t pid)
-{
-	char path[384], line[256];
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	while (dir && (d = readdir(dir))) {
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, d->d_name);
-		f = fopen(path, "r");
-		printf("# stuck: pid %d thread %s:\n", pid, d->d_name);
-		while (f && fgets(line, sizeof(line), f))
-			printf("#   %s", line);
-		if (f)
-			fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-}
-
-static const char *const r_report_words[] = {
-	"BUG:", "WARNING:", "KASAN", "KFENCE", "UBSAN", "Oops", "general protection fault",
-	"possible circular locking", "possible recursive locking", "INFO: task", "INFO: rcu",
-	"refcount_t:", "list_add corruption", "list_del corruption", "soft lockup",
-	"inconsistent lock state", "sleeping function called from invalid context",
-};
-
-static const char *r_kmsg_report(int kfd, char *buf, size_t len)
-{
-	ssize_t n;
-	size_t i;
-
-	for (int guard = 0; kfd >= 0 && guard < 100000; guard++) {
-		n = read(kfd, buf, len - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			return NULL;
-		buf[n] = 0;
-		for (i = 0; i < sizeof(r_report_words) / sizeof(r_report_words[0]); i++)
-			if (strstr(buf, r_report_words[i])) {
-				char *semi = strchr(buf, ';'), *nl = strchr(buf, '\n');
-
-				if (nl)
-					*nl = 0;
-				return semi ? semi + 1 : buf;
-			}
-	}
-	return NULL;
-}
+/* kmsg_report() and print_stacks(): kmod/tests/fuzz_kmsg.h, pasted above by repro.ts */
 
 /* the rest of the report (its call trace names the function), as TAP comments */
 static void r_print_report(int kfd)
@@ -361,7 +306,7 @@ int main(int argc, char **argv)
 	}
 	while (r_now_us() < deadline) {
 		usleep(10000);
-		report = r_kmsg_report(kfd, kbuf, sizeof(kbuf));
+		report = kmsg_report(kfd, kbuf, sizeof(kbuf));
 		if (report) {
 			t_report = r_now_us() - start;
 			break;
@@ -394,10 +339,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < repro_nprocs; i++)
 		if (pids[i] > 0) {
 			stuck++;
-			r_print_stacks(pids[i]);
+			print_stacks(pids[i], "# stuck: ");
 		}
 	if (!report)
-		report = r_kmsg_report(kfd, kbuf, sizeof(kbuf));
+		report = kmsg_report(kfd, kbuf, sizeof(kbuf));
 
 	/* leave the module as it was found */
 	memset(&after, 0, sizeof(after));

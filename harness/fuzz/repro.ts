@@ -163,6 +163,8 @@ export function reproC(p: Program, o: { what: string; seconds: number; runtime?:
   out.push('static const struct r_proc repro_procs[] = {', ...threadsOf, '};');
   out.push(`static const int repro_nprocs = ${p.procs.length};`);
   out.push('');
+  // The report reader and stack printer m3fuzz uses, so both see the same reports.
+  out.push(readFileSync(path.join(repoRoot, 'kmod', 'tests', 'fuzz_kmsg.h'), 'utf8'));
   out.push(runtime);
   return `${out.join('\n')}\n`;
 }

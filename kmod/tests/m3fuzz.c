@@ -92,6 +92,7 @@
 
 #include "../uapi/m3ipc.h"
 #include "fuzz_kcov.h"
+#include "fuzz_kmsg.h"
 
 /* values around limits are drawn as ints and stored in fields of any sign */
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -1467,67 +1468,6 @@ static int dump_dir(const char *dir, int last)
 
 /* ---- the parent ---- */
 
-static const char *const report_words[] = {
-	"BUG:", "WARNING:", "KASAN", "KFENCE", "UBSAN", "Oops", "general protection fault",
-	"possible circular locking", "possible recursive locking", "INFO: task", "INFO: rcu",
-	"refcount_t:", "list_add corruption", "list_del corruption", "soft lockup",
-	"inconsistent lock state", "sleeping function called from invalid context",
-};
-
-/* the first kernel report line in /dev/kmsg since it was opened, or NULL */
-static const char *kmsg_report(int kfd, char *buf, size_t len)
-{
-	ssize_t n;
-	size_t i;
-
-	if (kfd < 0)
-		return NULL;
-	for (int guard = 0; guard < 100000; guard++) {
-		n = read(kfd, buf, len - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records */
-		if (n <= 0)
-			return NULL;
-		buf[n] = 0;
-		for (i = 0; i < sizeof(report_words) / sizeof(report_words[0]); i++)
-			if (strstr(buf, report_words[i])) {
-				char *semi = strchr(buf, ';');
-				char *nl = strchr(buf, '\n');
-
-				if (nl)
-					*nl = 0;
-				return semi ? semi + 1 : buf;
-			}
-	}
-	return NULL;
-}
-
-/* where a process is stuck: its threads' kernel stacks */
-static void print_stacks(pid_t pid)
-{
-	char path[384], line[256];
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	while (dir && (d = readdir(dir))) {
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, d->d_name);
-		f = fopen(path, "r");
-		printf("m3fuzz:   thread %s:\n", d->d_name);
-		while (f && fgets(line, sizeof(line), f))
-			printf("m3fuzz:     %s", line);
-		if (f)
-			fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-}
-
 /* the parent's own copy: it never kills a pid read from the shared page */
 static pid_t cpids[MAXPROCS];
 
@@ -1865,7 +1805,7 @@ int main(int argc, char **argv)
 		if (cpids[i] > 0) {
 			printf("m3fuzz: process slot %d (pid %d) did not die after SIGKILL: stuck in the kernel\n",
 			       i, cpids[i]);
-			print_stacks(cpids[i]);
+			print_stacks(cpids[i], "m3fuzz:   ");
 			hung++;
 		}
 	if (!report)
