@@ -187,6 +187,16 @@ static void r_child(const struct r_proc *p, long long deadline)
 	_exit(0);
 }
 
+/* the DVS as this node's: the calls replayed may have ended it */
+static void r_dvs_init(int f, int node_id)
+{
+	struct m3_dvs_init in;
+
+	memset(&in, 0, sizeof(in));
+	in.node_id = node_id;
+	ioctl(f, M3_IOC_DVS_INIT, &in);
+}
+
 /* kmsg_report() and print_stacks(): kmod/tests/fuzz_kmsg.h, pasted above by repro.ts */
 
 /* the rest of the report (its call trace names the function), as TAP comments */
@@ -268,12 +278,8 @@ int main(int argc, char **argv)
 	}
 	memset(&before, 0, sizeof(before));
 	ioctl(f, M3_IOC_DVS_INFO, &before);
-	if (!before.initialized) {
-		struct m3_dvs_init in;
-
-		memset(&in, 0, sizeof(in));
-		ioctl(f, M3_IOC_DVS_INIT, &in);
-	}
+	if (!before.initialized)
+		r_dvs_init(f, 0);
 	live0 = r_live_dcs(f);
 	/* the fuzzer's setup: two DCs any process may bind itself into */
 	for (i = 0; i < 2; i++) {
@@ -347,13 +353,8 @@ int main(int argc, char **argv)
 	/* leave the module as it was found */
 	memset(&after, 0, sizeof(after));
 	ioctl(f, M3_IOC_DVS_INFO, &after);
-	if (before.initialized && !after.initialized) {
-		struct m3_dvs_init in;
-
-		memset(&in, 0, sizeof(in));
-		in.node_id = before.node_id;
-		ioctl(f, M3_IOC_DVS_INIT, &in);
-	}
+	if (before.initialized && !after.initialized)
+		r_dvs_init(f, before.node_id);
 	live1 = r_live_dcs(f);
 	for (i = 0; i < 64; i++)
 		if ((live1 & ~live0) & (1ULL << i)) {
