@@ -197,7 +197,7 @@ static void r_dvs_init(int f, int node_id)
 	ioctl(f, M3_IOC_DVS_INIT, &in);
 }
 
-/* kmsg_report() and print_stacks(): kmod/tests/fuzz_kmsg.h, pasted above by repro.ts */
+/* kmsg_report(), stop_children() and print_stacks(): kmod/tests/fuzz_kmsg.h, pasted above by repro.ts */
 
 /* the rest of the report (its call trace names the function), as TAP comments */
 static void r_print_report(int kfd)
@@ -328,20 +328,7 @@ int main(int argc, char **argv)
 	}
 	r_sh->stop = 1;
 	/* 2 s to stop, then SIGKILL and 10 s more: a process still there is stuck in the kernel */
-	for (int round = 0; round < 240; round++) {
-		for (alive = 0, i = 0; i < repro_nprocs; i++) {
-			if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i])
-				pids[i] = 0;
-			alive += pids[i] > 0;
-		}
-		if (!alive)
-			break;
-		if (round == 40)
-			for (i = 0; i < repro_nprocs; i++)
-				if (pids[i] > 0)
-					kill(pids[i], SIGKILL);
-		usleep(50000);
-	}
+	stop_children(pids, repro_nprocs, 40, 240);
 	for (i = 0; i < repro_nprocs; i++)
 		if (pids[i] > 0) {
 			stuck++;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel reports in /dev/kmsg, and the kernel stacks of a process that will
- * not die: shared by m3fuzz and the reproducers `m3lab fuzz minimize` writes
+ * Kernel reports in /dev/kmsg, stopping the fuzzing processes, and the
+ * kernel stacks of one that will not die: shared by m3fuzz and the
+ * reproducers `m3lab fuzz minimize` writes
  * (harness/fuzz/repro.ts pastes this file into each, so that a reproducer
  * stays one standalone C file).
  */
@@ -11,8 +12,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *const kmsg_report_words[] = {
@@ -48,6 +51,32 @@ static const char *kmsg_report(int kfd, char *buf, size_t len)
 			}
 	}
 	return NULL;
+}
+
+/*
+ * Reap the processes of pids (0: gone) every 50 ms: SIGKILL what is left at
+ * kill_round, give up at rounds. Those still there are stuck in the kernel;
+ * they stay in pids, and their number is returned.
+ */
+static int stop_children(pid_t *pids, int n, int kill_round, int rounds)
+{
+	int i, alive = 0;
+
+	for (int round = 0; round < rounds; round++) {
+		for (alive = 0, i = 0; i < n; i++) {
+			if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i])
+				pids[i] = 0;
+			alive += pids[i] > 0;
+		}
+		if (!alive)
+			break;
+		if (round == kill_round)
+			for (i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGKILL);
+		usleep(50000);
+	}
+	return alive;
 }
 
 /* where a process is stuck: its threads' kernel stacks, each line after prefix */

@@ -222,7 +222,7 @@ static struct shared *sh;
 
 static struct pcset *pcs;	/* NULL: no --cover */
 static struct progs *corpus;	/* --guided: programs that reached new PCs or edges; else NULL */
-static struct pcset *edges;	/* --guided: the edges seen */
+static struct pcset *edges;	/* --guided --edges: the edges seen; else NULL */
 static char cover_why[128];	/* why coverage is unavailable */
 static uint8_t *data;		/* DATA_LEN + a PROT_NONE guard page, same address in every process */
 static uint8_t *rdonly;		/* a read-only page */
@@ -764,7 +764,7 @@ static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen,
 	if (t->plan_i >= t->plan.n)
 		return 0;
 	c = &t->plan.c[t->plan_i];
-	if (c->fresh || c->op >= NOPS || c->op == OP_RAW) {
+	if (c->fresh || c->op >= NOPS) {	/* raw calls are kept as fresh */
 		t->plan_i++;
 		return 0;
 	}
@@ -900,7 +900,7 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 	if (!corpus)
 		return;
 	phist_push(&t->hist, op, pk, op == OP_RAW, arg, alen);
-	if (fresh || (opt_edges && fresh_edges))
+	if (fresh || fresh_edges)
 		progs_add(corpus, &t->hist);
 }
 
@@ -1539,7 +1539,8 @@ static void cover_setup(void)
 	}
 	if (opt_guided) {
 		corpus = mmap(NULL, sizeof(*corpus), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		edges = mmap(NULL, sizeof(*edges), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (opt_edges)
+			edges = mmap(NULL, sizeof(*edges), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (corpus == MAP_FAILED || edges == MAP_FAILED) {
 			fprintf(stderr, "m3fuzz: --guided: mmap: %s\n", strerror(errno));
 			exit(2);
@@ -1568,8 +1569,9 @@ static void cover_report(const char *timeline)
 		printf("m3fuzz: coverage lost: %llu PCs (set full), %llu calls whose trace overflowed\n",
 		       (unsigned long long)pcs->full, (unsigned long long)pcs->overflow);
 	if (corpus)
-		printf("m3fuzz: corpus: %u programs reached new PCs or edges (%llu edges)\n", corpus->n,
-		       (unsigned long long)edges->count);
+		printf("m3fuzz: corpus: %u programs reached new PCs%s\n", corpus->n, edges ? " or edges" : "");
+	if (edges)
+		printf("m3fuzz: %llu distinct edges\n", (unsigned long long)edges->count);
 	f = fopen(opt_cover, "w");
 	if (!f) {
 		printf("m3fuzz: %s: %s\n", opt_cover, strerror(errno));
@@ -1783,24 +1785,7 @@ int main(int argc, char **argv)
 
 	/* stop: ask, then kill what still runs; a process that survives SIGKILL is stuck in the kernel */
 	sh->stop = 1;
-	for (int round = 0; round < 250; round++) {	/* 2 s asking, then SIGKILL, 10 s more at most */
-		pid_t pid;
-		int stt;
-
-		while ((pid = waitpid(-1, &stt, WNOHANG)) > 0)
-			for (i = 0; i < opt_procs; i++)
-				if (cpids[i] == pid)
-					cpids[i] = 0;
-		for (alive = 0, i = 0; i < opt_procs; i++)
-			alive += cpids[i] > 0;
-		if (!alive)
-			break;
-		if (round == 50)
-			for (i = 0; i < opt_procs; i++)
-				if (cpids[i] > 0)
-					kill(cpids[i], SIGKILL);
-		usleep(50000);
-	}
+	stop_children(cpids, opt_procs, 50, 250);	/* 2 s asking, then SIGKILL, 10 s more at most */
 	for (i = 0; i < opt_procs; i++)
 		if (cpids[i] > 0) {
 			printf("m3fuzz: process slot %d (pid %d) did not die after SIGKILL: stuck in the kernel\n",
