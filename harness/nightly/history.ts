@@ -348,7 +348,7 @@ const spct = (x: number) => `${x >= 0 ? '+' : '\u2212'}${Math.abs(x * 100).toFix
  * moved beyond the margin on the bad side (down for a ratio of rates, up for
  * one of latencies), from the pooled median and from each reference night's
  * own median, AND the rank test says tonight's rounds are below (above) the
- * reference rounds with p < alpha. Beyond the margin but not significant
+ * reference rounds moved by the margin, with p < alpha. Beyond the margin but not significant
  * stays within, and says so. `unreliable`: why the cell's figures cannot be
  * trusted (its calibration moved), which makes the verdict broken.
  */
@@ -362,8 +362,14 @@ export function judgeRatio(fig: RatioFigure, window: { night: string; samples: n
   const refMedian = median(pooled);
   const reference = { nights: window.map((w) => ({ night: w.night, median: median(w.samples), n: w.samples.length })), median: refMedian, n: pooled.length };
   const ch = medianChange(fig.samples, pooled);
-  const mw = mannWhitney(fig.samples, pooled);
   const down = ch.change < 0;
+  // The rank test asks whether tonight's rounds lie beyond the reference rounds
+  // moved by the margin (a one-sided test against "changed by no more than the
+  // margin"), not merely whether they differ: a loaded host shifts and spreads
+  // a ratio by a few percent, which a test against zero change finds
+  // "significant" once the shift nears the margin.
+  const edge = pooled.map((x) => x * (down ? 1 - rules.margin : 1 + rules.margin));
+  const mw = mannWhitney(fig.samples, edge);
   const p = down ? mw.pLess : mw.pGreater;
   // Beyond the margin from every reference night's median, not only from the
   // pooled one: rounds of one night share that night's mood, so the nights
@@ -373,7 +379,7 @@ export function judgeRatio(fig: RatioFigure, window: { night: string; samples: n
   const significant = p < rules.alpha;
   const worse = down === (fig.better === 'higher');
   const refText = `reference ${refMedian.toFixed(3)} (${pooled.length} rounds of ${window.length} night(s): ${reference.nights.map((n) => `${n.night} ${n.median.toFixed(3)}`).join(', ')})`;
-  const stat = `change ${spct(ch.change)} (95% bootstrap ${spct(ch.low)}..${spct(ch.high)}), Mann\u2013Whitney one-sided p=${p.toPrecision(2)}; margin ${(rules.margin * 100).toFixed(0)}%, alpha ${rules.alpha}`;
+  const stat = `change ${spct(ch.change)} (95% bootstrap ${spct(ch.low)}..${spct(ch.high)}), Mann\u2013Whitney one-sided p=${p.toPrecision(2)} against the reference moved by the margin; margin ${(rules.margin * 100).toFixed(0)}%, alpha ${rules.alpha}`;
   const base = { ...fig, change: ch.change, changeLow: ch.low, changeHigh: ch.high, p, reference };
   // Unreliable: the figures are shown with what they would say, but not judged.
   if (unreliable) return { ...base, outcome: 'unreliable', message: `UNRELIABLE: ${own}; not judged: ${unreliable}; against the ${refText} it would read: ${stat}` };
@@ -385,7 +391,7 @@ export function judgeRatio(fig: RatioFigure, window: { night: string; samples: n
     const outcome: RatioOutcome = worse ? 'regression' : 'improved';
     return { ...base, outcome, message: `${worse ? 'REGRESSION' : 'improved'}: ${own} vs ${refText}: ${stat}` };
   }
-  const why = beyond ? ` (beyond the margin but not significant: p \u2265 ${rules.alpha})` : significant ? ' (significant but within the margin)' : '';
+  const why = beyond ? ` (beyond the margin but not significant: p \u2265 ${rules.alpha})` : significant ? " (its rounds lie beyond the margin, its median not beyond every reference night's)" : '';
   return { ...base, outcome: 'within', message: `${own}; within the ${refText}: ${stat}${why}` };
 }
 
