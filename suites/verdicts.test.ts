@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
 
 /**
@@ -28,7 +28,24 @@ interface Result {
   parameters?: { name: string; value: string }[];
 }
 
-async function runFixture(file: string | string[], env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<{ results: Result[]; dir: string; output: string }> {
+interface FixtureRun {
+  results: Result[];
+  dir: string;
+  output: string;
+}
+
+async function runFixture(file: string | string[], env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<FixtureRun> {
+  const run = await nestedRun(file, env, timeoutMs);
+  await attachRun(file, run);
+  return run;
+}
+
+async function attachRun(file: string | string[], run: FixtureRun): Promise<void> {
+  await allure.attachment(`nested run of ${[file].flat().join(' ')}`, run.output, { contentType: 'text/plain' });
+}
+
+/** A nested vitest run of fixture suites; attaches nothing, so it may run beside another test. */
+async function nestedRun(file: string | string[], env: Record<string, string>, timeoutMs: number): Promise<FixtureRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-'));
   const res = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/verdicts/vitest.config.ts', ...[file].flat()], {
     cwd: repoRoot,
@@ -37,7 +54,6 @@ async function runFixture(file: string | string[], env: Record<string, string> =
     env: { ...process.env, M3LAB_OWN_LAB: '1', M3LAB_ALLURE_RESULTS: dir, M3LAB_KERNEL: '', M3LAB_APPEND: '', ...env },
     timeout: timeoutMs,
   });
-  await allure.attachment(`nested run of ${[file].flat().join(' ')}`, res.all ?? '', { contentType: 'text/plain' });
   const results = readdirSync(dir)
     .filter((f) => f.endsWith('-result.json'))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Result);
@@ -128,7 +144,22 @@ function busyLoops(n = 2): { stop: () => void } {
   };
 }
 
+const SIGSTOP_FIXTURE = 'tests/verdicts/sigstop.suite.ts';
+/**
+ * The SIGSTOP control's nested run starts with the suite and runs beside the
+ * first tests: its guest spends a minute stopped, the host's cores idle, and
+ * the tests beside it add the load a busy host would. Its test, later, waits
+ * for it and judges it; the overload control runs only after it ended.
+ */
+let sigstopRun: Promise<FixtureRun> | undefined;
+
 describe('verdicts: the lab reports kernel bugs as failed and host faults as broken', () => {
+  beforeAll(() => {
+    sigstopRun = nestedRun(SIGSTOP_FIXTURE, {}, 10 * 60_000);
+    // Judged by its own test; an early rejection must not be unhandled meanwhile.
+    sigstopRun.catch(() => undefined);
+  });
+
   it('a node whose kernel panics during a test yields a failed test with the panic text and a bundle', async () => {
     const { results, dir } = await runFixture('tests/verdicts/panic.suite.ts');
     try {
@@ -274,7 +305,9 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
   }, 10 * 60_000);
 
   it('negative control: a guest whose QEMU the host stops for 60 s mid-test is not failed, and the next test passes on it', async () => {
-    const { results, dir } = await runFixture('tests/verdicts/sigstop.suite.ts');
+    const run = await sigstopRun!;
+    await attachRun(SIGSTOP_FIXTURE, run);
+    const { results, dir } = run;
     try {
       const r = byName(results);
       const stopped = [...r.values()].find((x) => x.name.startsWith('a test during which QEMU is stopped'))!;
