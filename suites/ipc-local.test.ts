@@ -15,27 +15,46 @@ const SEED = Number(process.env.M3LAB_SEED ?? Math.floor(Math.random() * 1e6));
 let remote = new Map<string, RemoteKmod>();
 
 /**
- * M3LAB_NODE_APPENDS ("nosmp|maxcpus=1"): one 2-vCPU node per command line,
- * so the single-CPU boots of an SMP machine share one lab (make test).
+ * The nodes the suite runs on, each on its own: a 1-vCPU and a 2-vCPU guest,
+ * or the lab-file node entries of M3LAB_NODES (JSON), so that several kernels
+ * and command lines share one lab (make test's lab-1cpu: the UP kernel and
+ * 2-vCPU guests booted with nosmp and with maxcpus=1).
  */
-const NODE_APPENDS = process.env.M3LAB_NODE_APPENDS?.split('|').filter(Boolean);
-const setupName = NODE_APPENDS ? `2-vCPU guests booted with ${NODE_APPENDS.join(' and ')}` : `1-vCPU and 2-vCPU guests`;
+const NODES = localNodes(process.env.M3LAB_NODES);
 
-describe(`ipc-local: M3-IPC on one node, in ${setupName} (${process.env.M3LAB_KERNEL || 'default'} kernel${process.env.M3LAB_APPEND ? `, ${process.env.M3LAB_APPEND}` : ''})`, () => {
+function localNodes(v: string | undefined): { cpus?: number; kernel?: string; append?: string }[] {
+  if (!v?.trim()) return [{ cpus: 1 }, { cpus: 2 }];
+  let nodes: unknown;
+  try {
+    nodes = JSON.parse(v);
+  } catch (e) {
+    throw new Error(`M3LAB_NODES: not JSON (${(e as Error).message}): ${v}`);
+  }
+  // The lab file's own checks name any bad field when the lab is resolved.
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new Error(`M3LAB_NODES: a JSON list of lab-file node entries, got ${v}`);
+  return nodes as { cpus?: number; kernel?: string; append?: string }[];
+}
+
+const describeNode = (n: (typeof NODES)[number]) => `${n.cpus ?? 1}-vCPU${n.kernel ? ` ${n.kernel}-kernel` : ''}${n.append ? ` ${n.append}` : ''}`;
+
+describe(`ipc-local: M3-IPC on one node, in ${NODES.map(describeNode).join(', ')} guests (${process.env.M3LAB_KERNEL || 'default'} kernel${process.env.M3LAB_APPEND ? `, ${process.env.M3LAB_APPEND}` : ''})`, () => {
   // Any kernel report on any node while a test runs fails that test (lab-suite.ts).
   const suite = labSuite({
-    need: { nodes: NODE_APPENDS ? NODE_APPENDS.map((append) => ({ cpus: 2, append })) : [{ cpus: 1 }, { cpus: 2 }] },
+    need: { nodes: NODES },
     seed: SEED,
     setup: async (h) => {
-      remote = await installKmod(h.lab.nodes.slice(0, 2), [1, 2]);
+      remote = await installKmod(used(h.lab), NODES.map((_, i) => i + 1));
     },
   });
+
+  /** The suite's nodes (a borrowed lab may have more). */
+  const used = <N>(lab: { nodes: N[] }): N[] => lab.nodes.slice(0, NODES.length);
 
   /** Runs one TAP program on both nodes at once and asserts every line of it. */
   async function tapOnEveryNode(program: string, args: string[] = []): Promise<void> {
     const { lab } = suite.handle();
     // Under perf stat: the counters go into the report beside the TAP output.
-    const runs = await Promise.all(lab.nodes.slice(0, 2).map((n) => runTapProgram(n, remote.get(n.name)!, program, args)));
+    const runs = await Promise.all(used(lab).map((n) => runTapProgram(n, remote.get(n.name)!, program, args)));
     for (const r of runs) {
       expect.soft({ node: r.node, problems: r.problems }).toEqual({ node: r.node, problems: [] });
       expect.soft({ node: r.node, exit: r.res.code, timedOut: r.res.timedOut }).toEqual({ node: r.node, exit: 0, timedOut: false });
@@ -45,7 +64,7 @@ describe(`ipc-local: M3-IPC on one node, in ${setupName} (${process.env.M3LAB_KE
   /** Nothing bound in any DC, no m3 test process left, none in uninterruptible sleep. */
   async function expectNoLeftovers(): Promise<void> {
     const { lab } = suite.handle();
-    for (const n of lab.nodes.slice(0, 2)) {
+    for (const n of used(lab)) {
       // Read from the module itself: a missing /proc/m3ipc must fail, not read as "nothing bound".
       const info = parseTable((await n.rpc.call('readFile', { path: '/proc/m3ipc/info' })).data);
       expect({ node: n.name, rows: info.length, bound: info[0]?.nr_bound }).toEqual({ node: n.name, rows: 1, bound: '0' });
@@ -62,19 +81,20 @@ describe(`ipc-local: M3-IPC on one node, in ${setupName} (${process.env.M3LAB_KE
 
   suite.it('every node runs the kernel and CPU setup the suite asked for', async () => {
     const { lab } = suite.handle();
-    for (const n of lab.nodes.slice(0, 2)) {
-      // The node's whole extra command line: the suite's (M3LAB_APPEND) and its own (M3LAB_NODE_APPENDS).
+    for (const n of used(lab)) {
+      // The node's whole extra command line: the suite's (M3LAB_APPEND) and its own (M3LAB_NODES).
       const append = isVm(n) ? n.record.spec.append : '';
-      expect(n.record.kernel.variant).toBe(suite.kernel);
+      const variant = NODES[used(lab).indexOf(n)]!.kernel ?? suite.kernel;
+      expect({ node: n.name, kernel: n.record.kernel.variant }).toEqual({ node: n.name, kernel: variant });
       expect((await n.sh('uname -r')).stdout.trim()).toBe(n.record.kernel.release);
       const cpu = async (f: string) => (await n.rpc.call('readFile', { path: `/sys/devices/system/cpu/${f}` })).data.trim();
-      if (suite.kernel === 'debug') {
+      if (variant === 'debug') {
         const dmesg = (await n.sh('dmesg')).stdout;
         expect(dmesg).toContain('KernelAddressSanitizer initialized');
         expect(dmesg).toContain('kfence: initialized');
         expect(dmesg).toContain('Lock dependency validator');
       }
-      if (suite.kernel === 'up') {
+      if (variant === 'up') {
         const cfg = await n.sh('zcat /proc/config.gz');
         expect(cfg.stdout).toContain('# CONFIG_SMP is not set');
         // One possible CPU whatever QEMU offers (node2 has two vCPUs).
@@ -111,7 +131,7 @@ describe(`ipc-local: M3-IPC on one node, in ${setupName} (${process.env.M3LAB_KE
 
   suite.it('rmmod m3ipc succeeds on every node and leaves no trace', async () => {
     const { lab } = suite.handle();
-    for (const n of lab.nodes.slice(0, 2)) {
+    for (const n of used(lab)) {
       const rm = await unloadModule(n);
       expect({ node: n.name, ...rm }).toEqual({ node: n.name, code: 0, stderr: '' });
       const gone = await n.sh('test -e /proc/m3ipc || test -e /dev/m3ipc; echo $?');

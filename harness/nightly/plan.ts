@@ -12,6 +12,8 @@ export interface SuiteRun {
   files: string[];
   /** Kernel variant the project boots (for the environment and the build step). */
   kernel: KernelVariant;
+  /** Other kernels some of its nodes boot (M3LAB_NODES): built too. */
+  nodeKernels?: KernelVariant[];
   /** Environment of this run only (e.g. the fuzz's length and kernel), on top of the night's. */
   env?: Record<string, string>;
   /** Tells apart two runs of one project (its JUnit file and log line). */
@@ -85,11 +87,10 @@ export const RATIO_MIN_NIGHTS = 2;
 export const CALIBRATION_BOUND = 0.25;
 
 /** The lab projects of vitest.config.ts when it was written; the command reads the real list (labProjects()). */
-export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant }[] = [
+export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant; nodeKernels?: KernelVariant[] }[] = [
   { name: 'lab', kernel: 'default' },
   { name: 'lab-debug', kernel: 'debug' },
-  { name: 'lab-up', kernel: 'up' },
-  { name: 'lab-1cpu', kernel: 'default' },
+  { name: 'lab-1cpu', kernel: 'default', nodeKernels: ['up'] },
   { name: 'lab-fuzz', kernel: 'debug' },
 ];
 
@@ -111,7 +112,7 @@ export const NIGHT_FUZZ_SECONDS = 1800;
  * and the remote bench. The `verdicts` project is the lab testing itself, not
  * the module: `make test` runs it. `projects`: vitest.config.ts's, in its order.
  */
-export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant }[]; fuzzSeconds?: number }): NightPlan {
+export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant; nodeKernels?: KernelVariant[] }[]; fuzzSeconds?: number }): NightPlan {
   const rules = { margin: opts.margin, alpha: RATIO_ALPHA, window: RATIO_WINDOW, minNights: RATIO_MIN_NIGHTS, calibrationBound: CALIBRATION_BOUND, seed: opts.seed };
   if (opts.quick) {
     return {
@@ -128,7 +129,7 @@ export function nightPlan(opts: { quick: boolean; margin: number; seed: number; 
   // The fuzz project runs where make test runs it, but long, and once per fuzzed kernel.
   const suites: SuiteRun[] = projects.flatMap((p): SuiteRun[] =>
     p.name !== FUZZ_PROJECT
-      ? [{ project: p.name, files: [], kernel: p.kernel }]
+      ? [{ project: p.name, files: [], kernel: p.kernel, ...(p.nodeKernels ? { nodeKernels: p.nodeKernels } : {}) }]
       : FUZZ_KERNELS.map((kernel) => ({ project: p.name, files: [], kernel, label: kernel, env: { M3LAB_FUZZ_KERNEL: kernel, M3LAB_FUZZ_SECONDS: `${fuzzSeconds}` } })),
   );
   const local: BenchLocalPlan = { kernels: ['default', 'up', 'debug'], cpus: [1, 2], repeat: 5, msgIters: 5000 };
@@ -137,7 +138,7 @@ export function nightPlan(opts: { quick: boolean; margin: number; seed: number; 
     suites,
     local,
     remote: { kernel: 'default', repeat: 5, iters: 1000 },
-    kernels: [...new Set<KernelVariant>([...suites.map((s) => s.kernel), ...local.kernels])],
+    kernels: [...new Set<KernelVariant>([...suites.flatMap((s) => [s.kernel, ...(s.nodeKernels ?? [])]), ...local.kernels])],
     ...rules,
   };
 }

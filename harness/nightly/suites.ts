@@ -25,7 +25,7 @@ export const NIGHTLY_VITEST_CONFIG = path.join(repoRoot, 'harness', 'nightly', '
  * The projects of vitest.config.ts in their group order, each with the kernel
  * variant its env asks for: a project added there runs in the next night.
  */
-export async function labProjects(): Promise<{ name: string; kernel: KernelVariant }[]> {
+export async function labProjects(): Promise<{ name: string; kernel: KernelVariant; nodeKernels?: KernelVariant[] }[]> {
   const base = (await import('../../vitest.config.ts')).default as { test?: { projects?: unknown[] } };
   type P = { test?: { name?: string; env?: Record<string, string>; sequence?: { groupOrder?: number } } };
   return ((base.test?.projects ?? []) as P[])
@@ -33,7 +33,11 @@ export async function labProjects(): Promise<{ name: string; kernel: KernelVaria
     .sort((a, b) => (a.test?.sequence?.groupOrder ?? 0) - (b.test?.sequence?.groupOrder ?? 0))
     .map((p) => {
       const k = p.test?.env?.M3LAB_KERNEL ?? 'default';
-      return { name: p.test!.name!, kernel: isKernelVariant(k) ? k : 'default' };
+      const kernel: KernelVariant = isKernelVariant(k) ? k : 'default';
+      // Nodes of one lab may boot other kernels (M3LAB_NODES): the night builds those too.
+      const nodes = p.test?.env?.M3LAB_NODES ? (JSON.parse(p.test.env.M3LAB_NODES) as { kernel?: string }[]) : [];
+      const nodeKernels = [...new Set(nodes.map((n) => n.kernel).filter((x): x is KernelVariant => x !== undefined && isKernelVariant(x)))];
+      return { name: p.test!.name!, kernel, ...(nodeKernels.length ? { nodeKernels } : {}) };
     });
 }
 

@@ -78,7 +78,7 @@ describe('nightly: the plan', () => {
 
   it('the full night: every lab project, the matrix default/up/debug x 1/2 vCPUs and the remote bench', () => {
     const p = nightPlan({ quick: false, margin: 0.1, seed: 1 });
-    expect(p.suites.map((s) => s.project)).toEqual(['lab', 'lab-debug', 'lab-up', 'lab-1cpu', 'lab-fuzz', 'lab-fuzz']);
+    expect(p.suites.map((s) => s.project)).toEqual(['lab', 'lab-debug', 'lab-1cpu', 'lab-fuzz', 'lab-fuzz']);
     expect(p.local).toMatchObject({ kernels: ['default', 'up', 'debug'], cpus: [1, 2] });
     expect(p.remote?.kernel).toBe('default');
     expect(p.kernels.sort()).toEqual(['debug', 'default', 'up']);
