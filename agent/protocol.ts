@@ -55,6 +55,8 @@ export interface ExecResult {
 /**
  * What the lab counts around an IPC run: the software events any guest has,
  * and two hardware ones a TCG guest cannot count (reported unavailable, never 0).
+ * images/init.sh holds the software ones open from boot, so their static keys
+ * never turn while a test runs.
  */
 export const IPC_PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions'];
 

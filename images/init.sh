@@ -62,6 +62,17 @@ if [ -n "$LAN" ] && LANIF=$(iface_of "$LANMAC"); then
 	ip link set "$LANIF" up
 fi
 
+# perf stat turns static keys on and off around every task it counts (the
+# suites run their programs under it): perf_sched_events for any task-bound
+# event, and one per software event it counts (context switches, CPU
+# migrations and page faults: IPC_PERF_EVENTS in agent/protocol.ts). Each turn
+# patches the scheduler's code live, with int3 and IPIs. On a loaded TCG host a
+# 2-vCPU guest was seen looping on such an int3 in finish_task_switch() with
+# interrupts off: an RCU stall, then a dead node (verdicts overload control,
+# 2026-12-06). The same events bound to PID 1 and held open from boot keep
+# those keys on, so they never turn again.
+perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p 1 >/dev/null 2>&1 &
+
 # A snapshot's template (harness/qemu/snapshot.ts) stops here, is saved, and
 # every node restored from it wakes up in this read: its own name, addresses,
 # MACs, a random seed and the host's clock come in on the second serial port.
