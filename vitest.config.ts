@@ -64,7 +64,7 @@ export default defineConfig({
       },
       {
         // The nightly's performance verdicts on a real guest: a host busy loop is no regression, a planted sendrec delay is
-        // (regressions are called against two reference nights at least; ~45 s under TCG).
+        // (regressions are called against two reference nights at least; ~70 s under TCG).
         test: { ...labTest, name: 'perf-verdicts', include: ['suites/perf-verdicts.test.ts'], sequence: { groupOrder: 7 } },
       },
       {
