@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
 
 /**
@@ -158,6 +158,12 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     sigstopRun = nestedRun(SIGSTOP_FIXTURE, {}, 10 * 60_000);
     // Judged by its own test; an early rejection must not be unhandled meanwhile.
     sigstopRun.catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    // Its results folder, also when a filter (-t) left its test out.
+    const run = await sigstopRun?.catch(() => undefined);
+    if (run) rmSync(run.dir, { recursive: true, force: true });
   });
 
   it('a node whose kernel panics during a test yields a failed test with the panic text and a bundle', async () => {
