@@ -81,10 +81,10 @@ describe(`ipc-local: M3-IPC on one node, in ${NODES.map(describeNode).join(', ')
 
   suite.it('every node runs the kernel and CPU setup the suite asked for', async () => {
     const { lab } = suite.handle();
-    for (const n of used(lab)) {
+    for (const [i, n] of used(lab).entries()) {
       // The node's whole extra command line: the suite's (M3LAB_APPEND) and its own (M3LAB_NODES).
       const append = isVm(n) ? n.record.spec.append : '';
-      const variant = NODES[used(lab).indexOf(n)]!.kernel ?? suite.kernel;
+      const variant = NODES[i]!.kernel ?? suite.kernel;
       expect({ node: n.name, kernel: n.record.kernel.variant }).toEqual({ node: n.name, kernel: variant });
       expect((await n.sh('uname -r')).stdout.trim()).toBe(n.record.kernel.release);
       if (isVm(n)) {

@@ -34,7 +34,7 @@ interface FixtureRun {
   output: string;
 }
 
-async function runFixture(file: string | string[], env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<FixtureRun> {
+async function runFixture(file: string | string[], env?: Record<string, string>, timeoutMs?: number): Promise<FixtureRun> {
   const run = await nestedRun(file, env, timeoutMs);
   await attachRun(file, run);
   return run;
@@ -45,7 +45,7 @@ async function attachRun(file: string | string[], run: FixtureRun): Promise<void
 }
 
 /** A nested vitest run of fixture suites; attaches nothing, so it may run beside another test. */
-async function nestedRun(file: string | string[], env: Record<string, string>, timeoutMs: number): Promise<FixtureRun> {
+async function nestedRun(file: string | string[], env: Record<string, string> = {}, timeoutMs = 15 * 60_000): Promise<FixtureRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-'));
   const res = await execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/verdicts/vitest.config.ts', ...[file].flat()], {
     cwd: repoRoot,
@@ -155,7 +155,7 @@ let sigstopRun: Promise<FixtureRun> | undefined;
 
 describe('verdicts: the lab reports kernel bugs as failed and host faults as broken', () => {
   beforeAll(() => {
-    sigstopRun = nestedRun(SIGSTOP_FIXTURE, {}, 10 * 60_000);
+    sigstopRun = nestedRun(SIGSTOP_FIXTURE);
     // Judged by its own test; an early rejection must not be unhandled meanwhile.
     sigstopRun.catch(() => undefined);
   });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
+import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 import type { LabNode } from '../lab/node.ts';
 import type { KmodArtifacts } from './build.ts';
 
@@ -28,10 +29,11 @@ export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<Remot
   const files = [a.module, ...a.tools, ...a.tests, ...a.bench, ...a.proxy].map((f) => path.relative(a.dir, f));
   const staged = await stripped(a.dir, files);
   if (!node.ssh) throw new InfraError(`${node.name}: not connected`);
-  const xz = (await node.ssh.exec('command -v unxz', { timeoutMs: 30000 })).code === 0;
+  const scale = processTimeScale();
+  const xz = (await node.ssh.exec('command -v unxz', { timeoutMs: scaled(30000, scale) })).code === 0;
   const stream = await archive(staged, files, xz);
   const unpack = `${xz ? 'unxz | ' : ''}tar -x -C ${REMOTE_KMOD_DIR}`;
-  const out = await node.ssh.exec(`rm -rf ${REMOTE_KMOD_DIR} && mkdir -p ${REMOTE_KMOD_DIR} && ${unpack}`, { stdin: stream, timeoutMs: 60000 });
+  const out = await node.ssh.exec(`rm -rf ${REMOTE_KMOD_DIR} && mkdir -p ${REMOTE_KMOD_DIR} && ${unpack}`, { stdin: stream, timeoutMs: scaled(60000, scale) });
   if (out.code !== 0) throw new InfraError(`${node.name}: unpacking kmod build failed: ${out.stderr}`);
   const remote = (f: string) => path.posix.join(REMOTE_KMOD_DIR, path.relative(a.dir, f));
   const byName = (list: string[]) => Object.fromEntries(list.map((f) => [path.basename(f), remote(f)]));

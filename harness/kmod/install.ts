@@ -19,7 +19,7 @@ export async function installKmod(nodes: LabNode[], nodeIds: number[], log: (l: 
   const artifacts = new Map<string, KmodArtifacts>();
   for (const [release, p] of builds) artifacts.set(release, await p);
   const out = new Map<string, RemoteKmod>();
-  const secs = (from: number) => ((Date.now() - from) / 1000).toFixed(1);
+  const secs = (ms: number) => (ms / 1000).toFixed(1);
   await Promise.all(
     nodes.map(async (n, i) => {
       // Where a suite's setup time goes, in its log: the copy is most of it on a TCG guest.
@@ -30,7 +30,7 @@ export async function installKmod(nodes: LabNode[], nodeIds: number[], log: (l: 
       await loadModule(n, remote);
       const init = await n.sh(`${remote.m3ctl} dvs-init ${nodeIds[i]}`);
       if (init.code !== 0) throw new InfraError(`${n.name}: m3ctl dvs-init failed: ${init.stderr.trim() || init.stdout.trim()}`);
-      log(`kmod: ${n.name}: copied in ${((t1 - t0) / 1000).toFixed(1)} s, loaded in ${secs(t1)} s`);
+      log(`kmod: ${n.name}: copied in ${secs(t1 - t0)} s, loaded in ${secs(Date.now() - t1)} s`);
       out.set(n.name, remote);
     }),
   );
