@@ -21,8 +21,10 @@
  *   cpu-loop (ITERS rounds of a fixed integer loop, in loop iterations per second)
  *
  * Prints one JSON line (m3-sendrec and m3-sendrec-affine add sameCpuShare:
- * the share of round trips whose server ran on the client's CPU). Exit
- * status 0 only when every operation succeeded.
+ * the share of round trips whose server ran on the client's CPU; the
+ * ping-pong cases add rttP50Ns and rttP99Ns, the round trip's latency
+ * distribution, timed with the TSC so the timing adds no system call).
+ * Exit status 0 only when every operation succeeded.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -43,6 +45,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <x86intrin.h>
 #include <unistd.h>
 
 #include "../lib/libm3ipc.h"
@@ -70,6 +73,61 @@ static void die(const char *what, long err)
 /* m3-sendrec cases: the share of round trips whose server ran on the client's CPU */
 static double same_cpu_share = -1;
 
+/*
+ * Round-trip latencies, in TSC ticks, of the ping-pong cases. The TSC, not
+ * clock_gettime(): a guest whose clocksource is the HPET (TCG guests with
+ * more than one vCPU) makes every clock_gettime() a system call and a device
+ * read, which would weigh on the very round trip it times.
+ */
+static double tsc_per_ns;
+static uint32_t *rtt;
+static long rtt_n;
+
+static void tsc_calibrate(void)
+{
+	double t0 = now(), t1;
+	uint64_t c0 = __rdtsc(), c1;
+
+	do
+		t1 = now();
+	while (t1 - t0 < 0.02);
+	c1 = __rdtsc();
+	tsc_per_ns = (double)(c1 - c0) / ((t1 - t0) * 1e9);
+	if (tsc_per_ns <= 0)
+		die("tsc calibration", -EIO);
+}
+
+static void rtt_alloc(void)
+{
+	rtt = calloc(iters, sizeof(*rtt));
+	if (!rtt)
+		die("malloc", -ENOMEM);
+	rtt_n = 0;
+}
+
+static inline void rtt_add(uint64_t start)
+{
+	uint64_t d = __rdtsc() - start;
+
+	if (rtt && rtt_n < iters)
+		rtt[rtt_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the q-quantile of the round trips, in ns */
+static double rtt_quantile(double q)
+{
+	long i = (long)(q * (rtt_n - 1) + 0.5);
+
+	return rtt[i] / tsc_per_ns;
+}
+
 static void report(const char *name, const char *unit, double value,
 		   long n, double secs, long size)
 {
@@ -78,6 +136,11 @@ static void report(const char *name, const char *unit, double value,
 	       size);
 	if (same_cpu_share >= 0)
 		printf(",\"sameCpuShare\":%.4f", same_cpu_share);
+	if (rtt && rtt_n > 0) {
+		qsort(rtt, rtt_n, sizeof(*rtt), cmp_u32);
+		printf(",\"rttP50Ns\":%.0f,\"rttP99Ns\":%.0f", rtt_quantile(0.5),
+		       rtt_quantile(0.99));
+	}
 	printf("}\n");
 }
 
@@ -129,10 +192,14 @@ static void stream_pingpong(const char *name, int a[2], int b[2])
 		}
 		_exit(0);
 	}
+	rtt_alloc();
 	t0 = now();
 	for (i = 0; i < iters; i++) {
+		uint64_t c = __rdtsc();
+
 		xwrite(a[1], msg, sizeof(msg));
 		xread(b[0], msg, sizeof(msg));
+		rtt_add(c);
 	}
 	t1 = now();
 	if (reap(pid))
@@ -176,29 +243,43 @@ static void futex_wake(_Atomic int *addr)
 	syscall(SYS_futex, addr, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+static long read_param(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/m3ipc/parameters/%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 /*
  * The fair baseline for M3's adaptive spinning: spin on the flag exactly as
- * long as the module's spin_us (read from the module, 0 without it) before
- * sleeping on the futex, and never on a single online CPU, like m3ipc.
+ * long as the module spins now (spin_budget_ns: the sleep and wakeup cost it
+ * measured, capped by spin_us; 0 without the module) before sleeping on the
+ * futex, and never on a single online CPU, like m3ipc. The spin's clock is
+ * the TSC, as cheap as the module's local_clock().
  */
 static long spin_ns(void)
 {
-	FILE *f = fopen("/sys/module/m3ipc/parameters/spin_us", "r");
-	long us = 0;
+	long ns = read_param("spin_budget_ns");
 
-	if (f) {
-		if (fscanf(f, "%ld", &us) != 1)
-			us = 0;
-		fclose(f);
-	}
-	return sysconf(_SC_NPROCESSORS_ONLN) < 2 ? 0 : us * 1000;
+	if (ns < 0)
+		ns = read_param("spin_us") * 1000;
+	return sysconf(_SC_NPROCESSORS_ONLN) < 2 || ns < 0 ? 0 : ns;
 }
 
 static void spin_until(_Atomic int *addr, int want, long ns)
 {
-	double until = now() + ns / 1e9;
+	uint64_t until = __rdtsc() + (uint64_t)(ns * tsc_per_ns);
 
-	while (ns > 0 && atomic_load(addr) != want && now() < until)
+	while (ns > 0 && atomic_load(addr) != want && __rdtsc() < until)
 		__builtin_ia32_pause();
 }
 
@@ -260,12 +341,16 @@ static void shared_pingpong(const char *name, struct turn_wait w)
 		}
 		_exit(0);
 	}
+	rtt_alloc();
 	t0 = now();
 	for (i = 0; i < iters; i++) {
+		uint64_t c = __rdtsc();
+
 		memcpy(fp->msg, msg, sizeof(msg));
 		give_turn(&fp->turn, 1, &w);
 		wait_turn(&fp->turn, 0, &w);
 		memcpy(msg, fp->msg, sizeof(msg));
+		rtt_add(c);
 	}
 	t1 = now();
 	if (reap(pid))
@@ -439,14 +524,18 @@ static void bench_m3(const char *name)
 	if (!strcmp(name, "m3-send")) {
 		/* send and receive both ways: both must be allowed to receive */
 		pair_start(&p, M3_PRIV_SERVER, M3_PRIV_SERVER, child_echo_send);
+		rtt_alloc();
 		t0 = now();
 		for (i = 0; i < iters; i++) {
+			uint64_t c = __rdtsc();
+
 			rc = m3_send(p.ep_child, &m, M3_TIMEOUT_FOREVER);
 			if (rc < 0)
 				die("send", rc);
 			rc = m3_receive(p.ep_child, &m, M3_TIMEOUT_FOREVER);
 			if (rc < 0)
 				die("receive", rc);
+			rtt_add(c);
 		}
 		t1 = now();
 	} else if (!strcmp(name, "m3-notify")) {
@@ -484,11 +573,15 @@ static void bench_m3(const char *name)
 		bool placed = server == child_serve_receive;
 
 		pair_start(&p, M3_PRIV_USER, M3_PRIV_SERVER, server);
+		rtt_alloc();
 		t0 = now();
 		for (i = 0; i < iters; i++) {
+			uint64_t c = __rdtsc();
+
 			rc = m3_sendrec(p.ep_child, &m, M3_TIMEOUT_FOREVER);
 			if (rc < 0)
 				die("sendrec", rc);
+			rtt_add(c);
 			if (placed && m.m_type == sched_getcpu())
 				same++;
 		}
@@ -615,6 +708,7 @@ int main(int argc, char **argv)
 	if (!strcmp(name, "m3-sendrec-affine"))
 		dc_flags = M3_DCF_WAKE_AFFINE;
 	signal(SIGPIPE, SIG_IGN);
+	tsc_calibrate();
 	if (!strcmp(name, "pipe"))
 		bench_pipe();
 	else if (!strcmp(name, "unix"))

@@ -14,7 +14,9 @@
 #include <linux/errno.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/wait.h>
 
 #include "m3ipc_internal.h"
@@ -92,6 +94,8 @@ void m3_wake(struct m3_proc *p, int result)
 
 	m3_clear_wait(p);
 	w->result = result;
+	if (READ_ONCE(w->slept))
+		w->woke_ns = local_clock();
 	/*
 	 * Publish result/msg before done (pairs with smp_load_acquire() in
 	 * m3_wait()); the waiter relocks dc->lock before it touches w again.
@@ -113,10 +117,14 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 	__must_hold(&dc->lock)
 {
 	bool forever = timeout == MAX_SCHEDULE_TIMEOUT;
+	struct task_struct *peer = m3_spin_peer(c);
 	bool timed_out = false;
 
 	spin_unlock(&dc->lock);
-	m3_spin_wait(&w->done);
+	if (peer) {
+		m3_spin_wait(&w->done, peer);
+		put_task_struct(peer);
+	}
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		/* pairs with smp_store_release() in m3_wake() */
@@ -131,9 +139,12 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 		}
 		if (signal_pending(current))
 			break;
+		WRITE_ONCE(w->slept, true);
 		timeout = schedule_timeout(timeout);
 	}
 	__set_current_state(TASK_RUNNING);
+	if (w->done && w->slept)
+		m3_spin_account(w->woke_ns);
 	spin_lock(&dc->lock);
 	if (!w->done) {
 		/*
@@ -163,6 +174,8 @@ void m3_arm(struct m3_proc *c, struct m3_waiter *w)
 	w->result = 0;
 	w->nowait = false;
 	w->unbounded = false;
+	w->slept = false;
+	w->woke_ns = 0;
 	w->rd.nr = 0;
 	w->rd.want = 0;
 	w->rd.got = 0;
@@ -188,6 +201,7 @@ void m3_deliver(struct m3_proc *dst, struct m3_proc *src,
 	dst->waiter->msg.m_source = src->endpoint;
 	src->msgs_sent++;
 	dst->msgs_rcvd++;
+	dst->last_from = src;
 	m3_wake(dst, 0);
 }
 
@@ -362,6 +376,7 @@ int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
 		a->msg.m_source = x->endpoint;
 		x->msgs_sent++;
 		c->msgs_rcvd++;
+		c->last_from = x;
 		if (x->state & M3_PST_REQUEST) {
 			/* sendrec: keep x blocked, now waiting for our reply */
 			list_del_init(&x->q_link);

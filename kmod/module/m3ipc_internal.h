@@ -81,6 +81,13 @@ struct m3_waiter {
 	 */
 	bool nowait;
 	bool unbounded;
+	/*
+	 * spin.c's measure of a sleep and wakeup: @slept is set before the
+	 * waiter sleeps; its waker then stamps @woke_ns (local_clock())
+	 * before @done.
+	 */
+	bool slept;
+	u64 woke_ns;
 	struct m3_rvc_data rd;	/* remote vcopy: the data received */
 };
 
@@ -112,6 +119,8 @@ struct m3_proc {
 	unsigned int state;	/* M3_PST_* */
 	struct m3_proc *blocked_on; /* SENDING / REPLY_WAIT peer */
 	struct m3_proc *getfrom; /* RECEIVING from (NULL = ANY) */
+	/* the last sender to deliver here: whom a receive from ANY spins on */
+	struct m3_proc *last_from;
 	struct list_head caller_q; /* procs SENDING to this one, FIFO */
 	struct list_head q_link; /* our link in blocked_on->caller_q */
 	struct m3_msg msg_out;	/* message of a pending send */
@@ -234,7 +243,10 @@ int m3_ipc_notify(struct m3_ipc *a);
 int m3_ipc_reply(struct m3_ipc *a);
 int m3_ipc_reply_rcv(struct m3_reply_rcv *a);
 void m3_wake(struct m3_proc *p, int result);
-void m3_spin_wait(bool *done);
+/* spin.c */
+struct task_struct *m3_spin_peer(struct m3_proc *c);		/* dc->lock */
+void m3_spin_wait(bool *done, struct task_struct *peer);
+void m3_spin_account(u64 woke_ns);
 void m3_clear_wait(struct m3_proc *p);
 void m3_arm(struct m3_proc *c, struct m3_waiter *w);
 int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
