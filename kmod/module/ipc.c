@@ -470,25 +470,34 @@ out:
 int m3_ipc_reply_rcv(struct m3_reply_rcv *a)
 {
 	struct m3_ipc r = { .ep = a->reply_ep };
+	bool replied = false;
 	int ret;
 
-	if ((a->flags & ~M3_RR_RCVRQST) || a->pad)
+	if ((a->flags & ~(M3_RR_RCVRQST | M3_RR_REPLIED)) || a->pad)
 		return -EINVAL;
 	if (a->timeout_ms < M3_TIMEOUT_FOREVER)
 		return -EINVAL;
-	a->reply_result = 0;
-	if (a->reply_ep != M3_NONE) {
+	if (a->reply_ep == M3_NONE) {
+		a->reply_result = 0;
+	} else if (!(a->flags & M3_RR_REPLIED)) {
 		r.msg = a->reply_msg;
 		a->reply_result = m3_ipc_reply(&r);
+		replied = true;
 	}
 	memset(&r, 0, sizeof(r));
 	r.ep = a->src;
 	r.timeout_ms = a->timeout_ms;
 	ret = m3_ipc_receive(&r, a->flags & M3_RR_RCVRQST);
 	a->msg = r.msg;
-	/* a restart would send the reply again */
-	if (a->reply_ep != M3_NONE &&
-	    (ret == -ERESTARTSYS || ret == -ERESTARTNOHAND))
-		ret = -EINTR;
+	/*
+	 * A restart repeats the ioctl with the struct copied back (always
+	 * out): marked, it only receives, as receive alone would restart.
+	 */
+	if (ret == -ERESTARTSYS || ret == -ERESTARTNOHAND) {
+		if (replied)
+			a->flags |= M3_RR_REPLIED;
+	} else {
+		a->flags &= ~M3_RR_REPLIED;
+	}
 	return ret;
 }

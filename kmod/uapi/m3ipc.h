@@ -175,6 +175,14 @@ struct m3_ipc {
 
 /* reply to reply_ep (skipped when M3_NONE), then receive from src */
 #define M3_RR_RCVRQST		0x1	/* receive half behaves like rcvrqst */
+/*
+ * The reply half is done: skip it and leave reply_result as it is. The
+ * module sets it when a signal stops the receive half after the reply went,
+ * so that the call the kernel restarts (SA_RESTART, SIGSTOP/SIGCONT) only
+ * receives and never sends the reply twice. After -EINTR the caller's
+ * struct still carries it: clear it before using the struct again.
+ */
+#define M3_RR_REPLIED		0x2
 struct m3_reply_rcv {
 	__s32 reply_ep;
 	__s32 src;		/* M3_ANY or an endpoint */
