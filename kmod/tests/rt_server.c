@@ -10,6 +10,11 @@
  * of the calling remote descriptor on this node (as the node's admin
  * would with m3ctl setpriv): the kernel never takes it from the frame.
  * Diagnostics go to stdout as TAP comments ("# ...").
+ *
+ * A request that needs nothing after its answer is answered by the next
+ * reply_receive, which replies and waits for the next request in one call
+ * (the way a server should run); one with work after its answer
+ * (RECVFROM, SENDBACK, ...) is answered at once with reply.
  */
 #include "rt_common.h"
 
@@ -18,8 +23,8 @@ static uint8_t *buf;
 int main(int argc, char **argv)
 {
 	int64_t nsend = 0, nnotify = 0, lastrecv = 0;
-	int dcid, me, ret;
-	struct m3_msg m, r;
+	int dcid, me, ret, rr, pending = M3_NONE;
+	struct m3_msg m, r, answer;
 	uint64_t i, bad;
 
 	if (argc != 3) {
@@ -33,8 +38,13 @@ int main(int argc, char **argv)
 	printf("endpoint=%d\nbuf=0x%llx\n", me,
 	       (unsigned long long)(uintptr_t)buf);
 	fflush(stdout);
+	memset(&answer, 0, sizeof(answer));
 	for (;;) {
-		ret = m3_receive(M3_ANY, &m, M3_TIMEOUT_FOREVER);
+		ret = m3_reply_receive(pending, &answer, M3_ANY, &m,
+				       M3_TIMEOUT_FOREVER, 0, &rr);
+		if (pending != M3_NONE && rr < 0)
+			diag("reply to %d: %s", pending, errname(rr));
+		pending = M3_NONE;
 		if (ret < 0) {
 			diag("receive: %s", errname(ret));
 			msleep(10);
@@ -91,6 +101,20 @@ int main(int argc, char **argv)
 				pause();
 		default:
 			break;
+		}
+		switch (m.m_type) {
+		case RT_RECVFROM:
+		case RT_SENDBACK:
+		case RT_NOTIFYBACK:
+		case RT_RQ:
+		case RT_NTFYGRANT:
+		case RT_EXIT:
+			break;
+		default:
+			/* nothing after the answer: the next call sends it */
+			pending = m.m_source;
+			answer = r;
+			continue;
 		}
 		ret = m3_reply(m.m_source, &r);
 		if (ret < 0)
