@@ -121,10 +121,9 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 	bool timed_out = false;
 
 	spin_unlock(&dc->lock);
-	if (peer) {
-		m3_spin_wait(&w->done, peer);
+	m3_spin_wait(&w->done, peer);
+	if (peer)
 		put_task_struct(peer);
-	}
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		/* pairs with smp_store_release() in m3_wake() */
@@ -319,23 +318,18 @@ int m3_ipc_sendrec(struct m3_ipc *a)
 	return m3_do_send(a, true);
 }
 
-int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
+/*
+ * dc->lock held, @c the caller's slot: receive into a->msg. Returns with the
+ * lock held (m3_wait() drops it while sleeping).
+ */
+static int m3_receive_locked(struct m3_dc *dc, struct m3_proc *c,
+			     struct m3_ipc *a, bool rqst_only, long timeout)
+	__must_hold(&dc->lock)
 {
-	struct m3_proc *c, *src = NULL, *x;
+	struct m3_proc *src = NULL, *x;
 	struct m3_waiter w;
-	struct m3_dc *dc;
 	unsigned int idx;
-	long timeout;
 	int ret;
-
-	if (a->flags || a->pad)
-		return -EINVAL;
-	ret = m3_timeout(a->timeout_ms, &timeout);
-	if (ret)
-		return ret;
-	c = m3_current_proc(&dc);
-	if (IS_ERR(c))
-		return PTR_ERR(c);
 
 	ret = m3_priv_receive(c);
 	if (ret)
@@ -398,6 +392,25 @@ int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
 	if (!ret)
 		a->msg = w.msg;
 out:
+	return ret;
+}
+
+int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
+{
+	struct m3_proc *c;
+	struct m3_dc *dc;
+	long timeout;
+	int ret;
+
+	if (a->flags || a->pad)
+		return -EINVAL;
+	ret = m3_timeout(a->timeout_ms, &timeout);
+	if (ret)
+		return ret;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	ret = m3_receive_locked(dc, c, a, rqst_only, timeout);
 	m3_current_put(dc);
 	return ret;
 }
@@ -440,9 +453,28 @@ out:
 	return ret;
 }
 
+/* dc->lock held, @c the caller's slot: reply @m to @ep */
+static int m3_reply_locked(struct m3_dc *dc, struct m3_proc *c, s32 ep,
+			   const struct m3_msg *m)
+	__must_hold(&dc->lock)
+{
+	struct m3_proc *dst;
+	int ret;
+
+	ret = m3_resolve_any(dc, c, ep, -EPIPE, &dst);
+	if (ret)
+		return ret;
+	if (!(dst->state & M3_PST_REPLY_WAIT) || dst->blocked_on != c)
+		return -EBADE;
+	if (dst->remote)
+		return m3_rmt_reply(c, dst, m);
+	m3_deliver(dst, c, m);
+	return 0;
+}
+
 int m3_ipc_reply(struct m3_ipc *a)
 {
-	struct m3_proc *c, *dst;
+	struct m3_proc *c;
 	struct m3_dc *dc;
 	int ret;
 
@@ -451,43 +483,46 @@ int m3_ipc_reply(struct m3_ipc *a)
 	c = m3_current_proc(&dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
-	ret = m3_resolve_any(dc, c, a->ep, -EPIPE, &dst);
-	if (ret)
-		goto out;
-	if (!(dst->state & M3_PST_REPLY_WAIT) || dst->blocked_on != c) {
-		ret = -EBADE;
-		goto out;
-	}
-	if (dst->remote)
-		ret = m3_rmt_reply(c, dst, &a->msg);
-	else
-		m3_deliver(dst, c, &a->msg);
-out:
+	ret = m3_reply_locked(dc, c, a->ep, &a->msg);
 	m3_current_put(dc);
 	return ret;
 }
 
+/*
+ * Both halves under one lookup of the caller and one hold of dc->lock:
+ * the reply's wakeup is done before the receive looks at the queue.
+ */
 int m3_ipc_reply_rcv(struct m3_reply_rcv *a)
 {
-	struct m3_ipc r = { .ep = a->reply_ep };
+	struct m3_ipc r = { .ep = a->src };
 	bool replied = false;
+	struct m3_proc *c;
+	struct m3_dc *dc;
+	long timeout;
 	int ret;
 
 	if ((a->flags & ~(M3_RR_RCVRQST | M3_RR_REPLIED)) || a->pad)
 		return -EINVAL;
-	if (a->timeout_ms < M3_TIMEOUT_FOREVER)
-		return -EINVAL;
+	ret = m3_timeout(a->timeout_ms, &timeout);
+	if (ret)
+		return ret;
+	c = m3_current_proc(&dc);
+	if (IS_ERR(c)) {
+		if (a->reply_ep != M3_NONE && !(a->flags & M3_RR_REPLIED))
+			a->reply_result = PTR_ERR(c);
+		else if (a->reply_ep == M3_NONE)
+			a->reply_result = 0;
+		return PTR_ERR(c);
+	}
 	if (a->reply_ep == M3_NONE) {
 		a->reply_result = 0;
 	} else if (!(a->flags & M3_RR_REPLIED)) {
-		r.msg = a->reply_msg;
-		a->reply_result = m3_ipc_reply(&r);
+		a->reply_result = m3_reply_locked(dc, c, a->reply_ep,
+						  &a->reply_msg);
 		replied = true;
 	}
-	memset(&r, 0, sizeof(r));
-	r.ep = a->src;
-	r.timeout_ms = a->timeout_ms;
-	ret = m3_ipc_receive(&r, a->flags & M3_RR_RCVRQST);
+	ret = m3_receive_locked(dc, c, &r, a->flags & M3_RR_RCVRQST, timeout);
+	m3_current_put(dc);
 	a->msg = r.msg;
 	/*
 	 * A restart repeats the ioctl with the struct copied back (always

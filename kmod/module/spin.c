@@ -43,6 +43,39 @@ MODULE_PARM_DESC(spin_us, "most microseconds a blocked call spins before sleepin
 /* per CPU: average cost of a sleep and wakeup, 1/8 weight per sample */
 static DEFINE_PER_CPU(u32, m3_wake_cost_ns);
 
+/* how spins ended, per CPU (read through spin_stats) */
+enum { M3_SPIN_DONE, M3_SPIN_PEER, M3_SPIN_BUDGET, M3_SPIN_RESCHED,
+       M3_SPIN_NOPEER, M3_SPIN_NR };
+static const char *const m3_spin_end_names[M3_SPIN_NR] = {
+	"done", "peer_off_cpu", "budget", "resched", "no_peer" };
+static DEFINE_PER_CPU(unsigned long[M3_SPIN_NR], m3_spin_ends);
+
+static void m3_spin_count(int why)
+{
+	raw_cpu_inc(m3_spin_ends[why]);
+}
+
+static int m3_stats_get(char *buf, const struct kernel_param *kp)
+{
+	int cpu, i, n = 0;
+
+	for (i = 0; i < M3_SPIN_NR; i++) {
+		unsigned long sum = 0;
+
+		for_each_possible_cpu(cpu)
+			sum += per_cpu(m3_spin_ends[i], cpu);
+		n += sysfs_emit_at(buf, n, "%s%s %lu", i ? " " : "",
+				   m3_spin_end_names[i], sum);
+	}
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static const struct kernel_param_ops m3_stats_ops = {
+	.get = m3_stats_get,
+};
+module_param_cb(spin_stats, &m3_stats_ops, NULL, 0444);
+MODULE_PARM_DESC(spin_stats, "how blocked calls' spins ended since load: done (the answer came), peer_off_cpu, budget, resched (or a signal), no_peer (a remote or unknown peer: no spin)");
+
 static u32 m3_cost_of(int cpu)
 {
 	u32 c = READ_ONCE(per_cpu(m3_wake_cost_ns, cpu));
@@ -117,25 +150,52 @@ struct task_struct *m3_spin_peer(struct m3_proc *c)
 /* can @peer answer while we spin on this CPU? */
 static bool m3_peer_can_run(struct task_struct *peer)
 {
+	unsigned int state;
+
 	if (owner_on_cpu(peer))
 		return true;
-	/* woken, waiting for a CPU that is not ours */
-	return task_is_running(peer) && READ_ONCE(peer->on_rq) &&
-	       task_cpu(peer) != raw_smp_processor_id();
+	if (task_cpu(peer) == raw_smp_processor_id())
+		return false;
+	/*
+	 * Woken and queued on another CPU, or still on its way there: a
+	 * wakeup sent to an idle CPU stays TASK_WAKING, off every run queue,
+	 * until that CPU takes it from its wake list (an IPI away).
+	 */
+	state = READ_ONCE(peer->__state);
+	return state == TASK_WAKING ||
+	       (state == TASK_RUNNING && READ_ONCE(peer->on_rq));
 }
 
 void m3_spin_wait(bool *done, struct task_struct *peer)
 {
+	unsigned int n;
 	u64 until;
 
-	if (!peer || !READ_ONCE(spin_us) || num_online_cpus() < 2)
+	if (!READ_ONCE(spin_us) || num_online_cpus() < 2)
 		return;
+	if (!peer) {
+		m3_spin_count(M3_SPIN_NOPEER);
+		return;
+	}
 	until = local_clock() + m3_spin_budget_ns();
-	/* pairs with smp_store_release() in m3_wake() */
-	while (!smp_load_acquire(done)) {
-		if (need_resched() || signal_pending(current) ||
-		    !m3_peer_can_run(peer) || local_clock() > until)
+	/*
+	 * pairs with smp_store_release() in m3_wake(). The clock is read
+	 * every 16 turns: each read would delay seeing @done.
+	 */
+	for (n = 0; !smp_load_acquire(done); n++) {
+		if (need_resched() || signal_pending(current)) {
+			m3_spin_count(M3_SPIN_RESCHED);
 			return;
+		}
+		if (!m3_peer_can_run(peer)) {
+			m3_spin_count(M3_SPIN_PEER);
+			return;
+		}
+		if (!(n & 15) && local_clock() > until) {
+			m3_spin_count(M3_SPIN_BUDGET);
+			return;
+		}
 		cpu_relax();
 	}
+	m3_spin_count(M3_SPIN_DONE);
 }
