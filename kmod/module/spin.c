@@ -44,8 +44,10 @@ MODULE_PARM_DESC(spin_us, "most microseconds a blocked call spins before sleepin
 static DEFINE_PER_CPU(u32, m3_wake_cost_ns);
 
 /* how spins ended, per CPU (read through spin_stats) */
-enum { M3_SPIN_DONE, M3_SPIN_PEER, M3_SPIN_BUDGET, M3_SPIN_RESCHED,
-       M3_SPIN_NOPEER, M3_SPIN_NR };
+enum {
+	M3_SPIN_DONE, M3_SPIN_PEER, M3_SPIN_BUDGET, M3_SPIN_RESCHED,
+	M3_SPIN_NOPEER, M3_SPIN_NR
+};
 static const char *const m3_spin_end_names[M3_SPIN_NR] = {
 	"done", "peer_off_cpu", "budget", "resched", "no_peer" };
 static DEFINE_PER_CPU(unsigned long[M3_SPIN_NR], m3_spin_ends);
