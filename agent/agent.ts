@@ -41,6 +41,7 @@ function hello(nonce: string): HelloResult {
     uptimeSeconds: Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]),
     image: existsSync(imagePath) ? JSON.parse(readFileSync(imagePath, 'utf8')) : undefined,
     pid: process.pid,
+    zygote: 'm3labLink' in globalThis,
     resumed: resumed(),
   };
 }

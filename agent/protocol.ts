@@ -15,6 +15,8 @@ export interface HelloResult {
   uptimeSeconds: number;
   image?: { hash: string; name: string; release: string };
   pid: number;
+  /** This agent is the image's zygote, already running when the node was restored (images/zygote.cjs). */
+  zygote?: boolean;
   /** Present when this link took over a session whose link had dropped. */
   resumed?: {
     detachedMs: number;

@@ -119,17 +119,33 @@ function bridge(sock: string): Promise<boolean> {
   });
 }
 
-/** Serves the first link on stdio and, with a session, later links on the socket. */
+/**
+ * The first link when the image's zygote (images/zygote.cjs) became this agent:
+ * the harness's connection to it, in place of stdio.
+ */
+interface HandedLink {
+  input: NodeJS.ReadableStream;
+  write: (line: string) => void;
+}
+
+function firstLink(): HandedLink {
+  const handed = (globalThis as { m3labLink?: HandedLink }).m3labLink;
+  return handed ?? { input: process.stdin, write: (l) => process.stdout.write(l) };
+}
+
+/** Serves the first link on stdio (or the zygote's connection) and, with a session, later links on the socket. */
 export async function runSession(o: SessionOptions): Promise<void> {
   opts = o;
   process.on('SIGTERM', () => endAgent(0));
+  const first = firstLink();
   if (!o.session) {
-    attach((l) => process.stdout.write(l), process.stdin, () => {});
+    attach(first.write, first.input, () => {});
     return;
   }
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.session)) throw new Error(`bad session id ${o.session}`);
   const sock = socketPath(o.session);
-  if (await bridge(sock)) return;
+  // A zygote's agent is the node's first (a fresh restore): no agent to bridge to.
+  if (!(globalThis as { m3labLink?: HandedLink }).m3labLink && (await bridge(sock))) return;
   // A dead agent's socket file (the guest's agent was killed): take its place.
   try {
     unlinkSync(sock);
@@ -141,8 +157,7 @@ export async function runSession(o: SessionOptions): Promise<void> {
   process.on('SIGHUP', () => {});
   process.on('SIGPIPE', () => {});
   process.stdout.on('error', () => {});
-  const stdio = attach((l) => process.stdout.write(l), process.stdin, () => {});
-  void stdio;
+  attach(first.write, first.input, () => {});
   const server = net.createServer((s) => {
     s.on('error', () => {});
     attach(

@@ -7,6 +7,8 @@ import { processTimeScale, scaled } from './verdict/time-scale.ts';
 
 /** Where the agent lives on a node: /tmp exists on our image and on any board. */
 export const AGENT_REMOTE_PATH = '/tmp/m3lab/agent.cjs';
+/** Where a restored node's zygote listens on its own loopback (images/zygote.cjs). */
+export const ZYGOTE_PORT = 7391;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -16,7 +18,8 @@ interface Pending {
 
 /**
  * One long-lived agent per node (a cold `node` start costs ~1 s in a TCG guest).
- * Deployed by plain SSH: copy the bundle with `cat`, then run it on an exec channel.
+ * Deployed by plain SSH: copy the bundle with `cat`, then run it on an exec channel;
+ * on a node restored from a snapshot, handed to the zygote already running there.
  */
 export class AgentClient {
   private ch?: ClientChannel;
@@ -34,19 +37,15 @@ export class AgentClient {
    * agent and its children running for `graceMs`; starting again with the same
    * session reaches that agent (its hello then says what it kept).
    */
-  async start(bundle: Buffer, session?: { id: string; graceMs: number }): Promise<HelloResult> {
-    const dir = AGENT_REMOTE_PATH.slice(0, AGENT_REMOTE_PATH.lastIndexOf('/'));
-    const copy = await this.ssh.exec(`mkdir -p ${dir} && cat > ${AGENT_REMOTE_PATH}.new && mv ${AGENT_REMOTE_PATH}.new ${AGENT_REMOTE_PATH}`, {
-      stdin: bundle,
-      timeoutMs: 30000,
-    });
-    if (copy.code !== 0) throw new InfraError(`${this.node}: copying the agent failed: ${copy.stderr}`);
-    const args = session ? ` --session ${session.id} --grace-ms ${Math.round(session.graceMs)}` : '';
-    const ch = await this.ssh.channel(`exec node ${AGENT_REMOTE_PATH}${args}`);
+  async start(bundle: Buffer, session?: { id: string; graceMs: number }, zygoteToken?: string): Promise<HelloResult> {
+    const args = session ? ['--session', session.id, '--grace-ms', `${Math.round(session.graceMs)}`] : [];
+    const ch = (zygoteToken && (await this.fromZygote(bundle, args, zygoteToken))) || (await this.fromExec(bundle, args));
     this.ch = ch;
     let stderr = '';
-    ch.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
+    ch.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
     ch.on('data', (d: Buffer) => this.onData(d.toString('utf8')));
+    // A forwarded connection (the zygote's) closed by the agent is an EOF here: close ours so 'close' follows.
+    ch.on('end', () => ch.end());
     ch.on('close', () => {
       if (!this.dead) this.onUnexpectedClose(new InfraError(`${this.node}: agent channel closed${stderr ? `: ${stderr.trim()}` : ''}`));
     });
@@ -54,6 +53,35 @@ export class AgentClient {
     const hello = await this.call('hello', { nonce }, 30000);
     if (hello.nonce !== nonce) throw new InfraError(`${this.node}: agent answered nonce ${hello.nonce}, expected ${nonce}`);
     return hello;
+  }
+
+  /** The usual way: copy the bundle with `cat`, start node on an exec channel. */
+  private async fromExec(bundle: Buffer, args: string[]): Promise<ClientChannel> {
+    const dir = AGENT_REMOTE_PATH.slice(0, AGENT_REMOTE_PATH.lastIndexOf('/'));
+    const copy = await this.ssh.exec(`mkdir -p ${dir} && cat > ${AGENT_REMOTE_PATH}.new && mv ${AGENT_REMOTE_PATH}.new ${AGENT_REMOTE_PATH}`, {
+      stdin: bundle,
+      timeoutMs: 30000,
+    });
+    if (copy.code !== 0) throw new InfraError(`${this.node}: copying the agent failed: ${copy.stderr}`);
+    return this.ssh.channel(`exec node ${AGENT_REMOTE_PATH}${args.length ? ` ${args.join(' ')}` : ''}`);
+  }
+
+  /**
+   * A restored node's zygote (images/zygote.cjs): a node runtime already up on
+   * the guest's loopback, reached through this SSH connection, that becomes the
+   * agent once it has the node's token, the code and the arguments. Undefined
+   * when it does not answer (used, gone, or an image without it): then the
+   * usual way.
+   */
+  private async fromZygote(bundle: Buffer, args: string[], token: string): Promise<ClientChannel | undefined> {
+    try {
+      const ch = await this.ssh.forward('127.0.0.1', ZYGOTE_PORT);
+      ch.write(`${JSON.stringify({ token, bytes: bundle.length, argv: args })}\n`);
+      ch.write(bundle);
+      return ch;
+    } catch {
+      return undefined;
+    }
   }
 
   private onData(chunk: string): void {

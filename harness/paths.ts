@@ -25,4 +25,6 @@ export const recipePath = path.join(repoRoot, 'images', 'recipe.yaml');
 export const guestInitPath = path.join(repoRoot, 'images', 'init.sh');
 /** The restored node's reseed-and-clock helper, built into the image. */
 export const guestIdentPath = path.join(repoRoot, 'images', 'ident.c');
+/** The agent's zygote in a snapshot's template (images/zygote.cjs). */
+export const guestZygotePath = path.join(repoRoot, 'images', 'zygote.cjs');
 export const agentBundlePath = (hash: string) => path.join(cacheDir(), 'agent', `m3lab-agent-${hash}.cjs`);

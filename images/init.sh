@@ -80,12 +80,24 @@ perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p 1 >/dev/n
 # reseeded pool, not the template's.
 if [ "$TEMPLATE" = 1 ]; then
 	stty -F /dev/ttyS1 clocal -echo -icrnl 2>/dev/null
+	# The agent's zygote (images/zygote.cjs): a node runtime already up in
+	# every restored node. Saved only once it listens (bounded: 20 s).
+	mkdir -p /run/m3lab
+	node /usr/lib/m3lab/zygote.cjs </dev/null >/dev/console 2>&1 &
+	i=0
+	while [ ! -e /run/m3lab/zygote.ready ] && [ $i -lt 200 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	[ -e /run/m3lab/zygote.ready ] || say "the agent's zygote did not start; restored nodes start the agent the usual way"
 	m3lab-ident --zero-free || say "m3lab-ident --zero-free failed"
 	echo "M3LAB-SNAPSHOT-POINT ${NAME:-m3lab}" > /dev/console
-	read -r W_NAME W_LAN W_MGMTMAC W_LANMAC W_SEED W_EPOCH < /dev/ttyS1
+	read -r W_NAME W_LAN W_MGMTMAC W_LANMAC W_SEED W_EPOCH W_TOKEN < /dev/ttyS1
 	NAME=$W_NAME
 	hostname "$NAME"
 	m3lab-ident "$W_SEED" "$W_EPOCH" || say "m3lab-ident failed"
+	# The zygote's token: root's alone, never on a command line.
+	(umask 077 && echo "$W_TOKEN" > /run/m3lab/zygote.token)
 	# The restored QEMU's user network starts with an empty ARP table: it asks
 	# for 10.0.2.15 again and learns the new MAC from the answer.
 	[ -n "$MGMT" ] && ip link set "$MGMT" address "$W_MGMTMAC"

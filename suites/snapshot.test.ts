@@ -85,6 +85,60 @@ describe('snapshot: nodes restored from one saved state are individuals', () => 
     expect(neigh.stdout).toContain(macs(b!.record.index).lan);
   });
 
+  suite.it("each restored node's agent is the zygote saved in the snapshot (no node start), used once", async () => {
+    const { lab } = suite.handle();
+    for (const n of lab.vms) expect({ node: n.name, zygote: n.hello?.zygote }).toEqual({ node: n.name, zygote: true });
+    // The zygote took its one connection: nothing listens there any more.
+    const used = await lab.vms[0]!.sh('nc -z -w 2 127.0.0.1 7391 && echo open || echo closed');
+    expect(used.stdout.trim()).toBe('closed');
+  });
+
+  /** Starts a zygote on @n with @token in its file; its pid. */
+  const startZygote = async (n: AnyLabNode, token: string) => {
+    const r = await n.sh([
+      'rm -f /run/m3lab/zygote.ready',
+      `(umask 077 && echo ${token} > /run/m3lab/zygote.token)`,
+      '(node /usr/lib/m3lab/zygote.cjs </dev/null >/dev/null 2>&1 &)',
+      'i=0; while [ ! -e /run/m3lab/zygote.ready ] && [ $i -lt 300 ]; do usleep 100000; i=$((i+1)); done',
+      'cat /run/m3lab/zygote.ready',
+    ].join('; '));
+    expect(r.code, r.stderr).toBe(0);
+    return Number(r.stdout.trim());
+  };
+  /** What a connection to @n's zygote gets back for @token and @code, until it closes. */
+  const askZygote = async (n: AnyLabNode, token: string, code: string) => {
+    const ch = await n.ssh!.forward('127.0.0.1', 7391);
+    return new Promise<string>((resolve) => {
+      let out = '';
+      const timer = setTimeout(() => ch.close(), 20_000);
+      ch.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      // The far end closing its socket is an EOF here; our side then closes too.
+      ch.on('end', () => ch.end());
+      ch.on('close', () => {
+        clearTimeout(timer);
+        resolve(out);
+      });
+      const body = Buffer.from(code);
+      ch.write(`${JSON.stringify({ token, bytes: body.length, argv: [] })}\n`);
+      ch.write(body);
+    });
+  };
+
+  suite.it('a zygote runs code only for the token of its node; a wrong one is refused and ends its listening', async () => {
+    const n = suite.handle().lab.vms[0]!;
+    const code = "globalThis.m3labLink.write('zygote ran the code\\n'); globalThis.m3labLink.end(); setTimeout(() => process.exit(0), 100);";
+    const bad = await startZygote(n, 'a'.repeat(32));
+    try {
+      expect(await askZygote(n, 'b'.repeat(32), code)).toBe('');
+      const after = await n.sh('nc -z -w 2 127.0.0.1 7391 && echo open || echo closed');
+      expect(after.stdout.trim()).toBe('closed');
+    } finally {
+      await n.sh(`kill ${bad} 2>/dev/null; true`);
+    }
+    await startZygote(n, 'c'.repeat(32));
+    expect(await askZygote(n, 'c'.repeat(32), code)).toBe('zygote ran the code\n');
+  });
+
   suite.it('a restarted node comes back from the snapshot as itself', async () => {
     const { lab } = suite.handle();
     const before = await guestFacts(lab.vms[1]!);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
-import { cacheDir, guestIdentPath, guestInitPath, recipePath } from '../paths.ts';
+import { cacheDir, guestIdentPath, guestInitPath, guestZygotePath, recipePath } from '../paths.ts';
 import { writeCpio, type CpioEntry } from './cpio.ts';
 import { fetchAll } from './debs.ts';
 import { libraryClosure, resolveInRoot } from './elf.ts';
@@ -75,6 +75,7 @@ export async function imageHash(recipe: Recipe, key: LabKey): Promise<string> {
   h.update(key.publicKey);
   h.update(await sha256File(recipe.node));
   h.update(readFileSync(guestIdentPath));
+  h.update(readFileSync(guestZygotePath));
   h.update(await compilerVersion());
   return h.digest('hex').slice(0, 16);
 }
@@ -166,6 +167,7 @@ export async function buildImage(opts: { force?: boolean; log?: Log } = {}): Pro
     programFiles.push(hit);
   }
   addFile('/usr/bin/node', readFileSync(recipe.node), 0o755);
+  addFile('/usr/lib/m3lab/zygote.cjs', readFileSync(guestZygotePath));
   mkdirSync(cache, { recursive: true });
   const identDir = path.join(cache, `ident-${process.pid}`);
   mkdirSync(identDir, { recursive: true });

@@ -29,6 +29,11 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
   goneReason?: string;
   /** The guest's stall detectors as the lab set them (time-scale.ts). */
   detectors?: Partial<import('../verdict/time-scale.ts').GuestDetectors>;
+  /**
+   * A restored node's token for its agent zygote (images/zygote.cjs), handed
+   * over with its identity; used by the first connect only.
+   */
+  zygoteToken?: string;
 
   constructor(readonly record: R, readonly target: T) {
     void target.gone.then((why) => this.markGone(why));
@@ -71,7 +76,9 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
       if (this.ssh === ssh) void this.linkDown(e);
     });
     const graceMs = scaled(120_000, processTimeScale());
-    this.hello = await Promise.race([agent.start(bundle, { id: this.session, graceMs }), this.goneError()]);
+    const token = this.zygoteToken;
+    this.zygoteToken = undefined;
+    this.hello = await Promise.race([agent.start(bundle, { id: this.session, graceMs }, token), this.goneError()]);
     if (this.hello.resumed) this.resumes.push(this.hello.resumed);
     this.state = 'ready';
   }

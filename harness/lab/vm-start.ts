@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BootTimeoutError, InfraError } from '../errors.ts';
 import { writeFileSync } from 'node:fs';
@@ -146,7 +147,9 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   info.load = Math.round((Date.now() - started) / 10) / 100;
   const handed = Date.now();
   const m = macs(spec.index);
-  await sendIdentity(t, { name: spec.name, lan: `${spec.lanAddress}/${spec.lanPrefix}`, mgmtMac: m.mgmt, lanMac: m.lan }, deadline);
+  const agentToken = randomBytes(16).toString('hex');
+  await sendIdentity(t, { name: spec.name, lan: `${spec.lanAddress}/${spec.lanPrefix}`, mgmtMac: m.mgmt, lanMac: m.lan, agentToken }, deadline);
+  nodes[i]!.zygoteToken = agentToken;
   await t.waitBooted(deadline);
   info.identity = Math.round((Date.now() - handed) / 10) / 100;
   record.restore = info;

@@ -219,14 +219,19 @@ export interface NodeIdentity {
   lan: string;
   mgmtMac: string;
   lanMac: string;
+  /** What the agent's zygote asks of the harness (images/zygote.cjs), hex. */
+  agentToken: string;
 }
 
-/** The identity line images/init.sh reads: name, LAN address, MACs, a seed and the host's clock. */
+/**
+ * The identity line images/init.sh reads: name, LAN address, MACs, a seed, the
+ * host's clock and the zygote's token.
+ */
 export function identityLine(id: NodeIdentity, seed = randomBytes(32), nowMs = Date.now()): string {
   for (const [field, v] of Object.entries(id)) {
     if (!/^[\w.:/-]+$/.test(v)) throw new InfraError(`node identity field ${field} has characters the guest's read cannot take: ${JSON.stringify(v)}`);
   }
-  return `${id.name} ${id.lan} ${id.mgmtMac} ${id.lanMac} ${seed.toString('hex')} ${nowMs}\n`;
+  return `${id.name} ${id.lan} ${id.mgmtMac} ${id.lanMac} ${seed.toString('hex')} ${nowMs} ${id.agentToken}\n`;
 }
 
 /** Writes the identity line to the node's control serial port (a Unix socket QEMU listens on). */

@@ -84,6 +84,15 @@ export class SshTransport extends EventEmitter {
     });
   }
 
+  /** A TCP connection from the node to host:port on its side (a direct-tcpip channel). */
+  forward(host: string, port: number): Promise<ClientChannel> {
+    const c = this.client;
+    if (!c) return Promise.reject(new InfraError(`${this.label}: not connected`));
+    return new Promise((resolve, reject) => {
+      c.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(new InfraError(`${this.label}: forward to ${host}:${port}: ${err.message}`)) : resolve(ch)));
+    });
+  }
+
   channel(command: string): Promise<ClientChannel> {
     const c = this.client;
     if (!c) return Promise.reject(new InfraError(`${this.label}: not connected`));

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { identityLine, keyOf, snapshotInputs, type SnapshotShape } from '../../harness/qemu/snapshot.ts';
+import { repoRoot } from '../../harness/paths.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'm3lab-snapkey-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,13 +64,15 @@ describe('snapshot cache key', () => {
 });
 
 describe('identity line', () => {
-  it('carries name, LAN address, MACs, a seed and the clock, in the order init.sh reads them', () => {
-    const line = identityLine({ name: 'node2', lan: '169.254.77.2/24', mgmtMac: '52:54:00:4d:00:02', lanMac: '52:54:00:4c:00:02' }, Buffer.alloc(32, 0xab), 1_700_000_000_123);
-    expect(line).toBe(`node2 169.254.77.2/24 52:54:00:4d:00:02 52:54:00:4c:00:02 ${'ab'.repeat(32)} 1700000000123\n`);
+  it('carries name, LAN address, MACs, a seed, the clock and the zygote token, in the order init.sh reads them', () => {
+    const line = identityLine({ name: 'node2', lan: '169.254.77.2/24', mgmtMac: '52:54:00:4d:00:02', lanMac: '52:54:00:4c:00:02', agentToken: 'cd'.repeat(16) }, Buffer.alloc(32, 0xab), 1_700_000_000_123);
+    expect(line).toBe(`node2 169.254.77.2/24 52:54:00:4d:00:02 52:54:00:4c:00:02 ${'ab'.repeat(32)} 1700000000123 ${'cd'.repeat(16)}\n`);
+    const init = readFileSync(path.join(repoRoot, 'images', 'init.sh'), 'utf8');
+    expect(init).toMatch(/read -r W_NAME W_LAN W_MGMTMAC W_LANMAC W_SEED W_EPOCH W_TOKEN < \/dev\/ttyS1/);
   });
 
   it('refuses a field the guest would split or misread', () => {
-    expect(() => identityLine({ name: 'node 2', lan: '169.254.77.2/24', mgmtMac: 'x', lanMac: 'y' })).toThrow(/field name/);
-    expect(() => identityLine({ name: 'n', lan: '1.2.3.4/24; reboot', mgmtMac: 'x', lanMac: 'y' })).toThrow(/field lan/);
+    expect(() => identityLine({ name: 'node 2', lan: '169.254.77.2/24', mgmtMac: 'x', lanMac: 'y', agentToken: 'ab' })).toThrow(/field name/);
+    expect(() => identityLine({ name: 'n', lan: '1.2.3.4/24; reboot', mgmtMac: 'x', lanMac: 'y', agentToken: 'ab' })).toThrow(/field lan/);
   });
 });
