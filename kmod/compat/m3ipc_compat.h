@@ -491,6 +491,8 @@ long mnx_wait4unbind_T(int endpoint, long timeout_ms);
 long mnx_dvs_init(int nodeid, dvs_usr_t *params);
 long mnx_dvs_end(void);
 long mnx_getdvsinfo(dvs_usr_t *dvs);
+/* a compat-mode DC; returns the local node id (as 1.6), the dcid goes
+ * into dc->dc_dcid */
 long mnx_dc_init(dc_usr_t *dc);
 long mnx_dc_end(int dcid);
 long mnx_getdcinfo(int dcid, dc_usr_t *dc);

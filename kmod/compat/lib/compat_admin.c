@@ -120,7 +120,8 @@ long mnx_dc_init(dc_usr_t *dc)
 	dc->dc_flags = spec.flags;
 	dc->dc_nodes = spec.nodes;
 	dc->dc_nr_nodes = __builtin_popcountll(spec.nodes);
-	return ret;
+	/* the original returns the local node id; the dcid is in dc_dcid */
+	return mnx_getdvsinfo(NULL);
 }
 
 long mnx_dc_end(int dcid)
