@@ -156,10 +156,10 @@ async function gcc(args: string[], cwd: string): Promise<{ ok: boolean; stderr: 
 // Both builds see the same dialect, the original's: a libc function called without its header
 // is implicitly declared (a warning), as the programs were written.
 // MOL_USERSPACE: the original's table headers pick their user-space types with it.
-const commonFlags = ['-std=gnu11', '-DMOL_USERSPACE'];
+export const commonFlags = ['-std=gnu11', '-DMOL_USERSPACE'];
 
 /** The include dirs of the original Makefiles (-I..) and the tree root. */
-function includeDirs(root: string, file: string): string[] {
+export function includeDirs(root: string, file: string): string[] {
   return ['-I', root, '-I', path.join(root, path.dirname(file), '..')];
 }
 
@@ -167,7 +167,7 @@ function includeDirs(root: string, file: string): string[] {
  * A mirror of the tree (real directories, symlinked files) where the shimmed headers are
  * replaced: relative includes ("../../kernel/minix/config.h") resolve textually to the shims.
  */
-function compatMirror(tree: string, dest: string): void {
+export function compatMirror(tree: string, dest: string): void {
   for (const f of walk(tree)) {
     const to = path.join(dest, f);
     mkdirSync(path.dirname(to), { recursive: true });
@@ -184,7 +184,7 @@ function compatMirror(tree: string, dest: string): void {
 }
 
 /** A host build of the compat library and its installed-style header, in `dir`. */
-async function buildCompat(dir: string): Promise<{ inc: string; lib: string }> {
+export async function buildCompat(dir: string): Promise<{ inc: string; lib: string }> {
   const inc = path.join(dir, 'compat', 'include');
   const lib = path.join(dir, 'compat');
   try {
