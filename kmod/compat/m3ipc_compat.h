@@ -55,8 +55,9 @@ extern "C" {
 #define _ENDPOINT_P(ep)		((int)((unsigned int)(ep) & 0xffff) - 256)
 #define _ENDPOINT_G(ep)		((int)(((unsigned int)(ep) >> 16) & 0x7fff))
 
-/* m_type of a notification; m_source is the notifier */
-#define NOTIFY_MESSAGE		(-0x1000)
+/* m_type of a notification, the original's value; m_source is the
+ * notifier (the library turns the module's M3_MTYPE_NOTIFY into it) */
+#define NOTIFY_MESSAGE		0x1000
 
 /* privilege levels (priv_usr_t.s_level), lower = more privileged */
 #define HARDWARE_PRIV		0

@@ -12,7 +12,8 @@ _Static_assert(ANY == M3_ANY && NONE == M3_NONE && SELF == M3_SELF,
 	       "special endpoints agree with the module");
 _Static_assert(TIMEOUT_FOREVER == M3_TIMEOUT_FOREVER &&
 	       TIMEOUT_NOWAIT == M3_TIMEOUT_NOWAIT, "timeouts agree");
-_Static_assert(NOTIFY_MESSAGE == M3_MTYPE_NOTIFY, "notification m_type");
+_Static_assert(NOTIFY_MESSAGE != M3_MTYPE_NOTIFY,
+	       "compat_ipc.c turns M3_MTYPE_NOTIFY into NOTIFY_MESSAGE");
 _Static_assert(_ENDPOINT_P(M3_ENDPOINT(3, -5)) == -5 &&
 	       _ENDPOINT_P(M3_ENDPOINT(1, 4095)) == 4095 &&
 	       _ENDPOINT_G(M3_ENDPOINT(0x7fff, 7)) == 0x7fff,

@@ -43,8 +43,13 @@ static long mnx_ipc(unsigned long cmd, int ep, message *m, long timeout_ms,
 	ret = m3_ioctl(cmd, &a);
 	if (ret > 0)
 		ret = OK;
-	if (!ret && copy_back)
+	if (!ret && copy_back) {
 		memcpy(m, &a.msg, sizeof(*m));
+		/* the original's notification type (m_type < 0 is the
+		 * module's own, so this is never a user's message) */
+		if (m->m_type == M3_MTYPE_NOTIFY)
+			m->m_type = NOTIFY_MESSAGE;
+	}
 	return ret;
 }
 
