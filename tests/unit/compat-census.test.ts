@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmodDir } from '../../harness/kmod/build.ts';
 import { repoRoot } from '../../harness/paths.ts';
-import { causeOf, census, firstMissing, origTree, type Census } from '../../harness/compat/census.ts';
+import { buildCompat, causeOf, census, firstMissing, origTree, type Census } from '../../harness/compat/census.ts';
 
 /**
  * Issue 24: the original M3-IPC 1.6 programs compile against the compat layer. The census
@@ -81,4 +81,24 @@ describe('print macros of m3ipc_compat.h', () => {
     expect(out).toContain('n_nodeid=1 n_name=node1');
     expect(out.trimEnd().split('\n')).toHaveLength(21);
   }, 60_000);
+});
+
+describe('the DVK names (m3ipc_dvk.h)', () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-dvk-names-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  // The DVK tree itself is not beside the clone (harness/compat/census.ts --dvk measures it);
+  // this builds a program using its names the way its programs do, -Werror, and runs it.
+  it('build and link against the compat library, and name the compat codes', async () => {
+    const { inc, lib } = await buildCompat(path.join(scratch, 'build'));
+    const bin = path.join(scratch, 'dvk-names');
+    execFileSync('gcc', ['-Wall', '-Wextra', '-Werror', '-Wno-unused-result', '-I', inc, path.join(repoRoot, 'tests', 'fixtures', 'compat', 'dvk-names.c'), '-o', bin, '-L', lib, '-lm3ipc_compat'], { env: { ...process.env, LC_ALL: 'C' } });
+    const out = execFileSync(bin, { encoding: 'utf8' });
+    // no /dev/m3ipc on the host: errors, and "rc < EDVSERRCODE" sees them as the DVK's did
+    expect(out).toContain('dvk_open=error fd=-1 node=-1');
+    expect(out).toContain('dvk_bind=error');
+    expect(out).toContain('dc_dcid=2 dc_nr_procs=221 dc_nr_tasks=35');
+    expect(out).toContain('priv_level=4');
+    expect(out).toContain('EDVSTIMEDOUT=EMOLTIMEDOUT EDVSNOTBIND=EMOLNOTBIND EDVSSLOTUSED<EDVSERRCODE=1');
+  }, 120_000);
 });
