@@ -51,9 +51,19 @@ extern "C" {
 #define TIMEOUT_FOREVER		(-1L)
 #define TIMEOUT_NOWAIT		0L
 
-/* endpoint = generation << 16 | (slot + 256): the slot and the generation */
-#define _ENDPOINT_P(ep)		((int)((unsigned int)(ep) & 0xffff) - 256)
-#define _ENDPOINT_G(ep)		((int)(((unsigned int)(ep) >> 16) & 0x7fff))
+/*
+ * The original's endpoint numbering: generation g of slot p is
+ * g * _ENDPOINT_GENERATION_SIZE + p, so a slot's first endpoint is the slot
+ * number itself, as the original's programs assume. The library converts
+ * to and from the module's own numbering (kmod/docs/compat.md,
+ * "Endpoints"); task slots below -NR_TASKS have no such endpoint.
+ */
+#define _ENDPOINT_GENERATION_SIZE	(NR_TASKS + SELF + 1)	/* 35570 */
+#define _ENDPOINT_MAX_GENERATION	0x7ffe
+#define _ENDPOINT(g, p)		((g) * _ENDPOINT_GENERATION_SIZE + (p))
+#define _ENDPOINT_G(e)		(((e) + NR_TASKS) / _ENDPOINT_GENERATION_SIZE)
+#define _ENDPOINT_P(e)		((((e) + NR_TASKS) % _ENDPOINT_GENERATION_SIZE) \
+				 - NR_TASKS)
 
 /* m_type of a notification, the original's value; m_source is the
  * notifier (the library turns the module's M3_MTYPE_NOTIFY into it) */

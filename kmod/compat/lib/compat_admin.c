@@ -9,27 +9,47 @@
 
 long mnx_bind(int dcid, int p_nr)
 {
-	return m3_bind(dcid, 0, p_nr);
+	long ep = m3_bind(dcid, 0, p_nr);
+
+	if (ep < 0)
+		return ep;
+	mnx_self_bound(dcid);
+	return mnx_ep_out(mnx_dc_numbering(dcid), ep);
 }
 
 long mnx_lclbind(int dcid, int pid, int p_nr)
 {
-	return m3_bind(dcid, pid, p_nr);
+	return mnx_ep_out(mnx_dc_numbering(dcid), m3_bind(dcid, pid, p_nr));
 }
 
 long mnx_rmtbind(int dcid, char *name, int endpoint, int nodeid)
 {
-	return m3_rmtbind(dcid, endpoint, nodeid, name);
+	int orig = mnx_dc_numbering(dcid);
+
+	return mnx_ep_out(orig, m3_rmtbind(dcid, mnx_ep_in(orig, endpoint),
+					   nodeid, name));
 }
 
 long mnx_unbind(int dcid, int endpoint)
 {
-	return m3_unbind(dcid, endpoint);
+	long ret = m3_unbind(dcid, mnx_ep_in(mnx_dc_numbering(dcid), endpoint));
+
+	mnx_self_forget();	/* it may have been the caller */
+	return ret;
 }
 
+/* the endpoint of @pid (0 = the caller) in its DC's numbering */
 long mnx_getep(int pid)
 {
-	return m3_getep(pid);
+	struct m3_getep g;
+	long ret;
+
+	memset(&g, 0, sizeof(g));
+	g.pid = pid;
+	ret = m3_getep_info(&g);
+	if (ret < 0)
+		return ret;
+	return mnx_ep_out(mnx_dc_numbering(g.dcid), g.endpoint);
 }
 
 long mnx_dvs_init(int nodeid, dvs_usr_t *params)
@@ -178,23 +198,24 @@ static int mnx_rts_flags(const struct m3_proc_info *pi)
 long mnx_getprocinfo(int dcid, int p_nr, proc_usr_t *proc)
 {
 	struct m3_proc_info pi;
-	int ret;
+	int ret, orig;
 
 	if (!proc)
 		return EMOLINVAL;
 	ret = m3_proc_info(dcid, p_nr, &pi);
 	if (ret < 0)
 		return ret;
+	orig = mnx_dc_numbering(dcid);
 	memset(proc, 0, sizeof(*proc));
 	proc->p_nr = pi.p_nr;
-	proc->p_endpoint = pi.endpoint;
+	proc->p_endpoint = (int)mnx_ep_out(orig, pi.endpoint);
 	proc->p_dcid = pi.dcid;
 	proc->p_lpid = pi.pid;
 	proc->p_nodeid = pi.node;
 	proc->p_rts_flags = mnx_rts_flags(&pi);
 	proc->p_priv = pi.priv;
-	proc->p_getfrom = pi.getfrom;
-	proc->p_sendto = pi.send_to;
+	proc->p_getfrom = (int)mnx_ep_out(orig, pi.getfrom);
+	proc->p_sendto = (int)mnx_ep_out(orig, pi.send_to);
 	proc->p_nr_notify = pi.notify_pending;
 	proc->p_lclsent = pi.msgs_sent;
 	proc->p_lclrcvd = pi.msgs_rcvd;
@@ -206,7 +227,8 @@ long mnx_setpriv(int dcid, int endpoint, priv_usr_t *priv)
 {
 	if (!priv)
 		return EMOLINVAL;
-	return m3_setpriv(dcid, endpoint, priv->s_level);
+	return m3_setpriv(dcid, mnx_ep_in(mnx_dc_numbering(dcid), endpoint),
+			  priv->s_level);
 }
 
 long mnx_add_node(int dcid, int nodeid)
@@ -249,14 +271,14 @@ long mnx_node_down(int nodeid)
  * its bind here */
 long mnx_tbind(int dcid, int p_nr)
 {
-	return m3_bind(dcid, 0, p_nr);
+	return mnx_bind(dcid, p_nr);
 }
 
 long mnx_unbind_T(int dcid, int endpoint, long timeout_ms)
 {
 	if (timeout_ms < -1)
 		return EMOLINVAL;
-	return m3_unbind(dcid, endpoint);
+	return mnx_unbind(dcid, endpoint);
 }
 
 /* the level of @endpoint (or SELF) in @dcid; s_id and s_warn are 0 */
@@ -265,6 +287,7 @@ long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
 	struct m3_proc_info pi;
 	struct m3_getep self;
 	long ret;
+	int orig;
 
 	if (!priv)
 		return EMOLINVAL;
@@ -277,12 +300,13 @@ long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
 		priv->s_level = self.priv;
 		return OK;
 	}
-	ret = m3_proc_info(dcid, _ENDPOINT_P(endpoint), &pi);
+	orig = mnx_dc_numbering(dcid);
+	ret = m3_proc_info(dcid, mnx_ep_slot(orig, endpoint), &pi);
 	if (ret < 0)
 		return ret;
 	if (pi.endpoint == M3_NONE)
 		return EMOLNOTBIND;
-	if (pi.endpoint != endpoint)
+	if (mnx_ep_out(orig, pi.endpoint) != endpoint)
 		return EMOLENDPOINT;
 	priv->s_level = pi.priv;
 	return OK;

@@ -14,10 +14,18 @@ _Static_assert(TIMEOUT_FOREVER == M3_TIMEOUT_FOREVER &&
 	       TIMEOUT_NOWAIT == M3_TIMEOUT_NOWAIT, "timeouts agree");
 _Static_assert(NOTIFY_MESSAGE != M3_MTYPE_NOTIFY,
 	       "compat_ipc.c turns M3_MTYPE_NOTIFY into NOTIFY_MESSAGE");
-_Static_assert(_ENDPOINT_P(M3_ENDPOINT(3, -5)) == -5 &&
-	       _ENDPOINT_P(M3_ENDPOINT(1, 4095)) == 4095 &&
-	       _ENDPOINT_G(M3_ENDPOINT(0x7fff, 7)) == 0x7fff,
-	       "endpoint decoding agrees with the module's encoding");
+_Static_assert(_ENDPOINT_P(_ENDPOINT(3, -5)) == -5 &&
+	       _ENDPOINT_G(_ENDPOINT(3, -5)) == 3 &&
+	       _ENDPOINT_P(_ENDPOINT(0, NR_PROCS - 1)) == NR_PROCS - 1 &&
+	       _ENDPOINT(0, 7) == 7,
+	       "the original's endpoint numbering");
+_Static_assert(_ENDPOINT(_ENDPOINT_MAX_GENERATION, NR_PROCS) < 0x7fffffff &&
+	       _ENDPOINT_MAX_GENERATION + 1 == M3_GEN_MAX,
+	       "every module generation has an endpoint of the original");
+_Static_assert(ANY < _ENDPOINT_GENERATION_SIZE - NR_TASKS &&
+	       SELF < _ENDPOINT_GENERATION_SIZE - NR_TASKS &&
+	       NR_PROCS < NONE,
+	       "ANY, NONE, SELF are no endpoint of a slot");
 _Static_assert(HARDWARE_PRIV == M3_PRIV_HARDWARE &&
 	       KERNEL_PRIV == M3_PRIV_KERNEL && TASK_PRIV == M3_PRIV_TASK &&
 	       SERVER_PRIV == M3_PRIV_SERVER && USER_PRIV == M3_PRIV_USER,
