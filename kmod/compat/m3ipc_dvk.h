@@ -149,9 +149,6 @@ static inline long dvk_migrate_X(int cmd, int pid, int dcid, int endpoint,
 	return EMOLNOSYS;	/* no process migration in m3ipc */
 }
 
-/* the DVK's proxy privilege level (m3ipc's proxies bind by their own call) */
-#define PROXY_PRIV		5
-
 /* ---- tables: the DVK's field and print macro names ---- */
 #define priv_id			s_id
 #define priv_warn		s_warn
@@ -167,121 +164,146 @@ static inline long dvk_migrate_X(int cmd, int pid, int dcid, int endpoint,
 
 /*
  * ---- errors ----
- * Each DVK name of a condition m3ipc reports is the compat code for it (a
- * negative errno, kmod/docs/compat.md "Error codes"); the errno-like names
- * are the negative Linux errno. A name m3ipc never returns keeps a value of
- * its own, below EDVSERRCODE's old range, so switch statements compile.
- *
- * EDVSERRCODE is 0, not the DVK's -300: DVK programs test "rc <
- * EDVSERRCODE" for an error, and every m3ipc error is a negative errno
- * above -300, so 0 keeps that test true for each of them.
+ * The DVK kept the original's error numbers under EDVS* names: each name
+ * has its DVK value, so "rc < EDVSERRCODE" and printed numbers read as on
+ * the DVK. The names m3ipc returns are spelt as their EMOL* twins (same
+ * value; kmod/docs/compat.md "Error codes").
  */
-#define EDVSERRCODE		0
-
-#define EDVSDSTDIED		EMOLDSTDIED
-#define EDVSSRCDIED		EMOLSRCDIED
-#define EDVSNOTBIND		EMOLNOTBIND
-#define EDVSENDPOINT		EMOLENDPOINT
-#define EDVSLOCKED		EMOLLOCKED
-#define EDVSNOPROXY		EMOLNOPROXY
-#define EDVSNOTCONN		EMOLNOTCONN
-#define EDVSNODCNODE		EMOLNODCNODE
-#define EDVSRMTPROC		EMOLRMTPROC
-#define EDVSBADREQUEST		EMOLBADREQUEST
-#define EDVSMSGSIZE		EMOLMSGSIZE
-#define EDVSOUTOFBUFS		EMOLNOBUFS
-#define EDVSTIMEDOUT		EMOLTIMEDOUT
-#define EDVSAGAIN		EMOLAGAIN
-#define EDVSWOULDBLOCK		EMOLAGAIN
-#define EDVSACCES		EMOLACCES
-#define EDVSPERM		EMOLPERM
-#define EDVSBADDCID		EMOLBADDCID
-#define EDVSDVSINIT		EMOLDVSINIT
-#define EDVSBADPROC		EMOLBADPROC
-#define EDVSBUSY		EMOLBUSY
-#define EDVSNOTREADY		EMOLNOTREADY
-#define EDVSBADPID		EMOLBADPID
-#define EDVSSRCH		EMOLBADPID
-#define EDVSINVAL		EMOLINVAL
-#define EDVSFAULT		EMOLFAULT
-#define EDVSBADCALL		EMOLBADCALL
-#define EDVSINTR		EMOLINTR
-#define EDVSNOMEM		EMOLNOMEM
-#define EDVSNOSYS		EMOLNOSYS
-
-/* errno-like names with no m3ipc meaning of their own */
-#define EDVSGENERIC		(-EIO)
-#define EDVSNOENT		(-ENOENT)
-#define EDVSIO			(-EIO)
-#define EDVSNXIO		EMOLBADDCID
-#define EDVS2BIG		(-E2BIG)
-#define EDVSNOEXEC		(-ENOEXEC)
-#define EDVSBADF		(-EBADF)
-#define EDVSCHILD		(-ECHILD)
-#define EDVSNOTBLK		(-ENOTBLK)
-#define EDVSEXIST		(-EEXIST)
-#define EDVSXDEV		(-EXDEV)
-#define EDVSNODEV		EMOLDVSINIT
-#define EDVSNOTDIR		(-ENOTDIR)
-#define EDVSISDIR		(-EISDIR)
-#define EDVSNFILE		(-ENFILE)
-#define EDVSMFILE		(-EMFILE)
-#define EDVSNOTTY		EMOLBADCALL
-#define EDVSTXTBSY		(-ETXTBSY)
-#define EDVSFBIG		(-EFBIG)
-#define EDVSNOSPC		(-ENOSPC)
-#define EDVSSPIPE		(-ESPIPE)
-#define EDVSROFS		(-EROFS)
-#define EDVSMLINK		(-EMLINK)
-#define EDVSPIPE		EMOLDSTDIED
-#define EDVSDOM			(-EDOM)
-#define EDVSRANGE		(-ERANGE)
-#define EDVSDEADLK		EMOLLOCKED
-#define EDVSNAMETOOLONG		(-ENAMETOOLONG)
-#define EDVSNOLCK		(-ENOLCK)
-#define EDVSNOTEMPTY		(-ENOTEMPTY)
-#define EDVSLOOP		(-ELOOP)
-#define EDVSCONNRESET		EMOLSRCDIED
+#define EDVSGENERIC         EMOLGENERIC
+#define EDVSPERM            EMOLPERM
+#define EDVSINTR            EMOLINTR
+#define EDVSAGAIN           EMOLAGAIN
+#define EDVSNOMEM           EMOLNOMEM
+#define EDVSACCES           EMOLACCES
+#define EDVSFAULT           EMOLFAULT
+#define EDVSBUSY            EMOLBUSY
+#define EDVSINVAL           EMOLINVAL
+#define EDVSNOSYS           EMOLNOSYS
+#define EDVSOUTOFBUFS       EMOLOUTOFBUFS
+#define EDVSTIMEDOUT        EMOLTIMEDOUT
+#define EDVSNOTCONN         EMOLNOTCONN
+#define EDVSMSGSIZE         EMOLMSGSIZE
+#define EDVSLOCKED          EMOLLOCKED
+#define EDVSBADCALL         EMOLBADCALL
+#define EDVSNOTREADY        EMOLNOTREADY
+#define EDVSBADREQUEST      EMOLBADREQUEST
+#define EDVSSRCDIED         EMOLSRCDIED
+#define EDVSDSTDIED         EMOLDSTDIED
+#define EDVSBADDCID         EMOLBADDCID
+#define EDVSBADPROC         EMOLBADPROC
+#define EDVSBADPID          EMOLBADPID
+#define EDVSENDPOINT        EMOLENDPOINT
+#define EDVSNOPROXY         EMOLNOPROXY
+#define EDVSRMTPROC         EMOLRMTPROC
+#define EDVSNOTBIND         EMOLNOTBIND
+#define EDVSDVSINIT         EMOLDVSINIT
+#define EDVSNODCNODE        EMOLNODCNODE
 
 /* never returned by m3ipc */
-#define EDVSBADSRCDST		(-350)
-#define EDVSCALLDENIED		EMOLCALLDENIED
-#define EDVSDEADSRCDST		EMOLDEADSRCDST
-#define EDVSTRAPDENIED		(-351)
-#define EDVSDONTREPLY		(-352)
-#define EDVSBADNODEID		EMOLBADNODEID
-#define EDVSDCNOTRUN		EMOLDCNOTRUN
-#define EDVSLCLPROC		EMOLLCLPROC
-#define EDVSPROXYRUN		(-353)
-#define EDVSNODEBUSY		(-354)
-#define EDVSNONODE		(-355)
-#define EDVSDVSBUSY		(-356)
-#define EDVSPROCRUN		(-357)
-#define EDVSNOMSG		(-358)
-#define EDVSDCRUN		(-359)
-#define EDVSPROCSTS		EMOLPROCSTS
-#define EDVSNODEFREE		(-360)
-#define EDVSDCNODE		(-361)
-#define EDVSBADPROXY		(-362)
-#define EDVSONCOPY		EMOLONCOPY
-#define EDVSENQUEUED		EMOLENQUEUED
-#define EDVSOVERRUN		(-363)
-#define EDVSBADOWNER		(-364)
-#define EDVSMIGRATE		EMOLMIGRATE
-#define EDVSPROXYFREE		(-365)
-#define EDVSGRPLEADER		(-366)
-#define EDVSPRIVILEGES		(-367)
-#define EDVSBINDTYPE		(-368)
-#define EDVSSLOTUSED		(-369)
-#define EDVSBADRANGE		EMOLRANGE
-#define EDVSBADVALUE		(-370)
-#define EDVSBADDIR		(-371)
-#define EDVSBADFILE		(-372)
-#define EDVSRSCBUSY		(-373)
-#define EDVSNAMESIZE		(-374)
-#define EDVSALLOCMEM		(-375)
-#define EDVSPROXYID		(-376)
-#define EDVSREPLPROC		(-377)
+#define EDVSNOENT           (-2)
+#define EDVSSRCH            (-3)
+#define EDVSIO              (-5)
+#define EDVSNXIO            (-6)
+#define EDVS2BIG            (-7)
+#define EDVSNOEXEC          (-8)
+#define EDVSBADF            (-9)
+#define EDVSCHILD           (-10)
+#define EDVSNOTBLK          (-15)
+#define EDVSEXIST           (-17)
+#define EDVSXDEV            (-18)
+#define EDVSNODEV           (-19)
+#define EDVSNOTDIR          (-20)
+#define EDVSISDIR           (-21)
+#define EDVSNFILE           (-23)
+#define EDVSMFILE           (-24)
+#define EDVSNOTTY           (-25)
+#define EDVSTXTBSY          (-26)
+#define EDVSFBIG            (-27)
+#define EDVSNOSPC           (-28)
+#define EDVSSPIPE           (-29)
+#define EDVSROFS            (-30)
+#define EDVSMLINK           (-31)
+#define EDVSPIPE            (-32)
+#define EDVSDOM             (-33)
+#define EDVSRANGE           (-34)
+#define EDVSDEADLK          (-35)
+#define EDVSNAMETOOLONG     (-36)
+#define EDVSNOLCK           (-37)
+#define EDVSNOTEMPTY        (-39)
+#define EDVSLOOP            (-40)
+#define EDVSPACKSIZE        (-50)
+#define EDVSBADIOCTL        (-52)
+#define EDVSBADMODE         (-53)
+#define EDVSWOULDBLOCK      (-54)
+#define EDVSBADDEST         (-55)
+#define EDVSDSTNOTRCH       (-56)
+#define EDVSISCONN          (-57)
+#define EDVSADDRINUSE       (-58)
+#define EDVSCONNREFUSED     (-59)
+#define EDVSCONNRESET       (-60)
+#define EDVSURG             (-62)
+#define EDVSNOURG           (-63)
+#define EDVSSHUTDOWN        (-65)
+#define EDVSNOCONN          (-66)
+#define EDVSAFNOSUPPORT     (-67)
+#define EDVSPROTONOSUPPORT  (-68)
+#define EDVSPROTOTYPE       (-69)
+#define EDVSINPROGRESS      (-70)
+#define EDVSADDRNOTAVAIL    (-71)
+#define EDVSALREADY         (-72)
+#define EDVSNOTSOCK         (-74)
+#define EDVSNOPROTOOPT      (-75)
+#define EDVSBADSRCDST       (-103)
+#define EDVSCALLDENIED      (-104)
+#define EDVSDEADSRCDST      (-105)
+#define EDVSTRAPDENIED      (-110)
+#define EDVSDONTREPLY       (-201)
+#define EDVSERRCODE         (-300)
+#define EDVSBADNODEID       (-301)
+#define EDVSDCNOTRUN        (-303)
+#define EDVSLCLPROC         (-309)
+#define EDVSPROXYRUN        (-311)
+#define EDVSACKDST          (-312)
+#define EDVSACKSRC          (-313)
+#define EDVSACKWAIT         (-314)
+#define EDVSNODEBUSY        (-315)
+#define EDVSNONODE          (-316)
+#define EDVSDVSBUSY         (-317)
+#define EDVSPROCRUN         (-320)
+#define EDVSNOMSG           (-321)
+#define EDVSDCRUN           (-323)
+#define EDVSPROCSTS         (-324)
+#define EDVSNODEFREE        (-325)
+#define EDVSDCNODE          (-326)
+#define EDVSBADPROXY        (-327)
+#define EDVSONCOPY          (-328)
+#define EDVSENQUEUED        (-329)
+#define EDVSOVERRUN         (-330)
+#define EDVSBADOWNER        (-331)
+#define EDVSMIGRATE         (-332)
+#define EDVSPROXYFREE       (-333)
+#define EDVSGRPLEADER       (-334)
+#define EDVSPRIVILEGES      (-335)
+#define EDVSBINDTYPE        (-336)
+#define EDVSSLOTUSED        (-337)
+#define EDVSBADRANGE        (-338)
+#define EDVSBADVALUE        (-339)
+#define EDVSBADDIR          (-340)
+#define EDVSBADFILE         (-341)
+#define EDVSRSCBUSY         (-342)
+#define EDVSNAMESIZE        (-343)
+#define EDVSALLOCMEM        (-344)
+#define EDVSPROXYID         (-345)
+#define EDVSREPLPROC        (-346)
+#define EDVSALIGN           (-347)
+#define EDVSWOKENUP         (-348)
+#define EDVSBADTRAMP        (-349)
+#define EDVSUSR2USR         (-350)
+#define EDVSKRN2USR         (-351)
+#define EDVSUSR2KRN         (-352)
+#define EDVSPRIMARY         (-401)
+#define EDVSNOREPLICA       (-402)
+#define EDVSRESTARTSYS      (-512)
 
 #ifdef __cplusplus
 }

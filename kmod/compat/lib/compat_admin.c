@@ -213,7 +213,7 @@ long mnx_getprocinfo(int dcid, int p_nr, proc_usr_t *proc)
 	proc->p_lpid = pi.pid;
 	proc->p_nodeid = pi.node;
 	proc->p_rts_flags = mnx_rts_flags(&pi);
-	proc->p_priv = pi.priv;
+	proc->p_priv = mnx_priv_out(pi.priv);
 	proc->p_getfrom = (int)mnx_ep_out(orig, pi.getfrom);
 	proc->p_sendto = (int)mnx_ep_out(orig, pi.send_to);
 	proc->p_nr_notify = pi.notify_pending;
@@ -228,7 +228,7 @@ long mnx_setpriv(int dcid, int endpoint, priv_usr_t *priv)
 	if (!priv)
 		return EMOLINVAL;
 	return m3_setpriv(dcid, mnx_ep_in(mnx_dc_numbering(dcid), endpoint),
-			  priv->s_level);
+			  mnx_priv_in(priv->s_level));
 }
 
 long mnx_add_node(int dcid, int nodeid)
@@ -297,7 +297,7 @@ long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
 		ret = m3_getep_info(&self);
 		if (ret < 0)
 			return ret;
-		priv->s_level = self.priv;
+		priv->s_level = mnx_priv_out(self.priv);
 		return OK;
 	}
 	orig = mnx_dc_numbering(dcid);
@@ -308,6 +308,6 @@ long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
 		return EMOLNOTBIND;
 	if (mnx_ep_out(orig, pi.endpoint) != endpoint)
 		return EMOLENDPOINT;
-	priv->s_level = pi.priv;
+	priv->s_level = mnx_priv_out(pi.priv);
 	return OK;
 }
