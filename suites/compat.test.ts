@@ -32,7 +32,7 @@ let remote = new Map<string, RemoteKmod>();
  * when the file is collected, so it overlaps the lab's boot.
  */
 const ORIGINAL_LOOPS = ['loops/loop_mol_ipc1.c', 'loops/loop_mol_ipc2.c', 'loops/loop_mol_ipc3.c'];
-const ORIGINAL_TESTS = ['tests/test_dc_init.c', 'tests/test_dc_end.c', 'tests/test_getprocinfo.c', 'tests/test_rs.c', 'tests/test_rs2.c', 'tests/test_rs3.c', 'tests/test_sendrec2.c', 'tests/test_notify2.c', 'tests/test_vcopy.c', 'tests/test_vcopy2.c', 'tests/test_vcopy3.c'];
+const ORIGINAL_TESTS = ['tests/test_dc_init.c', 'tests/test_dc_end.c', 'tests/test_getprocinfo.c', 'tests/test_rs.c', 'tests/test_rs2.c', 'tests/test_rs3.c', 'tests/test_sendrec2.c', 'tests/test_notify2.c', 'tests/test_vcopy.c', 'tests/test_vcopy2.c', 'tests/test_vcopy3.c', 'tests/test_receive_T.c', 'tests/test_sendrec.c', 'tests/test_sendrcv.c'];
 const originals: Promise<{ build?: OriginalsBuild; archive?: Buffer; error?: Error }> = buildOriginals(origTree(), [...ORIGINAL_LOOPS, ...ORIGINAL_TESTS]).then(
   async (build) => ({ build, archive: await packOriginals(build) }),
   (error: Error) => ({ error }),
@@ -130,7 +130,7 @@ describe(`compat: programs written for the M3-IPC 1.6 API run on m3ipc (${proces
   async function runOriginal(cmdline: string, boundMs: number): Promise<{ out: string; code: number | null; timedOut: boolean }> {
     const n = node();
     const bound = scaled(boundMs, suite.handle().lab.timeScale);
-    const res = await n.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', `cd ${ORIG_DIR} && M3COMPAT_SLEEP_MS=${SLEEP_MS} ./${cmdline}`], timeoutMs: bound }, bound + 10_000);
+    const res = await n.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', `cd ${ORIG_DIR} || exit 1; export M3COMPAT_SLEEP_MS=${SLEEP_MS}; ./${cmdline}`], timeoutMs: bound }, bound + 10_000);
     await allure.attachment(`${cmdline} on ${n.name}`, `${res.stdout}\n--- stderr ---\n${res.stderr}\n--- exit ${res.code} signal ${res.signal} in ${res.ms} ms`, { contentType: 'text/plain' });
     return { out: res.stdout, code: res.code, timedOut: res.timedOut };
   }
@@ -246,6 +246,29 @@ describe(`compat: programs written for the M3-IPC 1.6 API run on m3ipc (${proces
       expect({ p, failures: r.out.split('\n').filter((l) => /ERROR|ret=/.test(l)) }).toEqual({ p, failures: [] });
       check(r.out);
     });
+  });
+
+  // Issue 24, difference 1: these clients take their server's slot number as its endpoint
+  // (svr_ep = svr_nr), which holds for a slot's first binding in a compat DC.
+  suite.it('the original clients reach a server by its slot number (test_sendrec, test_sendrcv against test_receive_T)', async () => {
+    for (const [client, svr, clt] of [['test_sendrec', 21, 22], ['test_sendrcv', 23, 24]] as const) {
+      // The server (one receive with a 10 s timeout, then a send back to m_source) runs in the
+      // background; the client starts once the original test_getprocinfo shows the server bound.
+      const r = await runOriginal(
+        `test_receive_T 0 ${svr} 10 > srv${svr}.out 2>&1 & ` +
+          `i=0; until ./test_getprocinfo 0 ${svr} | grep -q '^p_nr=${svr} p_endpoint=${svr} '; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; ` +
+          `./${client} 0 ${clt} ${svr}; wait; echo '--- server'; cat srv${svr}.out; rm -f srv${svr}.out`,
+        30_000,
+      );
+      expect({ client, timedOut: r.timedOut }).toEqual({ client, timedOut: false });
+      const [cltOut, srvOut = ''] = r.out.split('--- server\n');
+      expect({ client, failures: r.out.split('\n').filter((l) => /ERROR|ret=/.test(l)) }).toEqual({ client, failures: [] });
+      // the server got the client's message from the client's first endpoint, and answered
+      expect(srvOut).toMatch(new RegExp(`^Process endpoint=${svr}$`, 'm'));
+      expect(srvOut).toMatch(new RegExp(`^RECEIVE msg: m_source=${clt}, m_type=(1|15), m1_i1=1, m1_i2=2, m1_i3=3$`, 'm'));
+      // the client's answer: m1_i* + 1, from the server's slot number
+      expect(cltOut).toMatch(new RegExp(`^(REPLY|RECEIVE) msg: m_source=${svr}, m_type=(1|15), m1_i1=2, m1_i2=3, m1_i3=4$`, 'm'));
+    }
   });
 
   suite.it('the original test_dc_end ends DC0', async () => {
