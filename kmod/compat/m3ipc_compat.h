@@ -12,7 +12,8 @@
  * system process may notify, as in the original (kmod/docs/compat.md).
  *
  * Every call returns a long: >= 0 on success (OK, or an endpoint, dcid,
- * node id) and one of the negative EMOL* codes below otherwise. A message
+ * node id) and one of the negative EMOL* codes below otherwise; as in 1.6,
+ * a task slot's first endpoint is negative too (-1 for slot -1). A message
  * argument may be a message pointer or the pointer cast to long, as the
  * original's programs pass it (mnx_send(ep, (long) &m)).
  *

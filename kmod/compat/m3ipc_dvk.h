@@ -27,7 +27,8 @@ extern "C" {
 extern int dvk_fd;
 /* this node's id once dvk_open() found the DVS initialized, else -1 */
 extern int local_nodeid;
-/* opens /dev/m3ipc once: the descriptor, or open(2)'s -errno */
+/* opens /dev/m3ipc once: the descriptor, or why not (an EMOL* code: -2,
+ * the original's ENOENT, without the module) */
 long dvk_open(void);
 
 /* the DVK's count of its calls (kipc.h; the programs size tables by it) */

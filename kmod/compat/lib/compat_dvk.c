@@ -20,7 +20,7 @@ long dvk_open(void)
 	long node;
 
 	if (fd < 0)
-		return fd;	/* open(2)'s -errno: -ENOENT without the module */
+		return fd;	/* -2 (ENOENT) without the module */
 	dvk_fd = fd;
 	node = mnx_getdvsinfo(NULL);
 	if (node >= 0)
