@@ -275,6 +275,11 @@ typedef struct dvs_usr {
 	unsigned long d_nodes;	/* out: bitmap of known nodes */
 	unsigned long d_nr_bound; /* out: bound slots over all DCs */
 	unsigned long d_dbglvl;	/* ignored */
+	unsigned long d_flags;	/* the DVK's DVS flags (m3ipc_dvk.h): in,
+				 * 0 or how the DVK is loaded (a user-mode
+				 * kernel: EMOLNOSYS); out: loaded as a module,
+				 * initialized */
+	char d_name[MAXNODENAME];	/* the DVK's DVS name: ignored */
 } dvs_usr_t;
 
 typedef struct dc_usr {

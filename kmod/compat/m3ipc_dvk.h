@@ -150,6 +150,14 @@ static inline long dvk_migrate_X(int cmd, int pid, int dcid, int endpoint,
 	return EMOLNOSYS;	/* no process migration in m3ipc */
 }
 
+/* dvs_usr_t.d_flags: how the DVK is loaded (m3ipc: a module, DVK_IOCTL) */
+enum {
+	DVK_IPC = 1 << 0,		/* a System V IPC in the kernel */
+	DVK_IOCTL = 1 << 1,		/* a module: m3ipc */
+	DVK_USERMODE = 1 << 2,		/* a user-mode kernel: EMOLNOSYS */
+	DVK_INITIALIZED = 1 << 8,
+};
+
 /* ---- tables: the DVK's field and print macro names ---- */
 #define priv_id			s_id
 #define priv_warn		s_warn

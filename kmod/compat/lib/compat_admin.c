@@ -61,6 +61,8 @@ long mnx_dvs_init(int nodeid, dvs_usr_t *params)
 		if (params->d_nr_dcs < 0 || params->d_nr_tasks < 0 ||
 		    params->d_nr_procs < 0)
 			return EMOLINVAL;
+		if (params->d_flags & MNX_DVS_USERMODE)
+			return EMOLNOSYS;	/* no user-mode kernel */
 		lim.max_dcs = params->d_nr_dcs;
 		lim.max_tasks = params->d_nr_tasks;
 		lim.max_procs = params->d_nr_procs;
@@ -96,6 +98,7 @@ long mnx_getdvsinfo(dvs_usr_t *dvs)
 		dvs->d_version = di.abi_version;
 		dvs->d_nodes = di.nodes;
 		dvs->d_nr_bound = di.nr_bound;
+		dvs->d_flags = MNX_DVS_IOCTL | MNX_DVS_INITIALIZED;
 	}
 	return di.node_id;
 }

@@ -7,6 +7,7 @@
  * header spells out by hand against the module's ABI.
  */
 #include "compat_internal.h"
+#include "../m3ipc_dvk.h"
 
 _Static_assert(ANY == M3_ANY && NONE == M3_NONE && SELF == M3_SELF,
 	       "special endpoints agree with the module");
@@ -31,6 +32,8 @@ _Static_assert(USER_PRIV == 0 && SERVER_PRIV == 1 && TASK_PRIV == 2 &&
 	       HARDWARE_PRIV == 6 && M3_PRIV_HARDWARE < M3_PRIV_USER,
 	       "the original's levels rise with privilege, the module's fall");
 _Static_assert(DC_NAME_LEN == M3_DC_NAME_LEN, "DC names");
+_Static_assert(MNX_DVS_IOCTL == DVK_IOCTL && MNX_DVS_USERMODE == DVK_USERMODE &&
+	       MNX_DVS_INITIALIZED == DVK_INITIALIZED, "the DVK's DVS flags");
 _Static_assert(NR_DCS <= M3_MAX_DCS && NR_NODES <= M3_MAX_NODES &&
 	       NR_TASKS <= M3_MAX_TASKS && NR_PROCS <= M3_MAX_PROCS,
 	       "a DC of the original's sizes fits the module's limits");

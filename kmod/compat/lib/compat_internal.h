@@ -13,6 +13,11 @@
  * library's own code compares and returns EMOL* values only.
  */
 long mnx_err(long ret);
+
+/* dvs_usr_t.d_flags bits, the DVK's (m3ipc_dvk.h: DVK_IOCTL, ...) */
+#define MNX_DVS_IOCTL		(1UL << 1)
+#define MNX_DVS_USERMODE	(1UL << 2)
+#define MNX_DVS_INITIALIZED	(1UL << 8)
 #define m3_add_node(...)		((int)mnx_err(m3_add_node(__VA_ARGS__)))
 #define m3_bind(...)		((int)mnx_err(m3_bind(__VA_ARGS__)))
 #define m3_dc_end(...)		((int)mnx_err(m3_dc_end(__VA_ARGS__)))
