@@ -104,3 +104,16 @@ describe('the DVK names (m3ipc_dvk.h)', () => {
     expect(out).toContain('EDVSTIMEDOUT=EMOLTIMEDOUT EDVSNOTBIND=EMOLNOTBIND EDVSSLOTUSED<EDVSERRCODE=1');
   }, 120_000);
 });
+
+describe("endpoint numbering of compat DCs (compat_internal.h)", () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-endpoints-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  // Issue 24, difference 1: every module endpoint has one original endpoint and back.
+  it("converts every generation and slot both ways, the first generation being the slot", () => {
+    const bin = path.join(scratch, 'endpoint-numbering');
+    execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-I', path.join(kmodDir, 'compat', 'lib'), path.join(repoRoot, 'tests', 'fixtures', 'compat', 'endpoint-numbering.c'), '-o', bin], { env: { ...process.env, LC_ALL: 'C' } });
+    // generations 1..0x7fff x slots -35..220
+    expect(execFileSync(bin, { encoding: 'utf8' }).trim()).toBe(`ok ${0x7fff * (35 + 221)}`);
+  }, 60_000);
+});
