@@ -66,7 +66,11 @@ describe('census parsing', () => {
 });
 
 describe('print macros of m3ipc_compat.h', () => {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-print-macros-'));
+  // made when a test runs: a filtered run (-t) skips afterAll with its tests
+  let scratch = '';
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-print-macros-'));
+  });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('fit their fields (-Wformat=2 -Werror) and print them', () => {
@@ -84,7 +88,11 @@ describe('print macros of m3ipc_compat.h', () => {
 });
 
 describe('the DVK names (m3ipc_dvk.h)', () => {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-dvk-names-'));
+  // made when a test runs: a filtered run (-t) skips afterAll with its tests
+  let scratch = '';
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-dvk-names-'));
+  });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   // The DVK tree itself is not beside the clone (harness/compat/census.ts --dvk measures it);
@@ -106,7 +114,11 @@ describe('the DVK names (m3ipc_dvk.h)', () => {
 });
 
 describe("endpoint numbering of compat DCs (compat_internal.h)", () => {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-endpoints-'));
+  // made when a test runs: a filtered run (-t) skips afterAll with its tests
+  let scratch = '';
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-endpoints-'));
+  });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   // Issue 24, difference 1: every module endpoint has one original endpoint and back.
