@@ -11,7 +11,12 @@
  *      compat header. A missing function counts (the link fails), not only a missing macro.
  * The source tree is test data: it is only read; everything is built in a temp dir.
  *
- *   node --import tsx harness/compat/census.ts [--json] [--verbose] [--static]
+ * The same census runs on the later DVK tree (PabloPessolani/PID5162, `--dvk`): its programs
+ * include the DVK headers (include/com/stub_dvkcall.h, ...) through a header of their own
+ * (tests.h, loops.h), and are compiled against `m3ipc_dvk.h`, the dvk_* and EDVS* names over
+ * the compat layer.
+ *
+ *   node --import tsx harness/compat/census.ts [--dvk] [--json] [--verbose] [--static]
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -23,7 +28,7 @@ import { repoRoot } from '../paths.ts';
 
 const run = promisify(execFile);
 
-/** The original's API headers (path from the tree's root): what a counted program includes. */
+/** The 1.6 API headers (path from the tree's root): what a counted program includes. */
 export const apiHeaders = ['kernel/minix/config.h', 'kernel/minix/ipc.h', 'kernel/minix/kipc.h', 'kernel/minix/moldebug.h', 'kernel/minix/molerrno.h', 'stub_syscall.h'];
 /**
  * Headers replaced by a shim that includes `m3ipc_compat.h`: the API headers, and the table
@@ -77,6 +82,40 @@ export function origTree(): string {
   return path.resolve(process.env.M3LAB_ORIG_MOLIPC ?? path.join(repoRoot, '..', 'shared', 'orig', 'MOL-IPC'));
 }
 
+/** The DVK headers (include/com, include/dvk) a DVK program includes, some through tests.h or loops.h. */
+export const dvkApiHeaders = ['stub_dvkcall.h', 'dvk_calls.h', 'dvk_ioctl.h', 'dvs_errno.h', 'ipc.h', 'kipc.h'].map((h) => `include/com/${h}`);
+/**
+ * DVK headers replaced by a shim that includes `m3ipc_dvk.h`: the call stubs and errors, the
+ * message (ipc.h, kipc.h), the table headers whose types the compat header defines, and the
+ * ioctl parameters (the module's own ABI here). The others (config.h, com.h, const.h, cmd.h,
+ * the call numbers of dvk_calls.h and dvk_ioctl.h, the proxy headers) stay: they only add names.
+ */
+export const dvkShimmedHeaders = [
+  ...['stub_dvkcall.h', 'dvs_errno.h', 'ipc.h', 'kipc.h', 'dc_usr.h', 'dvs_usr.h', 'proc_usr.h', 'priv_usr.h', 'node_usr.h', 'proc_sts.h'].map((h) => `include/com/${h}`),
+  'include/dvk/dvk_ioparm.h',
+];
+
+/**
+ * The DVK tree (PabloPessolani/PID5162) the census reads with --dvk: M3LAB_ORIG_DVK. It is not
+ * in shared/; a session gets it with its fetch tool (a bare git dir: export the tree's .c and .h
+ * files to a directory and point M3LAB_ORIG_DVK there).
+ */
+export function dvkTree(): string | undefined {
+  return process.env.M3LAB_ORIG_DVK ? path.resolve(process.env.M3LAB_ORIG_DVK) : undefined;
+}
+
+/** What tells one original tree from the other: its API headers, the shims, the compat header. */
+export interface Flavor {
+  name: 'MOL-IPC' | 'DVK';
+  apiHeaders: string[];
+  shimmedHeaders: string[];
+  /** the compat header the shims include */
+  header: 'm3ipc_compat.h' | 'm3ipc_dvk.h';
+}
+
+export const molipc: Flavor = { name: 'MOL-IPC', apiHeaders, shimmedHeaders, header: 'm3ipc_compat.h' };
+export const dvk: Flavor = { name: 'DVK', apiHeaders: dvkApiHeaders, shimmedHeaders: dvkShimmedHeaders, header: 'm3ipc_dvk.h' };
+
 function walk(dir: string, rel = ''): string[] {
   return readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
     const r = path.join(rel, e.name);
@@ -85,23 +124,28 @@ function walk(dir: string, rel = ''): string[] {
   });
 }
 
-/** The included paths of a source, resolved against the tree root when they name an API header. */
-function apiIncludes(src: string, file: string): string[] {
+/**
+ * The API headers a source includes, directly or through the tree's own headers (DVK programs
+ * include tests.h, which includes include/com/...): paths resolved relative to the including
+ * file, or (the original Makefiles' -I..) to the tree root.
+ */
+function apiIncludes(tree: string, file: string, headers: string[], seen = new Set<string>()): string[] {
+  seen.add(file);
+  const src = readFileSync(path.join(tree, file), 'latin1');
   const dir = path.dirname(file);
   return [...src.matchAll(/^\s*#\s*include\s*"([^"]+)"/gm)].flatMap((m) => {
-    const inc = m[1]!;
-    // relative to the file, or (the original Makefiles' -I..) to the tree root
-    return [path.normalize(path.join(dir, inc)), path.normalize(inc)].filter((p) => apiHeaders.includes(p));
+    const cands = [path.normalize(path.join(dir, m[1]!)), path.normalize(m[1]!)];
+    const api = cands.filter((p) => headers.includes(p));
+    if (api.length > 0) return api;
+    const local = cands.find((p) => !p.startsWith('..') && !seen.has(p) && existsSync(path.join(tree, p)) && statSync(path.join(tree, p)).isFile());
+    return local ? apiIncludes(tree, local, headers, seen) : [];
   });
 }
 
-export function findPrograms(tree: string): string[] {
+export function findPrograms(tree: string, flavor: Flavor = molipc): string[] {
   return walk(tree)
     .filter((f) => f.endsWith('.c'))
-    .filter((f) => {
-      const src = readFileSync(path.join(tree, f), 'latin1');
-      return /\bmain\s*\(/.test(src) && apiIncludes(src, f).length > 0;
-    })
+    .filter((f) => /\bmain\s*\(/.test(readFileSync(path.join(tree, f), 'latin1')) && apiIncludes(tree, f, flavor.apiHeaders).length > 0)
     .sort();
 }
 
@@ -127,6 +171,7 @@ export function firstMissing(stderr: string): string {
     [/error: unknown type name '(\w+)'/, (m) => m[1]!],
     [/(?:invalid use of undefined type|dereferencing pointer to incomplete type) '(struct \w+)'/, (m) => m[1]!],
     [/undefined reference to `(\w+)'/, (m) => m[1]!],
+    [/multiple definition of `(\w+)'/, (m) => `duplicate ${m[1]!}`],
     // an undefined print macro in a printf: "expected ')' before 'MSG1_FORMAT'"
     [/error: expected .* before '([A-Z][A-Z0-9_]+)'/, (m) => m[1]!],
     [/error: '(?:struct )?(\w+)' has no member named '(\w+)'/, (m) => `member ${m[2]}`],
@@ -156,10 +201,10 @@ async function gcc(args: string[], cwd: string): Promise<{ ok: boolean; stderr: 
 // Both builds see the same dialect, the original's: a libc function called without its header
 // is implicitly declared (a warning), as the programs were written.
 // MOL_USERSPACE: the original's table headers pick their user-space types with it.
-const commonFlags = ['-std=gnu11', '-DMOL_USERSPACE'];
+export const commonFlags = ['-std=gnu11', '-DMOL_USERSPACE'];
 
 /** The include dirs of the original Makefiles (-I..) and the tree root. */
-function includeDirs(root: string, file: string): string[] {
+export function includeDirs(root: string, file: string): string[] {
   return ['-I', root, '-I', path.join(root, path.dirname(file), '..')];
 }
 
@@ -167,28 +212,31 @@ function includeDirs(root: string, file: string): string[] {
  * A mirror of the tree (real directories, symlinked files) where the shimmed headers are
  * replaced: relative includes ("../../kernel/minix/config.h") resolve textually to the shims.
  */
-function compatMirror(tree: string, dest: string): void {
+export function compatMirror(tree: string, dest: string, flavor: Flavor = molipc): void {
   for (const f of walk(tree)) {
     const to = path.join(dest, f);
     mkdirSync(path.dirname(to), { recursive: true });
-    if (shimmedHeaders.includes(f)) writeFileSync(to, `/* census shim for the original ${f} */\n#include <m3ipc_compat.h>\n`);
-    else symlinkSync(path.join(tree, f), to);
+    if (flavor.shimmedHeaders.includes(f)) {
+      // The original's include guard too: headers left in place include it only #ifndef it.
+      const guard = /^\s*#\s*ifndef\s+(\w+)\s*\n\s*#\s*define\s+\1\b/m.exec(readFileSync(path.join(tree, f), 'latin1'))?.[1];
+      writeFileSync(to, `/* census shim for the original ${f} */\n${guard ? `#define ${guard}\n` : ''}#include <${flavor.header}>\n`);
+    } else symlinkSync(path.join(tree, f), to);
   }
-  for (const h of shimmedHeaders) {
+  for (const h of flavor.shimmedHeaders) {
     const to = path.join(dest, h);
     if (!existsSync(to)) {
       mkdirSync(path.dirname(to), { recursive: true });
-      writeFileSync(to, `#include <m3ipc_compat.h>\n`);
+      writeFileSync(to, `#include <${flavor.header}>\n`);
     }
   }
 }
 
 /** A host build of the compat library and its installed-style header, in `dir`. */
-async function buildCompat(dir: string): Promise<{ inc: string; lib: string }> {
+export async function buildCompat(dir: string): Promise<{ inc: string; lib: string }> {
   const inc = path.join(dir, 'compat', 'include');
   const lib = path.join(dir, 'compat');
   try {
-    await run('nice', ['-n', '19', 'make', '-s', '-j1', '-C', path.join(repoRoot, 'kmod'), `BUILD=${dir}`, path.join(lib, 'libm3ipc_compat.a'), path.join(inc, 'm3ipc_compat.h')], { maxBuffer: 16 << 20 });
+    await run('nice', ['-n', '19', 'make', '-s', '-j1', '-C', path.join(repoRoot, 'kmod'), `BUILD=${dir}`, path.join(lib, 'libm3ipc_compat.a'), path.join(inc, 'm3ipc_compat.h'), path.join(inc, 'm3ipc_dvk.h')], { maxBuffer: 16 << 20 });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`building the compat library failed: ${err.stderr ?? err.message}`);
@@ -199,18 +247,21 @@ async function buildCompat(dir: string): Promise<{ inc: string; lib: string }> {
 export interface CensusOptions {
   /** link with -static, as the issue's method and the guests' programs do (slower) */
   static?: boolean;
+  /** which original tree this is (MOL-IPC by default) */
+  flavor?: Flavor;
 }
 
 export async function census(tree = origTree(), opts: CensusOptions = {}): Promise<Census> {
   if (!existsSync(tree) || !statSync(tree).isDirectory()) {
-    throw new Error(`no MOL-IPC tree at ${tree}: set M3LAB_ORIG_MOLIPC to a copy of PabloPessolani/MOL-IPC`);
+    throw new Error(`no ${opts.flavor?.name ?? 'MOL-IPC'} tree at ${tree}: set ${opts.flavor === dvk ? 'M3LAB_ORIG_DVK to a copy of PabloPessolani/PID5162' : 'M3LAB_ORIG_MOLIPC to a copy of PabloPessolani/MOL-IPC'}`);
   }
-  const programs = findPrograms(tree);
+  const flavor = opts.flavor ?? molipc;
+  const programs = findPrograms(tree, flavor);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'm3-census-'));
   try {
     const { inc, lib } = await buildCompat(path.join(tmp, 'build'));
     const mirror = path.join(tmp, 'tree');
-    compatMirror(tree, mirror);
+    compatMirror(tree, mirror, flavor);
     const results: ProgramResult[] = [];
     for (const file of programs) {
       const src = readFileSync(path.join(tree, file), 'latin1');
@@ -277,6 +328,9 @@ export function formatCensus(c: Census, verbose = false): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const c = await census(origTree(), { static: args.includes('--static') });
+  const flavor = args.includes('--dvk') ? dvk : molipc;
+  const tree = flavor === dvk ? dvkTree() : origTree();
+  if (!tree) throw new Error('--dvk: set M3LAB_ORIG_DVK to a copy of PabloPessolani/PID5162');
+  const c = await census(tree, { static: args.includes('--static'), flavor });
   process.stdout.write(args.includes('--json') ? JSON.stringify(c, null, 2) + '\n' : formatCensus(c, args.includes('--verbose')) + '\n');
 }

@@ -12,7 +12,8 @@
  * system process may notify, as in the original (kmod/docs/compat.md).
  *
  * Every call returns a long: >= 0 on success (OK, or an endpoint, dcid,
- * node id) and one of the negative EMOL* codes below otherwise. A message
+ * node id) and one of the negative EMOL* codes below otherwise; as in 1.6,
+ * a task slot's first endpoint is negative too (-1 for slot -1). A message
  * argument may be a message pointer or the pointer cast to long, as the
  * original's programs pass it (mnx_send(ep, (long) &m)).
  *
@@ -51,19 +52,36 @@ extern "C" {
 #define TIMEOUT_FOREVER		(-1L)
 #define TIMEOUT_NOWAIT		0L
 
-/* endpoint = generation << 16 | (slot + 256): the slot and the generation */
-#define _ENDPOINT_P(ep)		((int)((unsigned int)(ep) & 0xffff) - 256)
-#define _ENDPOINT_G(ep)		((int)(((unsigned int)(ep) >> 16) & 0x7fff))
+/*
+ * The original's endpoint numbering: generation g of slot p is
+ * g * _ENDPOINT_GENERATION_SIZE + p, so a slot's first endpoint is the slot
+ * number itself, as the original's programs assume. The library converts
+ * to and from the module's own numbering (kmod/docs/compat.md,
+ * "Endpoints"); task slots below -NR_TASKS have no such endpoint.
+ */
+#define _ENDPOINT_GENERATION_SIZE	(NR_TASKS + SELF + 1)	/* 35570 */
+#define _ENDPOINT_MAX_GENERATION	0x7ffe
+#define _ENDPOINT(g, p)		((g) * _ENDPOINT_GENERATION_SIZE + (p))
+#define _ENDPOINT_G(e)		(((e) + NR_TASKS) / _ENDPOINT_GENERATION_SIZE)
+#define _ENDPOINT_P(e)		((((e) + NR_TASKS) % _ENDPOINT_GENERATION_SIZE) \
+				 - NR_TASKS)
 
-/* m_type of a notification; m_source is the notifier */
-#define NOTIFY_MESSAGE		(-0x1000)
+/* m_type of a notification, the original's value; m_source is the
+ * notifier (the library turns the module's M3_MTYPE_NOTIFY into it) */
+#define NOTIFY_MESSAGE		0x1000
 
-/* privilege levels (priv_usr_t.s_level), lower = more privileged */
-#define HARDWARE_PRIV		0
-#define KERNEL_PRIV		1
+/*
+ * privilege levels (priv_usr_t.s_level, proc_usr_t.p_priv): the original's
+ * numbers, higher = more privileged. The library converts them to the
+ * module's levels; two of the original's have none of their own there.
+ */
+#define USER_PRIV		0
+#define SERVER_PRIV		1
 #define TASK_PRIV		2
-#define SERVER_PRIV		3
-#define USER_PRIV		4
+#define SYSTEM_PRIV		3	/* TASK's rules: reads back TASK_PRIV */
+#define KERNEL_PRIV		4
+#define PROXY_PRIV		5	/* KERNEL's rules: reads back KERNEL_PRIV */
+#define HARDWARE_PRIV		6	/* m3ipc's level above KERNEL */
 
 /*
  * ---- the original's table sizes ----
@@ -257,6 +275,11 @@ typedef struct dvs_usr {
 	unsigned long d_nodes;	/* out: bitmap of known nodes */
 	unsigned long d_nr_bound; /* out: bound slots over all DCs */
 	unsigned long d_dbglvl;	/* ignored */
+	unsigned long d_flags;	/* the DVK's DVS flags (m3ipc_dvk.h): in,
+				 * 0 or how the DVK is loaded (a user-mode
+				 * kernel: EMOLNOSYS); out: loaded as a module,
+				 * initialized */
+	char d_name[MAXNODENAME];	/* the DVK's DVS name: ignored */
 } dvs_usr_t;
 
 typedef struct dc_usr {
@@ -378,53 +401,60 @@ typedef struct node_usr {
 
 /*
  * ---- error codes ----
- * Each errno the module returns maps to exactly one name, with the same
- * value as the negative errno (so strerror(-rc) describes it too). The
- * names after the first block are never returned by m3ipc; they have
- * values of their own so that switch statements over them still compile.
+ * The original's names with the original's values (1.6's molerrno.h), so
+ * a program that prints or compares numbers sees what it saw there. The
+ * module returns negative errnos; the library turns each into its one name
+ * here (compat_errors.c, table in kmod/docs/compat.md). The names after
+ * the first block are never returned by m3ipc.
  */
-#define EMOLDSTDIED		(-EPIPE)	/* destination died */
-#define EMOLSRCDIED		(-ECONNRESET)	/* source died */
-#define EMOLNOTBIND		(-ENOTCONN)	/* caller/target not bound */
-#define EMOLENDPOINT		(-ESTALE)	/* stale endpoint (slot rebound) */
-#define EMOLLOCKED		(-EDEADLK)	/* deadlock */
-#define EMOLNOPROXY		(-ENOLINK)	/* no proxy for the node */
-#define EMOLNOTCONN		(-EHOSTDOWN)	/* the node is down */
-#define EMOLNODCNODE		(-ENONET)	/* node not a member of the DC */
-#define EMOLRMTPROC		(-EREMOTE)	/* remote where only local goes */
-#define EMOLBADREQUEST		(-EPROTO)	/* malformed proxy frame */
-#define EMOLMSGSIZE		(-EMSGSIZE)	/* frame buffer too small */
-#define EMOLNOBUFS		(-ENOBUFS)	/* proxy queue full */
-#define EMOLTIMEDOUT		(-ETIMEDOUT)	/* timeout expired */
-#define EMOLAGAIN		(-EAGAIN)	/* TIMEOUT_NOWAIT would block */
-#define EMOLACCES		(-EACCES)	/* privilege rule */
-#define EMOLPERM		(-EPERM)	/* needs CAP_SYS_ADMIN */
-#define EMOLBADDCID		(-ENXIO)	/* no such DC */
-#define EMOLDVSINIT		(-ENODEV)	/* DVS not initialized */
-#define EMOLBADPROC		(-EBADSLT)	/* bad endpoint / slot range */
-#define EMOLBUSY		(-EBUSY)	/* slot, DC or DVS in use */
-#define EMOLNOTREADY		(-EBADE)	/* reply to one not waiting */
-#define EMOLBADPID		(-ESRCH)	/* no such pid */
-#define EMOLINVAL		(-EINVAL)	/* invalid argument */
-#define EMOLFAULT		(-EFAULT)	/* bad address (vcopy) */
-#define EMOLBADCALL		(-ENOTTY)	/* unknown call: library/module
-						 * version mismatch */
-#define EMOLINTR		(-EINTR)	/* interrupted by a signal */
-#define EMOLNOMEM		(-ENOMEM)	/* out of memory */
-#define EMOLNOSYS		(-ENOSYS)	/* not implemented in m3ipc
-						 * (the library returns it) */
+#define EMOLPERM		(-1)	/* needs CAP_SYS_ADMIN (EPERM) */
+#define EMOLINTR		(-4)	/* interrupted by a signal (EINTR) */
+#define EMOLAGAIN		(-11)	/* TIMEOUT_NOWAIT would block (EAGAIN) */
+#define EMOLNOMEM		(-12)	/* out of memory (ENOMEM) */
+#define EMOLACCES		(-13)	/* privilege rule (EACCES) */
+#define EMOLFAULT		(-14)	/* bad address, vcopy (EFAULT) */
+#define EMOLBUSY		(-16)	/* slot, DC or DVS in use (EBUSY) */
+#define EMOLINVAL		(-22)	/* invalid argument (EINVAL) */
+#define EMOLNOSYS		(-38)	/* not in m3ipc (the library) */
+#define EMOLOUTOFBUFS		(-51)	/* proxy queue full (ENOBUFS) */
+#define EMOLTIMEDOUT		(-61)	/* timeout expired (ETIMEDOUT) */
+#define EMOLNOTCONN		(-64)	/* the node is down (EHOSTDOWN) */
+#define EMOLMSGSIZE		(-73)	/* frame buffer too small (EMSGSIZE) */
+#define EMOLGENERIC		(-99)	/* an errno with no name here */
+#define EMOLLOCKED		(-101)	/* deadlock (EDEADLK) */
+#define EMOLBADCALL		(-102)	/* unknown call: library/module
+					 * version mismatch (ENOTTY) */
+#define EMOLNOTREADY		(-106)	/* reply to one not waiting (EBADE) */
+#define EMOLBADREQUEST		(-107)	/* malformed proxy frame (EPROTO) */
+#define EMOLSRCDIED		(-108)	/* source died (ECONNRESET) */
+#define EMOLDSTDIED		(-109)	/* destination died (EPIPE) */
+#define EMOLBADDCID		(-302)	/* no such DC (ENXIO) */
+#define EMOLBADPROC		(-304)	/* bad endpoint / slot (EBADSLT) */
+#define EMOLBADPID		(-305)	/* no such pid (ESRCH) */
+#define EMOLENDPOINT		(-306)	/* stale endpoint (ESTALE) */
+#define EMOLNOPROXY		(-307)	/* no proxy for the node (ENOLINK) */
+#define EMOLRMTPROC		(-308)	/* remote where only local goes
+					 * (EREMOTE) */
+#define EMOLNOTBIND		(-310)	/* caller/target not bound (ENOTCONN) */
+#define EMOLDVSINIT		(-318)	/* DVS not initialized (ENODEV) */
+#define EMOLNODCNODE		(-319)	/* node not in the DC (ENONET) */
 
-#define EMOLDEADSRCDST		(-300)	/* m3ipc says which side died */
-#define EMOLRANGE		(-301)	/* m3ipc returns EMOLBADPROC */
-#define EMOLDCNOTRUN		(-302)	/* a DC here is running or gone */
-#define EMOLBADNODEID		(-303)	/* m3ipc returns EMOLINVAL */
-#define EMOLMIGRATE		(-304)	/* no migration in m3ipc */
-#define EMOLPROCSTS		(-305)	/* m3ipc returns EMOLNOTREADY */
-#define EMOLWOKENUP		(-306)	/* no wake-up calls in m3ipc */
-#define EMOLLCLPROC		(-307)	/* m3ipc returns EMOLRMTPROC */
-#define EMOLONCOPY		(-308)
-#define EMOLENQUEUED		(-309)
-#define EMOLCALLDENIED		(-310)	/* m3ipc returns EMOLACCES */
+/* the name earlier compat headers gave EMOLOUTOFBUFS */
+#define EMOLNOBUFS		EMOLOUTOFBUFS
+/* the original's threshold: its IPC-specific codes are below it */
+#define EMOLERRCODE		(-300)
+
+#define EMOLRANGE		(-34)	/* m3ipc returns EMOLBADPROC */
+#define EMOLCALLDENIED		(-104)	/* m3ipc returns EMOLACCES */
+#define EMOLDEADSRCDST		(-105)	/* m3ipc says which side died */
+#define EMOLBADNODEID		(-301)	/* m3ipc returns EMOLINVAL */
+#define EMOLDCNOTRUN		(-303)	/* a DC here is running or gone */
+#define EMOLLCLPROC		(-309)	/* m3ipc returns EMOLRMTPROC */
+#define EMOLPROCSTS		(-324)	/* m3ipc returns EMOLNOTREADY */
+#define EMOLONCOPY		(-328)
+#define EMOLENQUEUED		(-329)
+#define EMOLMIGRATE		(-332)	/* no migration in m3ipc */
+#define EMOLWOKENUP		(-348)	/* no wake-up calls in m3ipc */
 
 /* the name of a code ("EMOLDSTDIED"), or "OK", or "unknown" */
 const char *mnx_errname(long rcode);
@@ -491,6 +521,8 @@ long mnx_wait4unbind_T(int endpoint, long timeout_ms);
 long mnx_dvs_init(int nodeid, dvs_usr_t *params);
 long mnx_dvs_end(void);
 long mnx_getdvsinfo(dvs_usr_t *dvs);
+/* a compat-mode DC; returns the local node id (as 1.6), the dcid goes
+ * into dc->dc_dcid */
 long mnx_dc_init(dc_usr_t *dc);
 long mnx_dc_end(int dcid);
 long mnx_getdcinfo(int dcid, dc_usr_t *dc);

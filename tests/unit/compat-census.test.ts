@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmodDir } from '../../harness/kmod/build.ts';
 import { repoRoot } from '../../harness/paths.ts';
-import { causeOf, census, firstMissing, origTree, type Census } from '../../harness/compat/census.ts';
+import { buildCompat, causeOf, census, firstMissing, origTree, type Census } from '../../harness/compat/census.ts';
 
 /**
  * Issue 24: the original M3-IPC 1.6 programs compile against the compat layer. The census
@@ -66,7 +66,11 @@ describe('census parsing', () => {
 });
 
 describe('print macros of m3ipc_compat.h', () => {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-print-macros-'));
+  // made when a test runs: a filtered run (-t) skips afterAll with its tests
+  let scratch = '';
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-print-macros-'));
+  });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('fit their fields (-Wformat=2 -Werror) and print them', () => {
@@ -80,5 +84,48 @@ describe('print macros of m3ipc_compat.h', () => {
     expect(out).toContain('p_nr=5');
     expect(out).toContain('n_nodeid=1 n_name=node1');
     expect(out.trimEnd().split('\n')).toHaveLength(21);
+  }, 60_000);
+});
+
+describe('the DVK names (m3ipc_dvk.h)', () => {
+  // made when a test runs: a filtered run (-t) skips afterAll with its tests
+  let scratch = '';
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-dvk-names-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  // The DVK tree itself is not beside the clone (harness/compat/census.ts --dvk measures it);
+  // this builds a program using its names the way its programs do, -Werror, and runs it.
+  it('build and link against the compat library, and name the compat codes', async () => {
+    const { inc, lib } = await buildCompat(path.join(scratch, 'build'));
+    const bin = path.join(scratch, 'dvk-names');
+    execFileSync('gcc', ['-Wall', '-Wextra', '-Werror', '-Wno-unused-result', '-I', inc, path.join(repoRoot, 'tests', 'fixtures', 'compat', 'dvk-names.c'), '-o', bin, '-L', lib, '-lm3ipc_compat'], { env: { ...process.env, LC_ALL: 'C' } });
+    const out = execFileSync(bin, { encoding: 'utf8' });
+    // no /dev/m3ipc on the host: errors
+    expect(out).toContain('dvk_open=error fd=-1 node=-1');
+    expect(out).toContain('dvk_bind=error');
+    expect(out).toContain('dc_dcid=2 dc_nr_procs=221 dc_nr_tasks=35');
+    // USER_PRIV in the original's numbering
+    expect(out).toContain('priv_level=0');
+    // the DVK's numbers: its IPC codes lie below EDVSERRCODE, as there
+    expect(out).toContain('EDVSTIMEDOUT=EMOLTIMEDOUT EDVSNOTBIND=EMOLNOTBIND EDVSSLOTUSED<EDVSERRCODE=1');
+  }, 120_000);
+});
+
+describe("endpoint numbering of compat DCs (compat_internal.h)", () => {
+  // made when a test runs: a filtered run (-t) skips afterAll with its tests
+  let scratch = '';
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'm3-endpoints-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  // Issue 24, difference 1: every module endpoint has one original endpoint and back.
+  it("converts every generation and slot both ways, the first generation being the slot", () => {
+    const bin = path.join(scratch, 'endpoint-numbering');
+    execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-I', path.join(kmodDir, 'compat', 'lib'), path.join(repoRoot, 'tests', 'fixtures', 'compat', 'endpoint-numbering.c'), '-o', bin], { env: { ...process.env, LC_ALL: 'C' } });
+    // generations 1..0x7fff x slots -35..220
+    expect(execFileSync(bin, { encoding: 'utf8' }).trim()).toBe(`ok ${0x7fff * (35 + 221)}`);
   }, 60_000);
 });

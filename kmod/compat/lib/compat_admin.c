@@ -9,27 +9,47 @@
 
 long mnx_bind(int dcid, int p_nr)
 {
-	return m3_bind(dcid, 0, p_nr);
+	long ep = m3_bind(dcid, 0, p_nr);
+
+	if (ep < 0)
+		return ep;
+	mnx_self_bound(dcid);
+	return mnx_ep_out(mnx_dc_numbering(dcid), ep);
 }
 
 long mnx_lclbind(int dcid, int pid, int p_nr)
 {
-	return m3_bind(dcid, pid, p_nr);
+	return mnx_ep_out(mnx_dc_numbering(dcid), m3_bind(dcid, pid, p_nr));
 }
 
 long mnx_rmtbind(int dcid, char *name, int endpoint, int nodeid)
 {
-	return m3_rmtbind(dcid, endpoint, nodeid, name);
+	int orig = mnx_dc_numbering(dcid);
+
+	return mnx_ep_out(orig, m3_rmtbind(dcid, mnx_ep_in(orig, endpoint),
+					   nodeid, name));
 }
 
 long mnx_unbind(int dcid, int endpoint)
 {
-	return m3_unbind(dcid, endpoint);
+	long ret = m3_unbind(dcid, mnx_ep_in(mnx_dc_numbering(dcid), endpoint));
+
+	mnx_self_forget();	/* it may have been the caller */
+	return ret;
 }
 
+/* the endpoint of @pid (0 = the caller) in its DC's numbering */
 long mnx_getep(int pid)
 {
-	return m3_getep(pid);
+	struct m3_getep g;
+	long ret;
+
+	memset(&g, 0, sizeof(g));
+	g.pid = pid;
+	ret = m3_getep_info(&g);
+	if (ret < 0)
+		return ret;
+	return mnx_ep_out(mnx_dc_numbering(g.dcid), g.endpoint);
 }
 
 long mnx_dvs_init(int nodeid, dvs_usr_t *params)
@@ -41,6 +61,8 @@ long mnx_dvs_init(int nodeid, dvs_usr_t *params)
 		if (params->d_nr_dcs < 0 || params->d_nr_tasks < 0 ||
 		    params->d_nr_procs < 0)
 			return EMOLINVAL;
+		if (params->d_flags & MNX_DVS_USERMODE)
+			return EMOLNOSYS;	/* no user-mode kernel */
 		lim.max_dcs = params->d_nr_dcs;
 		lim.max_tasks = params->d_nr_tasks;
 		lim.max_procs = params->d_nr_procs;
@@ -76,6 +98,7 @@ long mnx_getdvsinfo(dvs_usr_t *dvs)
 		dvs->d_version = di.abi_version;
 		dvs->d_nodes = di.nodes;
 		dvs->d_nr_bound = di.nr_bound;
+		dvs->d_flags = MNX_DVS_IOCTL | MNX_DVS_INITIALIZED;
 	}
 	return di.node_id;
 }
@@ -120,7 +143,8 @@ long mnx_dc_init(dc_usr_t *dc)
 	dc->dc_flags = spec.flags;
 	dc->dc_nodes = spec.nodes;
 	dc->dc_nr_nodes = __builtin_popcountll(spec.nodes);
-	return ret;
+	/* the original returns the local node id; the dcid is in dc_dcid */
+	return mnx_getdvsinfo(NULL);
 }
 
 long mnx_dc_end(int dcid)
@@ -177,23 +201,24 @@ static int mnx_rts_flags(const struct m3_proc_info *pi)
 long mnx_getprocinfo(int dcid, int p_nr, proc_usr_t *proc)
 {
 	struct m3_proc_info pi;
-	int ret;
+	int ret, orig;
 
 	if (!proc)
 		return EMOLINVAL;
 	ret = m3_proc_info(dcid, p_nr, &pi);
 	if (ret < 0)
 		return ret;
+	orig = mnx_dc_numbering(dcid);
 	memset(proc, 0, sizeof(*proc));
 	proc->p_nr = pi.p_nr;
-	proc->p_endpoint = pi.endpoint;
+	proc->p_endpoint = (int)mnx_ep_out(orig, pi.endpoint);
 	proc->p_dcid = pi.dcid;
 	proc->p_lpid = pi.pid;
 	proc->p_nodeid = pi.node;
 	proc->p_rts_flags = mnx_rts_flags(&pi);
-	proc->p_priv = pi.priv;
-	proc->p_getfrom = pi.getfrom;
-	proc->p_sendto = pi.send_to;
+	proc->p_priv = mnx_priv_out(pi.priv);
+	proc->p_getfrom = (int)mnx_ep_out(orig, pi.getfrom);
+	proc->p_sendto = (int)mnx_ep_out(orig, pi.send_to);
 	proc->p_nr_notify = pi.notify_pending;
 	proc->p_lclsent = pi.msgs_sent;
 	proc->p_lclrcvd = pi.msgs_rcvd;
@@ -205,7 +230,8 @@ long mnx_setpriv(int dcid, int endpoint, priv_usr_t *priv)
 {
 	if (!priv)
 		return EMOLINVAL;
-	return m3_setpriv(dcid, endpoint, priv->s_level);
+	return m3_setpriv(dcid, mnx_ep_in(mnx_dc_numbering(dcid), endpoint),
+			  mnx_priv_in(priv->s_level));
 }
 
 long mnx_add_node(int dcid, int nodeid)
@@ -248,14 +274,14 @@ long mnx_node_down(int nodeid)
  * its bind here */
 long mnx_tbind(int dcid, int p_nr)
 {
-	return m3_bind(dcid, 0, p_nr);
+	return mnx_bind(dcid, p_nr);
 }
 
 long mnx_unbind_T(int dcid, int endpoint, long timeout_ms)
 {
 	if (timeout_ms < -1)
 		return EMOLINVAL;
-	return m3_unbind(dcid, endpoint);
+	return mnx_unbind(dcid, endpoint);
 }
 
 /* the level of @endpoint (or SELF) in @dcid; s_id and s_warn are 0 */
@@ -264,6 +290,7 @@ long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
 	struct m3_proc_info pi;
 	struct m3_getep self;
 	long ret;
+	int orig;
 
 	if (!priv)
 		return EMOLINVAL;
@@ -273,16 +300,17 @@ long mnx_getpriv(int dcid, int endpoint, priv_usr_t *priv)
 		ret = m3_getep_info(&self);
 		if (ret < 0)
 			return ret;
-		priv->s_level = self.priv;
+		priv->s_level = mnx_priv_out(self.priv);
 		return OK;
 	}
-	ret = m3_proc_info(dcid, _ENDPOINT_P(endpoint), &pi);
+	orig = mnx_dc_numbering(dcid);
+	ret = m3_proc_info(dcid, mnx_ep_slot(orig, endpoint), &pi);
 	if (ret < 0)
 		return ret;
 	if (pi.endpoint == M3_NONE)
 		return EMOLNOTBIND;
-	if (pi.endpoint != endpoint)
+	if (mnx_ep_out(orig, pi.endpoint) != endpoint)
 		return EMOLENDPOINT;
-	priv->s_level = pi.priv;
+	priv->s_level = mnx_priv_out(pi.priv);
 	return OK;
 }

@@ -32,19 +32,26 @@ static int mnx_timeout(long timeout_ms)
 static long mnx_ipc(unsigned long cmd, int ep, message *m, long timeout_ms,
 		    int copy_back)
 {
+	int orig = mnx_self_numbering();
 	struct m3_ipc a;
 	long ret;
 
 	memset(&a, 0, sizeof(a));
-	a.ep = ep;
+	a.ep = mnx_ep_in(orig, ep);
 	a.timeout_ms = mnx_timeout(timeout_ms);
 	if (m)
 		memcpy(&a.msg, m, sizeof(*m));
 	ret = m3_ioctl(cmd, &a);
 	if (ret > 0)
 		ret = OK;
-	if (!ret && copy_back)
+	if (!ret && copy_back) {
 		memcpy(m, &a.msg, sizeof(*m));
+		m->m_source = (int)mnx_ep_out(orig, m->m_source);
+		/* the original's notification type (m_type < 0 is the
+		 * module's own, so this is never a user's message) */
+		if (m->m_type == M3_MTYPE_NOTIFY)
+			m->m_type = NOTIFY_MESSAGE;
+	}
 	return ret;
 }
 
@@ -111,14 +118,15 @@ long mnx_notify(int dst_ep)
 long (mnx_vcopy)(int src_ep, mnx_ptr_t src_addr, int dst_ep, mnx_ptr_t dst_addr,
 	       int bytes)
 {
+	int orig = mnx_self_numbering();
 	struct m3_vcopy a;
 	long ret;
 
 	if (bytes < 0)
 		return EMOLINVAL;
 	memset(&a, 0, sizeof(a));
-	a.src_ep = src_ep;
-	a.dst_ep = dst_ep;
+	a.src_ep = mnx_ep_in(orig, src_ep);
+	a.dst_ep = mnx_ep_in(orig, dst_ep);
 	a.src_addr = src_addr.ul;
 	a.dst_addr = dst_addr.ul;
 	a.len = (unsigned int)bytes;
@@ -135,7 +143,10 @@ long mnx_wait4bind_T(long timeout_ms)
 	memset(&a, 0, sizeof(a));
 	a.timeout_ms = mnx_timeout(timeout_ms);
 	ret = m3_ioctl(M3_IOC_WAIT4BIND, &a);
-	return ret < 0 ? ret : a.endpoint;
+	if (ret < 0)
+		return ret;
+	mnx_self_forget();	/* bound by another: its DC is looked up anew */
+	return mnx_ep_out(mnx_self_numbering(), a.endpoint);
 }
 
 long mnx_wait4bind(void)
@@ -153,7 +164,8 @@ long mnx_src_notify(int src_nr, int dst_ep)
 		ret = m3_getep_info(&self);
 		if (ret < 0)
 			return ret;
-		if (src_nr != self.p_nr && src_nr != self.endpoint)
+		if (src_nr != self.p_nr &&
+		    src_nr != mnx_ep_out(mnx_self_numbering(), self.endpoint))
 			return EMOLNOSYS;	/* on another's behalf */
 	}
 	return mnx_notify(dst_ep);

@@ -22,19 +22,19 @@ static long now_ms(void)
 }
 
 /*
- * The original's first endpoint of a slot was the slot number, and its
- * programs pass slot numbers here: a value below 1 << 16 (no generation)
- * is a slot, whatever process binds it; else an endpoint of one binding.
+ * The original's first endpoint of a slot is the slot number, and its
+ * programs pass slot numbers here meaning the slot, whoever binds it: a
+ * first-generation endpoint waits for any binding of its slot; a later one
+ * for that binding. In an ordinary DC (the module's numbering) a value
+ * below 1 << 16 (no generation) is a slot.
  */
 static long mnx_wait4ep(int endpoint, long timeout_ms, int want_bound)
 {
 	const struct timespec tick = { 0, WAIT_POLL_MS * 1000000L };
-	int is_slot = endpoint > -0x10000 && endpoint < 0x10000;
-	int p_nr = is_slot ? endpoint : _ENDPOINT_P(endpoint);
 	struct m3_proc_info pi;
 	struct m3_getep self;
 	long start, ret;
-	int bound;
+	int bound, orig, is_slot, p_nr;
 
 	if (timeout_ms < -1)
 		return EMOLINVAL;
@@ -44,15 +44,19 @@ static long mnx_wait4ep(int endpoint, long timeout_ms, int want_bound)
 	ret = m3_getep_info(&self);	/* the caller's DC */
 	if (ret < 0)
 		return ret;
+	orig = mnx_dc_numbering(self.dcid);
+	is_slot = orig ? _ENDPOINT_G(endpoint) == 0 :
+		endpoint > -0x10000 && endpoint < 0x10000;
+	p_nr = is_slot && !orig ? endpoint : mnx_ep_slot(orig, endpoint);
 	start = now_ms();
 	for (;;) {
 		ret = m3_proc_info(self.dcid, p_nr, &pi);
 		if (ret < 0)
 			return ret;
 		bound = pi.endpoint != M3_NONE &&
-			(is_slot || pi.endpoint == endpoint);
+			(is_slot || mnx_ep_out(orig, pi.endpoint) == endpoint);
 		if (want_bound && bound)
-			return pi.endpoint;
+			return mnx_ep_out(orig, pi.endpoint);
 		if (!want_bound && !bound)
 			return OK;
 		if (timeout_ms == TIMEOUT_NOWAIT)

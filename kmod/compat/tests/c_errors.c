@@ -39,7 +39,7 @@ int main(void)
 	plan(15);
 	dcid = make_dc("cerr", 0, 8, 0);
 	parent = mnx_bind(dcid, 0);
-	ok(parent > 0, "the parent binds itself");
+	ok(parent == 0, "the parent binds itself (slot 0: endpoint 0)");
 	memset(&m, 0, sizeof(m));
 
 	ep = spawn_bound(dcid, 1, die_soon, &pid);
@@ -73,7 +73,7 @@ int main(void)
 	mnx_send_T(ep, &m, 1000);
 	reap(pid2);
 
-	is(mnx_send_T((1 << 16) | (500 + 256), &m, 1000), EMOLBADPROC,
+	is(mnx_send_T(_ENDPOINT(1, 500), &m, 1000), EMOLBADPROC,
 	   "an endpoint beyond the DC's slots: EMOLBADPROC");
 	is(mnx_bind(4242, 0), EMOLBADDCID, "bind to no such DC: EMOLBADDCID");
 

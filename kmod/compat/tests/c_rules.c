@@ -47,12 +47,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dcid = atoi(argv[1]);
-	plan(5);
+	plan(6);
 	ok(mnx_getdcinfo(dcid, &dc) == OK, "DC %d exists", dcid);
 	compat = !!(dc.dc_flags & 0x4);
 	printf("# DC %d (%s) is %s\n", dcid, dc.dc_name, compat ? "in compat mode" : "ordinary");
 	parent = mnx_bind(dcid, 0);
-	ok(parent > 0 && mnx_getprocinfo(dcid, 0, &p) == OK &&
+	/* the original's numbering (first endpoint = slot) in a compat DC
+	 * only; an ordinary DC keeps the module's (generation << 16) */
+	ok(compat ? parent == 0 : parent >= 0x10000,
+	   "slot 0's endpoint is %ld: %s", parent,
+	   compat ? "the slot number, as in 1.6" : "the module's numbering");
+	ok(parent >= 0 && mnx_getprocinfo(dcid, 0, &p) == OK &&
 	   p.p_priv == (compat ? KERNEL_PRIV : USER_PRIV),
 	   "a process bound there starts at %s", compat ? "KERNEL_PRIV" : "USER_PRIV");
 	ep = spawn_bound(dcid, 1, user_calls, &pid);

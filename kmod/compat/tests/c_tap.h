@@ -65,7 +65,7 @@ static __attribute__((unused)) double now(void)
 static __attribute__((unused)) int make_dc(const char *prog, int tasks, int procs, int sysprocs)
 {
 	dc_usr_t dc;
-	long dcid;
+	long rc;
 
 	memset(&dc, 0, sizeof(dc));
 	snprintf(dc.dc_name, sizeof(dc.dc_name), "%.8s%d", prog,
@@ -75,12 +75,12 @@ static __attribute__((unused)) int make_dc(const char *prog, int tasks, int proc
 	dc.dc_nr_procs = procs;
 	dc.dc_nr_sysprocs = sysprocs;
 	dc.dc_warn2proc = NONE;
-	dcid = mnx_dc_init(&dc);
-	if (dcid < 0) {
-		printf("Bail out! mnx_dc_init: %s (%ld)\n", mnx_errname(dcid), dcid);
+	rc = mnx_dc_init(&dc);	/* the node id, as in 1.6 */
+	if (rc < 0) {
+		printf("Bail out! mnx_dc_init: %s (%ld)\n", mnx_errname(rc), rc);
 		exit(1);
 	}
-	return (int)dcid;
+	return dc.dc_dcid;
 }
 
 /*
