@@ -39,6 +39,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          // Some build C with the host's gcc (compat census, reproducers): seconds on a quiet host, more beside a lab.
+          testTimeout: 60_000,
           setupFiles: ['allure-vitest/setup'],
           sequence: { groupOrder: 0 },
         },
