@@ -149,6 +149,7 @@ struct task_struct *m3_spin_peer(struct m3_proc *c)
 	return p->task;
 }
 
+#ifdef CONFIG_SMP
 /* can @peer answer while we spin on this CPU? */
 static bool m3_peer_can_run(struct task_struct *peer)
 {
@@ -167,6 +168,13 @@ static bool m3_peer_can_run(struct task_struct *peer)
 	return state == TASK_WAKING ||
 	       (state == TASK_RUNNING && READ_ONCE(peer->on_rq));
 }
+#else
+/* one CPU: whoever answers needs the CPU the spinner holds */
+static bool m3_peer_can_run(struct task_struct *peer)
+{
+	return false;
+}
+#endif
 
 void m3_spin_wait(bool *done, struct task_struct *peer)
 {
