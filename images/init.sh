@@ -35,6 +35,7 @@ for word in $(cat /proc/cmdline); do
 	m3lab.mgmtmac=*) MGMTMAC="${word#*=}" ;;
 	m3lab.lanmac=*) LANMAC="${word#*=}" ;;
 	m3lab.template=*) TEMPLATE="${word#*=}" ;;
+	m3lab.zygote=*) ZYGOTE="${word#*=}" ;;
 	esac
 done
 
@@ -81,15 +82,18 @@ perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p 1 >/dev/n
 if [ "$TEMPLATE" = 1 ]; then
 	stty -F /dev/ttyS1 clocal -echo -icrnl 2>/dev/null
 	# The agent's zygote (images/zygote.cjs): a node runtime already up in
-	# every restored node. Saved only once it listens (bounded: 20 s).
+	# every restored node. Saved only once it listens (bounded: 20 s). The
+	# harness asks for it (m3lab.zygote=1) except on debug kernels.
 	mkdir -p /run/m3lab
-	node /usr/lib/m3lab/zygote.cjs </dev/null >/dev/console 2>&1 &
-	i=0
-	while [ ! -e /run/m3lab/zygote.ready ] && [ $i -lt 200 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	[ -e /run/m3lab/zygote.ready ] || say "the agent's zygote did not start; restored nodes start the agent the usual way"
+	if [ "$ZYGOTE" = 1 ]; then
+		node /usr/lib/m3lab/zygote.cjs </dev/null >/dev/console 2>&1 &
+		i=0
+		while [ ! -e /run/m3lab/zygote.ready ] && [ $i -lt 200 ]; do
+			usleep 100000
+			i=$((i + 1))
+		done
+		[ -e /run/m3lab/zygote.ready ] || say "the agent's zygote did not start; restored nodes start the agent the usual way"
+	fi
 	m3lab-ident --zero-free || say "m3lab-ident --zero-free failed"
 	echo "M3LAB-SNAPSHOT-POINT ${NAME:-m3lab}" > /dev/console
 	read -r W_NAME W_LAN W_MGMTMAC W_LANMAC W_SEED W_EPOCH W_TOKEN < /dev/ttyS1
