@@ -128,16 +128,14 @@ interface HandedLink {
   write: (line: string) => void;
 }
 
-function firstLink(): HandedLink {
-  const handed = (globalThis as { m3labLink?: HandedLink }).m3labLink;
-  return handed ?? { input: process.stdin, write: (l) => process.stdout.write(l) };
-}
+const handed = (): HandedLink | undefined => (globalThis as { m3labLink?: HandedLink }).m3labLink;
 
 /** Serves the first link on stdio (or the zygote's connection) and, with a session, later links on the socket. */
 export async function runSession(o: SessionOptions): Promise<void> {
   opts = o;
   process.on('SIGTERM', () => endAgent(0));
-  const first = firstLink();
+  const zygote = handed();
+  const first = zygote ?? { input: process.stdin, write: (l: string) => process.stdout.write(l) };
   if (!o.session) {
     attach(first.write, first.input, () => {});
     return;
@@ -145,7 +143,7 @@ export async function runSession(o: SessionOptions): Promise<void> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.session)) throw new Error(`bad session id ${o.session}`);
   const sock = socketPath(o.session);
   // A zygote's agent is the node's first (a fresh restore): no agent to bridge to.
-  if (!(globalThis as { m3labLink?: HandedLink }).m3labLink && (await bridge(sock))) return;
+  if (!zygote && (await bridge(sock))) return;
   // A dead agent's socket file (the guest's agent was killed): take its place.
   try {
     unlinkSync(sock);

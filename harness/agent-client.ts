@@ -7,7 +7,7 @@ import { processTimeScale, scaled } from './verdict/time-scale.ts';
 
 /** Where the agent lives on a node: /tmp exists on our image and on any board. */
 export const AGENT_REMOTE_PATH = '/tmp/m3lab/agent.cjs';
-/** Where a restored node's zygote listens on its own loopback (images/zygote.cjs). */
+/** Where a restored node's zygote listens on its own loopback (images/zygote.cjs's PORT). */
 export const ZYGOTE_PORT = 7391;
 
 interface Pending {
@@ -60,7 +60,7 @@ export class AgentClient {
     const dir = AGENT_REMOTE_PATH.slice(0, AGENT_REMOTE_PATH.lastIndexOf('/'));
     const copy = await this.ssh.exec(`mkdir -p ${dir} && cat > ${AGENT_REMOTE_PATH}.new && mv ${AGENT_REMOTE_PATH}.new ${AGENT_REMOTE_PATH}`, {
       stdin: bundle,
-      timeoutMs: 30000,
+      timeoutMs: scaled(30000, processTimeScale()),
     });
     if (copy.code !== 0) throw new InfraError(`${this.node}: copying the agent failed: ${copy.stderr}`);
     return this.ssh.channel(`exec node ${AGENT_REMOTE_PATH}${args.length ? ` ${args.join(' ')}` : ''}`);

@@ -18,6 +18,7 @@
 const fs = require('node:fs');
 const net = require('node:net');
 
+// harness/agent-client.ts's ZYGOTE_PORT
 const PORT = 7391;
 const TOKEN_FILE = '/run/m3lab/zygote.token';
 const AGENT_FILE = '/tmp/m3lab/agent.cjs';

@@ -3,6 +3,8 @@ import { describe, expect } from 'vitest';
 import type { AnyLabNode } from '../harness/lab/lab.ts';
 import { macs } from '../harness/qemu/qemu-target.ts';
 import { hasSnapshot } from '../harness/qemu/snapshot.ts';
+import { ZYGOTE_PORT } from '../harness/agent-client.ts';
+import { scaled } from '../harness/verdict/time-scale.ts';
 import { labSuite } from './support/lab-suite.ts';
 
 /**
@@ -89,7 +91,7 @@ describe('snapshot: nodes restored from one saved state are individuals', () => 
     const { lab } = suite.handle();
     for (const n of lab.vms) expect({ node: n.name, zygote: n.hello?.zygote }).toEqual({ node: n.name, zygote: true });
     // The zygote took its one connection: nothing listens there any more.
-    const used = await lab.vms[0]!.sh('nc -z -w 2 127.0.0.1 7391 && echo open || echo closed');
+    const used = await lab.vms[0]!.sh(`nc -z -w 2 127.0.0.1 ${ZYGOTE_PORT} && echo open || echo closed`);
     expect(used.stdout.trim()).toBe('closed');
   });
 
@@ -99,7 +101,8 @@ describe('snapshot: nodes restored from one saved state are individuals', () => 
       'rm -f /run/m3lab/zygote.ready',
       `(umask 077 && echo ${token} > /run/m3lab/zygote.token)`,
       '(node /usr/lib/m3lab/zygote.cjs </dev/null >/dev/null 2>&1 &)',
-      'i=0; while [ ! -e /run/m3lab/zygote.ready ] && [ $i -lt 300 ]; do usleep 100000; i=$((i+1)); done',
+      // up to 30 s (scaled) for node to start, in steps of 0.1 s
+      `i=0; while [ ! -e /run/m3lab/zygote.ready ] && [ $i -lt ${Math.ceil(scaled(30_000, suite.handle().lab.timeScale) / 100)} ]; do usleep 100000; i=$((i+1)); done`,
       'cat /run/m3lab/zygote.ready',
     ].join('; '));
     expect(r.code, r.stderr).toBe(0);
@@ -107,10 +110,10 @@ describe('snapshot: nodes restored from one saved state are individuals', () => 
   };
   /** What a connection to @n's zygote gets back for @token and @code, until it closes. */
   const askZygote = async (n: AnyLabNode, token: string, code: string) => {
-    const ch = await n.ssh!.forward('127.0.0.1', 7391);
+    const ch = await n.ssh!.forward('127.0.0.1', ZYGOTE_PORT);
     return new Promise<string>((resolve) => {
       let out = '';
-      const timer = setTimeout(() => ch.close(), 20_000);
+      const timer = setTimeout(() => ch.close(), scaled(20_000, suite.handle().lab.timeScale));
       ch.on('data', (d: Buffer) => (out += d.toString('utf8')));
       // The far end closing its socket is an EOF here; our side then closes too.
       ch.on('end', () => ch.end());
@@ -130,7 +133,7 @@ describe('snapshot: nodes restored from one saved state are individuals', () => 
     const bad = await startZygote(n, 'a'.repeat(32));
     try {
       expect(await askZygote(n, 'b'.repeat(32), code)).toBe('');
-      const after = await n.sh('nc -z -w 2 127.0.0.1 7391 && echo open || echo closed');
+      const after = await n.sh(`nc -z -w 2 127.0.0.1 ${ZYGOTE_PORT} && echo open || echo closed`);
       expect(after.stdout.trim()).toBe('closed');
     } finally {
       await n.sh(`kill ${bad} 2>/dev/null; true`);

@@ -342,7 +342,7 @@ export class Lab {
         log(`lab: ${nodes.length} node(s) starting from snapshots`);
         const restoreOpts = (n: QemuLabNode) => {
           const bootMs = bootTimeoutMs(accel.accel, n.record.spec.cpus, nodes.length, n.record.kernel.variant);
-          return { imageHash: image.hash, deadline: started + bootMs, bootMs, guard: n.record.kernel.variant === 'debug', zygote: n.record.kernel.variant !== 'debug', log, changed: () => writeState(state) };
+          return { imageHash: image.hash, deadline: started + bootMs, bootMs, guard: n.record.kernel.variant === 'debug', log, changed: () => writeState(state) };
         };
         await Promise.all(nodes.map((n, i) => startFromSnapshot(nodes, i, restoreOpts(n))));
         writeState(state);
@@ -468,7 +468,7 @@ export class Lab {
       // A node that started from a snapshot starts from it again: a fresh kernel, as a boot gives.
       const one: QemuLabNode[] = [new LabNode(record, new QemuTarget({ ...old.target.spec, incoming: false }))];
       this.nodes[at] = one[0]!;
-      await startFromSnapshot(one, 0, { imageHash: this.state.image.hash, deadline, bootMs: deadline - started, guard: record.kernel?.variant === 'debug', zygote: record.kernel?.variant !== 'debug', log: () => {}, changed: () => writeState(this.state) });
+      await startFromSnapshot(one, 0, { imageHash: this.state.image.hash, deadline, bootMs: deadline - started, guard: record.kernel?.variant === 'debug', log: () => {}, changed: () => writeState(this.state) });
       node = one[0]!;
       this.nodes[at] = node;
     } else {

@@ -57,13 +57,6 @@ export interface SnapshotStart {
   bootMs: number;
   /** Power-cycle a template boot that stalls (debug kernels under TCG; guarded-boot.ts). */
   guard: boolean;
-  /**
-   * The template runs the agent's zygote (images/zygote.cjs). Not for debug
-   * kernels: restored debug guests with it lost their management network in
-   * 4 of 9 restores (the host's SYNs to port 22 unanswered; 0 of 9 without
-   * it, 2026-12-06), for a reason not yet found.
-   */
-  zygote: boolean;
   log: (line: string) => void;
   /** Called whenever the node's PID or port changed (the lab writes its state). */
   changed: () => void;
@@ -112,9 +105,17 @@ export async function startFromSnapshot<R extends VmRecord>(nodes: LabNode<QemuT
   }
 }
 
+/**
+ * Whether a node's template runs the agent's zygote (images/zygote.cjs). Not
+ * for debug kernels: restored debug guests with it lost their management
+ * network in 4 of 9 restores (the host's SYNs to port 22 unanswered; 0 of 9
+ * without it, 2026-12-06), for a reason not yet found.
+ */
+const withZygote = (n: LabNode<QemuTarget, VmRecord>) => n.record.kernel.variant !== 'debug';
+
 async function makeTemplate<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], i: number, spec: QemuNodeSpec, key: string, inputs: Record<string, unknown>, o: SnapshotStart): Promise<void> {
   const started = Date.now();
-  const tspec = { ...spec, append: [spec.append, 'm3lab.template=1', o.zygote ? 'm3lab.zygote=1' : ''].filter(Boolean).join(' ') };
+  const tspec = { ...spec, append: [spec.append, 'm3lab.template=1', withZygote(nodes[i]!) ? 'm3lab.zygote=1' : ''].filter(Boolean).join(' ') };
   nodes[i] = new LabNode(nodes[i]!.record, new QemuTarget(tspec));
   o.log(`lab: ${tspec.name}: no snapshot of its shape yet (${key}); booting it as the template`);
   await bootGuarded(nodes, i, { bootMs: o.bootMs, firstDeadline: o.deadline, guard: o.guard, marker: `${SNAPSHOT_MARKER} ${tspec.name}`, log: o.log, changed: o.changed });
@@ -156,7 +157,7 @@ async function restoreInto<R extends VmRecord>(nodes: LabNode<QemuTarget, R>[], 
   const m = macs(spec.index);
   const agentToken = randomBytes(16).toString('hex');
   await sendIdentity(t, { name: spec.name, lan: `${spec.lanAddress}/${spec.lanPrefix}`, mgmtMac: m.mgmt, lanMac: m.lan, agentToken }, deadline);
-  if (o.zygote) nodes[i]!.zygoteToken = agentToken;
+  if (withZygote(nodes[i]!)) nodes[i]!.zygoteToken = agentToken;
   await t.waitBooted(deadline);
   info.identity = Math.round((Date.now() - handed) / 10) / 100;
   record.restore = info;

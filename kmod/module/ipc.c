@@ -231,6 +231,23 @@ int m3_deadlock(struct m3_dc *dc, struct m3_proc *c,
 	return 0;
 }
 
+/*
+ * What every blocking call checks first: its flags and padding, its
+ * timeout; then the caller's slot with dc->lock held.
+ */
+static struct m3_proc *m3_ipc_begin(const struct m3_ipc *a, long *timeout,
+				    struct m3_dc **dcp)
+{
+	int ret;
+
+	if (a->flags || a->pad)
+		return ERR_PTR(-EINVAL);
+	ret = m3_timeout(a->timeout_ms, timeout);
+	if (ret)
+		return ERR_PTR(ret);
+	return m3_current_proc(dcp);
+}
+
 static int m3_do_send(struct m3_ipc *a, bool request)
 {
 	struct m3_proc *c, *dst;
@@ -239,12 +256,7 @@ static int m3_do_send(struct m3_ipc *a, bool request)
 	long timeout;
 	int ret;
 
-	if (a->flags || a->pad)
-		return -EINVAL;
-	ret = m3_timeout(a->timeout_ms, &timeout);
-	if (ret)
-		return ret;
-	c = m3_current_proc(&dc);
+	c = m3_ipc_begin(a, &timeout, &dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 
@@ -402,12 +414,7 @@ int m3_ipc_receive(struct m3_ipc *a, bool rqst_only)
 	long timeout;
 	int ret;
 
-	if (a->flags || a->pad)
-		return -EINVAL;
-	ret = m3_timeout(a->timeout_ms, &timeout);
-	if (ret)
-		return ret;
-	c = m3_current_proc(&dc);
+	c = m3_ipc_begin(a, &timeout, &dc);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 	ret = m3_receive_locked(dc, c, a, rqst_only, timeout);
@@ -507,23 +514,23 @@ int m3_ipc_reply_rcv(struct m3_reply_rcv *a)
 	if (ret)
 		return ret;
 	c = m3_current_proc(&dc);
-	if (IS_ERR(c)) {
-		if (a->reply_ep != M3_NONE && !(a->flags & M3_RR_REPLIED))
-			a->reply_result = PTR_ERR(c);
-		else if (a->reply_ep == M3_NONE)
-			a->reply_result = 0;
-		return PTR_ERR(c);
-	}
 	if (a->reply_ep == M3_NONE) {
 		a->reply_result = 0;
 	} else if (!(a->flags & M3_RR_REPLIED)) {
-		a->reply_result = m3_reply_locked(dc, c, a->reply_ep,
+		/* an unbound caller's reply fails as reply alone would */
+		a->reply_result = IS_ERR(c) ? PTR_ERR(c) :
+				  m3_reply_locked(dc, c, a->reply_ep,
 						  &a->reply_msg);
 		replied = true;
 	}
-	ret = m3_receive_locked(dc, c, &r, a->flags & M3_RR_RCVRQST, timeout);
-	m3_current_put(dc);
-	a->msg = r.msg;
+	if (IS_ERR(c)) {
+		ret = PTR_ERR(c);
+	} else {
+		ret = m3_receive_locked(dc, c, &r, a->flags & M3_RR_RCVRQST,
+					timeout);
+		m3_current_put(dc);
+		a->msg = r.msg;
+	}
 	/*
 	 * A restart repeats the ioctl with the struct copied back (always
 	 * out): marked, it only receives, as receive alone would restart.

@@ -85,12 +85,17 @@ static u32 m3_cost_of(int cpu)
 	return c ? c : M3_WAKE_COST_INIT_NS;
 }
 
-/* the spin budget of this CPU: its measured cost, capped by spin_us */
-static u64 m3_spin_budget_ns(void)
+/* never on a single online CPU, and not with spin_us 0 */
+static bool m3_spin_enabled(void)
 {
-	u64 cap = (u64)READ_ONCE(spin_us) * NSEC_PER_USEC;
+	return READ_ONCE(spin_us) && num_online_cpus() > 1;
+}
 
-	return min_t(u64, cap, m3_cost_of(raw_smp_processor_id()));
+/* the spin budget of @cpu: its measured cost, capped by spin_us */
+static u64 m3_budget_of(int cpu)
+{
+	return min_t(u64, (u64)READ_ONCE(spin_us) * NSEC_PER_USEC,
+		     m3_cost_of(cpu));
 }
 
 /*
@@ -99,13 +104,13 @@ static u64 m3_spin_budget_ns(void)
  */
 static int m3_budget_get(char *buf, const struct kernel_param *kp)
 {
-	u64 cap = (u64)READ_ONCE(spin_us) * NSEC_PER_USEC, best = 0;
+	u64 best = 0;
 	int cpu;
 
-	if (num_online_cpus() < 2)
+	if (!m3_spin_enabled())
 		return sysfs_emit(buf, "0\n");
 	for_each_online_cpu(cpu)
-		best = max_t(u64, best, min_t(u64, cap, m3_cost_of(cpu)));
+		best = max_t(u64, best, m3_budget_of(cpu));
 	return sysfs_emit(buf, "%llu\n", best);
 }
 
@@ -133,12 +138,15 @@ void m3_spin_account(u64 woke_ns)
 /*
  * dc->lock held: the task that will end @c's wait, referenced, or NULL
  * when none is known or it is remote (its answer comes through a proxy,
- * far later than any spin).
+ * far later than any spin), or when nothing spins (no reference taken on
+ * a path that would only drop it).
  */
 struct task_struct *m3_spin_peer(struct m3_proc *c)
 {
 	struct m3_proc *p = NULL;
 
+	if (!m3_spin_enabled())
+		return NULL;
 	if (c->state & (M3_PST_SENDING | M3_PST_REPLY_WAIT))
 		p = c->blocked_on;
 	else if (c->state & M3_PST_RECEIVING)
@@ -181,13 +189,13 @@ void m3_spin_wait(bool *done, struct task_struct *peer)
 	unsigned int n;
 	u64 until;
 
-	if (!READ_ONCE(spin_us) || num_online_cpus() < 2)
+	if (!m3_spin_enabled())
 		return;
 	if (!peer) {
 		m3_spin_count(M3_SPIN_NOPEER);
 		return;
 	}
-	until = local_clock() + m3_spin_budget_ns();
+	until = local_clock() + m3_budget_of(raw_smp_processor_id());
 	/*
 	 * pairs with smp_store_release() in m3_wake(). The clock is read
 	 * every 16 turns: each read would delay seeing @done.
