@@ -4,7 +4,7 @@ import { InfraError } from '../harness/errors.ts';
 import { killProcess } from '../harness/faults/faults.ts';
 import { Nemesis, type Fault } from '../harness/faults/nemesis.ts';
 import type { LabNode } from '../harness/lab/node.ts';
-import type { RtServer } from '../harness/m3/cluster.ts';
+import type { DataPath, RtServer } from '../harness/m3/cluster.ts';
 import { num, parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { clusterSuite, type ClusterSuite } from './support/cluster-suite.ts';
@@ -141,6 +141,30 @@ async function expectLinkBack(from: LabNode, to: LabNode, serverSlot: number, cl
     await stopServer(s2);
   }
 }
+
+/**
+ * Both proxy pairs between A and B restarted on data path PATH (issue 22), all links up again. Tests of what a
+ * stopped proxy does to the traffic it carries need the user path: on the kernel path the module carries it.
+ */
+async function onPath(a: LabNode, b: LabNode, path: DataPath): Promise<void> {
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    if ((await c().proxyTable(from)).find((r) => Number(r.node_id) === c().nodeId(to))?.data_path === path) continue;
+    await c().stopProxy(from, to);
+    await c().startProxy(from, to, { dataPath: path });
+  }
+  await c().waitAllUp(20_000);
+  // Up comes with the first HELLO; the links are handed over around it (both within a heartbeat or two).
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    let row: Record<string, string> | undefined;
+    for (let i = 0; i < 50; i++) {
+      row = (await c().proxyTable(from)).find((r) => Number(r.node_id) === c().nodeId(to));
+      if (row?.data_path === path) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row?.data_path, `${from.name}'s link to ${to.name}`).toBe(path);
+  }
+}
+const onUserPath = (a: LabNode, b: LabNode) => onPath(a, b, 'user');
 
 /** An endpoint of node N's slot SLOT, generation 1 (uapi M3_ENDPOINT; M3_SLOT_BIAS 256). */
 const endpoint = (gen: number, slot: number) => gen * 65536 + slot + 256;
@@ -306,8 +330,9 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
-  suite.it('a proxy pair stopped (SIGSTOP), not dead, is declared down by the kernel itself: a waiting caller gets -EHOSTDOWN within node_timeout_ms; SIGCONT brings the link back', async () => {
+  suite.it('a proxy pair stopped (SIGSTOP), not dead, is declared down by the kernel itself: a waiting caller gets -EHOSTDOWN within node_timeout_ms; SIGCONT brings the link back (user data path)', async () => {
     const [n1, , n3] = nodes();
+    await onUserPath(n1, n3);
     const s = await startServer(n3, 22);
     const pids = await proxyPids(n1, n3);
     try {
@@ -325,10 +350,38 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       await stopServer(s);
     }
     await expectLinkBack(n1, n3, 23, 0);
+    await onPath(n1, n3, c().opts.dataPath);
   });
 
-  suite.it('a remote vcopy takes a bound: with the link stopped it ends with -ETIMEDOUT at its timeout', async () => {
+  // Issue 22: on the kernel path the proxies are the control plane only. Stopped, they stop the heartbeats they
+  // time: the peer's module hears nothing from the link for --timeout-ms, closes it and resets its own, and the
+  // caller's node learns from that (its RX link ends): -EHOSTDOWN, well within node_timeout_ms.
+  suite.it('a proxy pair stopped (SIGSTOP) on the kernel data path: the peer hears no heartbeat, closes the link and resets; the waiting caller gets -EHOSTDOWN; SIGCONT brings the link back', async () => {
     const [n1, , n3] = nodes();
+    expect(c().opts.dataPath, 'this test is about the kernel data path').toBe('kernel');
+    expect((await c().proxyTable(n1)).find((r) => Number(r.node_id) === c().nodeId(n3))?.data_path).toBe('kernel');
+    const s = await startServer(n3, 31);
+    const pids = await proxyPids(n1, n3);
+    try {
+      const timeoutMs = Number((await n1.sh('cat /sys/module/m3ipc/parameters/node_timeout_ms')).stdout.trim());
+      await cs.nemesis.inject(stoppedByClient(n1, n3, pids, '1 s into its sendrec'));
+      await client(n1, 57, s, 'hang', 'EHOSTDOWN', `${timeoutMs + 1500}`, `kill -STOP ${pids}`);
+      const far = (await n3.sh('dmesg | grep "m3ipc: node" | tail -8')).stdout;
+      const near = (await n1.sh('dmesg | grep "m3ipc: node" | tail -8')).stdout;
+      await allure.attachment('dmesg of both nodes', `${n1.name}:\n${near}\n${n3.name}:\n${far}`, { contentType: 'text/plain' });
+      expect(far).toMatch(new RegExp(`node ${c().nodeId(n1)}: RX link closed: peer silent for the timeout`));
+      expect(near).toMatch(new RegExp(`node ${c().nodeId(n3)} down \\(connection closed by peer`));
+      expect(await cs.nemesis.healAll()).toEqual([]);
+    } finally {
+      await cs.nemesis.healAll();
+      await stopServer(s);
+    }
+    await expectLinkBack(n1, n3, 32, 0);
+  });
+
+  suite.it('a remote vcopy takes a bound: with the link stopped it ends with -ETIMEDOUT at its timeout (user data path: the proxies carry the link, so stopping them stops it)', async () => {
+    const [n1, , n3] = nodes();
+    await onUserPath(n1, n3);
     const s = await startServer(n3, 24);
     const pids = await proxyPids(n1, n3);
     try {
@@ -341,6 +394,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       await stopServer(s);
     }
     await expectLinkBack(n1, n3, 25, 2);
+    await onPath(n1, n3, c().opts.dataPath);
   });
 
   // Issue 20, point 4: a remote vcopy never reports success with a chunk missing.
@@ -548,7 +602,16 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
       await allure.attachment('receiver log since the replays', fresh, { contentType: 'text/plain' });
       expect(rejected - before).toBe(2);
-      expect(fresh).toMatch(/REFUSED a frame: replayed or out-of-order frame: link sequence 0, expected 1/);
+      // The replay in its own connection comes after the link's first HELLO: on the kernel path the module reads it.
+      const replayed = /replayed or out-of-order frame: link sequence 0, expected 1/;
+      if (c().opts.dataPath === 'kernel') {
+        const dmesg = (await n2.sh('dmesg | grep "m3ipc: node" | tail -20')).stdout;
+        await allure.attachment('node2 dmesg since the replays', dmesg, { contentType: 'text/plain' });
+        expect(dmesg).toMatch(new RegExp(`node ${c().nodeId(n3)}: RX link closed: ${replayed.source}`));
+      } else {
+        expect(fresh).toMatch(new RegExp(`REFUSED a frame: ${replayed.source}`));
+      }
+      // A new connection is the proxy's until its first HELLO, on both paths.
       expect(fresh).toMatch(/REFUSED a new connection: authentication failed: bad MAC/);
     } finally {
       await c().startProxy(n3, n2);

@@ -27,6 +27,11 @@ export interface ClusterOptions {
    * Refused unless `lab` (the lab file's spec) asks for it by name: `insecure: true` (issue 20).
    */
   insecure: boolean;
+  /**
+   * Who carries the frames once a link is up (issue 22): `kernel`, the module (m3proxy hands
+   * it the socket and keys), or `user`, the proxies themselves. M3LAB_DATA_PATH sets the default.
+   */
+  dataPath: DataPath;
   /** The lab the cluster runs in: its name and whether its lab file allows --insecure proxies. */
   lab?: { name: string; insecure: boolean };
 }
@@ -41,7 +46,16 @@ export function checkInsecure(o: Pick<ClusterOptions, 'insecure' | 'lab'>): void
   throw new ConfigError('insecure', `m3proxy --insecure (unauthenticated links) refused: ${which} does not ask for it; its lab file must say "insecure: true"`);
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 900, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', nodeKeyPath: '/etc/m3ipc-node.key', clusterPubPath: '/etc/m3ipc-cluster.pub', insecure: false };
+export type DataPath = 'kernel' | 'user';
+
+/** The data path of M3LAB_DATA_PATH (`kernel` when unset); anything else is a configuration error naming it. */
+export function dataPathFromEnv(env: NodeJS.ProcessEnv = process.env): DataPath {
+  const v = env.M3LAB_DATA_PATH ?? 'kernel';
+  if (v !== 'kernel' && v !== 'user') throw new ConfigError('M3LAB_DATA_PATH', `M3LAB_DATA_PATH must be kernel or user, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+export const DEFAULT_CLUSTER: ClusterOptions = { dc: 'lab', dcid: 0, procs: 64, basePort: 900, heartbeatMs: 200, timeoutMs: 1000, maxPayload: 65536, keyPath: '/etc/m3ipc-cluster.key', nodeKeyPath: '/etc/m3ipc-node.key', clusterPubPath: '/etc/m3ipc-cluster.pub', insecure: false, dataPath: 'kernel' };
 
 /** The M3-IPC privilege levels, as m3ctl names them. */
 export type M3Level = 'hardware' | 'kernel' | 'task' | 'server' | 'user';
@@ -123,7 +137,7 @@ export class M3Cluster {
   }
 
   static async setup(nodes: LabNode[], opts: Partial<ClusterOptions> = {}, log?: (l: string) => void): Promise<M3Cluster> {
-    const o = { ...DEFAULT_CLUSTER, ...opts };
+    const o = { ...DEFAULT_CLUSTER, dataPath: dataPathFromEnv(), ...opts };
     checkInsecure(o);
     const remote = await installKmod(nodes, clusterIds(nodes), log);
     const c = new M3Cluster(nodes, remote, o);
@@ -202,10 +216,10 @@ export class M3Cluster {
   }
 
   /** `over`: options for this proxy pair only (e.g. another --max-payload on one end). */
-  async startProxy(from: LabNode, to: LabNode, over: Partial<Pick<ClusterOptions, 'maxPayload'>> = {}): Promise<ProxyHandle> {
+  async startProxy(from: LabNode, to: LabNode, over: Partial<Pick<ClusterOptions, 'maxPayload' | 'dataPath'>> = {}): Promise<ProxyHandle> {
     const o = { ...this.opts, ...over };
     checkInsecure(o);
-    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`, ...(o.insecure ? ['--insecure'] : ['--key', o.keyPath, '--node-key', o.nodeKeyPath, '--cluster', o.clusterPubPath])];
+    const args = ['--node', `${this.nodeId(from)}`, '--peer', `${this.nodeId(to)}`, '--peer-addr', to.record.lanAddress, '--base-port', `${o.basePort}`, '--heartbeat-ms', `${o.heartbeatMs}`, '--timeout-ms', `${o.timeoutMs}`, '--max-payload', `${o.maxPayload}`, '--data-path', o.dataPath, ...(o.insecure ? ['--insecure'] : ['--key', o.keyPath, '--node-key', o.nodeKeyPath, '--cluster', o.clusterPubPath])];
     const cmd = this.remote.get(from.name)!.proxy.m3proxy;
     if (!cmd) throw new InfraError(`${from.name}: no m3proxy in the kmod build`);
     const { id, pid } = await from.rpc.call('spawn', { cmd, args });

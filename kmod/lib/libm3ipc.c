@@ -355,6 +355,22 @@ int m3_put2lcl(const void *buf, unsigned int len)
 	return m3_ioctl(M3_IOC_PUT2LCL, &a);
 }
 
+int m3_link_set(const struct m3_link_set *ls)
+{
+	return m3_ioctl(M3_IOC_LINK_SET, (void *)ls);
+}
+
+int m3_link_hello(int node, uint64_t seq, unsigned int count)
+{
+	struct m3_link_hello a;
+
+	memset(&a, 0, sizeof(a));
+	a.node_id = node;
+	a.seq = seq;
+	a.count = count;
+	return m3_ioctl(M3_IOC_LINK_HELLO, &a);
+}
+
 int m3_wait4bind(int timeout_ms, struct m3_wait4bind *out)
 {
 	struct m3_wait4bind a;

@@ -79,6 +79,11 @@ int m3_node_reset(int node);
 int m3_get2rmt(void *buf, unsigned int buflen, int timeout_ms);
 /* receiver proxy: deliver one frame (hdr + payload) */
 int m3_put2lcl(const void *buf, unsigned int len);
+/* a proxy hands its connected link to the module (uapi: link_set); the
+ * caller wipes its copy of the keys */
+int m3_link_set(const struct m3_link_set *ls);
+/* sender proxy with a TX link: the module sends this HELLO */
+int m3_link_hello(int node, uint64_t seq, unsigned int count);
 
 #ifdef __cplusplus
 }

@@ -121,6 +121,8 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 	bool timed_out = false;
 
 	spin_unlock(&dc->lock);
+	/* a request to a node with a kernel link goes before we wait */
+	m3_links_flush();
 	m3_spin_wait(&w->done, peer);
 	if (peer)
 		put_task_struct(peer);

@@ -277,6 +277,11 @@ int m3_del_node(struct m3_dc_node *a);
 int m3_rmtbind(struct m3_rmtbind *a);
 int m3_get2rmt(struct m3_get2rmt *a);
 int m3_put2lcl(struct m3_put2lcl *a);
+int m3_link_set(struct m3_link_set *a);
+int m3_link_hello(struct m3_link_hello *a);
+void m3_links_flush(void);		/* no lock held */
+int m3_link_init(void);
+void m3_link_exit(void);
 void m3_rmt_task_exit(struct task_struct *task);	/* exit hook */
 void m3_rmt_dvs_end(void);		/* admin mutex held */
 void m3_rmt_init(void);

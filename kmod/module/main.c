@@ -39,6 +39,8 @@ union m3_ioc_arg {
 	struct m3_rmtbind rb;
 	struct m3_get2rmt g2r;
 	struct m3_put2lcl p2l;
+	struct m3_link_set ls;
+	struct m3_link_hello lh;
 };
 
 static int m3_ioc_dvs_init(union m3_ioc_arg *a)
@@ -141,6 +143,20 @@ static int m3_ioc_put2lcl(union m3_ioc_arg *a)
 	return m3_put2lcl(&a->p2l);
 }
 
+static int m3_ioc_link_set(union m3_ioc_arg *a)
+{
+	int ret = m3_link_set(&a->ls);
+
+	/* the keys stay in the module only */
+	memzero_explicit(&a->ls, sizeof(a->ls));
+	return ret;
+}
+
+static int m3_ioc_link_hello(union m3_ioc_arg *a)
+{
+	return m3_link_hello(&a->lh);
+}
+
 static int m3_ioc_send(union m3_ioc_arg *a)
 {
 	return m3_ipc_send(&a->ipc);
@@ -222,6 +238,8 @@ static const struct m3_ioc_desc m3_ioc_table[] = {
 	{ M3_IOC_NODE_UP,    M3_F_ADMIN,		m3_ioc_node_up },
 	{ M3_IOC_GET2RMT,    M3_F_ADMIN,		m3_ioc_get2rmt },
 	{ M3_IOC_PUT2LCL,    M3_F_ADMIN,		m3_ioc_put2lcl },
+	{ M3_IOC_LINK_SET,   M3_F_ADMIN,		m3_ioc_link_set },
+	{ M3_IOC_LINK_HELLO, M3_F_ADMIN,		m3_ioc_link_hello },
 	{ M3_IOC_SEND,       0,				m3_ioc_send },
 	{ M3_IOC_RECEIVE,    0,				m3_ioc_receive },
 	{ M3_IOC_SENDREC,    0,				m3_ioc_sendrec },
@@ -266,6 +284,8 @@ static long m3_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 	}
 
 	ret = d->fn(&a);
+	/* frames this call queued for a node with a kernel link leave now */
+	m3_links_flush();
 
 	if (!(_IOC_DIR(cmd) & _IOC_READ))
 		return ret;
@@ -298,10 +318,13 @@ static int __init m3_init(void)
 	m3_wq = alloc_workqueue("m3ipc", 0, 0);
 	if (!m3_wq)
 		return -ENOMEM;
+	ret = m3_link_init();
+	if (ret)
+		goto err_wq;
 
 	ret = m3_procfs_init();
 	if (ret)
-		goto err_wq;
+		goto err_link;
 
 	ret = m3_exit_hook_init();
 	if (ret)
@@ -324,6 +347,8 @@ err_hook:
 	m3_exit_hook_exit();
 err_procfs:
 	m3_procfs_exit();
+err_link:
+	m3_link_exit();
 err_wq:
 	destroy_workqueue(m3_wq);
 	return ret;
@@ -344,6 +369,7 @@ static void __exit m3_exit(void)
 	/* frees the DCs whose last reference was dropped */
 	destroy_workqueue(m3_wq);
 	m3_rmt_exit();		/* proxies of a DVS never ended, if any */
+	m3_link_exit();		/* after the nodes let go of their links */
 	WARN_ON(atomic_read(&m3_nr_bound));
 	pr_info("m3ipc: unloaded\n");
 }

@@ -112,7 +112,10 @@ int m3_queue(int node, struct m3_frame *f)
 		list_add_tail(&f->link, &n->frames);
 		n->nr_frames++;
 		n->nr_bytes += m3_frame_bytes(f);
-		wake_up(&n->wq);
+		if (n->tx_link)
+			m3_link_note_frame(n);	/* sent by the module */
+		else
+			wake_up(&n->wq);
 	}
 	if (ret == -ENOBUFS && !m3_is_request(f->hdr.cmd)) {
 		/* an answer that cannot wait: the node is not being served */
@@ -233,10 +236,22 @@ int m3_my_node(bool sender)	/* m3_rmt_lock held */
 	return -1;
 }
 
+/*
+ * With a TX link the module sends the frames itself (rmt_link.c): the
+ * sender proxy then only waits here for a reset or the heartbeat's time.
+ */
 static bool m3_g2r_ready(struct m3_node *n)
 {
-	return !list_empty_careful(&n->frames) || READ_ONCE(n->reset_sender) ||
-	       READ_ONCE(n->sender) != current;
+	return (!READ_ONCE(n->tx_link) && !list_empty_careful(&n->frames)) ||
+	       READ_ONCE(n->reset_sender) || READ_ONCE(n->sender) != current;
+}
+
+/* m3_rmt_lock held: the node's connection is reset (see get2rmt) */
+static int m3_g2r_reset(struct m3_node *n)
+{
+	n->reset_sender = false;
+	m3_link_detach_locked(&n->tx_link);
+	return -ECONNRESET;
 }
 
 int m3_get2rmt(struct m3_get2rmt *a)
@@ -256,8 +271,7 @@ int m3_get2rmt(struct m3_get2rmt *a)
 	node = m3_my_node(true);
 	if (node >= 0 && m3_nodes[node].reset_sender) {
 		/* this node marked the peer down: the peer must learn it */
-		m3_nodes[node].reset_sender = false;
-		ret = -ECONNRESET;
+		ret = m3_g2r_reset(&m3_nodes[node]);
 	}
 	spin_unlock(&m3_rmt_lock);
 	if (node < 0)
@@ -286,9 +300,8 @@ int m3_get2rmt(struct m3_get2rmt *a)
 		 * go out on it, and the peer, seeing that connection close,
 		 * drops the answer it owes (its PEER_RESET down) unheard.
 		 */
-		n->reset_sender = false;
-		ret = -ECONNRESET;
-	} else if (list_empty(&n->frames)) {
+		ret = m3_g2r_reset(n);
+	} else if (n->tx_link || list_empty(&n->frames)) {
 		ret = tmo ? -ETIMEDOUT : -EAGAIN;
 	} else {
 		f = list_first_entry(&n->frames, struct m3_frame, link);

@@ -497,14 +497,111 @@ static void m3_p2l_refuse(const struct m3_rhdr *h, int ret,
 	}
 }
 
-int m3_put2lcl(struct m3_put2lcl *a)
+/*
+ * One frame from node @n, @total bytes (header and payload): from its
+ * receiver proxy (put2lcl: the payload is still at @upay) or from the
+ * module's own RX link (rmt_link.c: the payload is @kdata, kvmalloc'ed,
+ * owned from here on). @h was read but not checked. Process context.
+ */
+int m3_p2l_frame(struct m3_node *n, struct m3_rhdr *h, u32 total,
+		 void *kdata, const void __user *upay)
 {
 	struct m3_frame *ack = NULL;
 	struct m3_dc *dc = NULL;
-	struct m3_rhdr h;
 	void *data = NULL;
-	struct m3_node *n;
 	u32 rx_payload, max_payload;
+	int ret;
+
+	spin_lock(&m3_rmt_lock);
+	rx_payload = n->rx_payload;
+	ret = m3_hdr_check(h, total, rx_payload);
+	if (!ret && h->cmd == M3_CMD_HELLO && h->count &&
+	    h->count < M3_RMT_MIN_PAYLOAD)
+		ret = -EPROTO;
+	if (!ret) {
+		n->frames_in++;
+		n->bytes_in += total;
+		n->last_hb = jiffies;
+		if (h->cmd == M3_CMD_HELLO) {
+			/*
+			 * The peer's sender announces its max payload in each
+			 * HELLO (count; 0: not said): the link takes the
+			 * smaller of that and ours (issue 20, point 5).
+			 */
+			if (h->count)
+				n->max_payload = min(h->count, rx_payload);
+			ret = m3_node_up_locked(n);
+		}
+	}
+	max_payload = n->max_payload;
+	spin_unlock(&m3_rmt_lock);
+	if (h->cmd == M3_CMD_HELLO) {
+		kvfree(kdata);
+		return ret;
+	}
+
+	/*
+	 * The answer first (small; never fails: a request must be answered,
+	 * or its caller waits for nothing): from here on every failure
+	 * answers the request, a malformed header included.
+	 */
+	if (m3_is_request(h->cmd) && h->cmd != M3_CMD_NTFY_MSG)
+		ack = m3_frame_alloc(0, GFP_KERNEL | __GFP_NOFAIL);
+	if (ret)
+		goto out;
+	if (h->len) {
+		if (h->cmd == M3_CMD_COPYIN_DATA && m3_test_copyin_enomem())
+			data = NULL;
+		else if (kdata)
+			swap(data, kdata);
+		else
+			data = kvmalloc(h->len, GFP_KERNEL);
+		if (!data) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (upay && copy_from_user(data, upay, h->len)) {
+			ret = -EFAULT;
+			goto out;
+		}
+	}
+
+	dc = m3_p2l_dc(h->dcid);
+	if (!dc) {
+		ret = -ENXIO;
+		goto out;
+	}
+
+	if (h->cmd == M3_CMD_COPYIN_DATA || h->cmd == M3_CMD_COPYOUT_RQST) {
+		ret = m3_p2l_copy(dc, h, data, max_payload, &ack);
+		goto out;
+	}
+	spin_lock(&dc->lock);
+	if (!dc->alive) {
+		ret = -ENXIO;
+	} else if (h->cmd == M3_CMD_SEND_MSG || h->cmd == M3_CMD_SNDREC_MSG) {
+		m3_p2l_request(dc, h, data, &ack);
+		ret = 0;
+	} else {
+		ret = m3_p2l_other(dc, h, &data, &ack);
+	}
+	spin_unlock(&dc->lock);
+out:
+	/* a refused frame ends its call: answered, or its window failed */
+	if (ret)
+		m3_p2l_refuse(h, ret, &ack, &dc);
+	if (dc)
+		m3_dc_put(dc);
+	kvfree(ack);
+	kvfree(data);
+	kvfree(kdata);
+	return ret;
+}
+
+int m3_put2lcl(struct m3_put2lcl *a)
+{
+	struct m3_rhdr h;
+	struct m3_node *n;
 	int ret;
 
 	if (a->pad || a->len < sizeof(h))
@@ -529,83 +626,7 @@ int m3_put2lcl(struct m3_put2lcl *a)
 		spin_unlock(&m3_rmt_lock);
 		return ret;
 	}
-	rx_payload = n->rx_payload;
-	ret = m3_hdr_check(&h, a->len, rx_payload);
-	if (!ret && h.cmd == M3_CMD_HELLO && h.count &&
-	    h.count < M3_RMT_MIN_PAYLOAD)
-		ret = -EPROTO;
-	if (!ret) {
-		n->frames_in++;
-		n->bytes_in += a->len;
-		n->last_hb = jiffies;
-		if (h.cmd == M3_CMD_HELLO) {
-			/*
-			 * The peer's sender announces its max payload in each
-			 * HELLO (count; 0: not said): the link takes the
-			 * smaller of that and ours (issue 20, point 5).
-			 */
-			if (h.count)
-				n->max_payload = min(h.count, rx_payload);
-			ret = m3_node_up_locked(n);
-		}
-	}
-	max_payload = n->max_payload;
 	spin_unlock(&m3_rmt_lock);
-	if (h.cmd == M3_CMD_HELLO)
-		return ret;
-
-	/*
-	 * The answer first (small; never fails: a request must be answered,
-	 * or its caller waits for nothing): from here on every failure
-	 * answers the request, a malformed header included.
-	 */
-	if (m3_is_request(h.cmd) && h.cmd != M3_CMD_NTFY_MSG)
-		ack = m3_frame_alloc(0, GFP_KERNEL | __GFP_NOFAIL);
-	if (ret)
-		goto out;
-	if (h.len) {
-		if (h.cmd == M3_CMD_COPYIN_DATA && m3_test_copyin_enomem())
-			data = NULL;
-		else
-			data = kvmalloc(h.len, GFP_KERNEL);
-		if (!data) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (copy_from_user(data, u64_to_user_ptr(a->buf) + sizeof(h),
-				   h.len)) {
-			ret = -EFAULT;
-			goto out;
-		}
-	}
-
-	dc = m3_p2l_dc(h.dcid);
-	if (!dc) {
-		ret = -ENXIO;
-		goto out;
-	}
-
-	if (h.cmd == M3_CMD_COPYIN_DATA || h.cmd == M3_CMD_COPYOUT_RQST) {
-		ret = m3_p2l_copy(dc, &h, data, max_payload, &ack);
-		goto out;
-	}
-	spin_lock(&dc->lock);
-	if (!dc->alive) {
-		ret = -ENXIO;
-	} else if (h.cmd == M3_CMD_SEND_MSG || h.cmd == M3_CMD_SNDREC_MSG) {
-		m3_p2l_request(dc, &h, data, &ack);
-		ret = 0;
-	} else {
-		ret = m3_p2l_other(dc, &h, &data, &ack);
-	}
-	spin_unlock(&dc->lock);
-out:
-	/* a refused frame ends its call: answered, or its window failed */
-	if (ret)
-		m3_p2l_refuse(&h, ret, &ack, &dc);
-	if (dc)
-		m3_dc_put(dc);
-	kvfree(ack);
-	kvfree(data);
-	return ret;
+	return m3_p2l_frame(n, &h, a->len, NULL,
+			    u64_to_user_ptr(a->buf) + sizeof(h));
 }

@@ -7,6 +7,7 @@
  *   rmt_ipc.c      remote process descriptors and the local callers' calls
  *   rmt_inbound.c  frames from the receiver proxies (put2lcl)
  *   rmt_vcopy.c    remote vcopy, the caller's side
+ *   rmt_link.c     the kernel data path: links handed over by the proxies
  *
  * Model (see kmod/docs/protocol.md, "The model"):
  *  - A remote process is a descriptor in a local slot (p->remote, no task)
@@ -93,6 +94,9 @@ struct m3_node {
 	unsigned int downs;		/* times marked down (m3_rmt_lock) */
 	/* downs whose descriptors were unbound (admin mutex) */
 	unsigned int downs_done;
+	/* the kernel data path (rmt_link.c): NULL while the proxies carry it */
+	struct m3_link *tx_link, *rx_link;
+	u64 link_rejected;		/* frames the RX link refused */
 };
 
 
@@ -118,7 +122,18 @@ int m3_ms_to_jiffies(s32 ms, long *j);
 void m3_free_frames(struct list_head *gone);
 int m3_my_node(bool sender);
 
+/* rmt_link.c */
+struct m3_link;
+void m3_link_note_frame(struct m3_node *n);
+void m3_link_detach_locked(struct m3_link **slot);
+const char *m3_link_path(struct m3_node *n);
+
+/* rmt_inbound.c */
+int m3_p2l_frame(struct m3_node *n, struct m3_rhdr *h, u32 total,
+		 void *kdata, const void __user *upay);
+
 /* rmt_node.c */
+void m3_node_link_down(int node, bool reset_sender, const char *why);
 bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 		       bool reset_sender, struct list_head *gone);
 int m3_node_up_locked(struct m3_node *n);

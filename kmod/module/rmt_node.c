@@ -60,6 +60,11 @@ bool m3_node_mark_down(struct m3_node *n, bool drop_proxies,
 	list_splice_init(&n->frames, gone);
 	n->nr_frames = 0;
 	n->nr_bytes = 0;
+	if (drop_proxies) {
+		/* the links live as long as the proxies that handed them over */
+		m3_link_detach_locked(&n->tx_link);
+		m3_link_detach_locked(&n->rx_link);
+	}
 	if (drop_proxies && n->sender) {
 		put_task_struct(n->sender);
 		put_task_struct(n->receiver);
@@ -92,6 +97,17 @@ static void m3_node_down_sync(int node, bool drop_proxies, bool reset_sender,
 	n->downs_done = downs;
 	if (was_up)
 		pr_info("m3ipc: node %d down (%s)\n", node, why);
+}
+
+/*
+ * A link of @node closed (rmt_link.c): the node goes down as its proxy
+ * would have taken it down, @reset_sender when the peer must learn it.
+ */
+void m3_node_link_down(int node, bool reset_sender, const char *why)
+{
+	mutex_lock(&m3_admin_mutex);
+	m3_node_down_sync(node, false, reset_sender, why);
+	mutex_unlock(&m3_admin_mutex);
 }
 
 static void m3_node_down_work(struct work_struct *work)
@@ -253,6 +269,7 @@ int m3_proxy_bind(struct m3_proxy_bind *a)
 	n->max_payload = M3_RMT_MIN_PAYLOAD;	/* until a HELLO tells */
 	n->frames_out = n->bytes_out = n->frames_in = n->bytes_in = 0;
 	n->rejected = 0;
+	n->link_rejected = 0;
 	n->last_hb = jiffies;
 	n->state = M3_NODE_UP;
 	spin_unlock(&m3_rmt_lock);
@@ -434,11 +451,12 @@ void m3_rmt_show_proxies(struct seq_file *m)
 {
 	u64 fo, bo, fi, bi, rej;
 	unsigned int queued, payload, link, qbytes;
+	const char *path;
 	unsigned long hb;
 	pid_t spid, rpid;
 	int i, st;
 
-	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected link_payload queued_bytes\n");
+	seq_puts(m, "node_id sender_pid receiver_pid max_payload frames_out bytes_out frames_in bytes_in last_heartbeat_ms queued state rejected link_payload queued_bytes data_path\n");
 	for (i = 0; i < M3_MAX_NODES; i++) {
 		struct m3_node *n = &m3_nodes[i];
 
@@ -455,13 +473,14 @@ void m3_rmt_show_proxies(struct seq_file *m)
 		queued = n->nr_frames;
 		qbytes = n->nr_bytes;
 		st = n->state;
-		rej = n->rejected;
+		rej = n->rejected + n->link_rejected;
+		path = m3_link_path(n);
 		spin_unlock(&m3_rmt_lock);
 		if (!spid)
 			continue;
-		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu %u %u\n",
+		seq_printf(m, "%d %d %d %u %llu %llu %llu %llu %u %u %s %llu %u %u %s\n",
 			   i, spid, rpid, payload, fo, bo, fi, bi,
 			   jiffies_to_msecs(jiffies - hb), queued,
-			   m3_node_state_str(st), rej, link, qbytes);
+			   m3_node_state_str(st), rej, link, qbytes, path);
 	}
 }

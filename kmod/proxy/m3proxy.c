@@ -5,7 +5,7 @@
  *   m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4
  *           (--key FILE --node-key FILE --cluster FILE | --insecure)
  *           [--base-port 900] [--heartbeat-ms 200] [--timeout-ms 1000]
- *           [--max-payload 65536]
+ *           [--max-payload 65536] [--data-path kernel|user]
  *   m3proxy --keygen FILE       a new node key pair: the secret key into
  *                               FILE (mode 0600), the public key on stdout
  *
@@ -57,6 +57,17 @@
  * local-only M3_CMD_RSTATS frame), shown as "rejected" in
  * /proc/m3ipc/proxies.
  * One line per connection event on stderr.
+ *
+ * --data-path kernel (the default; issue 22): once a connection is
+ * authenticated (and, sender side, its first HELLO sent; receiver side,
+ * the peer's first HELLO answered), the proxy hands the socket, the frame
+ * keys and the link sequence numbers to the module (link_set): the module
+ * then seals and sends this node's frames from the callers' own system
+ * calls and reads, checks and delivers the peer's, answering HELLOs. The
+ * sender proxy still times the HELLOs (link_hello) and reads the
+ * HELLO_ACKs; both still connect, reconnect and handshake. A module that
+ * cannot take a link (no hmac(sha512)) leaves it to the proxy, which says
+ * so. --data-path user: the proxies carry every frame, as before.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,6 +103,8 @@ static const char *role = "parent";
 /* link keys (identity.h): of our sender's links (we are the client) and of our receiver's */
 static uint8_t key_tx[M3A_KEY_LEN], key_rx[M3A_KEY_LEN];
 static bool insecure;
+/* --data-path: the module carries the frames (issue 22) or this proxy does */
+static bool kernel_path = true;
 /* refused handshakes and frames of both processes (shared page) */
 static uint64_t *nrej;
 
@@ -311,6 +324,45 @@ static void hello_hdr(struct m3_rhdr *h, unsigned int cmd, uint64_t seq,
 	h->timestamp = real_ns();
 }
 
+/* ---------------- the kernel data path ---------------- */
+
+/*
+ * Hand a connected, authenticated link to the module (uapi link_set): its
+ * frames are then sealed, sent, read and checked there. 0, or -errno (the
+ * proxy then carries this connection itself, as with --data-path user).
+ */
+static int link_handover(int fd, unsigned int dir, const struct m3a_link *l)
+{
+	struct m3_link_set ls;
+	int ret;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.node_id = peer_id;
+	ls.fd = fd;
+	ls.dir = dir;
+	ls.flags = l->secure ? M3_LINKF_SECURE : 0;
+	ls.timeout_ms = tmo_ms;
+	ls.tx_lseq = l->tx;
+	ls.rx_lseq = l->rx;
+	memcpy(ls.ktx, l->ktx, sizeof(ls.ktx));
+	memcpy(ls.krx, l->krx, sizeof(ls.krx));
+	ret = m3_link_set(&ls);
+	sodium_memzero(&ls, sizeof(ls));
+	return ret;
+}
+
+/* the module lets go of our link in @dir (before the proxy closes it) */
+static void link_release(unsigned int dir)
+{
+	struct m3_link_set ls;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.node_id = peer_id;
+	ls.fd = -1;
+	ls.dir = dir;
+	m3_link_set(&ls);
+}
+
 /* ---------------- sender ---------------- */
 
 /* connected and authenticated, or -1 (*why: NULL = could not connect) */
@@ -374,6 +426,7 @@ static void run_sender(void)
 	struct m3a_link link;
 	struct m3_rhdr h;
 	int fd = -1, n;
+	bool kpath = false;	/* the module sends on this connection */
 
 	if (!buf || !out.p)
 		exit(1);
@@ -404,13 +457,36 @@ static void run_sender(void)
 				continue;
 			}
 			failing = false;
-			logm("connected to %s:%d%s", inet_ntoa(peer_addr),
-			     base_port + local_id,
-			     insecure ? " (INSECURE: not authenticated)" :
-			     " (authenticated)");
 			last_ack = t;
 			last_hello = 0;
 			inlen = 0;
+			kpath = false;
+			if (kernel_path) {
+				/*
+				 * The peer's receiver wants a HELLO first; the
+				 * module's frames follow it on the link.
+				 */
+				hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
+				h.count = max_payload;
+				if (write_frame(fd, &link, &h, NULL) < 0) {
+					logm("closing connection: write error: %s",
+					     strerror(errno));
+					close(fd);
+					fd = -1;
+					node_down("write error");
+					continue;
+				}
+				last_hello = t;
+				n = link_handover(fd, M3_LINK_TX, &link);
+				if (n < 0)
+					logm("the module cannot take the link (%s): this proxy carries it",
+					     strerror(-n));
+				kpath = n == 0;
+			}
+			logm("connected to %s:%d%s, %s data path",
+			     inet_ntoa(peer_addr), base_port + local_id,
+			     insecure ? " (INSECURE: not authenticated)" :
+			     " (authenticated)", kpath ? "kernel" : "user");
 		}
 		/* HELLO_ACKs coming back */
 		for (;;) {
@@ -449,6 +525,8 @@ static void run_sender(void)
 			}
 			if (why) {
 				logm("closing connection: %s", why);
+				if (kpath)
+					link_release(M3_LINK_TX);
 				close(fd);
 				fd = -1;
 				node_down(why);
@@ -460,6 +538,8 @@ static void run_sender(void)
 		t = now_ms();
 		if (t - last_ack > (uint64_t)tmo_ms) {
 			logm("closing connection: no HELLO_ACK for %d ms", tmo_ms);
+			if (kpath)
+				link_release(M3_LINK_TX);
 			close(fd);
 			fd = -1;
 			node_down("heartbeat timeout");
@@ -469,7 +549,20 @@ static void run_sender(void)
 			hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
 			/* our max payload: the link takes the smaller one */
 			h.count = max_payload;
-			if (write_frame(fd, &link, &h, NULL) < 0) {
+			if (kpath) {
+				/* in order with the module's frames */
+				n = m3_link_hello(peer_id, h.seq, max_payload);
+				if (n < 0) {
+					/* the module closed the link (and
+					 * took the node down) or reset it */
+					logm("closing connection: the module's link: %s",
+					     strerror(-n));
+					link_release(M3_LINK_TX);
+					close(fd);
+					fd = -1;
+					continue;
+				}
+			} else if (write_frame(fd, &link, &h, NULL) < 0) {
 				logm("closing connection: write error: %s",
 				     strerror(errno));
 				close(fd);
@@ -482,6 +575,16 @@ static void run_sender(void)
 		n = m3_get2rmt(buf, buflen, hb_ms / 2 ?: 1);
 		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
 			continue;
+		if (n >= 0 && kpath) {
+			/* the module let go of the link: not ours to go on */
+			logm("closing connection: the module gave a frame back (%s)",
+			     m3w_cmd_name(((struct m3_rhdr *)buf)->cmd));
+			link_release(M3_LINK_TX);
+			close(fd);
+			fd = -1;
+			node_down("link lost");
+			continue;
+		}
 		out.len = 0;
 		batched = 0;
 		/* a frame, then whatever else is queued; an error stops the
@@ -512,6 +615,8 @@ static void run_sender(void)
 			 * whose receiver then marks this node down in turn */
 			logm("resetting the connection: this node marked node %d down",
 			     peer_id);
+			if (kpath)
+				link_release(M3_LINK_TX);
 			close(fd);
 			fd = -1;
 			continue;
@@ -713,6 +818,58 @@ static void report_rejected(uint64_t *reported)
 		*reported = n;
 }
 
+/* the current link goes: the module's (it lets go) or ours */
+static void rx_close(int *fd, bool *kernel_link)
+{
+	if (*kernel_link)
+		link_release(M3_LINK_RX);
+	*kernel_link = false;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * The first HELLO of a new connection (checked in pending_step) is taken
+ * here: the kernel notes it, the peer gets its HELLO_ACK, and the link
+ * goes to the module, which reads every frame after it. 0, or -1: this
+ * proxy reads the link (the HELLO still in pc->buf).
+ */
+static int rx_handover(struct pending *pc)
+{
+	struct m3a_link l = pc->link;
+	const char *why = NULL;
+	uint8_t frame[sizeof(struct m3_rhdr)];
+	struct m3_rhdr h, ah;
+	uint64_t lseq;
+	int ret;
+
+	if (m3w_decode(pc->buf, &h, &lseq, peer_id, local_id, max_payload,
+		       &why) ||
+	    m3a_open(&l, pc->buf, lseq, NULL, 0, pc->buf + M3W_HDR_LEN, &why))
+		return -1;	/* checked in pending_step: cannot happen */
+	hello_hdr(&ah, M3_CMD_HELLO_ACK, h.seq, h.seq);
+	if (write_frame(pc->fd, &l, &ah, NULL) < 0)
+		return -1;
+	memcpy(frame, &h, sizeof(h));
+	ret = m3_put2lcl(frame, sizeof(h));
+	if (ret < 0)
+		logm("put2lcl HELLO: %s", strerror(-ret));
+	ret = link_handover(pc->fd, M3_LINK_RX, &l);
+	sodium_memzero(&l, sizeof(l));
+	if (ret < 0) {
+		logm("the module cannot take the link (%s): this proxy reads it",
+		     strerror(-ret));
+		/* the HELLO was answered: the stream is past it now */
+		pc->link.rx++;
+		pc->link.tx++;
+		pc->len = 0;
+		return 1;
+	}
+	logm("kernel data path: the module reads the link");
+	return 0;
+}
+
 static void run_receiver(void)
 {
 	size_t cap = M3W_HDR_LEN + max_payload + M3A_MAC_LEN;
@@ -723,6 +880,7 @@ static void run_receiver(void)
 	struct m3a_link link;
 	int lfd, fd = -1, ret;
 	bool had_link = false;	/* a connection from the peer was up before */
+	bool kernel_link = false;	/* the module reads the current one */
 	size_t inlen = 0, off;
 
 	if (!in || !frame)
@@ -784,9 +942,8 @@ static void run_receiver(void)
 			else if ((pc.len += r) == pending_need(&pc) &&
 				 pending_step(&pc)) {
 				/* authenticated, a valid HELLO: the link now */
-				if (fd >= 0) {
+				if (fd >= 0 || kernel_link) {
 					logm("new connection replaces the old one");
-					close(fd);
 				} else {
 					logm("connection from the peer is up%s",
 					     insecure ? " (INSECURE)" : " (authenticated)");
@@ -804,6 +961,17 @@ static void run_receiver(void)
 					     peer_id, ret < 0 ? " [node_down failed]" : "");
 				}
 				had_link = true;
+				if (fd >= 0 || kernel_link)
+					/* the old one goes before the new */
+					rx_close(&fd, &kernel_link);
+				if (kernel_path && rx_handover(&pc) == 0) {
+					/* the module reads this link now */
+					kernel_link = true;
+					close(pc.fd);
+					pc.fd = -1;
+					inlen = 0;
+					continue;
+				}
 				fd = pc.fd;
 				pc.fd = -1;
 				link = pc.link;
@@ -921,7 +1089,7 @@ static void usage(void)
 		"usage: m3proxy --node LOCAL --peer REMOTE --peer-addr IPv4\n"
 		"               (--key FILE --node-key FILE --cluster FILE | --insecure)\n"
 		"               [--base-port 900] [--heartbeat-ms 200] [--timeout-ms 1000]\n"
-		"               [--max-payload 65536]\n"
+		"               [--max-payload 65536] [--data-path kernel|user]\n"
 		"       m3proxy --keygen FILE\n");
 	exit(2);
 }
@@ -1024,7 +1192,7 @@ int main(int argc, char **argv)
 		{ "heartbeat-ms", 1, NULL, 'h' }, { "timeout-ms", 1, NULL, 't' },
 		{ "max-payload", 1, NULL, 'm' }, { "key", 1, NULL, 'k' },
 		{ "node-key", 1, NULL, 'K' }, { "cluster", 1, NULL, 'c' },
-		{ "keygen", 1, NULL, 'g' },
+		{ "keygen", 1, NULL, 'g' }, { "data-path", 1, NULL, 'd' },
 		{ "insecure", 0, NULL, 'i' }, { NULL, 0, NULL, 0 },
 	};
 	const char *keyfile = NULL, *nodekeyfile = NULL, *clusterfile = NULL;
@@ -1052,6 +1220,14 @@ int main(int argc, char **argv)
 				usage();
 			return keygen(optarg);
 		case 'i': insecure = true; break;
+		case 'd':
+			if (!strcmp(optarg, "kernel"))
+				kernel_path = true;
+			else if (!strcmp(optarg, "user"))
+				kernel_path = false;
+			else
+				usage();
+			break;
 		default: usage();
 		}
 	}

@@ -468,6 +468,47 @@ struct m3_put2lcl {
 };
 
 /*
+ * link_set (issue 22): the kernel data path. A proxy that connected and
+ * authenticated a TCP link (kmod/proxy/auth.h) hands the socket over, with
+ * the connection's frame keys and link sequence numbers; from then on the
+ * module seals, sends, reads, checks and delivers that link's frames
+ * itself (kmod/README.md, "The kernel data path"). Only the node's own
+ * proxies may call it: the sender proxy sets the TX link (frames of this
+ * node out; the proxy still reads the HELLO_ACKs on its copy of the
+ * socket), the receiver proxy the RX link (frames of the peer in; the
+ * module answers its HELLOs). fd -1 closes that direction's link.
+ * The wire format is wire.h's, version 2: the two paths interoperate.
+ */
+#define M3_LINK_TX		1
+#define M3_LINK_RX		2
+#define M3_LINKF_SECURE		0x1	/* frames carry a MAC (not --insecure) */
+#define M3_LINK_KEY_LEN		32
+struct m3_link_set {
+	__s32 node_id;		/* the peer node */
+	__s32 fd;		/* a connected TCP socket, or -1: close */
+	__u32 dir;		/* M3_LINK_TX or M3_LINK_RX */
+	__u32 flags;		/* M3_LINKF_* */
+	__u32 timeout_ms;	/* RX: a peer silent this long is down;
+				 * both: the bound of a blocked send */
+	__u32 pad;		/* 0 */
+	__u64 tx_lseq;		/* link sequence of the next frame sent */
+	__u64 rx_lseq;		/* link sequence expected next (RX) */
+	__u8 ktx[M3_LINK_KEY_LEN];	/* key of the frames sent */
+	__u8 krx[M3_LINK_KEY_LEN];	/* key of the frames received (RX) */
+};
+
+/*
+ * link_hello (sender proxy, TX link up): the module sends a HELLO with
+ * this seq and count (the proxy's max payload) on the link, in order with
+ * the frames it sends, so the proxy keeps the heartbeat's timing.
+ */
+struct m3_link_hello {
+	__s32 node_id;
+	__u32 count;
+	__u64 seq;
+};
+
+/*
  * Each number says what the call really does with its argument: _IOW only
  * reads it, _IOR only writes it, _IOWR both (ABI 2; in ABI 1 every call was
  * _IOWR).
@@ -493,6 +534,8 @@ struct m3_put2lcl {
 #define M3_IOC_NODE_UP		_IOW(M3_IOC_MAGIC, 0x11, struct m3_node_ref)
 #define M3_IOC_GET2RMT		_IOWR(M3_IOC_MAGIC, 0x12, struct m3_get2rmt)
 #define M3_IOC_PUT2LCL		_IOW(M3_IOC_MAGIC, 0x13, struct m3_put2lcl)
+#define M3_IOC_LINK_SET		_IOW(M3_IOC_MAGIC, 0x14, struct m3_link_set)
+#define M3_IOC_LINK_HELLO	_IOW(M3_IOC_MAGIC, 0x15, struct m3_link_hello)
 /* IPC */
 #define M3_IOC_SEND		_IOW(M3_IOC_MAGIC, 0x20, struct m3_ipc)
 #define M3_IOC_RECEIVE		_IOWR(M3_IOC_MAGIC, 0x21, struct m3_ipc)
