@@ -19,6 +19,10 @@
  *   6. m3_affinity_lock (spinlock, leaf) the restores queued by unbinds
  *                                (affinity.c); under dc->lock or alone.
  *
+ * Outside the chain: a kernel link's tx_mutex (rmt_link*.c) is taken with
+ * no lock held and only m3_rmt_lock under it; a socket's sk_callback_lock
+ * is taken alone.
+ *
  * Locks 2-6 are spinlocks: nothing that can sleep or fault runs under them
  * (copy_{to,from}_user, access_process_vm, set_cpus_allowed_ptr, kmalloc
  * with GFP_KERNEL, proc_mkdir/proc_remove happen with none of them held).

@@ -8,6 +8,8 @@
  *   rmt_inbound.c  frames from the receiver proxies (put2lcl)
  *   rmt_vcopy.c    remote vcopy, the caller's side
  *   rmt_link.c     the kernel data path: links handed over by the proxies
+ *   rmt_link_tx.c  ... frames sealed and sent from the callers' context
+ *   rmt_link_rx.c  ... frames read, checked and delivered (data_ready)
  *
  * Model (see kmod/docs/protocol.md, "The model"):
  *  - A remote process is a descriptor in a local slot (p->remote, no task)

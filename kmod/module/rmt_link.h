@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rmt_link.h - the link object the kernel data path's files share
+ * (rmt_link.c: lifetime, link_set, link_hello; rmt_link_tx.c: sealing and
+ * sending; rmt_link_rx.c: reading, checking and delivering). See
+ * rmt_link.c for the model, the lifetime rules and the locks.
+ */
+#ifndef M3_RMT_LINK_H
+#define M3_RMT_LINK_H
+
+#include <crypto/hash.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/workqueue.h>
+
+#include "rmt_internal.h"
+
+#define M3L_MAGIC	0x4d334950u	/* "M3IP", wire.h */
+#define M3L_VERSION	2
+#define M3L_HDR_LEN	88
+#define M3L_MAC_LEN	32
+#define M3L_BATCH	16	/* frames per sendmsg round */
+#define M3L_RX_BUDGET	64	/* frames per rx work run, then requeued */
+#define M3L_FLUSH_ROUNDS 8	/* a flusher's retries for frames of others */
+
+enum { M3L_DOWN_NONE, M3L_DOWN_PEER, M3L_DOWN_RESET };
+
+struct m3_link {
+	struct kref ref;
+	int node;
+	int dir;			/* M3_LINK_TX / M3_LINK_RX */
+	bool secure;
+	bool dead;			/* killed: no frame in or out any more */
+	int down;			/* M3L_DOWN_*: what the kill does */
+	const char *why;
+	char why_buf[96];		/* a reason with numbers in it */
+	struct socket *sock;		/* its file's reference is ours */
+	struct crypto_shash *tx_tfm, *rx_tfm;
+	struct mutex tx_mutex;		/* frame order on the socket, tx_lseq */
+	u64 tx_lseq, rx_lseq;
+	unsigned long timeout;		/* jiffies; RX silence bound */
+	unsigned long last_rx;		/* jiffies of the last frame in */
+	struct work_struct kill_work;
+	struct work_struct free_work;
+	/* RX only */
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+	struct work_struct rx_work;
+	struct delayed_work silence_work;
+	u8 hdr[M3L_HDR_LEN];
+	u32 hdr_got;
+	struct m3_rhdr h;		/* the frame being read, decoded */
+	u64 h_lseq;
+	u8 *body;			/* its payload, then its MAC */
+	u32 body_len, body_got;
+};
+
+extern struct workqueue_struct *m3_link_wq;
+extern unsigned long m3_tx_pending[BITS_TO_LONGS(M3_MAX_NODES)];
+extern struct delayed_work m3_link_sweep;
+
+/* rmt_link.c */
+void m3_link_put(struct m3_link *l);
+void m3_link_kill(struct m3_link *l, int down, const char *why);
+void m3_link_unhook(struct m3_link *l);
+
+/* rmt_link_tx.c */
+void m3_link_encode(const struct m3_rhdr *h, u64 lseq, u8 out[M3L_HDR_LEN]);
+int m3_link_mac(struct crypto_shash *tfm, const u8 *hdr, const void *payload,
+		u32 len, u8 mac[M3L_MAC_LEN]);
+int m3_link_send(struct m3_link *l, const struct m3_rhdr *h,
+		 const void *payload, bool more);
+void m3_link_flush_node(int node, bool wait);
+void m3_link_sweep_fn(struct work_struct *work);
+
+/* rmt_link_rx.c */
+void m3_link_hook(struct m3_link *l);
+void m3_link_rx_fn(struct work_struct *work);
+void m3_link_silence_fn(struct work_struct *work);
+
+#endif /* M3_RMT_LINK_H */

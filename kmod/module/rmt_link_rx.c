@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rmt_link_rx.c - the kernel data path, in: a node's RX link read from the
+ * socket's data_ready in a work item; each frame's header, MAC and link
+ * sequence checked before any field is used, then delivered as put2lcl
+ * would (rmt_link.c has the model).
+ */
+#include <crypto/algapi.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <asm/unaligned.h>
+#include <net/sock.h>
+
+#include "rmt_link.h"
+
+/* wire.h's m3w_decode: 0, or a reason to close the link */
+static const char *m3_link_decode(const u8 in[M3L_HDR_LEN], struct m3_rhdr *h,
+				  u64 *lseq, int peer, u32 max_payload)
+{
+	memset(h, 0, sizeof(*h));
+	if (get_unaligned_be32(in) != M3L_MAGIC)
+		return "bad magic";
+	if (get_unaligned_be16(in + 4) != M3L_VERSION)
+		return "bad version";
+	h->cmd = get_unaligned_be16(in + 6);
+	h->flags = get_unaligned_be16(in + 8);
+	h->priv = (s16)get_unaligned_be16(in + 10);
+	h->dcid = (s32)get_unaligned_be32(in + 12);
+	h->src = (s32)get_unaligned_be32(in + 16);
+	h->dst = (s32)get_unaligned_be32(in + 20);
+	h->snode = (s32)get_unaligned_be32(in + 24);
+	h->dnode = (s32)get_unaligned_be32(in + 28);
+	h->rcode = (s32)get_unaligned_be32(in + 32);
+	h->len = get_unaligned_be32(in + 36);
+	h->count = get_unaligned_be32(in + 40);
+	h->seq = get_unaligned_be64(in + 48);
+	h->ack = get_unaligned_be64(in + 56);
+	h->timestamp = get_unaligned_be64(in + 64);
+	h->addr = get_unaligned_be64(in + 72);
+	*lseq = get_unaligned_be64(in + 80);
+	if (!h->cmd || h->cmd > M3_CMD_MAX)
+		return "bad command";
+	if (get_unaligned_be32(in + 44))
+		return "reserved field not zero";
+	if (h->len > max_payload)
+		return "payload too long";
+	if (h->snode != peer || h->dnode != m3_dvs.node_id)
+		return "wrong node";
+	return NULL;
+}
+
+static void m3_link_data_ready(struct sock *sk)
+{
+	struct m3_link *l;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	l = sk->sk_user_data;
+	if (l && !READ_ONCE(l->dead))
+		queue_work(m3_link_wq, &l->rx_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void m3_link_state_change(struct sock *sk)
+{
+	void (*prev)(struct sock *sk) = NULL;
+	struct m3_link *l;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	l = sk->sk_user_data;
+	if (l) {
+		prev = l->saved_state_change;
+		if (!READ_ONCE(l->dead))
+			queue_work(m3_link_wq, &l->rx_work);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+	if (prev)
+		prev(sk);
+}
+
+/* into @buf up to @len bytes: >0 read, -EAGAIN none yet, 0 end of stream */
+static int m3_link_recv(struct m3_link *l, void *buf, size_t len)
+{
+	struct kvec iov = { buf, len };
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+
+	return kernel_recvmsg(l->sock, &msg, &iov, 1, len, MSG_DONTWAIT);
+}
+
+static int m3_link_hello_ack(struct m3_link *l, const struct m3_rhdr *in)
+{
+	struct m3_rhdr h = {
+		.cmd = M3_CMD_HELLO_ACK, .dcid = -1, .src = M3_NONE,
+		.dst = M3_NONE, .snode = m3_dvs.node_id, .dnode = l->node,
+		.priv = M3_PRIV_USER, .seq = in->seq, .ack = in->seq,
+		.timestamp = ktime_get_real_ns(),
+	};
+	int ret;
+
+	mutex_lock(&l->tx_mutex);
+	ret = m3_link_send(l, &h, NULL, false);
+	mutex_unlock(&l->tx_mutex);
+	return ret;
+}
+
+static void m3_link_refuse(struct m3_link *l, const char *why)
+{
+	struct m3_node *n = &m3_nodes[l->node];
+
+	spin_lock(&m3_rmt_lock);
+	n->link_rejected++;
+	spin_unlock(&m3_rmt_lock);
+	/* as the receiver proxy on a bad frame: down, and the peer told */
+	m3_link_kill(l, M3L_DOWN_RESET, why);
+}
+
+/*
+ * Read on: 1 a frame was handled (or bytes read), 0 nothing to read now,
+ * -1 the link was killed.
+ */
+static int m3_link_rx_step(struct m3_link *l)
+{
+	struct m3_node *n = &m3_nodes[l->node];
+	u32 mac_len = l->secure ? M3L_MAC_LEN : 0;
+	u8 want[M3L_MAC_LEN];
+	const char *why;
+	u32 rx_payload;
+	void *body;
+	int ret;
+
+	if (l->hdr_got < M3L_HDR_LEN) {
+		ret = m3_link_recv(l, l->hdr + l->hdr_got,
+				   M3L_HDR_LEN - l->hdr_got);
+		if (ret <= 0)
+			goto recv_end;
+		l->hdr_got += ret;
+		if (l->hdr_got < M3L_HDR_LEN)
+			return 1;
+		spin_lock(&m3_rmt_lock);
+		rx_payload = n->rx_payload;
+		spin_unlock(&m3_rmt_lock);
+		why = m3_link_decode(l->hdr, &l->h, &l->h_lseq, l->node,
+				     rx_payload);
+		if (why) {
+			m3_link_refuse(l, why);
+			return -1;
+		}
+		l->body_len = l->h.len + mac_len;
+		l->body_got = 0;
+		if (l->body_len) {
+			l->body = kvmalloc(l->body_len, GFP_KERNEL);
+			if (!l->body) {
+				m3_link_kill(l, M3L_DOWN_RESET, "no memory for a frame");
+				return -1;
+			}
+		}
+	}
+	if (l->body_got < l->body_len) {
+		ret = m3_link_recv(l, l->body + l->body_got,
+				   l->body_len - l->body_got);
+		if (ret <= 0)
+			goto recv_end;
+		l->body_got += ret;
+		if (l->body_got < l->body_len)
+			return 1;
+	}
+	/* the whole frame: MAC, then sequence, before any field is used */
+	if (l->secure) {
+		if (m3_link_mac(l->rx_tfm, l->hdr, l->body, l->h.len, want) ||
+		    crypto_memneq(want, l->body + l->h.len, M3L_MAC_LEN)) {
+			m3_link_refuse(l, "authentication failed: bad MAC (injected or altered frame)");
+			return -1;
+		}
+	}
+	if (l->h_lseq != l->rx_lseq) {
+		snprintf(l->why_buf, sizeof(l->why_buf),
+			 "replayed or out-of-order frame: link sequence %llu, expected %llu",
+			 l->h_lseq, l->rx_lseq);
+		m3_link_refuse(l, l->why_buf);
+		return -1;
+	}
+	if (l->h.cmd == M3_CMD_HELLO_ACK) {
+		m3_link_refuse(l, "HELLO_ACK on a receiver connection");
+		return -1;
+	}
+	l->rx_lseq++;
+	l->hdr_got = 0;
+	WRITE_ONCE(l->last_rx, jiffies);
+	body = l->body;
+	l->body = NULL;
+	m3_p2l_frame(n, &l->h, sizeof(l->h) + l->h.len, body, NULL);
+	if (l->h.cmd == M3_CMD_HELLO && m3_link_hello_ack(l, &l->h)) {
+		m3_link_kill(l, M3L_DOWN_RESET, "write error (HELLO_ACK)");
+		return -1;
+	}
+	return 1;
+
+recv_end:
+	if (ret == -EAGAIN)
+		return 0;
+	/* the peer's sender closed: it knows, nothing to send back */
+	m3_link_kill(l, ret ? M3L_DOWN_RESET : M3L_DOWN_PEER,
+		     ret ? "read error" : "connection closed by peer");
+	return -1;
+}
+
+void m3_link_rx_fn(struct work_struct *work)
+{
+	struct m3_link *l = container_of(work, struct m3_link, rx_work);
+	int budget = M3L_RX_BUDGET, ret = 1;
+
+	while (!READ_ONCE(l->dead) && budget-- > 0) {
+		ret = m3_link_rx_step(l);
+		if (ret <= 0)
+			break;
+	}
+	if (ret > 0 && !READ_ONCE(l->dead))
+		queue_work(m3_link_wq, &l->rx_work);	/* fair to others */
+	/* the answers the frames made (SEND_ACKs, replies) go out now */
+	m3_links_flush();
+}
+
+void m3_link_silence_fn(struct work_struct *work)
+{
+	struct m3_link *l = container_of(to_delayed_work(work), struct m3_link,
+					 silence_work);
+
+	if (READ_ONCE(l->dead))
+		return;
+	if (time_after(jiffies, READ_ONCE(l->last_rx) + l->timeout)) {
+		/* as the receiver proxy: down, and the peer told */
+		m3_link_kill(l, M3L_DOWN_RESET, "peer silent for the timeout");
+		return;
+	}
+	queue_delayed_work(m3_link_wq, &l->silence_work,
+			   max(l->timeout / 4, 1UL));
+}
+
+/* RX: frames are read from the socket's callbacks from now on */
+void m3_link_hook(struct m3_link *l)
+{
+	struct sock *sk = l->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	l->saved_data_ready = sk->sk_data_ready;
+	l->saved_state_change = sk->sk_state_change;
+	sk->sk_user_data = l;
+	sk->sk_data_ready = m3_link_data_ready;
+	sk->sk_state_change = m3_link_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+	/* what arrived before the hook */
+	queue_work(m3_link_wq, &l->rx_work);
+	queue_delayed_work(m3_link_wq, &l->silence_work,
+			   max(l->timeout / 4, 1UL));
+}
+
