@@ -128,6 +128,8 @@ async function measure(r: Round, add: (id: string, unit: string, v: number) => v
 /** A cluster on the two machines and its rbench and TCP servers on the second; the server's endpoint. */
 async function startCluster(n1: LabNode, n2: LabNode, pass: Pass, lab: { name: string; insecure: boolean }, log: (l: string) => void): Promise<{ cluster: M3Cluster; ep: number }> {
   const cluster = await M3Cluster.setup([n1, n2], { insecure: pass.insecure, dataPath: pass.dataPath, lab }, log);
+  const hmac = (await n1.sh('cat /sys/module/m3ipc/parameters/link_hmac /sys/module/m3ipc/parameters/link_hmac_ns')).stdout.trim().split('\n');
+  log(`bench: ${pass.name}: ${n1.name}'s links use ${hmac[0] || 'no HMAC'} (measured at load, ns per MAC: ${hmac[1] ?? '?'})`);
   const rows = await cluster.proxyTable(n1);
   if (rows.some((r) => r.data_path !== pass.dataPath)) throw new InfraError(`bench: the ${pass.name} pass has links on another path: ${rows.map((r) => `node ${r.node_id} ${r.data_path}`).join(', ')}`);
   const r2 = cluster.remote.get(n2.name)!;
