@@ -619,6 +619,37 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     }
   });
 
+  // Issue 22: on the kernel path the module checks every frame of an established link.
+  suite.it('an altered frame on an established link is refused, counted and closes the link (by the module on the kernel path)', async () => {
+    const [, n2, n3] = nodes();
+    const p = c().proxy(n2, n3);
+    await c().stopProxy(n3, n2);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = await rejectedCount(n2, n3);
+      const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
+      const dmesgBefore = (await n2.sh('dmesg | grep -c "m3ipc: node"')).stdout.trim();
+      const r = await inject(n3, n2, c().opts.keyPath, 'alter');
+      await allure.attachment('rt_inject alter', r.stdout, { contentType: 'text/plain' });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^sent=HELLO lseq 0 \(accepted\)$/m);
+      expect(r.stdout).toMatch(/^closed=1$/m);
+      expect((await rejectedReaches(n2, n3, before + 1)) - before).toBe(1);
+      const bad = /authentication failed: bad MAC \(injected or altered frame\)/;
+      if (c().opts.dataPath === 'kernel') {
+        const dmesg = (await n2.sh(`dmesg | grep "m3ipc: node" | tail -n +${Number(dmesgBefore) + 1}`)).stdout;
+        await allure.attachment('node2 dmesg since the frame', dmesg, { contentType: 'text/plain' });
+        expect(dmesg).toMatch(new RegExp(`node ${c().nodeId(n3)}: RX link closed: ${bad.source}`));
+      } else {
+        const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
+        expect(fresh).toMatch(new RegExp(`REFUSED a frame: ${bad.source}`));
+      }
+    } finally {
+      await c().startProxy(n3, n2);
+      await c().waitAllUp(15000);
+    }
+  });
+
   suite.it('a frame claiming KERNEL privilege cannot vcopy into a bound process: the level is the one set on the callee node', async () => {
     const [n1, n2, n3] = nodes();
     const s = await startServer(n2, 20);

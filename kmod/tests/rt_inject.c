@@ -300,6 +300,28 @@ int main(int argc, char **argv)
 		printf("closed=%d\n", closed_within(fd, 2000));
 		return 0;
 	}
+	if (!strcmp(mode, "alter") && argc == 7) {
+		/* an established link (on the kernel path: the module's by
+		 * now), then a frame changed after its MAC was computed */
+		fd = conn(argv[3], port);
+		if (handshake(fd, &l, false))
+			return 1;
+		hdr(&h, M3_CMD_HELLO, 1);
+		n = frame(&l, &h, NULL, buf[0]);
+		if (put(fd, buf[0], n) || closed_within(fd, 300)) {
+			printf("first HELLO refused\n");
+			return 1;
+		}
+		printf("sent=HELLO lseq 0 (accepted)\n");
+		hdr(&h, M3_CMD_HELLO, 2);
+		n = frame(&l, &h, NULL, buf[0]);
+		buf[0][43] ^= 1;	/* its count, low byte */
+		if (put(fd, buf[0], n))
+			return 1;
+		printf("sent=a HELLO altered after its MAC\n");
+		printf("closed=%d\n", closed_within(fd, 2000));
+		return 0;
+	}
 	if (!strcmp(mode, "vcopy") && (argc == 12 || argc == 14)) {
 		uint64_t seq = 1;
 		int i;
