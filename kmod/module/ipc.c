@@ -108,6 +108,24 @@ void m3_wake(struct m3_proc *p, int result)
 }
 
 /*
+ * dc->lock held: the node whose frame can end @c's wait, for the kernel
+ * links' pollers (rmt_link_rx.c): a remote answer's node, any node for a
+ * receive from ANY, the node of a remote process received from.
+ */
+static int m3_poll_node(struct m3_proc *c)
+{
+	if ((c->state & M3_PST_RMT) && c->blocked_on)
+		return c->blocked_on->node;
+	if (c->state & M3_PST_RECEIVING) {
+		if (!c->getfrom)
+			return M3_POLL_ANY;
+		if (c->getfrom->remote)
+			return c->getfrom->node;
+	}
+	return M3_POLL_NONE;
+}
+
+/*
  * dc->lock held, @c->waiter == @w armed. Sleeps without the lock until the
  * call completes, the timeout expires or a signal arrives; returns with the
  * lock held and the call's result.
@@ -118,6 +136,11 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 {
 	bool forever = timeout == MAX_SCHEDULE_TIMEOUT;
 	struct task_struct *peer = m3_spin_peer(c);
+	struct m3_poller poll = {
+		.link = LIST_HEAD_INIT(poll.link),
+		.task = current,
+		.node = m3_poll_node(c),
+	};
 	bool timed_out = false;
 
 	spin_unlock(&dc->lock);
@@ -141,9 +164,13 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 		if (signal_pending(current))
 			break;
 		WRITE_ONCE(w->slept, true);
+		m3_poll_arm(&poll);
 		timeout = schedule_timeout(timeout);
+		/* woken for a link: its frames first (maybe our own answer) */
+		m3_poll_serve(&poll);
 	}
 	__set_current_state(TASK_RUNNING);
+	m3_poll_serve(&poll);
 	if (w->done && w->slept)
 		m3_spin_account(w->woke_ns);
 	spin_lock(&dc->lock);

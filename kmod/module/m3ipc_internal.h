@@ -284,6 +284,24 @@ int m3_put2lcl(struct m3_put2lcl *a);
 int m3_link_set(struct m3_link_set *a);
 int m3_link_hello(struct m3_link_hello *a);
 void m3_links_flush(void);		/* no lock held */
+
+/*
+ * A process asleep in m3_wait() that a kernel link may wake to read its
+ * frames itself (rmt_link_rx.c, "Pollers"): @node is the node whose frame
+ * ends its wait, M3_POLL_ANY any node's, M3_POLL_NONE none (local waits).
+ */
+#define M3_POLL_ANY	(-1)
+#define M3_POLL_NONE	(-2)
+struct m3_link;
+struct m3_poller {
+	struct list_head link;
+	struct task_struct *task;
+	int node;
+	bool armed;		/* listed since it last looked (its own field) */
+	struct m3_link *kick;	/* the link it was woken for (a reference) */
+};
+void m3_poll_arm(struct m3_poller *p);
+void m3_poll_serve(struct m3_poller *p);
 int m3_link_init(void);
 void m3_link_exit(void);
 void m3_rmt_task_exit(struct task_struct *task);	/* exit hook */

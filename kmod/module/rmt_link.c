@@ -100,6 +100,7 @@ void m3_link_unhook(struct m3_link *l)
 		sk->sk_state_change = l->saved_state_change;
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
+	m3_link_rx_unhooked(l);
 }
 
 static void m3_link_kill_fn(struct work_struct *work)
@@ -233,6 +234,7 @@ static struct m3_link *m3_link_new(struct m3_link_set *a, struct socket *sock)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&l->ref);
 	mutex_init(&l->tx_mutex);
+	mutex_init(&l->rx_mutex);
 	INIT_WORK(&l->kill_work, m3_link_kill_fn);
 	INIT_WORK(&l->free_work, m3_link_free_fn);
 	INIT_WORK(&l->rx_work, m3_link_rx_fn);

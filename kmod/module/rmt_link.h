@@ -48,6 +48,9 @@ struct m3_link {
 	void (*saved_state_change)(struct sock *sk);
 	struct work_struct rx_work;
 	struct delayed_work silence_work;
+	struct mutex rx_mutex;		/* one reader of the socket at a time */
+	unsigned long rx_more;		/* bit 0: data came since a reader looked */
+	bool hooked;
 	u8 hdr[M3L_HDR_LEN];
 	u32 hdr_got;
 	struct m3_rhdr h;		/* the frame being read, decoded */
@@ -76,6 +79,7 @@ void m3_link_sweep_fn(struct work_struct *work);
 
 /* rmt_link_rx.c */
 void m3_link_hook(struct m3_link *l);
+void m3_link_rx_unhooked(struct m3_link *l);
 void m3_link_rx_fn(struct work_struct *work);
 void m3_link_silence_fn(struct work_struct *work);
 

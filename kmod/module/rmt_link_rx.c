@@ -51,6 +51,8 @@ static const char *m3_link_decode(const u8 in[M3L_HDR_LEN], struct m3_rhdr *h,
 	return NULL;
 }
 
+static void m3_link_rx_kick(struct m3_link *l);
+
 static void m3_link_data_ready(struct sock *sk)
 {
 	struct m3_link *l;
@@ -58,7 +60,7 @@ static void m3_link_data_ready(struct sock *sk)
 	read_lock_bh(&sk->sk_callback_lock);
 	l = sk->sk_user_data;
 	if (l && !READ_ONCE(l->dead))
-		queue_work(m3_link_wq, &l->rx_work);
+		m3_link_rx_kick(l);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -72,7 +74,7 @@ static void m3_link_state_change(struct sock *sk)
 	if (l) {
 		prev = l->saved_state_change;
 		if (!READ_ONCE(l->dead))
-			queue_work(m3_link_wq, &l->rx_work);
+			m3_link_rx_kick(l);
 	}
 	read_unlock_bh(&sk->sk_callback_lock);
 	if (prev)
@@ -205,20 +207,125 @@ recv_end:
 	return -1;
 }
 
-void m3_link_rx_fn(struct work_struct *work)
+/*
+ * Read and deliver what @l has, in the caller's context: a poller's (the
+ * process woken for it) or the rx work's. One reader at a time; a reader
+ * that finds another leaves it the link, which looks again (rx_more)
+ * before it lets go.
+ */
+static void m3_link_rx_serve(struct m3_link *l)
 {
-	struct m3_link *l = container_of(work, struct m3_link, rx_work);
-	int budget = M3L_RX_BUDGET, ret = 1;
+	int budget, ret = 0;
 
-	while (!READ_ONCE(l->dead) && budget-- > 0) {
-		ret = m3_link_rx_step(l);
-		if (ret <= 0)
+	do {
+		if (!mutex_trylock(&l->rx_mutex))
 			break;
-	}
-	if (ret > 0 && !READ_ONCE(l->dead))
-		queue_work(m3_link_wq, &l->rx_work);	/* fair to others */
+		clear_bit(0, &l->rx_more);
+		/* cleared before reading: data after our last read sets it */
+		smp_mb__after_atomic();
+		budget = M3L_RX_BUDGET;
+		ret = 1;
+		while (!READ_ONCE(l->dead) && budget-- > 0) {
+			ret = m3_link_rx_step(l);
+			if (ret <= 0)
+				break;
+		}
+		mutex_unlock(&l->rx_mutex);
+		if (ret > 0 && !READ_ONCE(l->dead)) {
+			/* its budget spent: the work goes on, fair to others */
+			queue_work(m3_link_wq, &l->rx_work);
+			break;
+		}
+	} while (test_bit(0, &l->rx_more) && !READ_ONCE(l->dead));
 	/* the answers the frames made (SEND_ACKs, replies) go out now */
 	m3_links_flush();
+}
+
+void m3_link_rx_fn(struct work_struct *work)
+{
+	m3_link_rx_serve(container_of(work, struct m3_link, rx_work));
+}
+
+/*
+ * Pollers (issue 22, point 3: one wakeup per direction). A process that
+ * sleeps in m3_wait() for a frame of a node (a remote answer, a receive
+ * from ANY or from a remote process) is listed while it sleeps; a link's
+ * data_ready wakes one such process instead of the rx work, and that
+ * process reads and delivers the link's frames itself, in its own context,
+ * before it looks at its own call again: when the frame is its own, that
+ * is the only wakeup. With no poller for the link, the rx work reads.
+ * m3_poll_lock is taken in softirq (data_ready, under sk_callback_lock),
+ * with bottom halves off elsewhere; it is a leaf.
+ */
+static DEFINE_SPINLOCK(m3_poll_lock);
+static LIST_HEAD(m3_pollers);
+static atomic_t m3_nr_rx_links = ATOMIC_INIT(0);
+
+/* softirq or process context: someone must read @l */
+static void m3_link_rx_kick(struct m3_link *l)
+{
+	struct m3_poller *p, *any = NULL, *pick = NULL;
+	unsigned long flags;
+
+	set_bit(0, &l->rx_more);
+	spin_lock_irqsave(&m3_poll_lock, flags);
+	list_for_each_entry(p, &m3_pollers, link) {
+		if (p->node == l->node) {
+			pick = p;
+			break;
+		}
+		if (p->node == M3_POLL_ANY && !any)
+			any = p;
+	}
+	pick = pick ?: any;
+	if (pick) {
+		list_del_init(&pick->link);
+		kref_get(&l->ref);
+		pick->kick = l;
+		wake_up_process(pick->task);
+	}
+	spin_unlock_irqrestore(&m3_poll_lock, flags);
+	if (!pick)
+		queue_work(m3_link_wq, &l->rx_work);
+}
+
+/* before the poller sleeps (again): listed, if any link could wake it */
+void m3_poll_arm(struct m3_poller *p)
+{
+	if (p->node == M3_POLL_NONE || !atomic_read(&m3_nr_rx_links))
+		return;
+	spin_lock_bh(&m3_poll_lock);
+	if (list_empty(&p->link) && !p->kick)
+		list_add(&p->link, &m3_pollers);
+	p->armed = true;
+	spin_unlock_bh(&m3_poll_lock);
+}
+
+/* after it woke, running: off the list; the link it was woken for, read */
+void m3_poll_serve(struct m3_poller *p)
+{
+	struct m3_link *l;
+
+	/* under the lock: a kick in progress finishes before we leave */
+	if (!p->armed)
+		return;
+	spin_lock_bh(&m3_poll_lock);
+	list_del_init(&p->link);
+	l = p->kick;
+	p->kick = NULL;
+	p->armed = false;
+	spin_unlock_bh(&m3_poll_lock);
+	if (!l)
+		return;
+	m3_link_rx_serve(l);
+	m3_link_put(l);
+}
+
+/* an RX link that was hooked is not any more: no poller waits for it */
+void m3_link_rx_unhooked(struct m3_link *l)
+{
+	if (xchg(&l->hooked, false))
+		atomic_dec(&m3_nr_rx_links);
 }
 
 void m3_link_silence_fn(struct work_struct *work)
@@ -249,6 +356,8 @@ void m3_link_hook(struct m3_link *l)
 	sk->sk_data_ready = m3_link_data_ready;
 	sk->sk_state_change = m3_link_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
+	l->hooked = true;
+	atomic_inc(&m3_nr_rx_links);
 	/* what arrived before the hook */
 	queue_work(m3_link_wq, &l->rx_work);
 	queue_delayed_work(m3_link_wq, &l->silence_work,
