@@ -53,6 +53,11 @@ export default defineConfig({
         test: { ...labTest, name: 'lab-debug', include: ['suites/ipc-local.test.ts', 'suites/ipc-remote.test.ts'], env: { M3LAB_KERNEL: 'debug' }, sequence: { groupOrder: 2 } },
       },
       {
+        // Remote IPC with the proxies carrying every frame (m3proxy --data-path user), the path before issue 22's
+        // kernel data path, which every other project uses; a node on either path talks to one on the other.
+        test: { ...labTest, name: 'lab-user-path', include: ['suites/ipc-remote.test.ts'], env: { M3LAB_DATA_PATH: 'user' }, sequence: { groupOrder: 3 } },
+      },
+      {
         // Every single-CPU setup in one lab: the uniprocessor kernel (a 1-vCPU and a 2-vCPU guest: one possible
         // CPU whatever QEMU offers) and 2-vCPU guests of the default kernel booted with nosmp and with maxcpus=1.
         // Booted cold (M3LAB_COLD): every other lab starts from snapshots, so this one keeps boot itself tested,

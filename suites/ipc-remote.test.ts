@@ -169,7 +169,7 @@ const onUserPath = (a: LabNode, b: LabNode) => onPath(a, b, 'user');
 /** An endpoint of node N's slot SLOT, generation 1 (uapi M3_ENDPOINT; M3_SLOT_BIAS 256). */
 const endpoint = (gen: number, slot: number) => gen * 65536 + slot + 256;
 
-describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
+describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.M3LAB_KERNEL || 'default'} kernel, ${process.env.M3LAB_DATA_PATH || 'kernel'} data path)`, () => {
   // Any kernel report on any node while a test runs fails that test (lab-suite.ts).
   cs = clusterSuite({ heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS });
   const { suite } = cs;
@@ -358,8 +358,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
   // caller's node learns from that (its RX link ends): -EHOSTDOWN, well within node_timeout_ms.
   suite.it('a proxy pair stopped (SIGSTOP) on the kernel data path: the peer hears no heartbeat, closes the link and resets; the waiting caller gets -EHOSTDOWN; SIGCONT brings the link back', async () => {
     const [n1, , n3] = nodes();
-    expect(c().opts.dataPath, 'this test is about the kernel data path').toBe('kernel');
-    expect((await c().proxyTable(n1)).find((r) => Number(r.node_id) === c().nodeId(n3))?.data_path).toBe('kernel');
+    await onPath(n1, n3, 'kernel');
     const s = await startServer(n3, 31);
     const pids = await proxyPids(n1, n3);
     try {
@@ -377,6 +376,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       await stopServer(s);
     }
     await expectLinkBack(n1, n3, 32, 0);
+    await onPath(n1, n3, c().opts.dataPath);
   });
 
   suite.it('a remote vcopy takes a bound: with the link stopped it ends with -ETIMEDOUT at its timeout (user data path: the proxies carry the link, so stopping them stops it)', async () => {
