@@ -59,7 +59,7 @@ static void m3_link_free_fn(struct work_struct *work)
 		crypto_free_shash(l->tx_tfm);
 	if (l->rx_tfm)
 		crypto_free_shash(l->rx_tfm);
-	kvfree(l->body);
+	kvfree(l->rbuf);
 	kfree_sensitive(l);
 }
 
@@ -261,6 +261,12 @@ static struct m3_link *m3_link_new(struct m3_link_set *a, struct socket *sock)
 				goto fail;
 			}
 		}
+	}
+	if (a->dir == M3_LINK_RX) {
+		l->rbuf = kvmalloc(M3L_RBUF_LEN, GFP_KERNEL);
+		ret = -ENOMEM;
+		if (!l->rbuf)
+			goto fail;
 	}
 	l->sock = sock;
 	return l;

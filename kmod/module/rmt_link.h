@@ -21,6 +21,8 @@
 #define M3L_HDR_LEN	88
 #define M3L_MAC_LEN	32
 #define M3L_BATCH	16	/* frames per sendmsg round */
+/* an RX link's read buffer: the largest frame fits */
+#define M3L_RBUF_LEN	(M3L_HDR_LEN + M3_RMT_MAX_PAYLOAD + M3L_MAC_LEN)
 #define M3L_RX_BUDGET	64	/* frames per rx work run, then requeued */
 #define M3L_FLUSH_ROUNDS 8	/* a flusher's retries for frames of others */
 
@@ -51,12 +53,11 @@ struct m3_link {
 	struct mutex rx_mutex;		/* one reader of the socket at a time */
 	unsigned long rx_more;		/* bit 0: data came since a reader looked */
 	bool hooked;
-	u8 hdr[M3L_HDR_LEN];
-	u32 hdr_got;
-	struct m3_rhdr h;		/* the frame being read, decoded */
+	u8 *rbuf;			/* M3L_RBUF_LEN bytes read from the socket */
+	u32 roff, rlen;			/* not used yet: rbuf[roff, roff + rlen) */
+	bool decoded;			/* the header at roff is in h, h_lseq */
+	struct m3_rhdr h;
 	u64 h_lseq;
-	u8 *body;			/* its payload, then its MAC */
-	u32 body_len, body_got;
 };
 
 extern struct workqueue_struct *m3_link_wq;

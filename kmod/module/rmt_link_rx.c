@@ -119,58 +119,55 @@ static void m3_link_refuse(struct m3_link *l, const char *why)
 
 /*
  * Read on: 1 a frame was handled (or bytes read), 0 nothing to read now,
- * -1 the link was killed.
+ * -1 the link was killed. The socket is read in large pieces into the
+ * link's buffer (one recvmsg for a burst of frames, as the receiver proxy
+ * reads), and the frames are taken from there.
  */
 static int m3_link_rx_step(struct m3_link *l)
 {
 	struct m3_node *n = &m3_nodes[l->node];
 	u32 mac_len = l->secure ? M3L_MAC_LEN : 0;
 	u8 want[M3L_MAC_LEN];
+	const u8 *f;
 	const char *why;
-	u32 rx_payload;
-	void *body;
+	u32 rx_payload, need = M3L_HDR_LEN;
+	void *body = NULL;
 	int ret;
 
-	if (l->hdr_got < M3L_HDR_LEN) {
-		ret = m3_link_recv(l, l->hdr + l->hdr_got,
-				   M3L_HDR_LEN - l->hdr_got);
-		if (ret <= 0)
-			goto recv_end;
-		l->hdr_got += ret;
-		if (l->hdr_got < M3L_HDR_LEN)
-			return 1;
-		spin_lock(&m3_rmt_lock);
-		rx_payload = n->rx_payload;
-		spin_unlock(&m3_rmt_lock);
-		why = m3_link_decode(l->hdr, &l->h, &l->h_lseq, l->node,
-				     rx_payload);
-		if (why) {
-			m3_link_refuse(l, why);
-			return -1;
-		}
-		l->body_len = l->h.len + mac_len;
-		l->body_got = 0;
-		if (l->body_len) {
-			l->body = kvmalloc(l->body_len, GFP_KERNEL);
-			if (!l->body) {
-				m3_link_kill(l, M3L_DOWN_RESET, "no memory for a frame");
+	if (l->rlen >= M3L_HDR_LEN) {
+		if (!l->decoded) {
+			spin_lock(&m3_rmt_lock);
+			rx_payload = n->rx_payload;
+			spin_unlock(&m3_rmt_lock);
+			why = m3_link_decode(l->rbuf + l->roff, &l->h,
+					     &l->h_lseq, l->node, rx_payload);
+			if (why) {
+				m3_link_refuse(l, why);
 				return -1;
 			}
+			l->decoded = true;
 		}
+		need = M3L_HDR_LEN + l->h.len + mac_len;
 	}
-	if (l->body_got < l->body_len) {
-		ret = m3_link_recv(l, l->body + l->body_got,
-				   l->body_len - l->body_got);
+	if (l->rlen < need) {
+		/* the frame must fit from roff: move what is left to the front */
+		if (l->roff && l->roff + need > M3L_RBUF_LEN) {
+			memmove(l->rbuf, l->rbuf + l->roff, l->rlen);
+			l->roff = 0;
+		}
+		ret = m3_link_recv(l, l->rbuf + l->roff + l->rlen,
+				   M3L_RBUF_LEN - l->roff - l->rlen);
 		if (ret <= 0)
 			goto recv_end;
-		l->body_got += ret;
-		if (l->body_got < l->body_len)
-			return 1;
+		l->rlen += ret;
+		return 1;
 	}
 	/* the whole frame: MAC, then sequence, before any field is used */
+	f = l->rbuf + l->roff;
 	if (l->secure) {
-		if (m3_link_mac(l->rx_tfm, l->hdr, l->body, l->h.len, want) ||
-		    crypto_memneq(want, l->body + l->h.len, M3L_MAC_LEN)) {
+		if (m3_link_mac(l->rx_tfm, f, f + M3L_HDR_LEN, l->h.len, want) ||
+		    crypto_memneq(want, f + M3L_HDR_LEN + l->h.len,
+				  M3L_MAC_LEN)) {
 			m3_link_refuse(l, "authentication failed: bad MAC (injected or altered frame)");
 			return -1;
 		}
@@ -186,11 +183,22 @@ static int m3_link_rx_step(struct m3_link *l)
 		m3_link_refuse(l, "HELLO_ACK on a receiver connection");
 		return -1;
 	}
+	if (l->h.len) {
+		/* the payload is the receiving end's (m3_p2l_frame frees it) */
+		body = kvmalloc(l->h.len, GFP_KERNEL);
+		if (!body) {
+			m3_link_kill(l, M3L_DOWN_RESET, "no memory for a frame");
+			return -1;
+		}
+		memcpy(body, f + M3L_HDR_LEN, l->h.len);
+	}
 	l->rx_lseq++;
-	l->hdr_got = 0;
+	l->decoded = false;
+	l->roff += need;
+	l->rlen -= need;
+	if (!l->rlen)
+		l->roff = 0;
 	WRITE_ONCE(l->last_rx, jiffies);
-	body = l->body;
-	l->body = NULL;
 	m3_p2l_frame(n, &l->h, sizeof(l->h) + l->h.len, body, NULL);
 	if (l->h.cmd == M3_CMD_HELLO && m3_link_hello_ack(l, &l->h)) {
 		m3_link_kill(l, M3L_DOWN_RESET, "write error (HELLO_ACK)");
@@ -201,9 +209,12 @@ static int m3_link_rx_step(struct m3_link *l)
 recv_end:
 	if (ret == -EAGAIN)
 		return 0;
-	/* the peer's sender closed: it knows, nothing to send back */
-	m3_link_kill(l, ret ? M3L_DOWN_RESET : M3L_DOWN_PEER,
-		     ret ? "read error" : "connection closed by peer");
+	/*
+	 * The connection ended (closed or reset by the peer's sender): the
+	 * peer knows, nothing to send back, as for the receiver proxy.
+	 */
+	m3_link_kill(l, M3L_DOWN_PEER, ret ? "read error" :
+		     "connection closed by peer");
 	return -1;
 }
 
