@@ -163,8 +163,9 @@ int m3_wait(struct m3_dc *dc, struct m3_proc *c, struct m3_waiter *w,
 		}
 		if (signal_pending(current))
 			break;
+		if (!m3_poll_arm(&poll))
+			continue;	/* it read a link: its call may be done */
 		WRITE_ONCE(w->slept, true);
-		m3_poll_arm(&poll);
 		timeout = schedule_timeout(timeout);
 		/* woken for a link: its frames first (maybe our own answer) */
 		m3_poll_serve(&poll);

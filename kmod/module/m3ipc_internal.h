@@ -298,9 +298,10 @@ struct m3_poller {
 	struct task_struct *task;
 	int node;
 	bool armed;		/* listed since it last looked (its own field) */
+	unsigned int reads;	/* links it read before sleeping, this call */
 	struct m3_link *kick;	/* the link it was woken for (a reference) */
 };
-void m3_poll_arm(struct m3_poller *p);
+bool m3_poll_arm(struct m3_poller *p);
 void m3_poll_serve(struct m3_poller *p);
 int m3_link_init(void);
 void m3_link_exit(void);

@@ -109,7 +109,7 @@ static void m3_link_kill_fn(struct work_struct *work)
 
 	if (l->dir == M3_LINK_RX) {
 		m3_link_unhook(l);
-		cancel_work_sync(&l->rx_work);
+		cancel_delayed_work_sync(&l->rx_work);
 		cancel_delayed_work_sync(&l->silence_work);
 	}
 	/* the proxy sees the end of its copy of the socket, and reconnects */
@@ -237,7 +237,7 @@ static struct m3_link *m3_link_new(struct m3_link_set *a, struct socket *sock)
 	mutex_init(&l->rx_mutex);
 	INIT_WORK(&l->kill_work, m3_link_kill_fn);
 	INIT_WORK(&l->free_work, m3_link_free_fn);
-	INIT_WORK(&l->rx_work, m3_link_rx_fn);
+	INIT_DELAYED_WORK(&l->rx_work, m3_link_rx_fn);
 	INIT_DELAYED_WORK(&l->silence_work, m3_link_silence_fn);
 	l->node = a->node_id;
 	l->dir = a->dir;

@@ -24,6 +24,13 @@
 /* an RX link's read buffer: the largest frame fits */
 #define M3L_RBUF_LEN	(M3L_HDR_LEN + M3_RMT_MAX_PAYLOAD + M3L_MAC_LEN)
 #define M3L_RX_BUDGET	64	/* frames per rx work run, then requeued */
+/*
+ * With no process waiting for the node's frames, the rx work reads them
+ * this late: a busy receiver reads them itself at its next wait first,
+ * in a batch, instead of being preempted by the work for each frame.
+ */
+#define M3L_RX_DEFER	1	/* jiffies */
+#define M3L_SERVE_ROUNDS 4	/* a waiter's reads before it sleeps */
 #define M3L_FLUSH_ROUNDS 8	/* a flusher's retries for frames of others */
 
 enum { M3L_DOWN_NONE, M3L_DOWN_PEER, M3L_DOWN_RESET };
@@ -48,7 +55,7 @@ struct m3_link {
 	/* RX only */
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
-	struct work_struct rx_work;
+	struct delayed_work rx_work;	/* the reader when no process is */
 	struct delayed_work silence_work;
 	struct mutex rx_mutex;		/* one reader of the socket at a time */
 	unsigned long rx_more;		/* bit 0: data came since a reader looked */

@@ -6,6 +6,7 @@
  * would (rmt_link.c has the model).
  */
 #include <crypto/algapi.h>
+#include <linux/bitmap.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/socket.h>
@@ -14,6 +15,9 @@
 #include <net/sock.h>
 
 #include "rmt_link.h"
+
+/* nodes whose RX link has data no process was woken for (M3L_RX_DEFER) */
+static unsigned long m3_rx_pending[BITS_TO_LONGS(M3_MAX_NODES)];
 
 /* wire.h's m3w_decode: 0, or a reason to close the link */
 static const char *m3_link_decode(const u8 in[M3L_HDR_LEN], struct m3_rhdr *h,
@@ -231,6 +235,7 @@ static void m3_link_rx_serve(struct m3_link *l)
 	do {
 		if (!mutex_trylock(&l->rx_mutex))
 			break;
+		clear_bit(l->node, m3_rx_pending);
 		clear_bit(0, &l->rx_more);
 		/* cleared before reading: data after our last read sets it */
 		smp_mb__after_atomic();
@@ -244,7 +249,7 @@ static void m3_link_rx_serve(struct m3_link *l)
 		mutex_unlock(&l->rx_mutex);
 		if (ret > 0 && !READ_ONCE(l->dead)) {
 			/* its budget spent: the work goes on, fair to others */
-			queue_work(m3_link_wq, &l->rx_work);
+			mod_delayed_work(m3_link_wq, &l->rx_work, 0);
 			break;
 		}
 	} while (test_bit(0, &l->rx_more) && !READ_ONCE(l->dead));
@@ -254,7 +259,8 @@ static void m3_link_rx_serve(struct m3_link *l)
 
 void m3_link_rx_fn(struct work_struct *work)
 {
-	m3_link_rx_serve(container_of(work, struct m3_link, rx_work));
+	m3_link_rx_serve(container_of(to_delayed_work(work), struct m3_link,
+				      rx_work));
 }
 
 /*
@@ -296,20 +302,65 @@ static void m3_link_rx_kick(struct m3_link *l)
 		wake_up_process(pick->task);
 	}
 	spin_unlock_irqrestore(&m3_poll_lock, flags);
-	if (!pick)
-		queue_work(m3_link_wq, &l->rx_work);
+	if (!pick) {
+		set_bit(l->node, m3_rx_pending);
+		queue_delayed_work(m3_link_wq, &l->rx_work, M3L_RX_DEFER);
+	}
 }
 
-/* before the poller sleeps (again): listed, if any link could wake it */
-void m3_poll_arm(struct m3_poller *p)
+/* does a link of @p's node (of any, for ANY) wait to be read? */
+static bool m3_poll_pending(const struct m3_poller *p)
+{
+	if (p->node == M3_POLL_ANY)
+		return !bitmap_empty(m3_rx_pending, M3_MAX_NODES);
+	return p->node >= 0 && p->node < M3_MAX_NODES &&
+	       test_bit(p->node, m3_rx_pending);
+}
+
+/* read what waits on the links @p may be woken for, before it sleeps */
+static void m3_poll_read_pending(struct m3_poller *p)
+{
+	unsigned int node;
+	struct m3_link *l;
+
+	for_each_set_bit(node, m3_rx_pending, M3_MAX_NODES) {
+		if (p->node != M3_POLL_ANY && p->node != node)
+			continue;
+		spin_lock(&m3_rmt_lock);
+		l = m3_nodes[node].rx_link;
+		if (l)
+			kref_get(&l->ref);
+		else
+			clear_bit(node, m3_rx_pending);
+		spin_unlock(&m3_rmt_lock);
+		if (!l)
+			continue;
+		m3_link_rx_serve(l);
+		m3_link_put(l);
+	}
+}
+
+/*
+ * Before the poller sleeps (again): listed, if any link could wake it.
+ * False when it must not sleep yet: a link it may be woken for had data
+ * nobody read, and it read it (its own call may be done now).
+ */
+bool m3_poll_arm(struct m3_poller *p)
 {
 	if (p->node == M3_POLL_NONE || !atomic_read(&m3_nr_rx_links))
-		return;
+		return true;
+	if (p->reads < M3L_SERVE_ROUNDS && m3_poll_pending(p)) {
+		p->reads++;
+		__set_current_state(TASK_RUNNING);
+		m3_poll_read_pending(p);
+		return false;
+	}
 	spin_lock_bh(&m3_poll_lock);
 	if (list_empty(&p->link) && !p->kick)
 		list_add(&p->link, &m3_pollers);
 	p->armed = true;
 	spin_unlock_bh(&m3_poll_lock);
+	return true;
 }
 
 /* after it woke, running: off the list; the link it was woken for, read */
@@ -370,7 +421,7 @@ void m3_link_hook(struct m3_link *l)
 	l->hooked = true;
 	atomic_inc(&m3_nr_rx_links);
 	/* what arrived before the hook */
-	queue_work(m3_link_wq, &l->rx_work);
+	queue_delayed_work(m3_link_wq, &l->rx_work, 0);
 	queue_delayed_work(m3_link_wq, &l->silence_work,
 			   max(l->timeout / 4, 1UL));
 }
