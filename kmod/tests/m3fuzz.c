@@ -89,6 +89,9 @@
 #include <unistd.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "../uapi/m3ipc.h"
 #include "fuzz_kcov.h"
@@ -116,7 +119,7 @@ enum op {
 	OP_PROXY_UNBIND, OP_ADD_NODE, OP_DEL_NODE, OP_RMTBIND, OP_NODE_DOWN,
 	OP_NODE_UP, OP_GET2RMT, OP_PUT2LCL, OP_SEND, OP_RECEIVE, OP_SENDREC,
 	OP_NOTIFY, OP_RCVRQST, OP_REPLY, OP_REPLY_RCV, OP_VCOPY, OP_GETEP,
-	OP_WAIT4BIND,
+	OP_WAIT4BIND, OP_LINK_SET, OP_LINK_HELLO,
 	OP_RAW,		/* an unknown number or a known one with a wrong size */
 	OP_SIGNAL,	/* SIGUSR1 to a sibling thread or process */
 	OP_PROCREAD,	/* read a file of /proc/m3ipc */
@@ -158,6 +161,8 @@ static const struct opdesc {
 	[OP_VCOPY]	  = { "vcopy",        M3_IOC_VCOPY,        30 },
 	[OP_GETEP]	  = { "getep",        M3_IOC_GETEP,        15 },
 	[OP_WAIT4BIND]	  = { "wait4bind",    M3_IOC_WAIT4BIND,    6 },
+	[OP_LINK_SET]	  = { "link_set",     M3_IOC_LINK_SET,     5 },
+	[OP_LINK_HELLO]	  = { "link_hello",   M3_IOC_LINK_HELLO,   4 },
 	[OP_RAW]	  = { "raw",          0,                   8 },
 	[OP_SIGNAL]	  = { "signal",       0,                   4 },
 	[OP_PROCREAD]	  = { "procread",     0,                   6 },
@@ -278,6 +283,13 @@ struct th {
 	struct prog plan;	/* --guided: the program being replayed */
 	uint32_t plan_i;	/* its next call */
 	int plan_mut;		/* the call whose argument is mutated (-1: none) */
+	/*
+	 * link_set's sockets: a TCP listener on loopback and a connected pair
+	 * from it (lk[0] handed to the module, lk[1] its peer, where forged
+	 * frames are written); -1 until first used.
+	 */
+	int lfd, lk[2];
+	int tmpfd;	/* a socket made for one call only, closed after it */
 };
 
 static uint64_t rnd(struct th *t) { return splitmix(&t->rng); }
@@ -530,6 +542,82 @@ static uint32_t gen_frame(struct th *t, uint8_t *buf, uint32_t room)
 	return sizeof(*h) + (pct(t, 90) ? plen : (uint32_t)rn(t, 128));
 }
 
+/* a fresh connected TCP pair on loopback into t->lk; -1 if none */
+static int tcp_pair(struct th *t)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	if (t->lk[0] >= 0)
+		close(t->lk[0]);
+	if (t->lk[1] >= 0)
+		close(t->lk[1]);
+	t->lk[0] = t->lk[1] = -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (t->lfd < 0) {
+		t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (t->lfd < 0 || bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    listen(t->lfd, 4)) {
+			if (t->lfd >= 0)
+				close(t->lfd);
+			t->lfd = -1;
+			return -1;
+		}
+	}
+	if (getsockname(t->lfd, (struct sockaddr *)&sa, &sl))
+		return -1;
+	t->lk[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t->lk[0] < 0 || connect(t->lk[0], (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	t->lk[1] = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	return t->lk[1] < 0 ? -1 : 0;
+}
+
+/* link_set's fd: a connected TCP socket mostly, else what must be refused */
+static int gen_link_fd(struct th *t)
+{
+	uint32_t k = rn(t, 100);
+	int sv[2];
+
+	if (k < 45)
+		return tcp_pair(t) ? -1 : t->lk[0];
+	if (k < 60)
+		return -1;
+	if (k < 68)
+		return t->lfd;				/* listening: not connected */
+	if (k < 76 && !socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		close(sv[1]);				/* not TCP */
+		t->tmpfd = sv[0];
+		return sv[0];
+	}
+	if (k < 84)
+		return fd;				/* the device: no socket */
+	return PICK(t, -2, 0, 1, 2, 1000, 0x7fffffff);
+}
+
+/*
+ * After the module took t->lk[0] as an RX link: the peer writes what a
+ * forger would, a frame header with random fields and a random MAC, or
+ * random bytes. The module must refuse it and close the link.
+ */
+static void forge_into_link(struct th *t)
+{
+	uint8_t b[256];
+	uint32_t n = 1 + rn(t, sizeof(b)), i;
+
+	for (i = 0; i < n; i++)
+		b[i] = (uint8_t)rnd(t);
+	if (pct(t, 60) && n >= 88) {
+		/* magic and version right: the check goes on to the MAC */
+		b[0] = 0x4d; b[1] = 0x33; b[2] = 0x49; b[3] = 0x50;
+		b[4] = 0; b[5] = 2; b[6] = 0; b[7] = (uint8_t)rn(t, 13);
+		b[36] = b[37] = b[38] = 0;	/* a short payload */
+		b[44] = b[45] = b[46] = b[47] = 0;
+	}
+	if (write(t->lk[1], b, n) < 0)
+		return;		/* the link may be gone already */
+}
+
 /* fills *a for op; returns the argument's size (0: no argument) */
 static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 {
@@ -540,7 +628,7 @@ static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 		struct m3_bind bind; struct m3_unbind ub; struct m3_setpriv sp;
 		struct m3_proc_info pi; struct m3_proxy_bind pb; struct m3_node_ref nr;
 		struct m3_dc_node dn; struct m3_rmtbind rb; struct m3_get2rmt g2r;
-		struct m3_put2lcl p2l;
+		struct m3_put2lcl p2l; struct m3_link_set ls; struct m3_link_hello lh;
 	} *a = argp;
 
 	switch (op) {
@@ -636,6 +724,28 @@ static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 		memcpy((uint8_t *)argp + sizeof(a->p2l), fbuf, sizeof(struct m3_rhdr));
 		return sizeof(a->p2l);
 	}
+	case OP_LINK_SET: {
+		uint32_t i;
+
+		a->ls.node_id = gen_node(t);
+		a->ls.fd = gen_link_fd(t);
+		a->ls.dir = pct(t, 90) ? 1 + rn(t, 2) : (uint32_t)rnd(t);
+		a->ls.flags = pct(t, 80) ? rn(t, 2) : (uint32_t)rnd(t);
+		a->ls.timeout_ms = pct(t, 80) ? PICK(t, 50, 200, 1000) : PICK(t, 0, 1, -1);
+		a->ls.pad = gen_pad(t);
+		a->ls.tx_lseq = pct(t, 70) ? rn(t, 3) : rnd(t);
+		a->ls.rx_lseq = pct(t, 70) ? rn(t, 3) : rnd(t);
+		for (i = 0; i < M3_LINK_KEY_LEN; i++) {
+			a->ls.ktx[i] = (uint8_t)rnd(t);
+			a->ls.krx[i] = (uint8_t)rnd(t);
+		}
+		return sizeof(a->ls);
+	}
+	case OP_LINK_HELLO:
+		a->lh.node_id = gen_node(t);
+		a->lh.count = pct(t, 80) ? PICK(t, 0, M3_RMT_MIN_PAYLOAD, M3_RMT_MAX_PAYLOAD) : (uint32_t)rnd(t);
+		a->lh.seq = rnd(t);
+		return sizeof(a->lh);
 	case OP_SEND:
 	case OP_SENDREC:
 	case OP_NOTIFY:
@@ -788,7 +898,7 @@ static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen,
 static unsigned long raw_cmd(struct th *t)
 {
 	uint32_t k = rn(t, 100);
-	unsigned long known = ops[rn(t, OP_WAIT4BIND + 1)].cmd;
+	unsigned long known = ops[rn(t, OP_LINK_HELLO + 1)].cmd;
 	unsigned int size = rn(t, ARGMAX + 1);
 
 	if (k < 40)	/* a known number with another size */
@@ -1020,6 +1130,10 @@ static void one_call(struct th *t)
 	ret = ioctl(fd, cmd, ptr);
 	if (ret < 0)
 		ret = -errno;
+	if (t->tmpfd >= 0) {
+		close(t->tmpfd);
+		t->tmpfd = -1;
+	}
 	/* the argument as it went in: the log's copy */
 	guide(t, op, pk, r->arg, alen);
 	rec_end(r, ret);
@@ -1033,6 +1147,13 @@ static void one_call(struct th *t)
 		return;
 	/* learn from what worked */
 	switch (op) {
+	case OP_LINK_SET: {
+		struct m3_link_set *ls = (struct m3_link_set *)&arg;
+
+		if (ls->fd >= 0 && ls->fd == t->lk[0] && ls->dir == M3_LINK_RX)
+			forge_into_link(t);
+		break;
+	}
 	case OP_DC_INIT: {
 		struct m3_dc_spec *sp = (struct m3_dc_spec *)&arg;
 
@@ -1193,6 +1314,7 @@ static void child_main(int slot, int inc, long long deadline)
 		memset(&th[i], 0, sizeof(th[i]));
 		th[i].idx = i;
 		th[i].rng = splitmix(&s) ^ i;
+		th[i].lfd = th[i].lk[0] = th[i].lk[1] = th[i].tmpfd = -1;
 		th[i].my_dc = HOT_DCID0;
 		th[i].kc = pcs && kcs[i].fd >= 0 ? &kcs[i] : NULL;
 		if (i && pthread_create(&pt[i], &attr, thread_main, &th[i]))
@@ -1316,6 +1438,21 @@ static void fmt_arg(const struct rec *r, char *o, size_t n)
 			 h->dcid, h->src, h->dst, h->snode, h->dnode, h->rcode, h->len, h->count,
 			 (unsigned long long)h->seq, (unsigned long long)h->ack,
 			 (unsigned long long)h->addr);
+		break;
+	}
+	case OP_LINK_SET: {
+		const struct m3_link_set *x = a;
+
+		snprintf(o, n, "node=%d fd=%d dir=%u flags=%#x timeout=%u pad=%u tx_lseq=%llu rx_lseq=%llu",
+			 x->node_id, x->fd, x->dir, x->flags, x->timeout_ms, x->pad,
+			 (unsigned long long)x->tx_lseq, (unsigned long long)x->rx_lseq);
+		break;
+	}
+	case OP_LINK_HELLO: {
+		const struct m3_link_hello *x = a;
+
+		snprintf(o, n, "node=%d count=%u seq=%llu", x->node_id, x->count,
+			 (unsigned long long)x->seq);
 		break;
 	}
 	case OP_SEND: case OP_RECEIVE: case OP_SENDREC: case OP_NOTIFY:
