@@ -166,6 +166,35 @@ async function onPath(a: LabNode, b: LabNode, path: DataPath): Promise<void> {
 }
 const onUserPath = (a: LabNode, b: LabNode) => onPath(a, b, 'user');
 
+/**
+ * On data path PATH, a sendrec from N1 to a server on N3 that never replies; N1's proxies for N3 are stopped
+ * 1 s into it. The caller must get -EHOSTDOWN within node_timeout_ms + 1.5 s; the link comes back after SIGCONT.
+ * Returns both nodes' last m3ipc node lines (N1's: near, N3's: far).
+ */
+async function stoppedPairCall(n1: LabNode, n3: LabNode, path: DataPath, slots: { server: number; client: number; linkBack: number }): Promise<{ near: string; far: string }> {
+  await onPath(n1, n3, path);
+  const s = await startServer(n3, slots.server);
+  const pids = await proxyPids(n1, n3);
+  let near = '';
+  let far = '';
+  try {
+    const timeoutMs = Number((await n1.sh('cat /sys/module/m3ipc/parameters/node_timeout_ms')).stdout.trim());
+    expect(timeoutMs).toBe(3000);
+    await cs.nemesis.inject(stoppedByClient(n1, n3, pids, '1 s into its sendrec'));
+    await client(n1, slots.client, s, 'hang', 'EHOSTDOWN', `${timeoutMs + 1500}`, `kill -STOP ${pids}`);
+    near = (await n1.sh('dmesg | grep "m3ipc: node" | tail -8')).stdout;
+    far = (await n3.sh('dmesg | grep "m3ipc: node" | tail -8')).stdout;
+    await allure.attachment('dmesg of both nodes', `${n1.name}:\n${near}\n${n3.name}:\n${far}`, { contentType: 'text/plain' });
+    expect(await cs.nemesis.healAll()).toEqual([]);
+  } finally {
+    await cs.nemesis.healAll();
+    await stopServer(s);
+  }
+  await expectLinkBack(n1, n3, slots.linkBack, 0);
+  await onPath(n1, n3, c().opts.dataPath);
+  return { near, far };
+}
+
 /** An endpoint of node N's slot SLOT, generation 1 (uapi M3_ENDPOINT; M3_SLOT_BIAS 256). */
 const endpoint = (gen: number, slot: number) => gen * 65536 + slot + 256;
 
@@ -332,25 +361,9 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
 
   suite.it('a proxy pair stopped (SIGSTOP), not dead, is declared down by the kernel itself: a waiting caller gets -EHOSTDOWN within node_timeout_ms; SIGCONT brings the link back (user data path)', async () => {
     const [n1, , n3] = nodes();
-    await onUserPath(n1, n3);
-    const s = await startServer(n3, 22);
-    const pids = await proxyPids(n1, n3);
-    try {
-      const timeoutMs = Number((await n1.sh('cat /sys/module/m3ipc/parameters/node_timeout_ms')).stdout.trim());
-      expect(timeoutMs).toBe(3000);
-      // The proxies of n1 for n3 are stopped 1 s after the call; only n1's kernel can
-      // end the wait: node_timeout_ms + the 250 ms check period + scheduling margin.
-      await cs.nemesis.inject(stoppedByClient(n1, n3, pids, '1 s into its sendrec'));
-      await client(n1, 54, s, 'hang', 'EHOSTDOWN', `${timeoutMs + 1500}`, `kill -STOP ${pids}`);
-      const log = (await n1.sh('dmesg | grep "m3ipc: node" | tail -5')).stdout;
-      expect(log).toMatch(new RegExp(`node ${c().nodeId(n3)} down \\(silent`));
-      expect(await cs.nemesis.healAll()).toEqual([]);
-    } finally {
-      await cs.nemesis.healAll();
-      await stopServer(s);
-    }
-    await expectLinkBack(n1, n3, 23, 0);
-    await onPath(n1, n3, c().opts.dataPath);
+    // Only n1's kernel can end the wait: node_timeout_ms + the 250 ms check period + scheduling margin.
+    const { near } = await stoppedPairCall(n1, n3, 'user', { server: 22, client: 54, linkBack: 23 });
+    expect(near).toMatch(new RegExp(`node ${c().nodeId(n3)} down \\(silent`));
   });
 
   // Issue 22: on the kernel path the proxies are the control plane only. Stopped, they stop the heartbeats they
@@ -358,25 +371,9 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
   // caller's node learns from that (its RX link ends): -EHOSTDOWN, well within node_timeout_ms.
   suite.it('a proxy pair stopped (SIGSTOP) on the kernel data path: the peer hears no heartbeat, closes the link and resets; the waiting caller gets -EHOSTDOWN; SIGCONT brings the link back', async () => {
     const [n1, , n3] = nodes();
-    await onPath(n1, n3, 'kernel');
-    const s = await startServer(n3, 31);
-    const pids = await proxyPids(n1, n3);
-    try {
-      const timeoutMs = Number((await n1.sh('cat /sys/module/m3ipc/parameters/node_timeout_ms')).stdout.trim());
-      await cs.nemesis.inject(stoppedByClient(n1, n3, pids, '1 s into its sendrec'));
-      await client(n1, 57, s, 'hang', 'EHOSTDOWN', `${timeoutMs + 1500}`, `kill -STOP ${pids}`);
-      const far = (await n3.sh('dmesg | grep "m3ipc: node" | tail -8')).stdout;
-      const near = (await n1.sh('dmesg | grep "m3ipc: node" | tail -8')).stdout;
-      await allure.attachment('dmesg of both nodes', `${n1.name}:\n${near}\n${n3.name}:\n${far}`, { contentType: 'text/plain' });
-      expect(far).toMatch(new RegExp(`node ${c().nodeId(n1)}: RX link closed: peer silent for the timeout`));
-      expect(near).toMatch(new RegExp(`node ${c().nodeId(n3)} down \\(connection closed by peer`));
-      expect(await cs.nemesis.healAll()).toEqual([]);
-    } finally {
-      await cs.nemesis.healAll();
-      await stopServer(s);
-    }
-    await expectLinkBack(n1, n3, 32, 0);
-    await onPath(n1, n3, c().opts.dataPath);
+    const { near, far } = await stoppedPairCall(n1, n3, 'kernel', { server: 31, client: 57, linkBack: 32 });
+    expect(far).toMatch(new RegExp(`node ${c().nodeId(n1)}: RX link closed: peer silent for the timeout`));
+    expect(near).toMatch(new RegExp(`node ${c().nodeId(n3)} down \\(connection closed by peer`));
   });
 
   suite.it('a remote vcopy takes a bound: with the link stopped it ends with -ETIMEDOUT at its timeout (user data path: the proxies carry the link, so stopping them stops it)', async () => {

@@ -414,6 +414,26 @@ static int sender_connect(struct m3a_link *l, const char **why)
 	return fd;
 }
 
+/*
+ * Our HELLO (with our max payload: the link takes the smaller one) written
+ * by this proxy. A write error closes the connection (*fd = -1) and takes
+ * the node down: -1.
+ */
+static int hello_out(int *fd, struct m3a_link *l, uint64_t seq)
+{
+	struct m3_rhdr h;
+
+	hello_hdr(&h, M3_CMD_HELLO, seq, 0);
+	h.count = max_payload;
+	if (write_frame(*fd, l, &h, NULL) == 0)
+		return 0;
+	logm("closing connection: write error: %s", strerror(errno));
+	close(*fd);
+	*fd = -1;
+	node_down("write error");
+	return -1;
+}
+
 static void run_sender(void)
 {
 	size_t buflen = sizeof(struct m3_rhdr) + max_payload;
@@ -466,16 +486,8 @@ static void run_sender(void)
 				 * The peer's receiver wants a HELLO first; the
 				 * module's frames follow it on the link.
 				 */
-				hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
-				h.count = max_payload;
-				if (write_frame(fd, &link, &h, NULL) < 0) {
-					logm("closing connection: write error: %s",
-					     strerror(errno));
-					close(fd);
-					fd = -1;
-					node_down("write error");
+				if (hello_out(&fd, &link, ++hello_seq) < 0)
 					continue;
-				}
 				last_hello = t;
 				n = link_handover(fd, M3_LINK_TX, &link);
 				if (n < 0)
@@ -546,12 +558,10 @@ static void run_sender(void)
 			continue;
 		}
 		if (t - last_hello >= (uint64_t)hb_ms) {
-			hello_hdr(&h, M3_CMD_HELLO, ++hello_seq, 0);
-			/* our max payload: the link takes the smaller one */
-			h.count = max_payload;
+			++hello_seq;
 			if (kpath) {
 				/* in order with the module's frames */
-				n = m3_link_hello(peer_id, h.seq, max_payload);
+				n = m3_link_hello(peer_id, hello_seq, max_payload);
 				if (n < 0) {
 					/* the module closed the link (and
 					 * took the node down) or reset it */
@@ -562,12 +572,7 @@ static void run_sender(void)
 					fd = -1;
 					continue;
 				}
-			} else if (write_frame(fd, &link, &h, NULL) < 0) {
-				logm("closing connection: write error: %s",
-				     strerror(errno));
-				close(fd);
-				fd = -1;
-				node_down("write error");
+			} else if (hello_out(&fd, &link, hello_seq) < 0) {
 				continue;
 			}
 			last_hello = t;

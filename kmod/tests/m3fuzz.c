@@ -290,6 +290,7 @@ struct th {
 	 */
 	int lfd, lk[2];
 	int tmpfd;	/* a socket made for one call only, closed after it */
+	int proxy_node;	/* the node this thread became a proxy of (-1: none) */
 };
 
 static uint64_t rnd(struct th *t) { return splitmix(&t->rng); }
@@ -727,7 +728,8 @@ static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 	case OP_LINK_SET: {
 		uint32_t i;
 
-		a->ls.node_id = gen_node(t);
+		/* mostly the node this thread is a proxy of: the calls go deep */
+		a->ls.node_id = t->proxy_node >= 0 && pct(t, 70) ? t->proxy_node : gen_node(t);
 		a->ls.fd = gen_link_fd(t);
 		a->ls.dir = pct(t, 90) ? 1 + rn(t, 2) : (uint32_t)rnd(t);
 		a->ls.flags = pct(t, 80) ? rn(t, 2) : (uint32_t)rnd(t);
@@ -742,7 +744,7 @@ static uint32_t gen_arg(struct th *t, int op, void *argp, uint8_t *fbuf)
 		return sizeof(a->ls);
 	}
 	case OP_LINK_HELLO:
-		a->lh.node_id = gen_node(t);
+		a->lh.node_id = t->proxy_node >= 0 && pct(t, 70) ? t->proxy_node : gen_node(t);
 		a->lh.count = pct(t, 80) ? PICK(t, 0, M3_RMT_MIN_PAYLOAD, M3_RMT_MAX_PAYLOAD) : (uint32_t)rnd(t);
 		a->lh.seq = rnd(t);
 		return sizeof(a->lh);
@@ -1147,6 +1149,13 @@ static void one_call(struct th *t)
 		return;
 	/* learn from what worked */
 	switch (op) {
+	case OP_PROXY_BIND: {
+		struct m3_proxy_bind *pb = (struct m3_proxy_bind *)&arg;
+
+		if (pb->sender_pid == t->tid || pb->receiver_pid == t->tid)
+			t->proxy_node = pb->node_id;
+		break;
+	}
 	case OP_LINK_SET: {
 		struct m3_link_set *ls = (struct m3_link_set *)&arg;
 
@@ -1315,6 +1324,7 @@ static void child_main(int slot, int inc, long long deadline)
 		th[i].idx = i;
 		th[i].rng = splitmix(&s) ^ i;
 		th[i].lfd = th[i].lk[0] = th[i].lk[1] = th[i].tmpfd = -1;
+		th[i].proxy_node = -1;
 		th[i].my_dc = HOT_DCID0;
 		th[i].kc = pcs && kcs[i].fd >= 0 ? &kcs[i] : NULL;
 		if (i && pthread_create(&pt[i], &attr, thread_main, &th[i]))
