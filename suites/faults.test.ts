@@ -160,6 +160,17 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
 
   const histories: ClientHistory[] = [];
   const lost: string[] = [];
+  // The module's state on every node when a client is found stuck, before it is killed: what it waits for.
+  let stuckState = '';
+  const snapshot = async () => {
+    const parts: string[] = [];
+    for (const n of nodes()) {
+      if (n.name === o.dies) continue;
+      const r = await n.sh(`for f in nodes proxies dc/${c().opts.dc}/procs; do echo "-- /proc/m3ipc/$f"; cat /proc/m3ipc/$f; done; echo '-- dmesg (m3ipc)'; dmesg | grep m3ipc | tail -20`).catch((e: Error) => ({ stdout: `(${e.message})` }));
+      parts.push(`== ${n.name}\n${r.stdout}`);
+    }
+    return parts.join('\n');
+  };
   for (const cl of clients) {
     // The clients of a node that died went with it, and their records with its agent.
     if (cl.from.name === o.dies) {
@@ -169,6 +180,7 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
     // A client ends its call in progress (within the bound) and stops.
     let r = await cl.from.rpc.call('wait', { id: cl.id, timeoutMs: BOUND_MS + 5000 }, BOUND_MS + 15_000);
     if (!r.exited) {
+      if (!stuckState) stuckState = `${cl.from.name}/${cl.slot}>${cl.to.name} found stuck\n${await snapshot()}`;
       // Stuck in a call: the history says so (no "done"); the process must still go.
       await cl.from.rpc.call('kill', { id: cl.id, signal: 'SIGKILL' }).catch(() => undefined);
       r = await cl.from.rpc.call('wait', { id: cl.id, timeoutMs: 5000 });
@@ -181,7 +193,7 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
   const counts = countsAfter.map((a, i) => ({ node: a.node, rcvd: a.rcvd - countsBefore[i]!.rcvd, sent: a.sent - countsBefore[i]!.sent })).filter((x) => x.node !== o.dies);
   const summary = JSON.stringify({ seed: SEED, test: index, warmupMs, holdMs, faultAtS: (faultAt - t0) / 1000, healedAtS: (healedAt - t0) / 1000, boundMs: BOUND_MS, problems: result.problems, clients: result.summary, lostWithTheirNode: lost, serverCounters: counts }, null, 2);
   // Kept for a failed test's bundle too: the history is what tells why.
-  lastHistory = { 'history.txt': `${historyText(histories, t0)}\n${histories.filter((h) => h.other.length).map((h) => `${h.client} also printed:\n  ${h.other.join('\n  ')}`).join('\n')}`, 'history-summary.json': summary };
+  lastHistory = { 'history.txt': `${historyText(histories, t0)}\n${histories.filter((h) => h.other.length).map((h) => `${h.client} also printed:\n  ${h.other.join('\n  ')}`).join('\n')}`, 'history-summary.json': summary, ...(stuckState ? { 'stuck-state.txt': stuckState } : {}) };
   await allure.attachment('history', lastHistory['history.txt']!, { contentType: 'text/plain' });
   await allure.attachment('history summary', summary, { contentType: 'application/json' });
   expect(result.problems).toEqual([]);

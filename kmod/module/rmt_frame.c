@@ -103,7 +103,7 @@ int m3_queue(int node, struct m3_frame *f)
 		ret = -EHOSTDOWN;
 	else if ((n->nr_frames >= M3_RMT_MAX_QUEUE ||
 		  n->nr_bytes >= M3_RMT_MAX_BYTES) &&
-		 m3_is_request(f->hdr.cmd))
+		 !m3_is_answer(f->hdr.cmd))
 		ret = -ENOBUFS;
 	else if (n->nr_frames >= M3_RMT_MAX_FRAMES ||
 		 n->nr_bytes + m3_frame_bytes(f) > M3_RMT_MAX_ANSWER_BYTES)
@@ -117,13 +117,17 @@ int m3_queue(int node, struct m3_frame *f)
 		else
 			wake_up(&n->wq);
 	}
-	if (ret == -ENOBUFS && !m3_is_request(f->hdr.cmd)) {
+	/*
+	 * A reply is owed like an answer: its caller there waits for it (the
+	 * replier here would learn of the refusal, the caller never would).
+	 */
+	if (ret == -ENOBUFS && m3_is_answer(f->hdr.cmd)) {
 		/* an answer that cannot wait: the node is not being served */
 		pr_info("m3ipc: node %d down (%u frames, %u bytes queued: its sender proxy does not take them)\n",
 			node, n->nr_frames, n->nr_bytes);
 		m3_node_mark_down(n, false, true, &gone);
 		queue_work(m3_wq, &n->down_work);
-	} else if (ret == -EHOSTDOWN && !m3_is_request(f->hdr.cmd)) {
+	} else if (ret == -EHOSTDOWN && m3_is_answer(f->hdr.cmd)) {
 		/*
 		 * An answer lost because the node is down here while its
 		 * frames still come in (it is not down there yet): the caller

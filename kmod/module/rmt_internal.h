@@ -52,8 +52,8 @@ enum { M3_NODE_UNKNOWN, M3_NODE_UP, M3_NODE_DOWN };
 
 /*
  * Frames queued for one sender proxy at most: requests beyond
- * M3_RMT_MAX_QUEUE are refused (-ENOBUFS); answers cannot be refused (a
- * caller waits for each), so a queue that reaches M3_RMT_MAX_FRAMES means
+ * M3_RMT_MAX_QUEUE are refused (-ENOBUFS); answers (replies included)
+ * cannot be refused (a caller waits for each), so a queue that reaches M3_RMT_MAX_FRAMES means
  * the proxy no longer drains it (its peer stopped reading): the node is
  * declared down, which frees the queue and wakes every local waiter. The
  * peer's own callers end by its node timeout: nothing reaches it either.

@@ -325,14 +325,19 @@ int m3_link_set(struct m3_link_set *a)
 	m3_link_detach_locked(slot);
 	if (l) {
 		*slot = l;
+		/* ours too: the node may let go of it once the lock is free */
+		kref_get(&l->ref);
 		if (a->dir == M3_LINK_TX && !list_empty(&n->frames))
 			set_bit(n->id, m3_tx_pending);
 	}
 	spin_unlock(&m3_rmt_lock);
-	if (l && a->dir == M3_LINK_RX)
+	if (!l)
+		return 0;
+	if (a->dir == M3_LINK_RX)
 		m3_link_hook(l);
-	if (l && a->dir == M3_LINK_TX)
+	else
 		m3_link_flush_node(a->node_id, true);
+	m3_link_put(l);
 	return 0;
 
 out_link:

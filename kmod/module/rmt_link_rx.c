@@ -223,6 +223,21 @@ recv_end:
 }
 
 /*
+ * The rx work goes on at once, if the link is still hooked: the works of a
+ * link are armed only under sk_callback_lock while it is hooked, so the
+ * kill's unhook (the write lock) comes after, and its cancel sees them.
+ */
+static void m3_link_rx_later(struct m3_link *l)
+{
+	struct sock *sk = l->sock->sk;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_user_data == l)
+		mod_delayed_work(m3_link_wq, &l->rx_work, 0);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
  * Read and deliver what @l has, in the caller's context: a poller's (the
  * process woken for it) or the rx work's. One reader at a time; a reader
  * that finds another leaves it the link, which looks again (rx_more)
@@ -249,7 +264,7 @@ static void m3_link_rx_serve(struct m3_link *l)
 		mutex_unlock(&l->rx_mutex);
 		if (ret > 0 && !READ_ONCE(l->dead)) {
 			/* its budget spent: the work goes on, fair to others */
-			mod_delayed_work(m3_link_wq, &l->rx_work, 0);
+			m3_link_rx_later(l);
 			break;
 		}
 	} while (test_bit(0, &l->rx_more) && !READ_ONCE(l->dead));
@@ -412,17 +427,27 @@ void m3_link_hook(struct m3_link *l)
 	struct sock *sk = l->sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
+	/*
+	 * Killed since link_set let go of m3_rmt_lock (its proxies went): its
+	 * kill work may have unhooked and cancelled already, so nothing may
+	 * be hooked or armed now. Else the kill's unhook waits for this lock,
+	 * and its cancel then sees the works armed here.
+	 */
+	if (READ_ONCE(l->dead)) {
+		write_unlock_bh(&sk->sk_callback_lock);
+		return;
+	}
 	l->saved_data_ready = sk->sk_data_ready;
 	l->saved_state_change = sk->sk_state_change;
 	sk->sk_user_data = l;
 	sk->sk_data_ready = m3_link_data_ready;
 	sk->sk_state_change = m3_link_state_change;
-	write_unlock_bh(&sk->sk_callback_lock);
 	l->hooked = true;
 	atomic_inc(&m3_nr_rx_links);
 	/* what arrived before the hook */
 	queue_delayed_work(m3_link_wq, &l->rx_work, 0);
 	queue_delayed_work(m3_link_wq, &l->silence_work,
 			   max(l->timeout / 4, 1UL));
+	write_unlock_bh(&sk->sk_callback_lock);
 }
 
