@@ -163,6 +163,19 @@ async function onPath(a: LabNode, b: LabNode, path: DataPath): Promise<void> {
     }
     expect(row?.data_path, `${from.name}'s link to ${to.name}`).toBe(path);
   }
+  // Restarted pairs take the link down and up a few times while both sides catch up (a reconnect resets the
+  // other side): settled once neither node logged a node event for two proxy timeouts, all peers up.
+  const quietMs = 2 * c().opts.timeoutMs;
+  const events = async () => Promise.all([a, b].map(async (n) => (await n.sh('dmesg | grep -c "m3ipc: node"')).stdout.trim()));
+  const deadline = Date.now() + 30_000;
+  for (let before = await events(); ; ) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    await c().waitAllUp(20_000);
+    const now = await events();
+    if (now.join() === before.join()) break;
+    expect(Date.now(), `the link between ${a.name} and ${b.name} did not settle within 30 s of the restart`).toBeLessThan(deadline);
+    before = now;
+  }
 }
 const onUserPath = (a: LabNode, b: LabNode) => onPath(a, b, 'user');
 
@@ -193,6 +206,50 @@ async function stoppedPairCall(n1: LabNode, n3: LabNode, path: DataPath, slots: 
   await expectLinkBack(n1, n3, slots.linkBack, 0);
   await onPath(n1, n3, c().opts.dataPath);
   return { near, far };
+}
+
+/**
+ * rt_inject MODE on OF playing OF's sender towards ON's receiver, OF's own proxy pair for ON stopped meanwhile
+ * (so it cannot take the link back) and started again after. REJECTED: how far ON's count for OF rose (waited
+ * for up to WANT); PROXYLOG: ON's receiver proxy's stderr since; SINCE: ON's node events before.
+ */
+async function injected(on: LabNode, of: LabNode, mode: string, want: number): Promise<{ r: { code: number | null; stdout: string }; rejected: number; proxyLog: string; since: number }> {
+  const p = c().proxy(on, of);
+  await c().stopProxy(of, on);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await rejectedCount(on, of);
+    const logBefore = (await on.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
+    const since = await nodeEvents(on);
+    const r = await inject(of, on, c().opts.keyPath, mode);
+    await allure.attachment(`rt_inject ${mode}`, r.stdout, { contentType: 'text/plain' });
+    const rejected = (await rejectedReaches(on, of, before + want)) - before;
+    const proxyLog = (await on.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
+    await allure.attachment(`${on.name}'s receiver log since`, proxyLog, { contentType: 'text/plain' });
+    return { r, rejected, proxyLog, since };
+  } finally {
+    await c().startProxy(of, on);
+    await c().waitAllUp(15000);
+  }
+}
+
+/** How many m3ipc node events ON's kernel logged so far. */
+async function nodeEvents(on: LabNode): Promise<number> {
+  return Number((await on.sh('dmesg | grep -c "m3ipc: node"')).stdout.trim());
+}
+
+/**
+ * A frame of OF's link to ON, established, was refused for WHY: by the module on the kernel path (its log
+ * since event SINCE), by ON's receiver proxy on the user path (PROXYLOG, its stderr since the frame).
+ */
+async function expectRefusedOnLink(on: LabNode, of: LabNode, why: RegExp, proxyLog: string, since: number): Promise<void> {
+  if (c().opts.dataPath === 'kernel') {
+    const dmesg = (await on.sh(`dmesg | grep "m3ipc: node" | tail -n +${since + 1}`)).stdout;
+    await allure.attachment(`${on.name} dmesg since the frame`, dmesg, { contentType: 'text/plain' });
+    expect(dmesg).toMatch(new RegExp(`node ${c().nodeId(of)}: RX link closed: ${why.source}`));
+  } else {
+    expect(proxyLog).toMatch(new RegExp(`REFUSED a frame: ${why.source}`));
+  }
 }
 
 /** An endpoint of node N's slot SLOT, generation 1 (uapi M3_ENDPOINT; M3_SLOT_BIAS 256). */
@@ -583,68 +640,27 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
 
   suite.it('a replayed frame is refused and counted (in its connection and in a new one)', async () => {
     const [, n2, n3] = nodes();
-    const p = c().proxy(n2, n3);
-    // The tool plays node3's sender; node3's own proxy pair is stopped meanwhile so it cannot take the link back.
-    await c().stopProxy(n3, n2);
-    try {
-      await new Promise((r) => setTimeout(r, 1000));
-      const before = await rejectedCount(n2, n3);
-      const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
-      const r = await inject(n3, n2, c().opts.keyPath, 'replay');
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^handshake=ok$/m);
-      expect(r.stdout).toMatch(/^sent=HELLO lseq 0 \(accepted\)$/m);
-      expect(r.stdout.match(/^closed=1$/gm)?.length).toBe(2);
-      const rejected = await rejectedReaches(n2, n3, before + 2);
-      const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
-      await allure.attachment('receiver log since the replays', fresh, { contentType: 'text/plain' });
-      expect(rejected - before).toBe(2);
-      // The replay in its own connection comes after the link's first HELLO: on the kernel path the module reads it.
-      const replayed = /replayed or out-of-order frame: link sequence 0, expected 1/;
-      if (c().opts.dataPath === 'kernel') {
-        const dmesg = (await n2.sh('dmesg | grep "m3ipc: node" | tail -20')).stdout;
-        await allure.attachment('node2 dmesg since the replays', dmesg, { contentType: 'text/plain' });
-        expect(dmesg).toMatch(new RegExp(`node ${c().nodeId(n3)}: RX link closed: ${replayed.source}`));
-      } else {
-        expect(fresh).toMatch(new RegExp(`REFUSED a frame: ${replayed.source}`));
-      }
-      // A new connection is the proxy's until its first HELLO, on both paths.
-      expect(fresh).toMatch(/REFUSED a new connection: authentication failed: bad MAC/);
-    } finally {
-      await c().startProxy(n3, n2);
-      await c().waitAllUp(15000);
-    }
+    const { r, rejected, proxyLog, since } = await injected(n2, n3, 'replay', 2);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^handshake=ok$/m);
+    expect(r.stdout).toMatch(/^sent=HELLO lseq 0 \(accepted\)$/m);
+    expect(r.stdout.match(/^closed=1$/gm)?.length).toBe(2);
+    expect(rejected).toBe(2);
+    // The replay in its own connection comes after the link's first HELLO: on the kernel path the module reads it.
+    await expectRefusedOnLink(n2, n3, /replayed or out-of-order frame: link sequence 0, expected 1/, proxyLog, since);
+    // A new connection is the proxy's until its first HELLO, on both paths.
+    expect(proxyLog).toMatch(/REFUSED a new connection: authentication failed: bad MAC/);
   });
 
   // Issue 22: on the kernel path the module checks every frame of an established link.
   suite.it('an altered frame on an established link is refused, counted and closes the link (by the module on the kernel path)', async () => {
     const [, n2, n3] = nodes();
-    const p = c().proxy(n2, n3);
-    await c().stopProxy(n3, n2);
-    try {
-      await new Promise((r) => setTimeout(r, 1000));
-      const before = await rejectedCount(n2, n3);
-      const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
-      const dmesgBefore = (await n2.sh('dmesg | grep -c "m3ipc: node"')).stdout.trim();
-      const r = await inject(n3, n2, c().opts.keyPath, 'alter');
-      await allure.attachment('rt_inject alter', r.stdout, { contentType: 'text/plain' });
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^sent=HELLO lseq 0 \(accepted\)$/m);
-      expect(r.stdout).toMatch(/^closed=1$/m);
-      expect((await rejectedReaches(n2, n3, before + 1)) - before).toBe(1);
-      const bad = /authentication failed: bad MAC \(injected or altered frame\)/;
-      if (c().opts.dataPath === 'kernel') {
-        const dmesg = (await n2.sh(`dmesg | grep "m3ipc: node" | tail -n +${Number(dmesgBefore) + 1}`)).stdout;
-        await allure.attachment('node2 dmesg since the frame', dmesg, { contentType: 'text/plain' });
-        expect(dmesg).toMatch(new RegExp(`node ${c().nodeId(n3)}: RX link closed: ${bad.source}`));
-      } else {
-        const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);
-        expect(fresh).toMatch(new RegExp(`REFUSED a frame: ${bad.source}`));
-      }
-    } finally {
-      await c().startProxy(n3, n2);
-      await c().waitAllUp(15000);
-    }
+    const { r, rejected, proxyLog, since } = await injected(n2, n3, 'alter', 1);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^sent=HELLO lseq 0 \(accepted\)$/m);
+    expect(r.stdout).toMatch(/^closed=1$/m);
+    expect(rejected).toBe(1);
+    await expectRefusedOnLink(n2, n3, /authentication failed: bad MAC \(injected or altered frame\)/, proxyLog, since);
   });
 
   suite.it('a frame claiming KERNEL privilege cannot vcopy into a bound process: the level is the one set on the callee node', async () => {
