@@ -8,6 +8,7 @@ import type { DataPath, RtServer } from '../harness/m3/cluster.ts';
 import { num, parseTable } from '../harness/m3/procfs.ts';
 import { parseTap, tapProblems } from '../harness/tap.ts';
 import { clusterSuite, type ClusterSuite } from './support/cluster-suite.ts';
+import { processTimeScale, scaled } from '../harness/verdict/time-scale.ts';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 1000;
@@ -156,24 +157,24 @@ async function onPath(a: LabNode, b: LabNode, path: DataPath): Promise<void> {
   // Up comes with the first HELLO; the links are handed over around it (both within a heartbeat or two).
   for (const [from, to] of [[a, b], [b, a]] as const) {
     let row: Record<string, string> | undefined;
-    for (let i = 0; i < 50; i++) {
+    for (const until = Date.now() + scaled(5000, processTimeScale()); ; ) {
       row = (await c().proxyTable(from)).find((r) => Number(r.node_id) === c().nodeId(to));
-      if (row?.data_path === path) break;
+      if (row?.data_path === path || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(row?.data_path, `${from.name}'s link to ${to.name}`).toBe(path);
   }
   // Restarted pairs take the link down and up a few times while both sides catch up (a reconnect resets the
   // other side): settled once neither node logged a node event for two proxy timeouts, all peers up.
-  const quietMs = 2 * c().opts.timeoutMs;
+  const quietMs = scaled(2 * c().opts.timeoutMs, processTimeScale());
   const events = async () => Promise.all([a, b].map(async (n) => (await n.sh('dmesg | grep -c "m3ipc: node"')).stdout.trim()));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + scaled(30_000, processTimeScale());
   for (let before = await events(); ; ) {
     await new Promise((r) => setTimeout(r, quietMs));
     await c().waitAllUp(20_000);
     const now = await events();
     if (now.join() === before.join()) break;
-    expect(Date.now(), `the link between ${a.name} and ${b.name} did not settle within 30 s of the restart`).toBeLessThan(deadline);
+    expect(Date.now(), `the link between ${a.name} and ${b.name} did not settle within 30 s (scaled) of the restart`).toBeLessThan(deadline);
     before = now;
   }
 }

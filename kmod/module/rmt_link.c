@@ -75,6 +75,19 @@ void m3_link_put(struct m3_link *l)
 	kref_put(&l->ref, m3_link_release);
 }
 
+/* a reference to the link a node holds in @slot (tx_link, rx_link), or NULL */
+struct m3_link *m3_link_get(struct m3_link **slot)
+{
+	struct m3_link *l;
+
+	spin_lock(&m3_rmt_lock);
+	l = *slot;
+	if (l)
+		kref_get(&l->ref);
+	spin_unlock(&m3_rmt_lock);
+	return l;
+}
+
 /*
  * Kill @l once, from any context: its kill work closes it and takes the
  * node down as @down says (the reason @why is logged).

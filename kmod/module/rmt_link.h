@@ -73,6 +73,7 @@ extern struct delayed_work m3_link_sweep;
 
 /* rmt_link.c */
 void m3_link_put(struct m3_link *l);
+struct m3_link *m3_link_get(struct m3_link **slot);
 void m3_link_kill(struct m3_link *l, int down, const char *why);
 void m3_link_unhook(struct m3_link *l);
 

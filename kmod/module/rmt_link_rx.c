@@ -341,15 +341,11 @@ static void m3_poll_read_pending(struct m3_poller *p)
 	for_each_set_bit(node, m3_rx_pending, M3_MAX_NODES) {
 		if (p->node != M3_POLL_ANY && p->node != node)
 			continue;
-		spin_lock(&m3_rmt_lock);
-		l = m3_nodes[node].rx_link;
-		if (l)
-			kref_get(&l->ref);
-		else
+		l = m3_link_get(&m3_nodes[node].rx_link);
+		if (!l) {
 			clear_bit(node, m3_rx_pending);
-		spin_unlock(&m3_rmt_lock);
-		if (!l)
 			continue;
+		}
 		m3_link_rx_serve(l);
 		m3_link_put(l);
 	}

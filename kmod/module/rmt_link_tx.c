@@ -142,11 +142,7 @@ void m3_link_flush_node(int node, bool wait)
 	struct m3_link *l;
 
 	do {
-		spin_lock(&m3_rmt_lock);
-		l = n->tx_link;
-		if (l)
-			kref_get(&l->ref);
-		spin_unlock(&m3_rmt_lock);
+		l = m3_link_get(&n->tx_link);
 		if (!l) {
 			clear_bit(node, m3_tx_pending);
 			return;
