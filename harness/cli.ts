@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BootError, ConfigError, InfraError } from './errors.ts';
@@ -43,9 +43,20 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     M3-IPC message rates and vcopy bandwidth against pipe, UNIX
                                     socket, futex, process_vm_readv and memcpy in the same guest;
                                     with --lab on the file's first board, CPUs above each count offline
-  m3lab run [--kernel V] [--append ARGS] [--cold] [SUITE...]
-                                    run vitest suites (on the running lab when it fits, or their own)
+  m3lab bench ipc-local ... --shard K/N [--results DIR] [--run NAME]
+                                    slice K of N of the matrix's cells into DIR (for report merge)
+  m3lab bench ipc-local ... --slurm [--shards N] [--sbatch-arg ARG]... [--submit-only]
+                                    the cells as a Slurm job array, merged when it ends
+  m3lab run [--kernel V] [--append ARGS] [--cold] [--shard K/N] [--results DIR] [--run NAME] [SUITE...]
+                                    run vitest suites (on the running lab when it fits, or their own);
+                                    --shard: vitest's slice K of N, into a results directory of its own
   m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
+  m3lab report merge DIR... [--out DIR] [--history FILE] [--expect N]
+                                    the results directories of a run's shards as one report, one
+                                    history, each test labelled with the host that ran it
+  m3lab bisect GOOD BAD [--repeat N] [--seed S] [--project P] [--repo DIR] -- SUITE [-t TEST]
+                                    git bisect run: the module of each commit built and the test run
+                                    on a fresh lab N times; prints the first bad commit and its evidence
   m3lab replay BUNDLE [--print]     run a failed test again from its evidence bundle (.m3lab/bundles/...):
                                     same suite, test, seed (M3LAB_SEED), kernel and command line
   m3lab fuzz minimize BUNDLE [--seconds S] [--trials N] [--out FILE] [--any]
@@ -58,8 +69,10 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab lab [--lab FILE] [--kernel V] [--cold] [SUITE...]
                                     the main job (make lab): image, lab, suites, report, summary
   m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random]
+                [--shard K/N [--results DIR] [--night NAME] | --slurm [--shards N] [--sbatch-arg ARG]...]
                                     suites over the kernel variants and the bench matrix, figures
-                                    compared with earlier nights, one Allure report with history
+                                    compared with earlier nights, one Allure report with history;
+                                    sharded, or as a Slurm job array (m3lab nightly --help)
   m3lab nightly serve [NIGHT] [--port N]
                                     show a night's report (default: the latest) on 127.0.0.1
 
@@ -136,9 +149,30 @@ async function cmdBench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cpus: { type: 'string' }, repeat: { type: 'string' }, iters: { type: 'string' }, json: { type: 'boolean' }, accel: { type: 'string' }, kernel: { type: 'string' }, lab: { type: 'string' }, nodes: { type: 'string' }, seconds: { type: 'string' } },
+    options: {
+      cpus: { type: 'string' },
+      repeat: { type: 'string' },
+      iters: { type: 'string' },
+      json: { type: 'boolean' },
+      accel: { type: 'string' },
+      kernel: { type: 'string' },
+      lab: { type: 'string' },
+      nodes: { type: 'string' },
+      seconds: { type: 'string' },
+      shard: { type: 'string' },
+      results: { type: 'string' },
+      run: { type: 'string' },
+      slurm: { type: 'boolean' },
+      shards: { type: 'string' },
+      'sbatch-arg': { type: 'string', multiple: true },
+      'submit-only': { type: 'boolean' },
+    },
   });
   const which = positionals[0];
+  const sharding = values.shard !== undefined || values.slurm || values.results !== undefined || values.run !== undefined;
+  if (sharding && which !== 'ipc-local') throw new ConfigError(values.slurm ? '--slurm' : values.shard !== undefined ? '--shard' : values.results !== undefined ? '--results' : '--run', `only for bench ipc-local (its cells are what shards share out), not ${which}`);
+  if (values.slurm) return benchSlurm(argv, values);
+  if (values.shards !== undefined || values['sbatch-arg'] || values['submit-only']) throw new ConfigError(values.shards !== undefined ? '--shards' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');
   // ipc-local sweeps a list of kernels (the matrix); ipc-remote runs one.
   const kernels = values.kernel === undefined ? undefined : parseKernelList(values.kernel);
   if (which === 'ipc-remote' && kernels && kernels.length > 1) throw new ConfigError('--kernel', 'ipc-remote runs on one kernel at a time');
@@ -172,7 +206,46 @@ async function cmdBench(argv: string[]): Promise<number> {
     return benchIpcRemote({ repeat, iters: msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernel, labFile: values.lab });
   }
   const { benchIpcLocal } = await import('./bench/ipc-local.ts');
-  return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels, labFile: values.lab });
+  if (values.shard === undefined && values.results === undefined) return benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels, labFile: values.lab });
+  // A shard of the matrix: its cells into its own results directory, with shard.json for the merge.
+  const { hostName, parseShard, writeShardRecord } = await import('./shard.ts');
+  const { gitCommit, commitText } = await import('./nightly/facts.ts');
+  const shard = values.shard !== undefined ? parseShard(values.shard) : { index: 1, count: 1 };
+  const dir = path.resolve(values.results ?? path.join(repoRoot, 'reports', `bench-shard-${shard.index}-of-${shard.count}`));
+  const commit = await gitCommit();
+  const record = { run: values.run ?? `bench-${commit.short}`, shard, kind: 'bench' as const, host: hostName(), started: new Date().toISOString(), commit: commitText(commit), command: `m3lab bench ${argv.join(' ')}` };
+  writeShardRecord(dir, record);
+  let code = 1;
+  try {
+    code = await benchIpcLocal({ cpus, repeat, msgIters, json: Boolean(values.json), accel: values.accel as LabOptions['accel'], kernels, labFile: values.lab, shard, results: dir });
+  } finally {
+    writeShardRecord(dir, { ...record, finished: new Date().toISOString(), code });
+  }
+  return code;
+}
+
+/** `m3lab bench ipc-local --slurm [--shards N]`: the matrix's cells as a Slurm job array, merged after it. */
+async function benchSlurm(argv: string[], values: { shards?: string; 'sbatch-arg'?: string[]; 'submit-only'?: boolean; results?: string; run?: string; shard?: string }): Promise<number> {
+  if (values.shard !== undefined) throw new ConfigError('--shard', 'not with --slurm: --slurm submits every shard itself (--shards N)');
+  const { parseShardCount, shardArgv, shardDir, submitArray, TASK } = await import('./slurm.ts');
+  const { gitCommit } = await import('./nightly/facts.ts');
+  const count = parseShardCount(values.shards);
+  const commit = await gitCommit();
+  const name = values.run ?? `bench-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${commit.short}`;
+  const base = path.resolve(values.results ?? path.join(repoRoot, 'reports', name));
+  const rest = shardArgv(argv, { flags: ['--slurm', '--submit-only'], valued: ['--shards', '--sbatch-arg', '--results', '--run'] });
+  return submitArray({
+    name,
+    base,
+    out: path.join(base, 'merged'),
+    shards: count,
+    shardArgs: ['bench', ...rest, '--shard', `${TASK}/${count}`, '--run', name, '--results', shardDir(base, TASK, count)],
+    mergeArgs: ['--out', path.join(base, 'merged')],
+    sbatchArgs: values['sbatch-arg'] ?? [],
+    submitOnly: Boolean(values['submit-only']),
+    env: {},
+    log,
+  });
 }
 
 /** Module and proxy state of one node, read over SSH from /proc/m3ipc. */
@@ -276,14 +349,46 @@ async function cmdDown(): Promise<number> {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' }, cold: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' }, cold: { type: 'boolean' }, shard: { type: 'string' }, results: { type: 'string' }, run: { type: 'string' } } });
   coldIf(values.cold);
   // Suites read the kernel and command line of the labs they boot from the environment.
   if (values.kernel !== undefined) process.env.M3LAB_KERNEL = oneKernel(values.kernel);
   if (values.append !== undefined) process.env.M3LAB_APPEND = values.append;
   const suites = positionals.map(suitePath);
   const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
-  return run(vitest, ['run', '--project', 'lab', ...suites]);
+  if (values.shard === undefined && values.results === undefined) {
+    if (values.run !== undefined) throw new ConfigError('--run', 'only with --shard K/N or --results DIR');
+    return run(vitest, ['run', '--project', 'lab', ...suites]);
+  }
+  return runShard({ shard: values.shard, results: values.results, run: values.run, suites, argv });
+}
+
+/**
+ * `m3lab run --shard K/N [--results DIR]`: vitest's own slice K of the suites,
+ * into a self-contained results directory (Allure results with the host's
+ * Environment, JUnit, evidence bundles, shard.json) for `m3lab report merge`.
+ */
+async function runShard(o: { shard?: string; results?: string; run?: string; suites: string[]; argv: string[] }): Promise<number> {
+  const { hostName, parseShard, shardText, writeShardRecord } = await import('./shard.ts');
+  const { gitCommit, commitText, hostPairs } = await import('./nightly/facts.ts');
+  const { NIGHTLY_VITEST_CONFIG } = await import('./nightly/suites.ts');
+  const { writeAllureEnvironment } = await import('./report/environment.ts');
+  const shard = o.shard !== undefined ? parseShard(o.shard) : { index: 1, count: 1 };
+  if (o.run !== undefined && !/^[\w.+-]{1,80}$/.test(o.run)) throw new ConfigError('--run', `letters, digits and . _ + - only (1..80), got ${JSON.stringify(o.run)}`);
+  const dir = path.resolve(o.results ?? path.join(repoRoot, 'reports', `shard-${shard.index}-of-${shard.count}`));
+  const results = path.join(dir, 'allure-results');
+  if (existsSync(results) && readdirSync(results).length) throw new ConfigError('--results', `${dir} already holds results: give each shard a fresh directory`);
+  const commit = await gitCommit();
+  const record = { run: o.run ?? `run-${commit.short}`, shard, kind: 'run' as const, host: hostName(), started: new Date().toISOString(), commit: commitText(commit), command: `m3lab run ${o.argv.join(' ')}` };
+  writeShardRecord(dir, record);
+  writeAllureEnvironment(results, '', [...hostPairs(), ['shard', `${shardText(shard)} on ${hostName()}`], ['commit', commitText(commit)], ...(process.env.M3LAB_SEED ? [['seed', process.env.M3LAB_SEED] as [string, string]] : [])]);
+  process.env.M3LAB_ALLURE_RESULTS = results;
+  process.env.M3LAB_NIGHTLY_JUNIT = path.join(dir, 'junit.xml');
+  process.env.M3LAB_BUNDLES = path.join(dir, 'bundles');
+  const code = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', 'lab', `--shard=${shardText(shard)}`, '--passWithNoTests', ...o.suites]);
+  writeShardRecord(dir, { ...record, finished: new Date().toISOString(), code });
+  console.log(`shard ${shardText(shard)} on ${record.host}: exit ${code}; results ${dir} (merge: npx m3lab report merge DIR... --out DIR)`);
+  return code;
 }
 
 /** Runs the test of an evidence bundle again as it ran: its seed, kernel and command line. */
@@ -299,6 +404,7 @@ async function cmdReplay(argv: string[]): Promise<number> {
 }
 
 async function cmdReport(argv: string[]): Promise<number> {
+  if (argv[0] === 'merge') return cmdMerge(argv.slice(1));
   const { values } = parseArgs({ args: argv, options: { serve: { type: 'boolean' }, port: { type: 'string' } } });
   const results = path.join(repoRoot, 'allure-results');
   if (!existsSync(results)) throw new InfraError('no allure-results/ yet; run `m3lab run` first');
@@ -315,11 +421,25 @@ async function cmdReport(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `m3lab report merge DIR... --out DIR [--history FILE] [--expect N]`. */
+async function cmdMerge(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, history: { type: 'string' }, expect: { type: 'string' } } });
+  let expect: number | undefined;
+  if (values.expect !== undefined) {
+    expect = Number(values.expect);
+    if (!Number.isInteger(expect) || expect < 1 || expect > 64) throw new ConfigError('--expect', `must be the number of shards, 1..64, got ${JSON.stringify(values.expect)}`);
+  }
+  const { mergeShards } = await import('./report/merge.ts');
+  const m = await mergeShards({ dirs: positionals, out: values.out, history: values.history, expect, log });
+  console.log(m.lines.join('\n'));
+  return m.code;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // `m3lab CMD --help`: the usage, not an unknown-option error (fault and nightly have their own; after `--` it is the command's).
   const own = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
-  if (cmd !== 'fault' && cmd !== 'nightly' && cmd !== 'fuzz' && (own.includes('--help') || own.includes('-h'))) {
+  if (cmd !== 'fault' && cmd !== 'nightly' && cmd !== 'fuzz' && cmd !== 'bisect' && (own.includes('--help') || own.includes('-h'))) {
     process.stdout.write(USAGE);
     return 0;
   }
@@ -362,6 +482,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case 'report':
         return await cmdReport(rest);
+      case 'bisect':
+        return await (await import('./bisect.ts')).cmdBisect(rest);
       case 'fault':
         return await cmdFault(rest);
       case 'fuzz':

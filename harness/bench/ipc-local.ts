@@ -9,6 +9,7 @@ import { isBoard, Lab } from '../lab/lab.ts';
 import { loadLabFile, resolveLab, type LabOptions, type LabSpec } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { repoRoot } from '../paths.ts';
+import { shardSlice, shardText, type Shard } from '../shard.ts';
 import { benchCsv, benchPlots } from './plots.ts';
 import { formatRate, ratio, summarize, type Summary } from './stats.ts';
 
@@ -265,26 +266,31 @@ export function formatTable(configs: ConfigResult[]): string {
  * The bench matrix: every kernel variant x every vCPU count, each cell run
  * `repeat` times. Writes reports/bench-ipc-local.{json,csv} and SVG plots.
  */
-export async function benchIpcLocal(opts: { cpus?: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel']; kernels?: LabOptions['kernel'][]; labFile?: string }): Promise<number> {
+export async function benchIpcLocal(opts: { cpus?: number[]; repeat: number; msgIters: number; json: boolean; accel?: LabOptions['accel']; kernels?: LabOptions['kernel'][]; labFile?: string; shard?: Shard; results?: string }): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
   const configs: ConfigResult[] = [];
   const labDoc = opts.labFile ? loadLabFile(opts.labFile) : undefined;
+  if (opts.shard && labDoc && labDoc.boards.length > 0) throw new ConfigError('--shard', 'a board\'s cells run on that board: not with --lab FILE of boards');
   if (labDoc && labDoc.boards.length > 0) configs.push(...(await benchIpcLocalBoard(labDoc, opts.cpus, { ...opts, log })));
   else {
     // A lab file without boards gives the VM's other fields (memory, kernel, command line); the CPU count is the cell's.
     const first = labDoc?.nodes[0];
     const node = first ? { memory: first.memoryMb, append: first.append || undefined, kernel: first.kernel } : undefined;
-    for (const kernel of opts.kernels ?? [undefined]) for (const cpus of opts.cpus ?? [1, 2]) configs.push(await benchIpcLocalConfig(cpus, { ...opts, kernel, node, log }));
+    const all = (opts.kernels ?? [undefined]).flatMap((kernel) => (opts.cpus ?? [1, 2]).map((cpus) => ({ kernel, cpus, key: `ipc-local/${kernel ?? 'default'}, ${cpus} vCPU` })));
+    // A shard: the nightly's cut of the same cells (harness/shard.ts).
+    const cells = opts.shard ? shardSlice(all, (c) => c.key, opts.shard, { fromEnd: true }) : all;
+    if (opts.shard) log(`bench: shard ${shardText(opts.shard)}: ${cells.map((c) => c.key).join('; ') || 'no cell'} (of ${all.length})`);
+    for (const c of all.filter((x) => cells.includes(x))) configs.push(await benchIpcLocalConfig(c.cpus, { ...opts, kernel: c.kernel, node, log }));
   }
   const doc = { bench: 'ipc-local', date: new Date().toISOString(), repeat: opts.repeat, msgIters: opts.msgIters, configs };
-  const dir = path.join(repoRoot, 'reports');
+  const dir = opts.results ? path.resolve(opts.results) : path.join(repoRoot, 'reports');
   mkdirSync(dir, { recursive: true });
   const out = path.join(dir, 'bench-ipc-local.json');
   writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
   writeFileSync(path.join(dir, 'bench-ipc-local.csv'), benchCsv(configs));
-  const plots = await benchPlots(configs);
+  const plots = configs.length ? await benchPlots(configs) : {};
   for (const [name, svg] of Object.entries(plots)) writeFileSync(path.join(dir, name), svg);
   if (opts.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else process.stdout.write(`${formatTable(configs)}\n\nfigures: ${out}, bench-ipc-local.csv, ${Object.keys(plots).join(', ')} (in reports/)\n`);
+  else process.stdout.write(`${formatTable(configs)}\n\nfigures: ${out}, bench-ipc-local.csv, ${Object.keys(plots).join(', ')} (in ${dir})\n`);
   return 0;
 }

@@ -6,7 +6,11 @@ import { InfraError } from '../errors.ts';
 import { modinfo } from '../image/kmods.ts';
 import { repoRoot } from '../paths.ts';
 
-export const kmodDir = path.join(repoRoot, 'kmod');
+/**
+ * The module's tree: the clone's kmod/, or M3LAB_KMOD_DIR (`m3lab bisect`
+ * builds and tests the kmod/ of the commit it is at with this harness).
+ */
+export const kmodDir = process.env.M3LAB_KMOD_DIR ? path.resolve(process.env.M3LAB_KMOD_DIR) : path.join(repoRoot, 'kmod');
 export const kmodBuildDir = path.join(kmodDir, 'build');
 
 /** The kernel a module is built for: its release and a tree `make -C` accepts. */
@@ -36,9 +40,19 @@ function tail(text: string | undefined, n = 40): string {
 
 let userBuilt: Promise<void> | undefined;
 
+/**
+ * `make` under an exclusive lock of the build folder (flock(1)): two shards of a
+ * night on one host (or one clone on a shared file system) build the same
+ * objects, and two makes in one folder at once can leave a broken one.
+ */
+function lockedMake(args: string[]) {
+  mkdirSync(kmodBuildDir, { recursive: true });
+  return execa('flock', [path.join(kmodBuildDir, '.make.lock'), 'make', ...args], { reject: false, all: true });
+}
+
 /** The static user-space programs (the same for every kernel); make decides what is stale. */
 async function buildUser(): Promise<void> {
-  const res = await execa('make', ['-C', kmodDir, '-j2', 'user'], { reject: false, all: true });
+  const res = await lockedMake(['-C', kmodDir, '-j2', 'user']);
   if (res.exitCode !== 0) throw new InfraError(`building kmod/ user space failed:\n${tail(res.all)}`);
 }
 
@@ -86,7 +100,7 @@ async function buildModule(k: KernelTree): Promise<{ module: string; vermagic: s
   const stamp = buildStamp(root, k);
   if (!(existsSync(module) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp)) {
     rmSync(stampFile, { force: true });
-    const res = await execa('make', ['-C', k.buildDir, `M=${path.join(root, 'module')}`, '-j2', 'modules'], { reject: false, all: true });
+    const res = await lockedMake(['-C', k.buildDir, `M=${path.join(root, 'module')}`, '-j2', 'modules']);
     if (res.exitCode !== 0) throw new InfraError(`building m3ipc.ko for ${k.release} failed:\n${tail(res.all)}`);
     writeFileSync(stampFile, stamp);
   }

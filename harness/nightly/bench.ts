@@ -92,7 +92,16 @@ async function calibratedCell(cpus: number, o: { repeat: number; msgIters: numbe
   }
 }
 
-const cellName = (variant: string, cpus?: number) => (cpus === undefined ? variant : `${variant}, ${cpus} vCPU`);
+export const cellName = (variant: string, cpus?: number) => (cpus === undefined ? variant : `${variant}, ${cpus} vCPU`);
+
+/**
+ * Every bench cell of a plan by its key (`ipc-local/default, 1 vCPU`,
+ * `ipc-remote/default`), in the order the night runs them: what a shard
+ * slices (harness/shard.ts) and what a merge must find again.
+ */
+export function benchCellKeys(plan: { local: BenchLocalPlan; remote?: BenchRemotePlan }): string[] {
+  return [...plan.local.kernels.flatMap((k) => plan.local.cpus.map((c) => `ipc-local/${cellName(k, c)}`)), ...(plan.remote ? [`ipc-remote/${cellName(plan.remote.kernel)}`] : [])];
+}
 
 /**
  * The ipc-local matrix cell by cell (each its own lab, as `m3lab bench` does);
@@ -106,12 +115,13 @@ const cellName = (variant: string, cpus?: number) => (cpus === undefined ? varia
  */
 const CELL_ATTEMPTS = 2;
 
-async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice | undefined, log: (l: string) => void, out: NightBench, calibrationBound: number): Promise<void> {
-  const run = { bench: 'ipc-local' as const, cells: plan.kernels.flatMap((k) => plan.cpus.map((c) => cellName(k, c))), start: Date.now(), stop: 0 };
+async function benchLocal(plan: BenchLocalPlan, dir: string, accel: AccelChoice | undefined, log: (l: string) => void, out: NightBench, calibrationBound: number, only: (key: string) => boolean): Promise<void> {
+  const run = { bench: 'ipc-local' as const, cells: plan.kernels.flatMap((k) => plan.cpus.filter((c) => only(`ipc-local/${cellName(k, c)}`)).map((c) => cellName(k, c))), start: Date.now(), stop: 0 };
   if (!run.cells.length) return;
   out.runs.push(run);
   for (const kernel of plan.kernels) {
     for (const cpus of plan.cpus) {
+      if (!only(`ipc-local/${cellName(kernel, cpus)}`)) continue;
       const start = Date.now();
       try {
         log(`nightly: bench ipc-local, ${cellName(kernel, cpus)}`);
@@ -179,11 +189,13 @@ async function benchRemote(plan: BenchRemotePlan, dir: string, accel: AccelChoic
   out.runs.push({ bench: 'ipc-remote', cells: [cell], start, stop: Date.now() });
 }
 
-export async function runBench(plan: { local: BenchLocalPlan; remote?: BenchRemotePlan; calibrationBound: number }, nightDir: string, accel: AccelChoice | undefined, log: (l: string) => void): Promise<NightBench> {
+/** Runs the plan's bench cells; with `cells` (a shard's slice, keys of benchCellKeys()) only those. */
+export async function runBench(plan: { local: BenchLocalPlan; remote?: BenchRemotePlan; calibrationBound: number }, nightDir: string, accel: AccelChoice | undefined, log: (l: string) => void, cells?: string[]): Promise<NightBench> {
   const dir = path.join(nightDir, 'bench');
   mkdirSync(dir, { recursive: true });
   const out: NightBench = { local: [], errors: [], when: new Map(), files: new Map(), runs: [], calibration: new Map() };
-  await benchLocal(plan.local, dir, accel, log, out, plan.calibrationBound);
-  if (plan.remote) await benchRemote(plan.remote, dir, accel, out);
+  const only = (key: string) => cells === undefined || cells.includes(key);
+  await benchLocal(plan.local, dir, accel, log, out, plan.calibrationBound, only);
+  if (plan.remote && only(`ipc-remote/${cellName(plan.remote.kernel)}`)) await benchRemote(plan.remote, dir, accel, out);
   return out;
 }

@@ -1,5 +1,5 @@
 import { Status } from 'allure-js-commons';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,11 +12,13 @@ import { readVerdicts } from '../lab-job.ts';
 import { qemuVersionOnce, writeAllureEnvironment } from '../report/environment.ts';
 import { describeCalibration } from '../bench/calibrate.ts';
 import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeRatios, writeStep, writeTargets, type Failure } from './allure.ts';
-import { plantedDelay, runBench, type NightBench } from './bench.ts';
+import { benchCellKeys, plantedDelay, runBench, type NightBench } from './bench.ts';
 import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
 import type { Judged, RatioJudged, TargetCheck } from './history.ts';
 import { describePlan, NIGHT_FUZZ_SECONDS, nightPlan, parseFuzzSeconds, parseMargin, seedFor, type NightPlan } from './plan.ts';
-import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, storedNights, writeNight, type NightRecord } from './store.ts';
+import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, readNight, storedNights, writeNight, type NightRecord } from './store.ts';
+import { newFailures, suiteTests } from './tests.ts';
+import { hostName, parseShard, shardSlice, shardText, writeShardRecord, type ShardRecord } from '../shard.ts';
 import { labProjects, runSuites, type SuiteOutcome } from './suites.ts';
 import { nightVerdicts, ratioSummary, type NightVerdicts } from './verdicts.ts';
 
@@ -74,10 +76,17 @@ function accelerators(bench: NightBench | undefined, resultsDir: string): string
 
 function usage(): string {
   return `m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random] [--fuzz-seconds S]
+              [--shard K/N [--results DIR] [--night NAME]]
+              [--slurm [--shards N] [--sbatch-arg ARG]... [--submit-only]]
     build what is missing, run the suites over the kernel variants and the bench matrix,
     compare the figures with earlier nights, write one Allure report with history.
     A full night fuzzes the module for S seconds (default ${NIGHT_FUZZ_SECONDS}) on each of the
     debug and up kernels; --quick does not fuzz.
+    --shard K/N: only slice K of N (vitest --shard for the suites, the same cut over the bench
+    cells), into a self-contained results directory (DIR, default ${path.join(nightlyRoot(), 'shards', 'NIGHT', 'shard-K-of-N')});
+    merge the N with \`m3lab report merge\`. --slurm: the N shards (default 2) as a Slurm job
+    array (sbatch), merged by a job that runs when the array ends (afterany); waits for it
+    unless --submit-only. See docs/shards.md.
     Results: ${nightlyRoot()} (M3LAB_NIGHTLY_DIR); exit 0 only when the night passed.
 m3lab nightly serve [NIGHT] [--port N]
     show a night's report (default: the latest) on http://127.0.0.1:PORT/`;
@@ -100,13 +109,32 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { quick: { type: 'boolean' }, lab: { type: 'string' }, margin: { type: 'string' }, seed: { type: 'string' }, 'fuzz-seconds': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      quick: { type: 'boolean' },
+      lab: { type: 'string' },
+      margin: { type: 'string' },
+      seed: { type: 'string' },
+      'fuzz-seconds': { type: 'string' },
+      shard: { type: 'string' },
+      results: { type: 'string' },
+      night: { type: 'string' },
+      slurm: { type: 'boolean' },
+      shards: { type: 'string' },
+      'sbatch-arg': { type: 'string', multiple: true },
+      'submit-only': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     console.log(usage());
     return 0;
   }
   if (positionals.length) throw new ConfigError('nightly', `unexpected ${positionals.join(' ')}\n${usage()}`);
+  const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
+  if (values.slurm && shard) throw new ConfigError('--shard', 'not with --slurm: --slurm submits every shard itself (--shards N)');
+  if (!values.slurm && (values.shards !== undefined || values['sbatch-arg'] || values['submit-only'])) throw new ConfigError(values.shards !== undefined ? '--shards' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');
+  if (!shard && !values.slurm && (values.results !== undefined || values.night !== undefined)) throw new ConfigError(values.results !== undefined ? '--results' : '--night', 'only with --shard K/N or --slurm (an unsharded night is stored under M3LAB_NIGHTLY_DIR)');
+  if (values.night !== undefined && !/^[\w.+-]{1,80}$/.test(values.night)) throw new ConfigError('--night', `letters, digits and . _ + - only (1..80), got ${JSON.stringify(values.night)}`);
   let margin: number;
   let seed: number;
   let fuzzSeconds: number;
@@ -119,15 +147,24 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   }
   // Refused now, not after an hour of suites.
   const labSpec = values.lab ? loadLabFile(values.lab) : undefined;
+  if (values.slurm) {
+    const { submitNight } = await import('./slurm.ts');
+    return submitNight({ argv, shards: values.shards, sbatchArgs: values['sbatch-arg'] ?? [], submitOnly: Boolean(values['submit-only']), results: values.results, night: values.night, log });
+  }
   const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, fuzzSeconds, projects: values.quick ? undefined : await labProjects() });
 
   const started = new Date();
   const root = nightlyRoot();
   const commit = await gitCommit();
-  const name = nightName(started, `${commit.short}${commit.dirty ? '+dirty' : ''}`);
-  const dir = path.join(root, name);
+  const name = values.night ?? nightName(started, `${commit.short}${commit.dirty ? '+dirty' : ''}`);
+  // A shard's folder is its own results directory; it is not a night of the store (no history, no latest, no pruning).
+  const dir = shard ? path.resolve(values.results ?? path.join(root, 'shards', name, `shard-${shard.index}-of-${shard.count}`)) : path.join(root, name);
   const resultsDir = path.join(dir, 'allure-results');
+  if (shard && existsSync(resultsDir) && readdirSync(resultsDir).length) throw new ConfigError('--results', `${dir} already holds results: give each shard a fresh directory`);
   mkdirSync(resultsDir, { recursive: true });
+  const shardRecord: ShardRecord | undefined = shard ? { run: name, shard, kind: 'nightly', host: hostName(), started: started.toISOString(), commit: commitText(commit), command: `m3lab nightly ${argv.join(' ')}` } : undefined;
+  if (shardRecord) writeShardRecord(dir, shardRecord);
+  const cells = shard ? shardSlice(benchCellKeys(plan), (k) => k, shard, { fromEnd: true }) : undefined;
 
   // Labs, evidence bundles and kept consoles of this night live in its folder,
   // apart from any lab someone has up in the clone (.m3lab/); a night killed
@@ -141,9 +178,16 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   delete process.env.M3LAB_APPEND;
   delete process.env.M3LAB_OWN_LAB;
 
-  const planLines = [`night      ${name}`, `folder     ${dir}`, `commit     ${commitText(commit)}`, ...describePlan(plan), ...(values.lab ? [`lab file   ${values.lab} (the default-kernel suites run on it)`] : [])];
+  const planLines = [
+    `night      ${name}`,
+    `folder     ${dir}`,
+    `commit     ${commitText(commit)}`,
+    ...describePlan(plan),
+    ...(shard ? [`shard      ${shardText(shard)} on ${hostName()}: vitest --shard=${shardText(shard)} of each suite run; bench cells ${cells!.length ? cells!.join('; ') : 'none'} (of ${benchCellKeys(plan).length})`] : []),
+    ...(values.lab ? [`lab file   ${values.lab} (the default-kernel suites run on it)`] : []),
+  ];
   console.log(['=== m3lab nightly ===', ...planLines].join('\n'));
-  const record: NightRecord = { name, mode: plan.mode, started: started.toISOString(), commit: commitText(commit), seed, margin, plan: planLines, environment: {}, figures: [], targets: [], failures: [] };
+  const record: NightRecord = { name, mode: plan.mode, started: started.toISOString(), commit: commitText(commit), seed, margin, plan: planLines, environment: {}, figures: [], targets: [], failures: [], ...(shard ? { shard: { ...shard, host: hostName() } } : {}) };
   writeNight(dir, record);
 
   const loadAtStart = loadavg();
@@ -158,14 +202,15 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   let targets: TargetCheck[] = [];
   let perf: NightVerdicts | undefined;
   if (build.ok) {
-    suites = await runSuites(plan.suites, { nightDir: dir, resultsDir, labFile: values.lab, log });
+    suites = await runSuites(plan.suites, { nightDir: dir, resultsDir, labFile: values.lab, log, shard });
     suiteSteps(suites, out);
     const suiteVerdicts = readVerdicts(resultsDir);
     record.suites = { passed: suiteVerdicts.passed, failed: suiteVerdicts.failed, broken: suiteVerdicts.broken, skipped: suiteVerdicts.skipped };
+    record.tests = suites.flatMap((s) => suiteTests(resultsDir, s.results, s.run.label ? `${s.run.project}:${s.run.label}` : s.run.project));
 
     loadAtBench = loadavg();
     const watch = watchForeignQemus(dir);
-    bench = await runBench(plan, dir, labSpec?.accel, log);
+    bench = await runBench(plan, dir, labSpec?.accel, log, cells);
     foreign = watch.stop();
     perf = nightVerdicts(bench, storedNights(root, name), plan);
     ({ figures, ratios, targets } = perf);
@@ -186,6 +231,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     ['margin', `${(margin * 100).toFixed(0)}%`],
     ...(plantedDelay() ? [['PLANTED-SLOWDOWN', `test_sendrec_delay_us=${plantedDelay()} in every ipc-local cell (M3LAB_TEST_SENDREC_DELAY_US, test only)`] as [string, string]] : []),
     ...hostPairs(),
+    ...(shard ? [['shard', `${shardText(shard)} on ${hostName()}`] as [string, string]] : []),
     // Other work on the host skews the figures: the load when the night began and when it measured.
     ['host.load', `${loadAtStart} at the start, ${loadAtBench ?? '-'} before the bench (1/5/15 min)`],
     ['host.other-qemu', foreign ? `${foreign.busy ? `up to ${foreign.max} QEMU process(es) not this night's ran during the bench (${foreign.busy} of ${foreign.samples} samples): figures may be skewed` : 'none during the bench'}` : 'bench not run'],
@@ -201,8 +247,8 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   writeAllureEnvironment(resultsDir, '', env);
   record.environment = Object.fromEntries(env);
 
-  const config = writeAllureConfig(dir, { name: `m3lab nightly ${name}`, historyPath: historyFile(root), historyLimit: HISTORY_LIMIT });
-  const reportCode = await generateReport(resultsDir, config);
+  // A shard writes results only: the merge makes the one report, with the one history.
+  const reportCode = shard ? 0 : await generateReport(resultsDir, writeAllureConfig(dir, { name: `m3lab nightly ${name}`, historyPath: historyFile(root), historyLimit: HISTORY_LIMIT }));
   const failures: Failure[] = nightFailures(resultsDir);
   const verdicts = readVerdicts(resultsDir);
   const suitesRan = suites.every((s) => s.code === 0);
@@ -210,8 +256,11 @@ export async function cmdNightly(argv: string[]): Promise<number> {
 
   Object.assign(record, { finished: new Date().toISOString(), passed, figures, ratios, calibration: perf?.calibration, hostFacts: perf?.facts, targets, failures: failures.map(({ category, name: n, message }) => ({ category, name: n, message })) });
   writeNight(dir, record);
-  pointLatest(root, dir);
-  const pruned = pruneNights(root, keepCount());
+  const pruned = shard ? [] : pruneNights(root, keepCount());
+  if (!shard) pointLatest(root, dir);
+  // Each new failure, with the command that finds the commit that brought it.
+  const fresh = shard ? [] : newFailures(record, nightDirs(root).map((d) => readNight(d)).filter((r): r is NightRecord => r !== undefined && r.finished !== undefined && r.name !== name));
+  if (shardRecord) writeShardRecord(dir, { ...shardRecord, finished: record.finished, code: passed ? 0 : 1 });
 
   const byCategory = new Map<string, Failure[]>();
   for (const f of failures) byCategory.set(f.category, [...(byCategory.get(f.category) ?? []), f]);
@@ -230,8 +279,11 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       ...(perf?.facts ?? []).map((f) => `host       ${f}`),
       `results    ${verdicts.passed} passed, ${verdicts.failed} failed, ${verdicts.broken} broken, ${verdicts.skipped} skipped`,
       ...[...byCategory].flatMap(([c, fs]) => [`  ${c} (${fs.length}):`, ...fs.map((f) => `    ${f.status.toUpperCase().padEnd(7)} ${f.name}: ${f.message}`)]),
-      `report     ${reportCode === 0 ? `${path.join(dir, 'allure-report')} (open: npx m3lab nightly serve ${name})` : `not generated (allure exited ${reportCode})`}`,
-      `history    ${historyFile(root)}`,
+      ...(fresh.length ? ['new failures (passed in an earlier night): find the commit with', ...fresh.flatMap((f) => [`  ${f.test.project} ${f.test.name} (passed in ${f.goodNight}):`, `    ${f.command}`])] : []),
+      shard
+        ? `results    ${dir} (shard ${shardText(shard)}: merge with npx m3lab report merge ${path.dirname(dir)}/* --out DIR)`
+        : `report     ${reportCode === 0 ? `${path.join(dir, 'allure-report')} (open: npx m3lab nightly serve ${name})` : `not generated (allure exited ${reportCode})`}`,
+      ...(shard ? [] : [`history    ${historyFile(root)}`]),
       ...(pruned.length ? [`pruned     ${pruned.length} old night(s)`] : []),
       `took       ${Math.round((Date.now() - started.getTime()) / 1000)} s`,
       `night      ${passed ? 'PASSED' : 'FAILED'}`,

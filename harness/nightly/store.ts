@@ -56,6 +56,25 @@ export interface NightRecord {
   targets: TargetCheck[];
   /** Every failed or broken result, with its category. */
   failures: { category: string; name: string; message: string }[];
+  /** Every suite test of the night, with its project and verdict (what a later night's new failures are found against). */
+  tests?: NightTest[];
+  /** The night was one shard of a sharded night (its folder holds that shard's results only). */
+  shard?: { index: number; count: number; host: string };
+  /** A merged night: its shards, each with the host that ran it. */
+  shards?: { index: number; count: number; host: string; dir: string; passed?: boolean }[];
+}
+
+/** One suite test as a night saw it. */
+export interface NightTest {
+  /** Allure's full name: `m3lab:suites/ipc-local.test.ts#describe test`. */
+  fullName: string;
+  /** The test's own name (what `-t NAME$` selects). */
+  name: string;
+  /** Its suite file, repository-relative. */
+  file: string;
+  project: string;
+  status: string;
+  host?: string;
 }
 
 export function writeNight(dir: string, rec: NightRecord): void {

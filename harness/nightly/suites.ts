@@ -1,10 +1,14 @@
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { isKernelVariant, type KernelVariant } from '../image/kernel/variants.ts';
 import { Lab } from '../lab/lab.ts';
 import { loadLabFile } from '../lab/lab-file.ts';
 import { readVerdicts, run } from '../lab-job.ts';
 import { repoRoot } from '../paths.ts';
+import { shardText, type Shard } from '../shard.ts';
 import type { SuiteRun } from './plan.ts';
+
+const resultFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('-result.json')) : []);
 
 /** How one vitest project went: its exit code, and whether it left a verdict for what went wrong. */
 export interface SuiteOutcome {
@@ -16,6 +20,8 @@ export interface SuiteOutcome {
   newFailures: number;
   /** Why the project did not run at all (the --lab lab did not boot). */
   error?: string;
+  /** The Allure result files this run wrote (so each test is known by its project). */
+  results: string[];
 }
 
 /** The nightly's vitest config: the repository's projects, reporting into the night's folder. */
@@ -67,11 +73,12 @@ async function withLab<T>(labFile: string | undefined, log: (l: string) => void,
  * environment (M3LAB_ALLURE_RESULTS, M3LAB_SEED, M3LAB_STATE set by the caller)
  * and a JUnit file per project.
  */
-export async function runSuites(runs: SuiteRun[], o: { nightDir: string; resultsDir: string; labFile?: string; log: (l: string) => void }): Promise<SuiteOutcome[]> {
+export async function runSuites(runs: SuiteRun[], o: { nightDir: string; resultsDir: string; labFile?: string; log: (l: string) => void; shard?: Shard }): Promise<SuiteOutcome[]> {
   const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
   const out: SuiteOutcome[] = [];
   for (const r of runs) {
     const before = readVerdicts(o.resultsDir);
+    const filesBefore = new Set(resultFiles(o.resultsDir));
     const start = Date.now();
     process.env.M3LAB_NIGHTLY_JUNIT = path.join(o.nightDir, `junit-${r.project}${r.label ? `-${r.label}` : ''}.xml`);
     const env = Object.entries(r.env ?? {});
@@ -81,7 +88,9 @@ export async function runSuites(runs: SuiteRun[], o: { nightDir: string; results
       const saved = env.map(([k]) => [k, process.env[k]] as const);
       for (const [k, v] of env) process.env[k] = v;
       try {
-        return await run(vitest, ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', r.project, ...r.files]);
+        // A shard runs vitest's own slice of the project's files; a slice may be empty.
+        const shard = o.shard ? [`--shard=${shardText(o.shard)}`, '--passWithNoTests'] : [];
+        return await run(vitest, ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', r.project, ...shard, ...r.files]);
       } finally {
         for (const [k, v] of saved) {
           if (v === undefined) delete process.env[k];
@@ -100,7 +109,7 @@ export async function runSuites(runs: SuiteRun[], o: { nightDir: string; results
       code = 1;
     }
     const after = readVerdicts(o.resultsDir);
-    out.push({ run: r, code, start, stop: Date.now(), newFailures: after.failed + after.broken - before.failed - before.broken, error });
+    out.push({ run: r, code, start, stop: Date.now(), newFailures: after.failed + after.broken - before.failed - before.broken, error, results: resultFiles(o.resultsDir).filter((f) => !filesBefore.has(f)) });
   }
   return out;
 }

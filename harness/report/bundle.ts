@@ -8,8 +8,8 @@ import { labFacts } from './environment.ts';
 import type { KernelReport } from './kernel-reports.ts';
 import type { Verdict } from './verdict.ts';
 
-/** Folder that holds one evidence bundle per failed or broken test. */
-export const bundlesRoot = () => path.join(stateRoot(), 'bundles');
+/** Folder that holds one evidence bundle per failed or broken test (M3LAB_BUNDLES: a shard's or a bisect step's results). */
+export const bundlesRoot = () => (process.env.M3LAB_BUNDLES ? path.resolve(process.env.M3LAB_BUNDLES) : path.join(stateRoot(), 'bundles'));
 
 /** Bundles kept (newest first); older ones are pruned by count, never at random. */
 export function bundlesToKeep(): number {

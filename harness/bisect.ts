@@ -1,0 +1,239 @@
+import { execa } from 'execa';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, InfraError } from './errors.ts';
+import { readVerdicts, run, suitePath } from './lab-job.ts';
+import { NIGHTLY_SEED } from './nightly/plan.ts';
+import { repoRoot, stateRoot } from './paths.ts';
+
+/**
+ * `m3lab bisect GOOD BAD -- SUITE [-t TEST]`: which commit between GOOD and BAD
+ * made a lab test fail. `git bisect run` in a worktree of the repository at
+ * BAD; at each commit it tests, a step (this file, `--step`) builds that
+ * commit's module (kmod/, against the cached kernels) and runs the one test
+ * with this clone's harness and suites on a fresh lab, N times, with the
+ * failing night's seed:
+ *
+ *   - any run failed: bad (exit 1);
+ *   - every run passed: good (0);
+ *   - the module does not build, or a run was broken (the host's fault, no
+ *     verdict on the module): skip (125), as syzbot's bisection does;
+ *   - the test matched nothing: the bisection stops (128).
+ *
+ * BAD is tested first: a test that does not fail there has nothing to bisect,
+ * and its run is the evidence when BAD itself is the first bad commit.
+ */
+
+interface BisectConfig {
+  repo: string;
+  tree: string;
+  kmod: string;
+  suite: string;
+  test?: string;
+  project: string;
+  kernels: string[];
+  repeat: number;
+  seed: number;
+  work: string;
+}
+
+export interface StepVerdict {
+  sha: string;
+  verdict: 'good' | 'bad' | 'skip' | 'none';
+  why: string;
+  runs: { run: number; passed: number; failed: number; broken: number; skipped: number; code: number; bundles: string[]; results: string }[];
+  seconds: number;
+}
+
+const EXIT = { good: 0, bad: 1, skip: 125, none: 128 } as const;
+
+function usage(): string {
+  return `m3lab bisect GOOD BAD [--repeat N] [--seed S] [--project P] [--repo DIR] [--kmod PATH] [--keep] -- SUITE [-t TEST]
+    git bisect run between GOOD (the test passed) and BAD (it failed): at each commit the module
+    (PATH, default kmod/) is built against the cached kernels and the test runs on a fresh lab
+    N times (default 3) with seed S (default ${NIGHTLY_SEED}, the nights' seed); any failed run
+    marks the commit bad, N passes good, a module that does not build or a broken run skips it.
+    The suites and harness are this clone's; --repo (default this clone) is the history bisected.
+    --project P: the vitest project whose kernel and setup the test runs with (default lab).
+    Prints the first bad commit with its evidence bundle. Work folder: ${path.join(stateRoot(), 'bisect')}/`;
+}
+
+const git = async (cwd: string, args: string[]) => {
+  const r = await execa('git', args, { cwd, reject: false, all: true });
+  return { code: r.exitCode ?? 1, out: r.stdout.trim(), all: (r.all ?? '').trim() };
+};
+
+/** `GOOD BAD ... -- SUITE [-t TEST]`: the options before `--`, vitest's words after it. */
+export function parseBisectArgs(argv: string[]): { good: string; bad: string; suite: string; test?: string; values: Record<string, string | boolean | undefined> } {
+  const dd = argv.indexOf('--');
+  if (dd < 0) throw new ConfigError('--', `the suite comes after --: m3lab bisect GOOD BAD -- SUITE [-t TEST]\n${usage()}`);
+  const { values, positionals } = parseArgs({
+    args: argv.slice(0, dd),
+    allowPositionals: true,
+    options: { repeat: { type: 'string' }, seed: { type: 'string' }, project: { type: 'string' }, repo: { type: 'string' }, kmod: { type: 'string' }, keep: { type: 'boolean' } },
+  });
+  if (positionals.length !== 2) throw new ConfigError('GOOD BAD', `two commits before --, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  const after = argv.slice(dd + 1);
+  let test: string | undefined;
+  const words: string[] = [];
+  for (let i = 0; i < after.length; i++) {
+    const a = after[i]!;
+    if (a === '-t' || a === '--testNamePattern') {
+      if (after[i + 1] === undefined) throw new ConfigError('-t', 'needs a test name (a pattern, as vitest -t)');
+      test = after[++i];
+    } else if (a.startsWith('--testNamePattern=')) test = a.slice('--testNamePattern='.length);
+    else words.push(a);
+  }
+  if (words.length !== 1) throw new ConfigError('SUITE', `one suite after --, got ${words.length ? words.join(' ') : 'none'}`);
+  return { good: positionals[0]!, bad: positionals[1]!, suite: words[0]!, test, values };
+}
+
+export async function cmdBisect(argv: string[]): Promise<number> {
+  if (argv[0] === '--step') return bisectStep(argv[1]);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return 0;
+  }
+  const a = parseBisectArgs(argv);
+  const v = a.values;
+  const repeat = v.repeat === undefined ? 3 : Number(v.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new ConfigError('--repeat', `must be an integer 1..20, got ${JSON.stringify(v.repeat)}`);
+  const seed = v.seed === undefined ? NIGHTLY_SEED : Number(v.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new ConfigError('--seed', `must be a non-negative integer, got ${JSON.stringify(v.seed)}`);
+  const repo = path.resolve((v.repo as string | undefined) ?? repoRoot);
+  const top = await git(repo, ['rev-parse', '--show-toplevel']);
+  if (top.code !== 0) throw new ConfigError('--repo', `${repo} is not a git repository: ${top.all}`);
+  const resolve = async (ref: string, what: string) => {
+    const r = await git(repo, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    if (r.code !== 0 || !r.out) throw new ConfigError(what, `${JSON.stringify(ref)} is not a commit of ${repo}`);
+    return r.out;
+  };
+  const good = await resolve(a.good, 'GOOD');
+  const bad = await resolve(a.bad, 'BAD');
+  if (good === bad) throw new ConfigError('GOOD BAD', 'are the same commit');
+  if ((await git(repo, ['merge-base', '--is-ancestor', good, bad])).code !== 0) throw new ConfigError('GOOD', `${a.good} is not an ancestor of ${a.bad}`);
+  const kmodRel = (v.kmod as string | undefined) ?? 'kmod';
+  if ((await git(repo, ['cat-file', '-e', `${bad}:${kmodRel}/module`])).code !== 0) throw new ConfigError('--kmod', `${kmodRel}/module is not in ${a.bad} of ${repo}: where is the module's tree?`);
+  const suite = suitePath(a.suite);
+  if (!existsSync(path.join(repoRoot, suite))) throw new ConfigError('SUITE', `${suite} is not a suite of this clone (${repoRoot})`);
+  const project = (v.project as string | undefined) ?? 'lab';
+  const { labProjects } = await import('./nightly/suites.ts');
+  const projects = await labProjects();
+  const p = projects.find((x) => x.name === project);
+  if (!p) throw new ConfigError('--project', `${project} is not a project of vitest.config.ts (have: ${projects.map((x) => x.name).join(', ')})`);
+
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const work = path.join(stateRoot(), 'bisect', `${stamp}-${bad.slice(0, 10)}`);
+  const tree = path.join(work, 'tree');
+  mkdirSync(work, { recursive: true });
+  const cfg: BisectConfig = { repo: top.out, tree, kmod: path.join(tree, kmodRel), suite, test: a.test, project, kernels: [...new Set([p.kernel, ...(p.nodeKernels ?? [])])], repeat, seed, work };
+  writeFileSync(path.join(work, 'bisect.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const started = Date.now();
+  const add = await git(repo, ['worktree', 'add', '--detach', tree, bad]);
+  if (add.code !== 0) throw new InfraError(`git worktree add ${tree} ${bad}: ${add.all}`);
+  const step = path.join(work, 'step.sh');
+  writeFileSync(step, `#!/bin/sh\n# One commit of the bisection (m3lab bisect): build its module, run the test, exit good/bad/skip.\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repoRoot, 'bin', 'm3lab.js'))} bisect --step ${JSON.stringify(work)}\n`, { mode: 0o755 });
+  console.log(`bisect: ${a.good} (${good.slice(0, 10)}) good .. ${a.bad} (${bad.slice(0, 10)}) bad in ${cfg.repo}; ${suite}${a.test ? ` -t ${JSON.stringify(a.test)}` : ''}, project ${project}, ${repeat} run(s) a commit, seed ${seed}; work ${work}`);
+  try {
+    // BAD first: it must fail here, or there is nothing to bisect.
+    log(`bisect: testing BAD ${bad.slice(0, 10)} first`);
+    const first = await execa(step, [], { cwd: tree, reject: false, stdio: 'inherit' });
+    const atBad = readStep(work, bad);
+    if (first.exitCode !== EXIT.bad || atBad?.verdict !== 'bad') {
+      console.log(`bisect: BAD ${bad.slice(0, 10)} is ${atBad?.verdict ?? `unknown (step exit ${first.exitCode})`}: ${atBad?.why ?? 'see the log above'} — nothing to bisect`);
+      return 1;
+    }
+    const start = await git(tree, ['bisect', 'start', bad, good]);
+    if (start.code !== 0) throw new InfraError(`git bisect start: ${start.all}`);
+    // When GOOD is BAD's parent, `bisect start` already names BAD.
+    let text = start.all;
+    if (!/is the first bad commit/.test(text)) {
+      const r = await execa('git', ['bisect', 'run', step], { cwd: tree, reject: false, all: true, stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] });
+      text = r.all ?? '';
+    }
+    const logText = (await git(tree, ['bisect', 'log'])).out;
+    writeFileSync(path.join(work, 'bisect.log'), `${logText}\n\n${text}\n`);
+    const firstBad = /^([0-9a-f]{40}) is the first bad commit/m.exec(text)?.[1];
+    const steps = readdirSync(path.join(work, 'steps')).map((sha) => readStep(work, sha)!).filter(Boolean);
+    const lines = ['', '=== m3lab bisect ==='];
+    for (const s of steps.sort((x, y) => x.sha.localeCompare(y.sha))) lines.push(`  ${s.sha.slice(0, 10)} ${s.verdict.padEnd(5)} ${s.why} (${s.runs.length} run(s), ${Math.round(s.seconds)} s)`);
+    if (!firstBad) {
+      const could = /only 'skip'ped commits left to test[\s\S]*/m.exec(text)?.[0];
+      lines.push(could ? `no single first bad commit: ${could.split('\n').slice(0, 8).join('\n')}` : `git bisect run did not name a first bad commit (see ${path.join(work, 'bisect.log')})`);
+      console.log(lines.join('\n'));
+      return 1;
+    }
+    const show = await git(repo, ['show', '-s', '--format=%H%n%an, %aI%n%s', firstBad]);
+    const ev = readStep(work, firstBad);
+    lines.push(`first bad commit: ${show.out.split('\n').join(' | ')}`);
+    lines.push(`evidence: ${ev ? `${ev.why}; ${ev.runs.flatMap((r) => r.bundles).join(', ') || `results in ${ev.runs[0]?.results ?? '?'}`}` : 'none kept'}`);
+    lines.push(`log: ${path.join(work, 'bisect.log')}; took ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(lines.join('\n'));
+    writeFileSync(path.join(work, 'result.json'), `${JSON.stringify({ firstBad, subject: show.out.split('\n')[2], evidence: ev, steps }, null, 2)}\n`);
+    return 0;
+  } finally {
+    await git(tree, ['bisect', 'reset']);
+    if (!v.keep) await git(repo, ['worktree', 'remove', '--force', tree]);
+  }
+}
+
+function readStep(work: string, sha: string): StepVerdict | undefined {
+  const f = path.join(work, 'steps', sha, 'verdict.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as StepVerdict) : undefined;
+}
+
+/** One commit: git bisect run's script (see the file's comment); cwd is the worktree at that commit. */
+async function bisectStep(work: string | undefined): Promise<number> {
+  if (!work || !existsSync(path.join(work, 'bisect.json'))) throw new ConfigError('--step', `needs the bisection's work folder, got ${JSON.stringify(work)}`);
+  const cfg = JSON.parse(readFileSync(path.join(work, 'bisect.json'), 'utf8')) as BisectConfig;
+  const sha = (await git(cfg.tree, ['rev-parse', 'HEAD'])).out;
+  const dir = path.join(work, 'steps', sha);
+  mkdirSync(dir, { recursive: true });
+  const t0 = Date.now();
+  const log = (l: string) => process.stderr.write(`bisect ${sha.slice(0, 10)}: ${l}\n`);
+  const done = (verdict: StepVerdict['verdict'], why: string, runs: StepVerdict['runs'] = []): number => {
+    const s: StepVerdict = { sha, verdict, why, runs, seconds: (Date.now() - t0) / 1000 };
+    writeFileSync(path.join(dir, 'verdict.json'), `${JSON.stringify(s, null, 2)}\n`);
+    appendFileSync(path.join(work, 'steps.jsonl'), `${JSON.stringify(s)}\n`);
+    log(`${verdict.toUpperCase()}: ${why}`);
+    return EXIT[verdict];
+  };
+  // This commit's module, built by this harness (kmod/build.ts reads M3LAB_KMOD_DIR when first imported).
+  process.env.M3LAB_KMOD_DIR = cfg.kmod;
+  try {
+    const { resolveKernels } = await import('./image/kernel/resolve.ts');
+    const { buildKmod } = await import('./kmod/build.ts');
+    const kernels = await resolveKernels(cfg.kernels as never[], log);
+    for (const k of kernels.values()) await buildKmod(k, log);
+  } catch (e) {
+    const msg = (e as Error).message;
+    writeFileSync(path.join(dir, 'build.log'), `${msg}\n`);
+    return done('skip', `the module does not build: ${msg.split('\n').find((l) => /error/i.test(l))?.trim() ?? msg.split('\n')[0]}`);
+  }
+  const { NIGHTLY_VITEST_CONFIG } = await import('./nightly/suites.ts');
+  const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
+  const runs: StepVerdict['runs'] = [];
+  for (let i = 1; i <= cfg.repeat; i++) {
+    const out = path.join(dir, `run-${i}`);
+    Object.assign(process.env, {
+      M3LAB_OWN_LAB: '1',
+      M3LAB_SEED: `${cfg.seed}`,
+      M3LAB_ALLURE_RESULTS: path.join(out, 'allure-results'),
+      M3LAB_NIGHTLY_JUNIT: path.join(out, 'junit.xml'),
+      M3LAB_BUNDLES: path.join(out, 'bundles'),
+    });
+    log(`run ${i}/${cfg.repeat}: vitest --project ${cfg.project} ${cfg.suite}${cfg.test ? ` -t ${cfg.test}` : ''} (fresh lab, seed ${cfg.seed})`);
+    const code = await run(vitest, ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', cfg.project, cfg.suite, ...(cfg.test ? ['-t', cfg.test] : [])]);
+    const v = readVerdicts(path.join(out, 'allure-results'));
+    const bundles = existsSync(path.join(out, 'bundles')) ? readdirSync(path.join(out, 'bundles')).map((b) => path.join(out, 'bundles', b)) : [];
+    runs.push({ run: i, passed: v.passed, failed: v.failed, broken: v.broken, skipped: v.skipped, code, bundles, results: path.join(out, 'allure-results') });
+    if (v.failed > 0) return done('bad', `run ${i}: ${v.failures.filter((f) => f.status === 'failed').map((f) => `${f.name}: ${f.message}`).join('; ')}`, runs);
+    if (v.broken > 0) return done('skip', `run ${i} broken (the host, not the module): ${v.failures.map((f) => f.message).join('; ')}`, runs);
+    // The suite's other tests are skipped by -t; the one selected must have passed.
+    if (v.passed === 0) return done('none', `run ${i}: no test matched${cfg.test ? ` -t ${cfg.test}` : ''} (vitest exit ${code})`, runs);
+    if (code !== 0) return done('skip', `run ${i}: vitest exit ${code} with no failed or broken test (vitest itself failed)`, runs);
+  }
+  return done('good', `${cfg.repeat} run(s) passed`, runs);
+}
