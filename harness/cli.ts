@@ -47,7 +47,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     slice K of N of the matrix's cells into DIR (for report merge)
   m3lab bench ipc-local ... --slurm [--shards N] [--sbatch-arg ARG]... [--submit-only]
                                     the cells as a Slurm job array, merged when it ends
-  m3lab run [--kernel V] [--append ARGS] [--cold] [--shard K/N] [--results DIR] [--run NAME] [SUITE...]
+  m3lab run [--kernel V] [--append ARGS] [--cold] [--project P] [--shard K/N] [--results DIR] [--run NAME] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own);
                                     --shard: vitest's slice K of N, into a results directory of its own
   m3lab report [--serve] [--port N] Allure HTML report from allure-results/; --serve shows it on 127.0.0.1
@@ -349,18 +349,20 @@ async function cmdDown(): Promise<number> {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' }, cold: { type: 'boolean' }, shard: { type: 'string' }, results: { type: 'string' }, run: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, append: { type: 'string' }, cold: { type: 'boolean' }, shard: { type: 'string' }, results: { type: 'string' }, run: { type: 'string' }, project: { type: 'string' } } });
   coldIf(values.cold);
   // Suites read the kernel and command line of the labs they boot from the environment.
   if (values.kernel !== undefined) process.env.M3LAB_KERNEL = oneKernel(values.kernel);
   if (values.append !== undefined) process.env.M3LAB_APPEND = values.append;
   const suites = positionals.map(suitePath);
   const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
+  const project = values.project ?? 'lab';
+  if (!/^[\w.:-]+$/.test(project)) throw new ConfigError('--project', `not a project name: ${JSON.stringify(project)}`);
   if (values.shard === undefined && values.results === undefined) {
     if (values.run !== undefined) throw new ConfigError('--run', 'only with --shard K/N or --results DIR');
-    return run(vitest, ['run', '--project', 'lab', ...suites]);
+    return run(vitest, ['run', '--project', project, ...suites]);
   }
-  return runShard({ shard: values.shard, results: values.results, run: values.run, suites, argv });
+  return runShard({ shard: values.shard, results: values.results, run: values.run, project, suites, argv });
 }
 
 /**
@@ -368,7 +370,7 @@ async function cmdRun(argv: string[]): Promise<number> {
  * into a self-contained results directory (Allure results with the host's
  * Environment, JUnit, evidence bundles, shard.json) for `m3lab report merge`.
  */
-async function runShard(o: { shard?: string; results?: string; run?: string; suites: string[]; argv: string[] }): Promise<number> {
+async function runShard(o: { shard?: string; results?: string; run?: string; project: string; suites: string[]; argv: string[] }): Promise<number> {
   const { hostName, parseShard, shardText, writeShardRecord } = await import('./shard.ts');
   const { gitCommit, commitText, hostPairs } = await import('./nightly/facts.ts');
   const { NIGHTLY_VITEST_CONFIG } = await import('./nightly/suites.ts');
@@ -385,7 +387,9 @@ async function runShard(o: { shard?: string; results?: string; run?: string; sui
   process.env.M3LAB_ALLURE_RESULTS = results;
   process.env.M3LAB_NIGHTLY_JUNIT = path.join(dir, 'junit.xml');
   process.env.M3LAB_BUNDLES = path.join(dir, 'bundles');
-  const code = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', NIGHTLY_VITEST_CONFIG, '--project', 'lab', `--shard=${shardText(shard)}`, '--passWithNoTests', ...o.suites]);
+  // M3LAB_VITEST_CONFIG: another config reporting the same way (the unit test's fixture).
+  const config = process.env.M3LAB_VITEST_CONFIG ? path.resolve(process.env.M3LAB_VITEST_CONFIG) : NIGHTLY_VITEST_CONFIG;
+  const code = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', config, '--project', o.project, `--shard=${shardText(shard)}`, '--passWithNoTests', ...o.suites]);
   writeShardRecord(dir, { ...record, finished: new Date().toISOString(), code });
   console.log(`shard ${shardText(shard)} on ${record.host}: exit ${code}; results ${dir} (merge: npx m3lab report merge DIR... --out DIR)`);
   return code;
