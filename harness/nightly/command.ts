@@ -8,14 +8,15 @@ import { buildImage } from '../image/build.ts';
 import { resolveKernels } from '../image/kernel/resolve.ts';
 import { sweepStale } from '../lab/lab.ts';
 import { loadLabFile } from '../lab/lab-file.ts';
-import { readVerdicts } from '../lab-job.ts';
+import { readVerdicts, suitePath } from '../lab-job.ts';
 import { qemuVersionOnce, writeAllureEnvironment } from '../report/environment.ts';
 import { describeCalibration } from '../bench/calibrate.ts';
 import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBenchRun, writeFigures, writeRatios, writeStep, writeTargets, type Failure } from './allure.ts';
 import { benchCellKeys, plantedDelay, runBench, type NightBench } from './bench.ts';
 import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
 import type { Judged, RatioJudged, TargetCheck } from './history.ts';
-import { describePlan, NIGHT_FUZZ_SECONDS, nightPlan, parseFuzzSeconds, parseMargin, seedFor, type NightPlan } from './plan.ts';
+import { describePlan, NIGHT_FUZZ_SECONDS, nightPlan, parseFuzzSeconds, parseMargin, parseRounds, seedFor, type NightPlan } from './plan.ts';
+import { repoRoot } from '../paths.ts';
 import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, readNight, storedNights, writeNight, type NightRecord } from './store.ts';
 import { newFailures, suiteTests } from './tests.ts';
 import { hostName, parseShard, shardSlice, shardText, writeShardRecord, type ShardRecord } from '../shard.ts';
@@ -75,13 +76,14 @@ function accelerators(bench: NightBench | undefined, resultsDir: string): string
 }
 
 function usage(): string {
-  return `m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random] [--fuzz-seconds S]
+  return `m3lab nightly [--quick [--suite FILE]...] [--lab FILE] [--margin PCT] [--seed N|random] [--fuzz-seconds S] [--rounds N]
               [--shard K/N [--results DIR] [--night NAME]]
               [--slurm [--shards N] [--sbatch-arg ARG]... [--submit-only]]
     build what is missing, run the suites over the kernel variants and the bench matrix,
     compare the figures with earlier nights, write one Allure report with history.
     A full night fuzzes the module for S seconds (default ${NIGHT_FUZZ_SECONDS}) on each of the
-    debug and up kernels; --quick does not fuzz.
+    debug and up kernels; --quick does not fuzz. --suite: the quick night's suites instead of
+    ipc-local; --rounds: bench rounds per cell (default 5).
     --shard K/N: only slice K of N (vitest --shard for the suites, the same cut over the bench
     cells), into a self-contained results directory (DIR, default ${path.join(nightlyRoot(), 'shards', 'NIGHT', 'shard-K-of-N')});
     merge the N with \`m3lab report merge\`. --slurm: the N shards (default 2) as a Slurm job
@@ -115,6 +117,8 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       margin: { type: 'string' },
       seed: { type: 'string' },
       'fuzz-seconds': { type: 'string' },
+      suite: { type: 'string', multiple: true },
+      rounds: { type: 'string' },
       shard: { type: 'string' },
       results: { type: 'string' },
       night: { type: 'string' },
@@ -138,20 +142,25 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   let margin: number;
   let seed: number;
   let fuzzSeconds: number;
+  let rounds: number | undefined;
   try {
     margin = parseMargin(values.margin);
     seed = seedFor(values.seed);
     fuzzSeconds = parseFuzzSeconds(values['fuzz-seconds']);
+    rounds = parseRounds(values.rounds);
   } catch (e) {
     throw new ConfigError('nightly', (e as Error).message);
   }
+  const suiteFiles = (values.suite ?? []).map(suitePath);
+  if (suiteFiles.length && !values.quick) throw new ConfigError('--suite', 'only with --quick (a full night runs every lab project)');
+  for (const f of suiteFiles) if (!existsSync(path.join(repoRoot, f))) throw new ConfigError('--suite', `${f} is not a suite of ${repoRoot}`);
   // Refused now, not after an hour of suites.
   const labSpec = values.lab ? loadLabFile(values.lab) : undefined;
   if (values.slurm) {
     const { submitNight } = await import('./slurm.ts');
     return submitNight({ argv, shards: values.shards, sbatchArgs: values['sbatch-arg'] ?? [], submitOnly: Boolean(values['submit-only']), results: values.results, night: values.night, log });
   }
-  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, fuzzSeconds, projects: values.quick ? undefined : await labProjects() });
+  const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, fuzzSeconds, projects: values.quick ? undefined : await labProjects(), suites: suiteFiles, rounds });
 
   const started = new Date();
   const root = nightlyRoot();

@@ -112,14 +112,15 @@ export const NIGHT_FUZZ_SECONDS = 1800;
  * and the remote bench. The `verdicts` project is the lab testing itself, not
  * the module: `make test` runs it. `projects`: vitest.config.ts's, in its order.
  */
-export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant; nodeKernels?: KernelVariant[] }[]; fuzzSeconds?: number }): NightPlan {
+export function nightPlan(opts: { quick: boolean; margin: number; seed: number; projects?: { name: string; kernel: KernelVariant; nodeKernels?: KernelVariant[] }[]; fuzzSeconds?: number; suites?: string[]; rounds?: number }): NightPlan {
   const rules = { margin: opts.margin, alpha: RATIO_ALPHA, window: RATIO_WINDOW, minNights: RATIO_MIN_NIGHTS, calibrationBound: CALIBRATION_BOUND, seed: opts.seed };
   if (opts.quick) {
     return {
       mode: 'quick',
-      suites: [{ project: 'lab', files: ['suites/ipc-local.test.ts'], kernel: 'default' }],
+      // --suite: other default-kernel suites in its place (a smaller night: the Slurm test's).
+      suites: [{ project: 'lab', files: opts.suites?.length ? opts.suites : ['suites/ipc-local.test.ts'], kernel: 'default' }],
       // 5 rounds: with one reference night, 5 against 5 rounds can reach p = 1/252; 3 against 3 never gets below 0.05.
-      local: { kernels: ['default'], cpus: [1], repeat: 5, msgIters: 5000 },
+      local: { kernels: ['default'], cpus: [1], repeat: opts.rounds ?? 5, msgIters: 5000 },
       kernels: ['default'],
       ...rules,
     };
@@ -132,15 +133,23 @@ export function nightPlan(opts: { quick: boolean; margin: number; seed: number; 
       ? [{ project: p.name, files: [], kernel: p.kernel, ...(p.nodeKernels ? { nodeKernels: p.nodeKernels } : {}) }]
       : FUZZ_KERNELS.map((kernel) => ({ project: p.name, files: [], kernel, label: kernel, env: { M3LAB_FUZZ_KERNEL: kernel, M3LAB_FUZZ_SECONDS: `${fuzzSeconds}` } })),
   );
-  const local: BenchLocalPlan = { kernels: ['default', 'up', 'debug'], cpus: [1, 2], repeat: 5, msgIters: 5000 };
+  const local: BenchLocalPlan = { kernels: ['default', 'up', 'debug'], cpus: [1, 2], repeat: opts.rounds ?? 5, msgIters: 5000 };
   return {
     mode: 'full',
     suites,
     local,
-    remote: { kernel: 'default', repeat: 5, iters: 1000 },
+    remote: { kernel: 'default', repeat: opts.rounds ?? 5, iters: 1000 },
     kernels: [...new Set<KernelVariant>([...suites.flatMap((s) => [s.kernel, ...(s.nodeKernels ?? [])]), ...local.kernels])],
     ...rules,
   };
+}
+
+/** `--rounds N`: bench rounds per cell, 1..50 (the default 5: see nightPlan). */
+export function parseRounds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 50) throw new Error(`--rounds: a whole number of bench rounds from 1 to 50, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /** `--fuzz-seconds S`: a whole number of seconds, 10 s to 24 h. */
