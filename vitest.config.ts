@@ -75,6 +75,11 @@ export default defineConfig({
         test: { ...labTest, name: 'perf-verdicts', include: ['suites/perf-verdicts.test.ts'], sequence: { groupOrder: 7 } },
       },
       {
+        // Runs that outgrow one host (docs/shards.md): a 2-shard night through a one-host Slurm cluster the test
+        // brings up and stops, and `m3lab bisect` finding a planted regression in a throwaway copy of the module.
+        test: { ...labTest, name: 'lab-shards', include: ['tests/lab/**/*.test.ts'], sequence: { groupOrder: 8 } },
+      },
+      {
         // The lab's own honesty: purpose-made failures judged in nested runs (needs the debug kernel).
         test: { ...labTest, name: 'verdicts', include: ['suites/verdicts.test.ts'], sequence: { groupOrder: 6 } },
       },

@@ -45,7 +45,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     with --lab on the file's first board, CPUs above each count offline
   m3lab bench ipc-local ... --shard K/N [--results DIR] [--run NAME]
                                     slice K of N of the matrix's cells into DIR (for report merge)
-  m3lab bench ipc-local ... --slurm [--shards N] [--sbatch-arg ARG]... [--submit-only]
+  m3lab bench ipc-local ... --slurm [--shards N] [--max-running M] [--sbatch-arg ARG]... [--submit-only]
                                     the cells as a Slurm job array, merged when it ends
   m3lab run [--kernel V] [--append ARGS] [--cold] [--project P] [--shard K/N] [--results DIR] [--run NAME] [SUITE...]
                                     run vitest suites (on the running lab when it fits, or their own);
@@ -69,7 +69,7 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
   m3lab lab [--lab FILE] [--kernel V] [--cold] [SUITE...]
                                     the main job (make lab): image, lab, suites, report, summary
   m3lab nightly [--quick] [--lab FILE] [--margin PCT] [--seed N|random]
-                [--shard K/N [--results DIR] [--night NAME] | --slurm [--shards N] [--sbatch-arg ARG]...]
+                [--shard K/N [--results DIR] [--night NAME] | --slurm [--shards N] [--max-running M] [--sbatch-arg ARG]...]
                                     suites over the kernel variants and the bench matrix, figures
                                     compared with earlier nights, one Allure report with history;
                                     sharded, or as a Slurm job array (m3lab nightly --help)
@@ -164,6 +164,7 @@ async function cmdBench(argv: string[]): Promise<number> {
       run: { type: 'string' },
       slurm: { type: 'boolean' },
       shards: { type: 'string' },
+      'max-running': { type: 'string' },
       'sbatch-arg': { type: 'string', multiple: true },
       'submit-only': { type: 'boolean' },
     },
@@ -172,7 +173,7 @@ async function cmdBench(argv: string[]): Promise<number> {
   const sharding = values.shard !== undefined || values.slurm || values.results !== undefined || values.run !== undefined;
   if (sharding && which !== 'ipc-local') throw new ConfigError(values.slurm ? '--slurm' : values.shard !== undefined ? '--shard' : values.results !== undefined ? '--results' : '--run', `only for bench ipc-local (its cells are what shards share out), not ${which}`);
   if (values.slurm) return benchSlurm(argv, values);
-  if (values.shards !== undefined || values['sbatch-arg'] || values['submit-only']) throw new ConfigError(values.shards !== undefined ? '--shards' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');
+  if (values.shards !== undefined || values['max-running'] !== undefined || values['sbatch-arg'] || values['submit-only']) throw new ConfigError(values.shards !== undefined ? '--shards' : values['max-running'] !== undefined ? '--max-running' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');
   // ipc-local sweeps a list of kernels (the matrix); ipc-remote runs one.
   const kernels = values.kernel === undefined ? undefined : parseKernelList(values.kernel);
   if (which === 'ipc-remote' && kernels && kernels.length > 1) throw new ConfigError('--kernel', 'ipc-remote runs on one kernel at a time');
@@ -225,20 +226,22 @@ async function cmdBench(argv: string[]): Promise<number> {
 }
 
 /** `m3lab bench ipc-local --slurm [--shards N]`: the matrix's cells as a Slurm job array, merged after it. */
-async function benchSlurm(argv: string[], values: { shards?: string; 'sbatch-arg'?: string[]; 'submit-only'?: boolean; results?: string; run?: string; shard?: string }): Promise<number> {
+async function benchSlurm(argv: string[], values: { shards?: string; 'max-running'?: string; 'sbatch-arg'?: string[]; 'submit-only'?: boolean; results?: string; run?: string; shard?: string }): Promise<number> {
   if (values.shard !== undefined) throw new ConfigError('--shard', 'not with --slurm: --slurm submits every shard itself (--shards N)');
   const { parseShardCount, shardArgv, shardDir, submitArray, TASK } = await import('./slurm.ts');
   const { gitCommit } = await import('./nightly/facts.ts');
   const count = parseShardCount(values.shards);
+  const maxRunning = values['max-running'] === undefined ? undefined : parseShardCount(values['max-running'], 1, '--max-running');
   const commit = await gitCommit();
   const name = values.run ?? `bench-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${commit.short}`;
   const base = path.resolve(values.results ?? path.join(repoRoot, 'reports', name));
-  const rest = shardArgv(argv, { flags: ['--slurm', '--submit-only'], valued: ['--shards', '--sbatch-arg', '--results', '--run'] });
+  const rest = shardArgv(argv, { flags: ['--slurm', '--submit-only'], valued: ['--shards', '--max-running', '--sbatch-arg', '--results', '--run'] });
   return submitArray({
     name,
     base,
     out: path.join(base, 'merged'),
     shards: count,
+    maxRunning,
     shardArgs: ['bench', ...rest, '--shard', `${TASK}/${count}`, '--run', name, '--results', shardDir(base, TASK, count)],
     mergeArgs: ['--out', path.join(base, 'merged')],
     sbatchArgs: values['sbatch-arg'] ?? [],

@@ -23,6 +23,8 @@ export interface ArrayJob {
   /** Where the merge writes the merged results and report. */
   out: string;
   shards: number;
+  /** At most this many shards at once (`--array=1-N%M`): a small cluster, or one host of 2 cores. */
+  maxRunning?: number;
   /** `m3lab` arguments of shard TASK (TASK stands for Slurm's array task id). */
   shardArgs: string[];
   /** Arguments of `m3lab report merge` after the shard directories. */
@@ -38,10 +40,10 @@ export interface ArrayJob {
 export const TASK = '@@TASK@@';
 
 /** `--shards N`: 1..64. */
-export function parseShardCount(v: string | undefined, dflt = 2): number {
+export function parseShardCount(v: string | undefined, dflt = 2, flag = '--shards'): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_SHARDS) throw new ConfigError('--shards', `must be an integer 1..${MAX_SHARDS}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SHARDS) throw new ConfigError(flag, `must be an integer 1..${MAX_SHARDS}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -54,11 +56,11 @@ export function shardDir(base: string, task: string | number, count: number): st
 }
 
 /** The two batch scripts (kept beside the results, so a run can be resubmitted by hand). */
-export function batchScripts(j: Pick<ArrayJob, 'name' | 'base' | 'shards' | 'shardArgs' | 'mergeArgs' | 'env'>, node = process.execPath): { array: string; merge: string } {
+export function batchScripts(j: Pick<ArrayJob, 'name' | 'base' | 'shards' | 'maxRunning' | 'shardArgs' | 'mergeArgs' | 'env'>, node = process.execPath): { array: string; merge: string } {
   const env = Object.entries(j.env).map(([k, v]) => `export ${k}=${sq(v)}`);
   const head = (name: string, output: string, extra: string[] = []) => ['#!/bin/bash', `#SBATCH --job-name=${name}`, `#SBATCH --output=${output}`, ...extra, 'set -euo pipefail', `cd ${sq(repoRoot)}`, ...env];
   const m3lab = [node, path.join(repoRoot, 'bin', 'm3lab.js')];
-  const array = [...head(`m3lab-${j.name}`.slice(0, 60), path.join(j.base, 'slurm-%A_%a.out'), [`#SBATCH --array=1-${j.shards}`]), 'echo "m3lab shard $SLURM_ARRAY_TASK_ID/' + j.shards + ' on $(hostname), job $SLURM_JOB_ID"', `exec ${[...m3lab, ...j.shardArgs].map(word).join(' ')}`, ''].join('\n');
+  const array = [...head(`m3lab-${j.name}`.slice(0, 60), path.join(j.base, 'slurm-%A_%a.out'), [`#SBATCH --array=1-${j.shards}${j.maxRunning ? `%${j.maxRunning}` : ''}`]), 'echo "m3lab shard $SLURM_ARRAY_TASK_ID/' + j.shards + ' on $(hostname), job $SLURM_JOB_ID"', `exec ${[...m3lab, ...j.shardArgs].map(word).join(' ')}`, ''].join('\n');
   const dirs = Array.from({ length: j.shards }, (_, i) => shardDir(j.base, i + 1, j.shards));
   const merge = [...head(`m3lab-${j.name}-merge`.slice(0, 60), path.join(j.base, 'slurm-merge-%j.out')), `exec ${[...m3lab, 'report', 'merge', ...dirs, '--expect', `${j.shards}`, ...j.mergeArgs].map(word).join(' ')}`, ''].join('\n');
   return { array, merge };

@@ -78,7 +78,7 @@ function accelerators(bench: NightBench | undefined, resultsDir: string): string
 function usage(): string {
   return `m3lab nightly [--quick [--suite FILE]...] [--lab FILE] [--margin PCT] [--seed N|random] [--fuzz-seconds S] [--rounds N]
               [--shard K/N [--results DIR] [--night NAME]]
-              [--slurm [--shards N] [--sbatch-arg ARG]... [--submit-only]]
+              [--slurm [--shards N] [--max-running M] [--sbatch-arg ARG]... [--submit-only]]
     build what is missing, run the suites over the kernel variants and the bench matrix,
     compare the figures with earlier nights, write one Allure report with history.
     A full night fuzzes the module for S seconds (default ${NIGHT_FUZZ_SECONDS}) on each of the
@@ -87,8 +87,8 @@ function usage(): string {
     --shard K/N: only slice K of N (vitest --shard for the suites, the same cut over the bench
     cells), into a self-contained results directory (DIR, default ${path.join(nightlyRoot(), 'shards', 'NIGHT', 'shard-K-of-N')});
     merge the N with \`m3lab report merge\`. --slurm: the N shards (default 2) as a Slurm job
-    array (sbatch), merged by a job that runs when the array ends (afterany); waits for it
-    unless --submit-only. See docs/shards.md.
+    array (sbatch; at most M at once), merged by a job that runs when the array ends
+    (afterany); waits for it unless --submit-only. See docs/shards.md.
     Results: ${nightlyRoot()} (M3LAB_NIGHTLY_DIR); exit 0 only when the night passed.
 m3lab nightly serve [NIGHT] [--port N]
     show a night's report (default: the latest) on http://127.0.0.1:PORT/`;
@@ -124,6 +124,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       night: { type: 'string' },
       slurm: { type: 'boolean' },
       shards: { type: 'string' },
+      'max-running': { type: 'string' },
       'sbatch-arg': { type: 'string', multiple: true },
       'submit-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -136,7 +137,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   if (positionals.length) throw new ConfigError('nightly', `unexpected ${positionals.join(' ')}\n${usage()}`);
   const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   if (values.slurm && shard) throw new ConfigError('--shard', 'not with --slurm: --slurm submits every shard itself (--shards N)');
-  if (!values.slurm && (values.shards !== undefined || values['sbatch-arg'] || values['submit-only'])) throw new ConfigError(values.shards !== undefined ? '--shards' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');
+  if (!values.slurm && (values.shards !== undefined || values['max-running'] !== undefined || values['sbatch-arg'] || values['submit-only'])) throw new ConfigError(values.shards !== undefined ? '--shards' : values['max-running'] !== undefined ? '--max-running' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');
   if (!shard && !values.slurm && (values.results !== undefined || values.night !== undefined)) throw new ConfigError(values.results !== undefined ? '--results' : '--night', 'only with --shard K/N or --slurm (an unsharded night is stored under M3LAB_NIGHTLY_DIR)');
   if (values.night !== undefined && !/^[\w.+-]{1,80}$/.test(values.night)) throw new ConfigError('--night', `letters, digits and . _ + - only (1..80), got ${JSON.stringify(values.night)}`);
   let margin: number;
@@ -158,7 +159,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
   const labSpec = values.lab ? loadLabFile(values.lab) : undefined;
   if (values.slurm) {
     const { submitNight } = await import('./slurm.ts');
-    return submitNight({ argv, shards: values.shards, sbatchArgs: values['sbatch-arg'] ?? [], submitOnly: Boolean(values['submit-only']), results: values.results, night: values.night, log });
+    return submitNight({ argv, shards: values.shards, maxRunning: values['max-running'], sbatchArgs: values['sbatch-arg'] ?? [], submitOnly: Boolean(values['submit-only']), results: values.results, night: values.night, log });
   }
   const plan = nightPlan({ quick: Boolean(values.quick), margin, seed, fuzzSeconds, projects: values.quick ? undefined : await labProjects(), suites: suiteFiles, rounds });
 

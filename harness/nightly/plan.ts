@@ -94,8 +94,8 @@ export const DEFAULT_PROJECTS: { name: string; kernel: KernelVariant; nodeKernel
   { name: 'lab-fuzz', kernel: 'debug' },
 ];
 
-/** Projects a night does not run: unit tests (no lab), and the lab's tests of itself (its verdicts, the nightly's performance verdicts). */
-export const NOT_NIGHTLY = ['unit', 'verdicts', 'perf-verdicts'];
+/** Projects a night does not run: unit tests (no lab), and the lab's tests of itself (its verdicts, the nightly's performance verdicts, its shards, Slurm and bisection). */
+export const NOT_NIGHTLY = ['unit', 'verdicts', 'perf-verdicts', 'lab-shards'];
 
 /** The project of the ioctl fuzzer (suites/fuzz.test.ts): a night runs it long, once per kernel of FUZZ_KERNELS. */
 export const FUZZ_PROJECT = 'lab-fuzz';

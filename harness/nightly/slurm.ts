@@ -10,18 +10,20 @@ import { parseShardCount, shardArgv, shardDir, submitArray, TASK } from '../slur
  * directory; the merged night lands in the nightly store like any other, so
  * M3LAB_NIGHTLY_DIR must be a directory every node shares.
  */
-export async function submitNight(o: { argv: string[]; shards?: string; sbatchArgs: string[]; submitOnly: boolean; results?: string; night?: string; log: (l: string) => void }): Promise<number> {
+export async function submitNight(o: { argv: string[]; shards?: string; maxRunning?: string; sbatchArgs: string[]; submitOnly: boolean; results?: string; night?: string; log: (l: string) => void }): Promise<number> {
   const count = parseShardCount(o.shards);
+  const maxRunning = o.maxRunning === undefined ? undefined : parseShardCount(o.maxRunning, 1, '--max-running');
   const commit = await gitCommit();
   const name = o.night ?? nightName(new Date(), `${commit.short}${commit.dirty ? '+dirty' : ''}`);
   const root = nightlyRoot();
   const base = path.resolve(o.results ?? path.join(root, 'shards', name));
-  const rest = shardArgv(o.argv, { flags: ['--slurm', '--submit-only'], valued: ['--shards', '--sbatch-arg', '--results', '--night'] });
+  const rest = shardArgv(o.argv, { flags: ['--slurm', '--submit-only'], valued: ['--shards', '--max-running', '--sbatch-arg', '--results', '--night'] });
   return submitArray({
     name,
     base,
     out: path.join(root, name),
     shards: count,
+    maxRunning,
     shardArgs: ['nightly', ...rest, '--shard', `${TASK}/${count}`, '--night', name, '--results', shardDir(base, TASK, count)],
     mergeArgs: ['--out', path.join(root, name)],
     sbatchArgs: o.sbatchArgs,
