@@ -291,7 +291,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
       ...[...byCategory].flatMap(([c, fs]) => [`  ${c} (${fs.length}):`, ...fs.map((f) => `    ${f.status.toUpperCase().padEnd(7)} ${f.name}: ${f.message}`)]),
       ...(fresh.length ? ['new failures (passed in an earlier night): find the commit with', ...fresh.flatMap((f) => [`  ${f.test.project} ${f.test.name} (passed in ${f.goodNight}):`, `    ${f.command}`])] : []),
       shard
-        ? `results    ${dir} (shard ${shardText(shard)}: merge with npx m3lab report merge ${path.dirname(dir)}/* --out DIR)`
+        ? `results    ${dir} (shard ${shardText(shard)}: merge with npx m3lab report merge ${path.join(path.dirname(dir), `shard-*-of-${shard.count}`)} --out DIR)`
         : `report     ${reportCode === 0 ? `${path.join(dir, 'allure-report')} (open: npx m3lab nightly serve ${name})` : `not generated (allure exited ${reportCode})`}`,
       ...(shard ? [] : [`history    ${historyFile(root)}`]),
       ...(pruned.length ? [`pruned     ${pruned.length} old night(s)`] : []),
