@@ -216,7 +216,7 @@ export async function cmdNightly(argv: string[]): Promise<number> {
     suiteSteps(suites, out);
     const suiteVerdicts = readVerdicts(resultsDir);
     record.suites = { passed: suiteVerdicts.passed, failed: suiteVerdicts.failed, broken: suiteVerdicts.broken, skipped: suiteVerdicts.skipped };
-    record.tests = suites.flatMap((s) => suiteTests(resultsDir, s.results, s.run.label ? `${s.run.project}:${s.run.label}` : s.run.project));
+    record.tests = suites.flatMap((s) => suiteTests(resultsDir, s.results, s.run.project, s.run.env));
 
     loadAtBench = loadavg();
     const watch = watchForeignQemus(dir);

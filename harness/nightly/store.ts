@@ -73,6 +73,8 @@ export interface NightTest {
   /** Its suite file, repository-relative. */
   file: string;
   project: string;
+  /** The run's own environment (a fuzz run's kernel and length): the bisect command sets it too. */
+  env?: Record<string, string>;
   status: string;
   host?: string;
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NightRecord, NightTest } from './store.ts';
 
+
 /** A suite result file as far as a night reads it. */
 interface ResultFile {
   name: string;
@@ -14,7 +15,7 @@ interface ResultFile {
  * The suite tests of a vitest run's result files (allure-vitest's: full name
  * `m3lab:FILE#describe test`), each with the project that ran it.
  */
-export function suiteTests(resultsDir: string, files: string[], project: string): NightTest[] {
+export function suiteTests(resultsDir: string, files: string[], project: string, env?: Record<string, string>): NightTest[] {
   const out: NightTest[] = [];
   for (const f of files) {
     const p = path.join(resultsDir, f);
@@ -22,7 +23,7 @@ export function suiteTests(resultsDir: string, files: string[], project: string)
     const r = JSON.parse(readFileSync(p, 'utf8')) as ResultFile;
     const m = /^[^:]*:([^#]+)#/.exec(r.fullName ?? '');
     if (!m) continue;
-    out.push({ fullName: r.fullName!, name: r.name, file: m[1]!, project, status: r.status, host: r.labels?.find((l) => l.name === 'host')?.value });
+    out.push({ fullName: r.fullName!, name: r.name, file: m[1]!, project, ...(env && Object.keys(env).length ? { env } : {}), status: r.status, host: r.labels?.find((l) => l.name === 'host')?.value });
   }
   return out;
 }
@@ -58,11 +59,12 @@ export function newFailures(tonight: NightRecord, earlier: NightRecord[]): NewFa
   const out: NewFailure[] = [];
   for (const t of tonight.tests ?? []) {
     if (t.status !== 'failed') continue;
-    const before = earlier.find((n) => n.name !== tonight.name && (n.tests ?? []).some((x) => x.fullName === t.fullName && x.project === t.project));
-    const was = before?.tests?.find((x) => x.fullName === t.fullName && x.project === t.project);
+    const same = (x: NightTest) => x.fullName === t.fullName && x.project === t.project && JSON.stringify(x.env ?? {}) === JSON.stringify(t.env ?? {});
+    const before = earlier.find((n) => n.name !== tonight.name && (n.tests ?? []).some(same));
+    const was = before?.tests?.find(same);
     const good = before ? nightSha(before) : undefined;
     if (!before || was?.status !== 'passed' || !good || good.dirty || good.sha === bad.sha) continue;
-    const command = ['npx', 'm3lab', 'bisect', good.sha, bad.sha, '--project', t.project, '--seed', `${tonight.seed}`, '--', t.file, '-t', `${escapeRe(t.name)}$`].map(quote).join(' ');
+    const command = [...Object.entries(t.env ?? {}).map(([k, v]) => `${k}=${v}`), 'npx', 'm3lab', 'bisect', good.sha, bad.sha, '--project', t.project, '--seed', `${tonight.seed}`, '--', t.file, '-t', `${escapeRe(t.name)}$`].map(quote).join(' ');
     out.push({ test: t, goodNight: before.name, good: good.sha, bad: bad.sha, command });
   }
   return out;

@@ -138,6 +138,8 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
         continue;
       }
       const m = have.r;
+      // A night's "every cell ran" names its shard's cells: the one result names them all.
+      if (r.name !== m.name) m.name = `${m.name} + ${r.name}`;
       m.status = worse(m.status, r.status);
       m.attachments = [...(m.attachments ?? []), ...(r.attachments ?? [])];
       m.start = Math.min(m.start ?? Infinity, r.start ?? Infinity);
