@@ -200,17 +200,17 @@ async function bisectStep(work: string | undefined): Promise<number> {
     log(`${verdict.toUpperCase()}: ${why}`);
     return EXIT[verdict];
   };
-  // This commit's module, built by this harness (kmod/build.ts reads M3LAB_KMOD_DIR when first imported).
+  // This commit's module and programs, built by this harness in a process of their own: kmod/build.ts reads
+  // M3LAB_KMOD_DIR when it is first imported, and this process has imported it already.
   process.env.M3LAB_KMOD_DIR = cfg.kmod;
-  try {
-    const { resolveKernels } = await import('./image/kernel/resolve.ts');
-    const { buildKmod } = await import('./kmod/build.ts');
-    const kernels = await resolveKernels(cfg.kernels as never[], log);
-    for (const k of kernels.values()) await buildKmod(k, log);
-  } catch (e) {
-    const msg = (e as Error).message;
-    writeFileSync(path.join(dir, 'build.log'), `${msg}\n`);
-    return done('skip', `the module does not build: ${msg.split('\n').find((l) => /error/i.test(l))?.trim() ?? msg.split('\n')[0]}`);
+  for (const kernel of cfg.kernels) {
+    log(`building ${cfg.kmod} for the ${kernel} kernel`);
+    const b = await execa(process.execPath, [path.join(repoRoot, 'bin', 'm3lab.js'), 'kmod', 'build', '--kernel', kernel], { cwd: repoRoot, reject: false, all: true });
+    if (b.exitCode !== 0) {
+      const text = b.all ?? '';
+      writeFileSync(path.join(dir, 'build.log'), `${text}\n`);
+      return done('skip', `the module does not build for ${kernel}: ${text.split('\n').find((l) => /error/i.test(l))?.trim() ?? text.split('\n').pop()}`);
+    }
   }
   const { NIGHTLY_VITEST_CONFIG } = await import('./nightly/suites.ts');
   const vitest = path.join(repoRoot, 'node_modules', '.bin', 'vitest');
