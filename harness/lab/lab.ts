@@ -143,7 +143,8 @@ export function sweepStale(root = stateRoot(), log: (l: string) => void = () => 
   let cleaned = 0;
   for (const name of readdirSync(root)) {
     const dir = path.join(root, name);
-    if (['failed', 'kept', 'bundles'].includes(name) || !statSync(dir).isDirectory()) continue;
+    // Not labs: kept consoles, bundles, and m3lab bisect's work folders (its worktree lives there).
+    if (['failed', 'kept', 'bundles', 'bisect'].includes(name) || !statSync(dir).isDirectory()) continue;
     const s = readState(dir);
     if (!s) {
       // A folder without state older than a minute: a boot that died before writing it.
