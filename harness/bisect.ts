@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, InfraError } from './errors.ts';
@@ -203,14 +203,25 @@ function userSourcesHash(kmod: string): string {
  * instead of compiling ~40 static programs again (~45 s on 2 cores). Otherwise
  * make builds them from the commit's sources.
  */
-async function seedUserBuild(treeKmod: string, log: (l: string) => void): Promise<void> {
+export async function seedUserBuild(treeKmod: string, log: (l: string) => void): Promise<void> {
   const clone = path.join(repoRoot, 'kmod');
   const cloneBuild = path.join(clone, 'build');
   if (existsSync(path.join(treeKmod, 'build', 'm3ctl')) || !existsSync(cloneBuild) || path.resolve(treeKmod) === clone) return;
   if (userSourcesHash(treeKmod) !== userSourcesHash(clone)) return;
   const fresh = await execa('make', ['-q', '-C', clone, 'user'], { reject: false });
   if (fresh.exitCode !== 0) return;
-  cpSync(cloneBuild, path.join(treeKmod, 'build'), { recursive: true, filter: (src) => !src.startsWith(path.join(cloneBuild, 'kernels')) && !src.endsWith('.make.lock') });
+  const to = path.join(treeKmod, 'build');
+  cpSync(cloneBuild, to, { recursive: true, preserveTimestamps: true, filter: (src) => !src.startsWith(path.join(cloneBuild, 'kernels')) && !src.endsWith('.make.lock') });
+  // The copies' times pressed into the last moments before now, in their own order: newer than the commit's
+  // checked-out sources, older among themselves as make left them (and never in the future).
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (f: string) => files.push(f))(path.join(d, e.name));
+  };
+  walk(to);
+  const order = files.map((f) => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => a.t - b.t);
+  const now = Date.now();
+  order.forEach(({ f }, i) => utimesSync(f, new Date(now), new Date(now - (order.length - i) * 2)));
   log('user-space sources are the clone\'s, whose build is up to date: its programs copied in (the module is built from this commit)');
 }
 
