@@ -97,15 +97,27 @@ export function readNight(dir: string): NightRecord | undefined {
   }
 }
 
-/** Night folders under root, newest first (by name: the start time). */
+/** A night folder's start, as an ISO time: from its name (`20250101T020000Z-…`), else its night.json. */
+function nightStart(dir: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(path.basename(dir));
+  if (m) return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z`;
+  const started = readNight(dir)?.started;
+  return started || undefined;
+}
+
+/**
+ * Night folders under root, newest first (by start time). A night is a folder
+ * named by its start (`20250101T020000Z-…`), or one with a night.json under
+ * another name (`--night NAME` of a sharded night: a CI pipeline's, a Slurm
+ * run's); `shards/` holds shards, not nights.
+ */
 export function nightDirs(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && NIGHT_DIR.test(d.name))
-    .map((d) => d.name)
-    .sort()
-    .reverse()
-    .map((n) => path.join(root, n));
+    .filter((d) => d.isDirectory() && d.name !== 'shards' && (NIGHT_DIR.test(d.name) || existsSync(path.join(root, d.name, 'night.json'))))
+    .map((d) => ({ dir: path.join(root, d.name), start: nightStart(path.join(root, d.name)) ?? '' }))
+    .sort((a, b) => (a.start === b.start ? (a.dir < b.dir ? 1 : -1) : a.start < b.start ? 1 : -1))
+    .map((x) => x.dir);
 }
 
 /**

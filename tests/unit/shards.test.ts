@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../harness/errors.ts';
 import { benchCellKeys } from '../../harness/nightly/bench.ts';
 import { nightPlan, NIGHTLY_SEED } from '../../harness/nightly/plan.ts';
-import type { NightRecord } from '../../harness/nightly/store.ts';
+import { nightDirs, storedNights, writeNight, type NightRecord } from '../../harness/nightly/store.ts';
 import { newFailures } from '../../harness/nightly/tests.ts';
 import { repoRoot } from '../../harness/paths.ts';
 import { mergeShards } from '../../harness/report/merge.ts';
@@ -185,6 +185,19 @@ describe('nightly: new failures come with their bisect command', () => {
     expect(() => parseBisectArgs(['a', '--', 's'])).toThrow(/^GOOD BAD: /);
     expect(() => parseBisectArgs(['a', 'b', '--', 's', '-t'])).toThrow(/^-t: /);
     expect(() => parseBisectArgs(['a', 'b', '--', 's', 't'])).toThrow(/^SUITE: /);
+  });
+});
+
+describe('nightly store: a merged night under its own name', () => {
+  it('is a night of the store (found, ordered by its start, newest first); shards/ is not', () => {
+    const root = tempDir('m3lab-named-nights-');
+    const rec = (name: string, started: string): NightRecord => ({ name, mode: 'quick', started, finished: started, commit: 'c', seed: 1, margin: 0.1, plan: [], environment: {}, figures: [], targets: [], failures: [] });
+    writeNight(path.join(root, '20250101T000000Z-abc'), rec('20250101T000000Z-abc', '2025-01-01T00:00:00.000Z'));
+    writeNight(path.join(root, 'ci-42'), rec('ci-42', '2025-01-02T00:00:00.000Z'));
+    writeNight(path.join(root, '20250103T000000Z-def'), rec('20250103T000000Z-def', '2025-01-03T00:00:00.000Z'));
+    writeShardRecord(path.join(root, 'shards', 'ci-43', 'shard-1-of-2'), { run: 'ci-43', shard: { index: 1, count: 2 }, kind: 'nightly', host: 'h', started: '', command: 'x' });
+    expect(nightDirs(root).map((d) => path.basename(d))).toEqual(['20250103T000000Z-def', 'ci-42', '20250101T000000Z-abc']);
+    expect(storedNights(root).map((n) => n.name)).toEqual(['20250103T000000Z-def', 'ci-42', '20250101T000000Z-abc']);
   });
 });
 
