@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -137,10 +138,30 @@ export async function cmdBisect(argv: string[]): Promise<number> {
   const step = path.join(work, 'step.sh');
   writeFileSync(step, `#!/bin/sh\n# One commit of the bisection (m3lab bisect): build its module, run the test, exit good/bad/skip.\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repoRoot, 'bin', 'm3lab.js'))} bisect --step ${JSON.stringify(work)}\n`, { mode: 0o755 });
   console.log(`bisect: ${a.good} (${good.slice(0, 10)}) good .. ${a.bad} (${bad.slice(0, 10)}) bad in ${cfg.repo}; ${suite}${a.test ? ` -t ${JSON.stringify(a.test)}` : ''}, project ${project}, ${repeat} run(s) a commit, seed ${seed}; work ${work}`);
+  // Each child (the step, git bisect run and what they start) in a process group of its own: on SIGINT or
+  // SIGTERM the whole group is told (each lab's own handlers tear it down), then the worktree goes.
+  let child: { pid?: number } | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    execFileSync('git', ['bisect', 'reset'], { cwd: tree, stdio: 'ignore' });
+    if (!v.keep) execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: repo, stdio: 'ignore' });
+    process.stderr.write(`bisect: ${sig}: stopped; work folder ${work}\n`);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     // BAD first: it must fail here, or there is nothing to bisect.
     log(`bisect: testing BAD ${bad.slice(0, 10)} first`);
-    const first = await execa(step, [], { cwd: tree, reject: false, stdio: 'inherit' });
+    const firstRun = execa(step, [], { cwd: tree, reject: false, stdio: 'inherit', detached: true });
+    child = firstRun;
+    const first = await firstRun;
     const atBad = readStep(work, bad);
     if (first.exitCode !== EXIT.bad || atBad?.verdict !== 'bad') {
       console.log(`bisect: BAD ${bad.slice(0, 10)} is ${atBad?.verdict ?? `unknown (step exit ${first.exitCode})`}: ${atBad?.why ?? 'see the log above'} — nothing to bisect`);
@@ -151,8 +172,9 @@ export async function cmdBisect(argv: string[]): Promise<number> {
     // When GOOD is BAD's parent, `bisect start` already names BAD.
     let text = start.all;
     if (!/is the first bad commit/.test(text)) {
-      const r = await execa('git', ['bisect', 'run', step], { cwd: tree, reject: false, all: true, stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] });
-      text = r.all ?? '';
+      const bisecting = execa('git', ['bisect', 'run', step], { cwd: tree, reject: false, all: true, stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'], detached: true });
+      child = bisecting;
+      text = (await bisecting).all ?? '';
     }
     const logText = (await git(tree, ['bisect', 'log'])).out;
     writeFileSync(path.join(work, 'bisect.log'), `${logText}\n\n${text}\n`);
@@ -175,6 +197,8 @@ export async function cmdBisect(argv: string[]): Promise<number> {
     writeFileSync(path.join(work, 'result.json'), `${JSON.stringify({ firstBad, subject: show.out.split('\n')[2], evidence: ev, steps }, null, 2)}\n`);
     return 0;
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     await git(tree, ['bisect', 'reset']);
     if (!v.keep) await git(repo, ['worktree', 'remove', '--force', tree]);
   }

@@ -97,7 +97,7 @@ export async function submitArray(j: ArrayJob): Promise<number> {
   const arrayId = await sbatch([...j.sbatchArgs, arrayFile]);
   const mergeId = await sbatch([`--dependency=afterany:${arrayId}`, ...j.sbatchArgs, mergeFile]);
   j.log(`slurm: job array ${arrayId} (${j.shards} shard(s): ${arrayFile}), merge job ${mergeId} after it (afterany: ${mergeFile})`);
-  j.log(`slurm: shards write ${shardDir(j.base, 'K', j.shards)}; the merge writes ${j.out}; logs ${path.join(j.base, 'slurm-*.out')}`);
+  j.log(`slurm: shards write ${shardDir(j.base, "K", j.shards)}; the merge writes ${j.out}; logs ${path.join(j.base, "slurm-*.out")}; waiting here only watches them (stop the jobs: scancel ${arrayId} ${mergeId})`);
   writeFileSync(path.join(j.base, 'jobs.json'), `${JSON.stringify({ array: arrayId, merge: mergeId, submitted: new Date(started).toISOString() }, null, 2)}\n`);
   if (j.submitOnly) {
     console.log(`submitted: array ${arrayId}, merge ${mergeId}; follow with squeue -j ${arrayId},${mergeId}; the report will be ${path.join(j.out, 'allure-report')}`);
