@@ -1,7 +1,7 @@
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { StepVerdict } from '../../harness/bisect.ts';
 import { repoRoot } from '../../harness/paths.ts';
 import { hostFactor, scaled } from '../../harness/verdict/time-scale.ts';
@@ -52,6 +52,16 @@ async function throwawayRepo(dir: string): Promise<string[]> {
 }
 
 describe('bisect: a planted regression in a throwaway copy of the module', () => {
+  // Still running when the test ends (a timeout): SIGTERM, on which bisect stops its process groups (each
+  // lab tears itself down) and removes its worktree; nothing of it outlives the test.
+  let running: ResultPromise<{ reject: false; all: true }> | undefined;
+  afterAll(async () => {
+    if (running && running.exitCode === null) {
+      running.kill('SIGTERM');
+      await running.catch(() => undefined);
+    }
+  }, scaled(120_000, hostFactor()));
+
   it(
     'names the commit that planted it, with the evidence bundle of its failed run',
     async () => {
@@ -61,7 +71,7 @@ describe('bisect: a planted regression in a throwaway copy of the module', () =>
       const [c1, c2, c3, c4] = await throwawayRepo(repo);
       const state = path.join(root, 'state');
       const started = Date.now();
-      const r = await execa(process.execPath, [path.join(repoRoot, 'bin', 'm3lab.js'), 'bisect', c1!, c4!, '--repo', repo, '--repeat', '1', '--seed', '20240601', '--', 'ipc-local', '-t', TEST], {
+      running = execa(process.execPath, [path.join(repoRoot, 'bin', 'm3lab.js'), 'bisect', c1!, c4!, '--repo', repo, '--repeat', '1', '--seed', '20240601', '--', 'ipc-local', '-t', TEST], {
         cwd: repoRoot,
         // Its labs, work folder and bundles under the test's temp dir; ipc-local on one 1-vCPU node (M3LAB_NODES),
         // the smallest fresh lab that runs t_ipc.
@@ -69,6 +79,7 @@ describe('bisect: a planted regression in a throwaway copy of the module', () =>
         reject: false,
         all: true,
       });
+      const r = await running;
       log(`bisect: exit ${r.exitCode} in ${Math.round((Date.now() - started) / 1000)} s\n${(r.all ?? '').split('\n').slice(-25).join('\n')}`);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain(`first bad commit: ${c3} | m3lab test, `);

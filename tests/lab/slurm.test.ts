@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +50,11 @@ describe('Slurm: a 2-shard quick night on a one-host cluster', () => {
     cluster = await startSlurmCluster({ log });
   }, scaled(60_000, scale));
 
+  let submitter: ResultPromise<{ reject: false; all: true }> | undefined;
   afterAll(async () => {
+    // A submitter still waiting (a timeout) stops watching; cancelling the jobs below ends the shards.
+    if (submitter && submitter.exitCode === null) submitter.kill('SIGTERM');
+    await submitter?.catch(() => undefined);
     const c = cluster;
     if (!c) return;
     await c.stop();
@@ -65,12 +69,13 @@ describe('Slurm: a 2-shard quick night on a one-host cluster', () => {
       const c = cluster!;
       const store = tempDir('m3lab-slurm-nights-');
       const started = Date.now();
-      const r = await execa(process.execPath, [path.join(repoRoot, 'bin', 'm3lab.js'), 'nightly', '--quick', ...SUITES.flatMap((s) => ['--suite', s]), '--rounds', '1', '--slurm', '--shards', '2', '--max-running', `${MAX_RUNNING}`, '--night', NIGHT], {
+      submitter = execa(process.execPath, [path.join(repoRoot, 'bin', 'm3lab.js'), 'nightly', '--quick', ...SUITES.flatMap((s) => ['--suite', s]), '--rounds', '1', '--slurm', '--shards', '2', '--max-running', `${MAX_RUNNING}`, '--night', NIGHT], {
         cwd: repoRoot,
         env: { ...process.env, ...c.env, M3LAB_NIGHTLY_DIR: store },
         reject: false,
         all: true,
       });
+      const r = await submitter;
       const seconds = (Date.now() - started) / 1000;
       log(`slurm night: exit ${r.exitCode} in ${seconds.toFixed(0)} s\n${(r.all ?? '').split('\n').slice(-40).join('\n')}`);
 
