@@ -38,6 +38,9 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     --arms: random, guided, swarm, guided+swarm (the first is the
                                     baseline; default random,guided); --calls: a budget of calls
                                     per run instead of time (S is then its cap)
+  m3lab bench seal [--kernel V] [--repeat R] [--json]
+                                    what sealing a link frame costs with each crypto API candidate
+                                    (the links' HMAC-SHA-512, HMAC-SHA-256, ChaCha20-Poly1305, AES-GCM)
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests (with --lab:
@@ -154,6 +157,12 @@ async function cmdBench(argv: string[]): Promise<number> {
     if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
     return benchLab({ nodes, repeat: rep, kernel: kernel ?? 'default', json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
   }
+  if (which === 'seal') {
+    const { benchSeal } = await import('./bench/link-seal.ts');
+    const rep = Number(values.repeat ?? 5);
+    if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
+    return benchSeal({ repeat: rep, json: Boolean(values.json), kernel: kernel as LabOptions['kernel'], accel: values.accel as LabOptions['accel'] });
+  }
   if (which === 'fuzz') {
     const { benchFuzzCoverage, FUZZ_ARMS } = await import('./bench/fuzz-coverage.ts');
     type Mode = (typeof FUZZ_ARMS)[number];
@@ -168,7 +177,7 @@ async function cmdBench(argv: string[]): Promise<number> {
     if (calls !== undefined && (!Number.isInteger(calls) || calls < 1000)) throw new ConfigError('--calls', `must be an integer of 1000 or more, got ${values.calls}`);
     return benchFuzzCoverage({ seconds, calls, repeat: rep, json: Boolean(values.json), arms: arms as Mode[], accel: values.accel as LabOptions['accel'] });
   }
-  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote, fuzz)`);
+  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote, fuzz, seal)`);
   // With --lab and a board, the default sweep is every CPU count the board has.
   const cpus = values.cpus === undefined ? (values.lab ? undefined : [1, 2]) : values.cpus.split(',').map((c) => Number(c));
   if (cpus?.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new ConfigError('--cpus', `must be a list of CPU counts 1..64, got ${values.cpus}`);
