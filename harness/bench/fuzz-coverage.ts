@@ -48,8 +48,8 @@ interface Run {
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const COVER = '/tmp/m3fuzz.cover';
-/** Each run's cover file, for `m3lab fuzz coverage FILE --missed`. */
-export const benchCoverDir = path.join(repoRoot, '.m3lab', 'bench-fuzz');
+/** Each run's cover file, for `m3lab fuzz coverage FILE --missed` (not under .m3lab/: the lab sweeps folders there). */
+export const benchCoverDir = path.join(repoRoot, 'reports', 'bench-fuzz');
 
 const MODE_ARGS: Record<Mode, string[]> = { random: [], guided: ['--guided'], swarm: ['--swarm'], 'guided+swarm': ['--guided', '--swarm'] };
 
