@@ -225,6 +225,8 @@ struct shared {
 	volatile int tids[MAXPROCS][MAXTHREADS];
 	volatile int eps[EPPOOL];	/* endpoints seen by someone */
 	volatile int dcids[8];		/* dcids dc_init returned lately */
+	volatile int node_id;		/* this node's id, from the last dvs_info */
+	volatile int dc_nodes[8][2];	/* (dcid, node) of the last add_node calls that worked */
 	struct opstat st[MAXPROCS][NOPS];
 	long rcalls[MAXPROCS], rok[MAXPROCS];	/* calls naming a remote endpoint, and their successes */
 };
@@ -836,6 +838,35 @@ static const struct { uint8_t off, size; } rhdr_fields[] = {
 };
 
 /*
+ * A field of a kept frame set from what the module's state says it must be
+ * to pass: from the node this thread serves, to this node, for a DC that
+ * node was added to, to an endpoint someone bound. The values a comparison
+ * in the module checks, learned from calls that worked (as syzkaller
+ * learns comparison operands); a field with nothing learned is left.
+ */
+static void frame_from_state(struct th *t, struct m3_rhdr *h, size_t off)
+{
+	uint32_t i;
+
+	if (off == offsetof(struct m3_rhdr, snode) && t->proxy_node >= 0) {
+		h->snode = t->proxy_node;
+	} else if (off == offsetof(struct m3_rhdr, dnode)) {
+		h->dnode = sh->node_id;
+	} else if (off == offsetof(struct m3_rhdr, dcid)) {
+		for (i = 0; i < 8; i++)
+			if (sh->dc_nodes[i][1] == h->snode && sh->dc_nodes[i][0] > 0) {
+				h->dcid = sh->dc_nodes[i][0];
+				break;
+			}
+	} else if (off == offsetof(struct m3_rhdr, dst) || off == offsetof(struct m3_rhdr, src)) {
+		int ep = sh->eps[rn(t, EPPOOL)];
+
+		if (ep)
+			memcpy((uint8_t *)h + off, &ep, sizeof(ep));
+	}
+}
+
+/*
  * One to three fields of a kept frame's header drawn anew, each by the
  * generator of that field: a frame must pass the module's checks one field
  * after another (its node, the destination node, the command and its
@@ -852,9 +883,11 @@ static void mutate_frame(struct th *t, struct m3_rhdr *h, uint8_t *fbuf)
 		uint32_t f = rn(t, sizeof(rhdr_fields) / sizeof(rhdr_fields[0])), k = rn(t, 100);
 		uint8_t *at = (uint8_t *)h + rhdr_fields[f].off;
 
-		if (k < 80) {
+		if (k < 65) {
 			gen_frame(t, fbuf, sizeof(struct m3_rhdr) + 64);
 			memcpy(at, fbuf + rhdr_fields[f].off, rhdr_fields[f].size);
+		} else if (k < 85) {
+			frame_from_state(t, h, rhdr_fields[f].off);
 		} else {
 			at[rn(t, rhdr_fields[f].size)] ^= (uint8_t)(1u << rn(t, 8));
 		}
@@ -1234,6 +1267,16 @@ static void one_call(struct th *t)
 		return;
 	/* learn from what worked */
 	switch (op) {
+	case OP_DVS_INFO:
+		sh->node_id = ((struct m3_dvs_info *)&arg)->node_id;
+		break;
+	case OP_ADD_NODE: {
+		uint32_t i = (t->learned++ + my_slot) % 8;
+
+		sh->dc_nodes[i][0] = ((struct m3_dc_node *)&arg)->dcid;
+		sh->dc_nodes[i][1] = ((struct m3_dc_node *)&arg)->node_id;
+		break;
+	}
 	case OP_PROXY_BIND: {
 		struct m3_proxy_bind *pb = (struct m3_proxy_bind *)&arg;
 
