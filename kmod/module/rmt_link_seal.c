@@ -28,7 +28,6 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
 
 #include "rmt_link.h"
 
@@ -120,7 +119,8 @@ int m3_link_seal_show(struct seq_file *m, void *v)
 	u64 t0;
 	u8 *buf;
 
-	buf = kvzalloc(M3L_HDR_LEN + M3S_CHUNK + M3S_TAG, GFP_KERNEL);
+	/* kmalloc'ed, never vmalloc'ed: an AEAD reads it through a scatterlist */
+	buf = kzalloc(M3L_HDR_LEN + M3S_CHUNK + M3S_TAG, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(cand); i++) {
@@ -161,6 +161,6 @@ int m3_link_seal_show(struct seq_file *m, void *v)
 		}
 		m3s_close(&cand[i]);
 	}
-	kvfree(buf);
+	kfree(buf);
 	return 0;
 }
