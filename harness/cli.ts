@@ -32,9 +32,15 @@ const USAGE = `m3lab — build guest images, run QEMU labs, test M3-IPC
                                     seconds from QEMU start to a ready lab, median and spread: cold
                                     boots (firmware, kernel, userspace, agent, setup) and restores
                                     from the snapshot (load, identity, agent, setup)
-  m3lab bench fuzz [--seconds S] [--repeat R] [--json]
+  m3lab bench fuzz [--seconds S] [--calls N] [--repeat R] [--arms A,B,...] [--json]
                                     the module coverage m3fuzz reaches random and --guided (KCOV,
-                                    debug kernel), same seeds and time, R rounds each, compared
+                                    debug kernel), same seeds and time, R rounds each, compared;
+                                    --arms: random, guided, swarm, guided+swarm (the first is the
+                                    baseline; default random,guided); --calls: a budget of calls
+                                    per run instead of time (S is then its cap)
+  m3lab bench seal [--kernel V] [--repeat R] [--json]
+                                    what sealing a link frame costs with each crypto API candidate
+                                    (the links' HMAC-SHA-512, HMAC-SHA-256, ChaCha20-Poly1305, AES-GCM)
   m3lab bench ipc-remote [--kernel V] [--repeat N] [--iters N] [--json] [--lab FILE]
                                     remote sendrec latency and rate, remote vcopy bandwidth
                                     against raw TCP between the same two guests (with --lab:
@@ -159,6 +165,8 @@ async function cmdBench(argv: string[]): Promise<number> {
       lab: { type: 'string' },
       nodes: { type: 'string' },
       seconds: { type: 'string' },
+      arms: { type: 'string' },
+      calls: { type: 'string' },
       shard: { type: 'string' },
       results: { type: 'string' },
       run: { type: 'string' },
@@ -186,15 +194,27 @@ async function cmdBench(argv: string[]): Promise<number> {
     if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
     return benchLab({ nodes, repeat: rep, kernel: kernel ?? 'default', json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
   }
+  if (which === 'seal') {
+    const { benchSeal } = await import('./bench/link-seal.ts');
+    const rep = Number(values.repeat ?? 5);
+    if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
+    return benchSeal({ repeat: rep, json: Boolean(values.json), kernel: kernel as LabOptions['kernel'], accel: values.accel as LabOptions['accel'] });
+  }
   if (which === 'fuzz') {
-    const { benchFuzzCoverage } = await import('./bench/fuzz-coverage.ts');
+    const { benchFuzzCoverage, FUZZ_ARMS } = await import('./bench/fuzz-coverage.ts');
+    type Mode = (typeof FUZZ_ARMS)[number];
     const seconds = Number(values.seconds ?? 60);
     if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) throw new ConfigError('--seconds', `must be an integer 5..3600, got ${values.seconds}`);
     const rep = Number(values.repeat ?? 4);
     if (!Number.isInteger(rep) || rep < 1) throw new ConfigError('--repeat', `must be a positive integer, got ${values.repeat}`);
-    return benchFuzzCoverage({ seconds, repeat: rep, json: Boolean(values.json), accel: values.accel as LabOptions['accel'] });
+    const arms = (values.arms ?? 'random,guided').split(',');
+    const bad = arms.find((a) => !(FUZZ_ARMS as readonly string[]).includes(a));
+    if (bad !== undefined || arms.length < 2 || new Set(arms).size !== arms.length) throw new ConfigError('--arms', `must be two or more of ${FUZZ_ARMS.join(', ')}, each once, got ${values.arms}`);
+    const calls = values.calls === undefined ? undefined : Number(values.calls);
+    if (calls !== undefined && (!Number.isInteger(calls) || calls < 1000)) throw new ConfigError('--calls', `must be an integer of 1000 or more, got ${values.calls}`);
+    return benchFuzzCoverage({ seconds, calls, repeat: rep, json: Boolean(values.json), arms: arms as Mode[], accel: values.accel as LabOptions['accel'] });
   }
-  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote, fuzz)`);
+  if (which !== 'ipc-local' && which !== 'ipc-remote') throw new ConfigError('bench', `unknown benchmark ${JSON.stringify(which)} (have: lab, ipc-local, ipc-remote, fuzz, seal)`);
   // With --lab and a board, the default sweep is every CPU count the board has.
   const cpus = values.cpus === undefined ? (values.lab ? undefined : [1, 2]) : values.cpus.split(',').map((c) => Number(c));
   if (cpus?.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new ConfigError('--cpus', `must be a list of CPU counts 1..64, got ${values.cpus}`);

@@ -23,8 +23,8 @@ const LOG_DIR = '/tmp/m3fuzz';
 // KCOV traces of the module's PCs (the debug kernel has them; another says "coverage unavailable").
 const COVER = '/tmp/m3fuzz.cover';
 const KERNEL = process.env.M3LAB_KERNEL || 'default';
-// M3LAB_FUZZ_GUIDED=1: coverage-guided (m3fuzz --guided; see m3lab bench fuzz for what it gains).
-const GUIDED = process.env.M3LAB_FUZZ_GUIDED === '1' ? ['--guided'] : [];
+// M3LAB_FUZZ_GUIDED=1: coverage-guided (m3fuzz --guided --swarm; see m3lab bench fuzz for what it gains).
+const GUIDED = process.env.M3LAB_FUZZ_GUIDED === '1' ? ['--guided', '--swarm'] : [];
 
 let remote = new Map<string, RemoteKmod>();
 let fuzzOutput = '';

@@ -5,6 +5,7 @@ import { unloadModule } from '../harness/kmod/deploy.ts';
 import { installKmod } from '../harness/kmod/install.ts';
 import { isVm, nodeCpus } from '../harness/lab/lab.ts';
 import { parseTable } from '../harness/m3/procfs.ts';
+import { parseLinkSeal } from '../harness/bench/link-seal.ts';
 import { labSuite } from './support/lab-suite.ts';
 import { LOCAL_PROGRAMS, runTapProgram } from './support/tap-programs.ts';
 import { stuckInD } from './support/stuck.ts';
@@ -132,6 +133,28 @@ describe(`ipc-local: M3-IPC on one node, in ${NODES.map(describeNode).join(', ')
     await allure.description(`Replay: M3LAB_SEED=${SEED} npx m3lab run ipc-local`);
     await tapOnEveryNode('t_pairs', ['8', '2000', '24', `${SEED}`]);
     await expectNoLeftovers();
+  });
+
+  // Issue 22: what sealing a link frame costs with each crypto candidate (m3lab bench seal reads the same file).
+  suite.it('/proc/m3ipc/link_seal measures the links\' HMAC and the other candidates (root only)', async () => {
+    const { lab } = suite.handle();
+    for (const n of used(lab)) {
+      const mode = await n.sh('stat -c %a /proc/m3ipc/link_seal');
+      expect({ node: n.name, mode: mode.stdout.trim() }).toEqual({ node: n.name, mode: '400' });
+      const text = (await n.rpc.call('readFile', { path: '/proc/m3ipc/link_seal' })).data;
+      await allure.attachment(`link_seal on ${n.name}`, text, { contentType: 'text/plain' });
+      const rows = parseLinkSeal(text);
+      const hmac = (await n.rpc.call('readFile', { path: '/sys/module/m3ipc/parameters/link_hmac' })).data.trim();
+      // The first candidate is the HMAC the links use, measured at both sizes.
+      expect({ node: n.name, first: rows.slice(0, 2).map((r) => [r.candidate, r.bytes, (r.ns ?? 0) > 0]) }).toEqual({
+        node: n.name,
+        first: [[hmac, 64, true], [hmac, 4096, true]],
+      });
+      // The image kernel has every candidate (the recipe loads their modules); a kernel of ours may lack some.
+      if (n.record.kernel.variant === 'default') expect({ node: n.name, unavailable: rows.filter((r) => r.ns === undefined).map((r) => r.candidate) }).toEqual({ node: n.name, unavailable: [] });
+      // Seven candidates (rmt_link_seal.c), each at a message frame and a 4 KiB chunk.
+      expect(rows.length).toBe(14);
+    }
   });
 
   suite.it('rmmod m3ipc succeeds on every node and leaves no trace', async () => {

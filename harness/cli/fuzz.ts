@@ -22,7 +22,7 @@ export const FUZZ_USAGE = `m3lab fuzz minimize BUNDLE [--seconds S] [--trials N]
     reproducer: a standalone C program with TAP output (cc -static -pthread -I kmod),
     tried on a lab node of the bundle's kernel; it must print the bundle's report
     (--any: any kernel report). --out defaults to BUNDLE/repro.c.
-m3lab fuzz coverage COVER_FILE [--kernel V]
+m3lab fuzz coverage COVER_FILE [--kernel V] [--missed]
     the module's line and block coverage from m3fuzz --cover FILE (debug kernel)
 `;
 
@@ -170,14 +170,14 @@ async function cmdMinimize(argv: string[]): Promise<number> {
 }
 
 async function cmdCoverage(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new ConfigError('coverage', 'usage: m3lab fuzz coverage COVER_FILE [--kernel V]');
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, json: { type: 'boolean' }, missed: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new ConfigError('coverage', 'usage: m3lab fuzz coverage COVER_FILE [--kernel V] [--missed]');
   const kernel = (values.kernel ?? 'debug') as KernelVariant;
   parseKernelList(kernel);
   const k = await resolveKernel(kernel, log);
   const a = await buildKmod(k, log);
   const r = await moduleCoverage(a.module, readFileSync(positionals[0]!, 'utf8'));
-  console.log(values.json ? JSON.stringify(r, null, 2) : formatCoverage(r));
+  console.log(values.json ? JSON.stringify(r, null, 2) : formatCoverage(r, { missed: values.missed }));
   return 0;
 }
 

@@ -107,6 +107,8 @@ export interface FileCoverage {
   file: string;
   lines: number;
   covered: number;
+  /** Lines with a block no run reached, ascending. */
+  missed: number[];
 }
 
 export interface CoverageReport {
@@ -177,7 +179,12 @@ export async function moduleCoverage(ko: string, coverTexts: string | string[]):
     });
   }
   const files = [...allLines]
-    .map(([file, set]) => ({ file, lines: set.size, covered: coveredLines.get(file)?.size ?? 0 }))
+    .map(([file, set]) => ({
+      file,
+      lines: set.size,
+      covered: coveredLines.get(file)?.size ?? 0,
+      missed: [...set].filter((l) => !coveredLines.get(file)?.has(l)).map(Number).filter(Number.isInteger).sort((a, b) => a - b),
+    }))
     .sort((a, b) => a.file.localeCompare(b.file));
   const sum = (fs: FileCoverage[]) => ({ covered: fs.reduce((n, f) => n + f.covered, 0), total: fs.reduce((n, f) => n + f.lines, 0) });
   const own = files.filter((f) => !f.file.startsWith('<kernel>/'));
@@ -191,12 +198,26 @@ export async function moduleCoverage(ko: string, coverTexts: string | string[]):
   };
 }
 
-export function formatCoverage(r: CoverageReport): string {
+/** "12-15,20" for [12,13,14,15,20]. */
+export function lineRanges(lines: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j + 1 < lines.length && lines[j + 1] === lines[j]! + 1) j++;
+    out.push(j === i ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+export function formatCoverage(r: CoverageReport, opts: { missed?: boolean } = {}): string {
   const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : '0.0');
   const head = [
     `module coverage: ${r.lines.covered}/${r.lines.total} lines (${pct(r.lines.covered, r.lines.total)}%), ${r.sites.covered}/${r.sites.total} blocks (${pct(r.sites.covered, r.sites.total)}%)`,
     `${r.pcs} PCs traced, ${r.unmatched} at no site of the module; kernel header lines inlined: ${r.inlined.covered}/${r.inlined.total}`,
   ];
-  const rows = r.files.filter((f) => !f.file.startsWith('<kernel>/')).map((f) => `  ${f.file.padEnd(28)} ${`${f.covered}/${f.lines}`.padStart(9)}  ${pct(f.covered, f.lines).padStart(5)}%`);
+  const rows = r.files
+    .filter((f) => !f.file.startsWith('<kernel>/'))
+    .map((f) => `  ${f.file.padEnd(28)} ${`${f.covered}/${f.lines}`.padStart(9)}  ${pct(f.covered, f.lines).padStart(5)}%${opts.missed && f.missed.length ? `  missed: ${lineRanges(f.missed)}` : ''}`);
   return [...head, ...rows].join('\n');
 }

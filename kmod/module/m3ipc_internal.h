@@ -312,6 +312,7 @@ void m3_rmt_stop(void);
 void m3_rmt_exit(void);			/* module exit */
 void m3_rmt_show_nodes(struct seq_file *m);	/* admin mutex held */
 void m3_rmt_show_proxies(struct seq_file *m);
+int m3_link_seal_show(struct seq_file *m, void *v);	/* rmt_link_seal.c */
 
 /* vcopy.c */
 struct mm_struct *m3_vcopy_mm(struct task_struct *t, bool remote_caller,

@@ -140,7 +140,10 @@ int m3_procfs_init(void)
 	if (!proc_create_single("info", 0444, m3_proc_root, m3_info_show) ||
 	    !proc_create_single("nodes", 0444, m3_proc_root, m3_nodes_show) ||
 	    !proc_create_single("proxies", 0444, m3_proc_root,
-				m3_proxies_show))
+				m3_proxies_show) ||
+	    /* root only: each read measures, for tens of milliseconds */
+	    !proc_create_single("link_seal", 0400, m3_proc_root,
+				m3_link_seal_show))
 		goto err;
 	m3_proc_dcs = proc_mkdir("dc", m3_proc_root);
 	if (!m3_proc_dcs)

@@ -221,6 +221,12 @@ static void m3_link_pick_hmac(void)
 		pr_info("m3ipc: no hmac(sha512) in this kernel: links stay with the proxies\n");
 }
 
+/* the HMAC the links use ("" when none), for rmt_link_seal.c */
+const char *m3_link_hmac_name(void)
+{
+	return link_hmac;
+}
+
 static struct crypto_shash *m3_link_tfm(const u8 *key)
 {
 	struct crypto_shash *tfm;

@@ -76,6 +76,7 @@ void m3_link_put(struct m3_link *l);
 struct m3_link *m3_link_get(struct m3_link **slot);
 void m3_link_kill(struct m3_link *l, int down, const char *why);
 void m3_link_unhook(struct m3_link *l);
+const char *m3_link_hmac_name(void);
 
 /* rmt_link_tx.c */
 void m3_link_encode(const struct m3_rhdr *h, u64 lseq, u8 out[M3L_HDR_LEN]);

@@ -3,9 +3,10 @@
  * m3fuzz - a seeded, concurrent fuzzer of the whole /dev/m3ipc ioctl interface.
  *
  *   m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]
- *          [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
+ *          [--total-calls N] [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
  *          [--rt-threads N] [--no-stop-on-report]
- *          [--cover FILE [--guided [--replay PERMILLE] [--edges]]]
+ *          [--swarm] [--cover FILE [--guided [--replay PERMILLE] [--edges]
+ *          [--swarm-pool PCT]]]
  *          [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]
  *   m3fuzz --dump DIR|FILE [--last N] [--raw]  the recorded calls, as text
  *
@@ -65,7 +66,9 @@
  * --dump prints them. The parent watches /dev/kmsg: a kernel report (BUG,
  * WARNING, KASAN, lockdep...) stops the run (exit 3) unless
  * --no-stop-on-report. At the end it prints the calls per ioctl. Every loop
- * is bounded by --seconds and --calls; a process that does not die after
+ * is bounded by --seconds and --calls; --total-calls ends the run when all
+ * processes together made that many (a budget a loaded host does not shrink,
+ * for comparing modes: m3lab bench fuzz --calls); a process that does not die after
  * SIGKILL within 10 s (stuck in the kernel) makes it exit 4.
  */
 #include <dirent.h>
@@ -89,6 +92,7 @@
 #include <unistd.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -126,6 +130,8 @@ enum op {
 	OP_REOPEN,	/* close the device and open it again */
 	NOPS
 };
+
+#include "fuzz_swarm.h"
 
 static const struct opdesc {
 	const char *name;
@@ -219,6 +225,8 @@ struct shared {
 	volatile int tids[MAXPROCS][MAXTHREADS];
 	volatile int eps[EPPOOL];	/* endpoints seen by someone */
 	volatile int dcids[8];		/* dcids dc_init returned lately */
+	volatile int node_id;		/* this node's id, from the last dvs_info */
+	volatile int dc_nodes[8][2];	/* (dcid, node) of the last add_node calls that worked */
 	struct opstat st[MAXPROCS][NOPS];
 	long rcalls[MAXPROCS], rok[MAXPROCS];	/* calls naming a remote endpoint, and their successes */
 };
@@ -228,6 +236,7 @@ static struct shared *sh;
 static struct pcset *pcs;	/* NULL: no --cover */
 static struct progs *corpus;	/* --guided: programs that reached new PCs or edges; else NULL */
 static struct pcset *edges;	/* --guided --edges: the edges seen; else NULL */
+static struct swarms *swarm_pool;	/* --guided: configurations that reached new PCs; else NULL */
 static char cover_why[128];	/* why coverage is unavailable */
 static uint8_t *data;		/* DATA_LEN + a PROT_NONE guard page, same address in every process */
 static uint8_t *rdonly;		/* a read-only page */
@@ -238,6 +247,7 @@ static long pagesz;
 static uint64_t opt_seed;
 static int opt_procs = 6, opt_threads = 3, opt_seconds = 60, opt_ring = 64;
 static long opt_calls = 2000000;	/* per thread */
+static long long opt_total_calls;	/* all processes together; 0: no bound but time */
 static int opt_bias = 25, opt_kill_ms = 400, opt_stop_on_report = 1, opt_rt = 1;
 static const char *opt_logdir = "/tmp/m3fuzz";
 static int opt_rdc = -1, opt_reps[8], opt_nreps;	/* remote mode */
@@ -245,6 +255,8 @@ static const char *opt_cover;
 static int opt_guided;
 static int opt_edges;		/* a new edge admits a program too, not only a new PC */
 static int opt_replay = 40;	/* per mille of the calls that follow no program: start one */
+static int opt_swarm;		/* threads draw swarm configurations (fuzz_swarm.h) */
+static int opt_swarm_pool = 70;	/* --guided: percent of configurations taken from the pool */
 
 /* per process */
 static int fd = -1, my_slot, my_incarnation, my_uid;
@@ -283,6 +295,8 @@ struct th {
 	struct prog plan;	/* --guided: the program being replayed */
 	uint32_t plan_i;	/* its next call */
 	int plan_mut;		/* the call whose argument is mutated (-1: none) */
+	uint64_t swarm;		/* --swarm: the operations (bits) this thread draws */
+	int swarm_kept;		/* --guided: this configuration joined the pool */
 	/*
 	 * link_set's sockets: a TCP listener on loopback and a connected pair
 	 * from it (lk[0] handed to the module, lk[1] its peer, where forged
@@ -813,11 +827,84 @@ static int mutant_word(struct th *t)
 	}
 }
 
+/* the fields of a forged frame's header that a mutation redraws (not len) */
+static const struct { uint8_t off, size; } rhdr_fields[] = {
+	{ offsetof(struct m3_rhdr, cmd), 2 },   { offsetof(struct m3_rhdr, flags), 2 },
+	{ offsetof(struct m3_rhdr, dcid), 4 },  { offsetof(struct m3_rhdr, src), 4 },
+	{ offsetof(struct m3_rhdr, dst), 4 },   { offsetof(struct m3_rhdr, snode), 4 },
+	{ offsetof(struct m3_rhdr, dnode), 4 }, { offsetof(struct m3_rhdr, rcode), 4 },
+	{ offsetof(struct m3_rhdr, count), 4 }, { offsetof(struct m3_rhdr, seq), 8 },
+	{ offsetof(struct m3_rhdr, ack), 8 },   { offsetof(struct m3_rhdr, addr), 8 },
+};
+
+/*
+ * A field of a kept frame set from what the module's state says it must be
+ * to pass: from the node this thread serves, to this node, for a DC that
+ * node was added to, to an endpoint someone bound. The values a comparison
+ * in the module checks, learned from calls that worked (as syzkaller
+ * learns comparison operands); a field with nothing learned is left.
+ */
+static void frame_from_state(struct th *t, struct m3_rhdr *h, size_t off)
+{
+	uint32_t i;
+
+	if (off == offsetof(struct m3_rhdr, snode) && t->proxy_node >= 0) {
+		h->snode = t->proxy_node;
+	} else if (off == offsetof(struct m3_rhdr, dnode)) {
+		h->dnode = sh->node_id;
+	} else if (off == offsetof(struct m3_rhdr, dcid)) {
+		for (i = 0; i < 8; i++)
+			if (sh->dc_nodes[i][1] == h->snode && sh->dc_nodes[i][0] > 0) {
+				h->dcid = sh->dc_nodes[i][0];
+				break;
+			}
+	} else if (off == offsetof(struct m3_rhdr, dst) || off == offsetof(struct m3_rhdr, src)) {
+		int ep = sh->eps[rn(t, EPPOOL)];
+
+		if (ep)
+			memcpy((uint8_t *)h + off, &ep, sizeof(ep));
+	}
+}
+
+/*
+ * One to three fields of a kept frame's header drawn anew, each by the
+ * generator of that field: a frame must pass the module's checks one field
+ * after another (its node, the destination node, the command and its
+ * length, a live DC, a bound destination...), and a kept frame that passed
+ * some of them keeps those while the next is tried. Uniform draws pass all
+ * of them at once only by chance.
+ */
+static void mutate_frame(struct th *t, struct m3_rhdr *h, uint8_t *fbuf)
+{
+	int i, muts = 1 + (int)rn(t, 3);
+
+	/* a fresh header (and 64 bytes of payload at most) in the frame buffer */
+	for (i = 0; i < muts; i++) {
+		uint32_t f = rn(t, sizeof(rhdr_fields) / sizeof(rhdr_fields[0])), k = rn(t, 100);
+		uint8_t *at = (uint8_t *)h + rhdr_fields[f].off;
+
+		if (k < 65) {
+			gen_frame(t, fbuf, sizeof(struct m3_rhdr) + 64);
+			memcpy(at, fbuf + rhdr_fields[f].off, rhdr_fields[f].size);
+		} else if (k < 85) {
+			frame_from_state(t, h, rhdr_fields[f].off);
+		} else {
+			at[rn(t, rhdr_fields[f].size)] ^= (uint8_t)(1u << rn(t, 8));
+		}
+	}
+}
+
 /* one to three mutations of a call's argument */
 static void mutate_arg(struct th *t, int op, uint8_t *a, uint32_t alen, uint8_t *fbuf)
 {
 	union { uint8_t b[ARGMAX]; uint64_t align; } fresh;
 	int i, muts = 1 + (int)rn(t, 3);
+
+	/* a put2lcl's header, kept after its struct (gen_arg) */
+	if (op == OP_PUT2LCL && pct(t, 80)) {
+		mutate_frame(t, (struct m3_rhdr *)(a + sizeof(struct m3_put2lcl)), fbuf);
+		return;
+	}
 
 	for (i = 0; i < muts && alen >= 4; i++) {
 		uint32_t k = rn(t, 100), at = rn(t, alen / 4) * 4;
@@ -887,6 +974,21 @@ static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen,
 	if ((int)t->plan_i == t->plan_mut)
 		mutate_arg(t, *op, argp, *alen, fbuf);
 	t->plan_i++;
+	/*
+	 * What named the thread that made the program names this one: a
+	 * proxy is bound to the thread it names, and a proxy's frames must
+	 * come from the node it serves.
+	 */
+	if (*op == OP_PROXY_BIND) {
+		struct m3_proxy_bind *pb = argp;
+
+		if (pct(t, 50))
+			pb->sender_pid = t->tid;
+		if (pct(t, 50))
+			pb->receiver_pid = t->tid;
+	} else if (*op == OP_PUT2LCL && t->proxy_node >= 0 && pct(t, 50)) {
+		((struct m3_rhdr *)((uint8_t *)argp + sizeof(struct m3_put2lcl)))->snode = t->proxy_node;
+	}
 	/* a forged frame lives in this thread's buffer; the program has its header */
 	if (*op == OP_PUT2LCL && pct(t, 90)) {
 		struct m3_put2lcl *p = argp;
@@ -1009,6 +1111,10 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 	if (!t->kc)
 		return;
 	fresh = kcov_collect(t->kc, pcs, edges, &fresh_edges);
+	if (fresh && swarm_pool && !t->swarm_kept) {
+		swarms_add(swarm_pool, t->swarm);
+		t->swarm_kept = 1;
+	}
 	if (!corpus)
 		return;
 	phist_push(&t->hist, op, pk, op == OP_RAW, arg, alen);
@@ -1029,18 +1135,30 @@ static void one_call(struct th *t)
 
 	memset(&arg, 0, sizeof(arg));
 	t->remote = 0;
+	if (opt_swarm && t->calls % SWARM_CALLS == 0) {
+		uint64_t r1 = rnd(t), r2 = rnd(t);
+
+		t->swarm = swarm_pool ? swarm_next(swarm_pool, opt_swarm_pool, r1, r2) : swarm_fresh(r2);
+		t->swarm_kept = 0;
+	}
 	for (op = 0; op < NOPS; op++)
-		sum += ops[op].weight;
+		if (!opt_swarm || (t->swarm >> op & 1))
+			sum += ops[op].weight;
 	pk = -1;
 	if (corpus && prog_next(t, &op, &pk, &arg, &alen, fbuf)) {
 		/* a call of a corpus program */
-	} else if (pct(t, opt_bias)) {
+	} else if ((!opt_swarm || (t->swarm >> SWARM_HOT & 1)) && pct(t, opt_bias)) {
 		gen_hot(t, &op, &arg);
 		alen = op == OP_DC_INIT ? sizeof(struct m3_dc_spec) : sizeof(struct m3_dc_ref);
 	} else {
 		w = rn(t, sum);
-		for (op = 0; op < NOPS - 1 && w >= ops[op].weight; op++)
+		for (op = 0; op < NOPS - 1; op++) {
+			if (opt_swarm && !(t->swarm >> op & 1))
+				continue;
+			if (w < ops[op].weight)
+				break;
 			w -= ops[op].weight;
+		}
 		alen = gen_arg(t, op, &arg, fbuf);
 	}
 	cmd = op == OP_RAW ? raw_cmd(t) : ops[op].cmd;
@@ -1149,6 +1267,16 @@ static void one_call(struct th *t)
 		return;
 	/* learn from what worked */
 	switch (op) {
+	case OP_DVS_INFO:
+		sh->node_id = ((struct m3_dvs_info *)&arg)->node_id;
+		break;
+	case OP_ADD_NODE: {
+		uint32_t i = (t->learned++ + my_slot) % 8;
+
+		sh->dc_nodes[i][0] = ((struct m3_dc_node *)&arg)->dcid;
+		sh->dc_nodes[i][1] = ((struct m3_dc_node *)&arg)->node_id;
+		break;
+	}
 	case OP_PROXY_BIND: {
 		struct m3_proxy_bind *pb = (struct m3_proxy_bind *)&arg;
 
@@ -1618,6 +1746,18 @@ static int dump_dir(const char *dir, int last)
 /* the parent's own copy: it never kills a pid read from the shared page */
 static pid_t cpids[MAXPROCS];
 
+/* the calls all processes made so far (--total-calls) */
+static uint64_t calls_made(void)
+{
+	uint64_t n = 0;
+	int i, o;
+
+	for (i = 0; i < MAXPROCS; i++)
+		for (o = 0; o < NOPS; o++)
+			n += __atomic_load_n(&sh->st[i][o].calls, __ATOMIC_RELAXED);
+	return n;
+}
+
 static pid_t spawn(int slot, int inc, long long deadline)
 {
 	pid_t pid;
@@ -1686,13 +1826,20 @@ static void cover_setup(void)
 	}
 	if (opt_guided) {
 		corpus = mmap(NULL, sizeof(*corpus), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (opt_swarm)
+			swarm_pool = mmap(NULL, sizeof(*swarm_pool), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (opt_edges)
 			edges = mmap(NULL, sizeof(*edges), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (corpus == MAP_FAILED || edges == MAP_FAILED) {
+		if (corpus == MAP_FAILED || edges == MAP_FAILED || swarm_pool == MAP_FAILED) {
 			fprintf(stderr, "m3fuzz: --guided: mmap: %s\n", strerror(errno));
 			exit(2);
 		}
 	}
+}
+
+static const char *mode_name(void)
+{
+	return corpus ? (opt_swarm ? "guided+swarm" : "guided") : opt_swarm ? "swarm" : "random";
 }
 
 /*
@@ -1711,12 +1858,14 @@ static void cover_report(const char *timeline)
 		return;
 	}
 	printf("m3fuzz: coverage (%s): %llu distinct PCs of the module; timeline%s\n",
-	       corpus ? "guided" : "random", (unsigned long long)pcs->count, timeline);
+	       mode_name(), (unsigned long long)pcs->count, timeline);
 	if (pcs->full || pcs->overflow)
 		printf("m3fuzz: coverage lost: %llu PCs (set full), %llu calls whose trace overflowed\n",
 		       (unsigned long long)pcs->full, (unsigned long long)pcs->overflow);
 	if (corpus)
 		printf("m3fuzz: corpus: %u programs reached new PCs%s\n", corpus->n, edges ? " or edges" : "");
+	if (swarm_pool)
+		printf("m3fuzz: swarm pool: %u configurations reached new PCs\n", swarm_pool->n);
 	if (edges)
 		printf("m3fuzz: %llu distinct edges\n", (unsigned long long)edges->count);
 	f = fopen(opt_cover, "w");
@@ -1725,7 +1874,7 @@ static void cover_report(const char *timeline)
 		return;
 	}
 	fprintf(f, "# m3fuzz coverage: seed %llu, %s, %llu PCs\n", (unsigned long long)opt_seed,
-		corpus ? "guided" : "random", (unsigned long long)pcs->count);
+		mode_name(), (unsigned long long)pcs->count);
 	/*
 	 * KCOV subtracts the KASLR offset from every PC, module PCs too: the
 	 * kernel's _text says what it is (root reads kallsyms' real values).
@@ -1767,10 +1916,10 @@ static void cover_report(const char *timeline)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N]\n"
+		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N] [--total-calls N]\n"
 		"              [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]\n"
 		"              [--rt-threads N] [--no-stop-on-report]\n"
-		"              [--cover FILE [--guided [--replay PERMILLE] [--edges]]]\n"
+		"              [--swarm] [--cover FILE [--guided [--replay PERMILLE] [--edges] [--swarm-pool PCT]]]\n"
 		"              [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]\n"
 		"       m3fuzz --dump DIR [--last N] [--raw]\n");
 	exit(2);
@@ -1786,6 +1935,7 @@ int main(int argc, char **argv)
 		{ "remote-dc", 1, 0, 'D' }, { "remote-ep", 1, 0, 'E' },
 		{ "cover", 1, 0, 'C' }, { "guided", 0, 0, 'G' }, { "raw", 0, 0, 'W' },
 		{ "replay", 1, 0, 'P' }, { "edges", 0, 0, 'e' },
+		{ "swarm", 0, 0, 'w' }, { "swarm-pool", 1, 0, 'X' }, { "total-calls", 1, 0, 'T' },
 		{ 0 }
 	};
 	const char *dump = NULL, *report = NULL;
@@ -1820,6 +1970,9 @@ int main(int argc, char **argv)
 		case 'G': opt_guided = 1; break;
 		case 'P': opt_replay = atoi(optarg); break;
 		case 'e': opt_edges = 1; break;
+		case 'w': opt_swarm = 1; break;
+		case 'X': opt_swarm_pool = atoi(optarg); break;
+		case 'T': opt_total_calls = atoll(optarg); break;
 		case 'W': opt_raw = 1; break;
 		case 'E':
 			if (opt_nreps == 8)
@@ -1834,8 +1987,10 @@ int main(int argc, char **argv)
 	if (opt_procs < 1 || opt_procs > MAXPROCS || opt_threads < 1 || opt_threads > MAXTHREADS ||
 	    opt_seconds < 1 || opt_seconds > 24 * 3600 || opt_ring < 1 || opt_ring > 65536 ||
 	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0 || opt_rt < 0 ||
-	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS || (opt_guided && !opt_cover))
+	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS || (opt_guided && !opt_cover) ||
+	    opt_swarm_pool < 0 || opt_swarm_pool > 100 || opt_total_calls < 0)
 		usage();
+
 	/* the number other tools parse first */
 	printf("m3fuzz: seed %llu procs %d threads %d seconds %d calls/thread %ld admin-bias %d%% kill-ms %d rt-threads %d log-dir %s\n",
 	       (unsigned long long)opt_seed, opt_procs, opt_threads, opt_seconds, opt_calls,
@@ -1905,6 +2060,8 @@ int main(int argc, char **argv)
 			t_report = now_us() - start;
 			break;
 		}
+		if (opt_total_calls && calls_made() >= (uint64_t)opt_total_calls)
+			break;
 		if (opt_kill_ms && now_us() >= next_kill) {
 			int s = splitmix(&prng) % opt_procs;
 

@@ -87,3 +87,11 @@ describe('module coverage from KCOV PCs', () => {
     await expect(moduleCoverage(plain, 'pc 0x1\n')).rejects.toThrow(/no KCOV call sites/);
   });
 });
+
+describe('coverage --missed: lines as ranges', () => {
+  it('runs of consecutive lines become ranges', async () => {
+    const { lineRanges } = await import('../../harness/fuzz/coverage.ts');
+    expect(lineRanges([3, 4, 5, 9, 11, 12])).toBe('3-5,9,11-12');
+    expect(lineRanges([])).toBe('');
+  });
+});
