@@ -1,4 +1,3 @@
-import { Ajv, type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,36 +5,16 @@ import { parse } from 'yaml';
 import { repoRoot } from '../../harness/paths.ts';
 
 /**
- * The CI files that run a sharded night (docs/shards.md): each checked against
- * its engine's published JSON Schema (vendored: tests/fixtures/ci-schemas/),
- * then for what the schema cannot know: every shard runs `--shard K/N` into its
- * own directory, and the last job merges exactly N of them whatever the shards did.
+ * The CI files that run a sharded night (docs/shards.md), checked for their
+ * wiring: every shard runs `--shard K/N` into its own directory, and the last
+ * job merges exactly N of them whatever the shards did. Not checked against
+ * the engines' published JSON Schemas: no npm package ships them as files,
+ * and this project may not commit a copy taken from elsewhere (docs/shards.md).
  */
-const schema = (f: string) => JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'ci-schemas', f), 'utf8')) as object;
 const yamlOf = (f: string) => parse(readFileSync(path.join(repoRoot, f), 'utf8')) as Record<string, any>;
 
-function validator(file: string): ValidateFunction {
-  // Both are draft-07 with editor keywords (markdownDescription); formats are not what is checked here.
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  return ajv.compile(schema(file));
-}
-
-const errorsOf = (v: ValidateFunction) => (v.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-
 describe('CI files: GitLab', () => {
-  const validate = validator('gitlab-ci.json');
   const doc = yamlOf('.gitlab-ci.yml');
-
-  it('.gitlab-ci.yml is valid against GitLab\'s CI schema', () => {
-    const ok = validate(doc);
-    expect(errorsOf(validate)).toEqual([]);
-    expect(ok).toBe(true);
-  });
-
-  it('the schema check is real: a wrong `parallel` and an unknown job key are refused', () => {
-    expect(validate({ ...doc, 'nightly-shard': { ...doc['nightly-shard'], parallel: 'two' } })).toBe(false);
-    expect(validate({ ...doc, 'nightly-merge': { ...doc['nightly-merge'], dependson: ['x'] } })).toBe(false);
-  });
 
   it('runs `parallel` shards, each its own slice, and merges exactly that many in a job that always runs', () => {
     const shard = doc['nightly-shard'];
@@ -52,20 +31,7 @@ describe('CI files: GitLab', () => {
 });
 
 describe('CI files: GitHub Actions', () => {
-  const validate = validator('github-workflow.json');
   const doc = yamlOf('.github/workflows/nightly.yml');
-
-  it('.github/workflows/nightly.yml is valid against the published workflow schema', () => {
-    const ok = validate(doc);
-    expect(errorsOf(validate)).toEqual([]);
-    expect(ok).toBe(true);
-  });
-
-  it('the schema check is real: a job without runs-on and a bad timeout are refused', () => {
-    const { 'runs-on': _, ...noRunner } = doc.jobs.merge;
-    expect(validate({ ...doc, jobs: { ...doc.jobs, merge: noRunner } })).toBe(false);
-    expect(validate({ ...doc, jobs: { ...doc.jobs, shard: { ...doc.jobs.shard, 'timeout-minutes': 'long' } } })).toBe(false);
-  });
 
   it('runs one job per matrix shard, each its own slice, and merges exactly that many after all of them, whatever they did', () => {
     const shard = doc.jobs.shard;
