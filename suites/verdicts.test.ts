@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
+import { cmdline, isAlive, processesWithMarker, signalIfOurs } from '../harness/lab/procs.ts';
+import { hostFactor, scaled } from '../harness/verdict/time-scale.ts';
 
 /**
  * Proof that the lab tells the truth: suites that fail on purpose
@@ -32,6 +34,25 @@ interface FixtureRun {
   results: Result[];
   dir: string;
   output: string;
+}
+
+/** Every process below PID (children, their children, ...), from /proc. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) if (pp === p) (out.push(c), walk(c));
+  };
+  walk(pid);
+  return out;
 }
 
 async function runFixture(file: string | string[], env?: Record<string, string>, timeoutMs?: number): Promise<FixtureRun> {
@@ -345,6 +366,43 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
       load.stop();
     }
   }, overloadSuites().length * 20 * 60_000 + 60_000);
+
+  it('a run whose vitest main process alone is ended (SIGTERM to its PID) leaves no QEMU, switch or worker behind', async () => {
+    const scale = hostFactor();
+    const state = mkdtempSync(path.join(os.tmpdir(), 'm3lab-orphan-state-'));
+    const results = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-'));
+    const main = execa(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/verdicts/vitest.config.ts', 'tests/verdicts/orphan.suite.ts'], {
+      cwd: repoRoot,
+      reject: false,
+      all: true,
+      env: { ...process.env, M3LAB_OWN_LAB: '1', M3LAB_STATE: state, M3LAB_ALLURE_RESULTS: results, M3LAB_KERNEL: '', M3LAB_APPEND: '' },
+    });
+    let output = '';
+    main.all?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const until = Date.now() + scaled(180_000, scale);
+      while (!output.includes('M3LAB-ORPHAN-WAITING') && main.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      expect(output, output.slice(-3000)).toContain('M3LAB-ORPHAN-WAITING');
+      // Negative control: while the run lives, its lab's processes and its worker are there to be seen.
+      const workers = descendants(main.pid!).filter((p) => /\bnode\b/.test(cmdline(p) ?? ''));
+      const lab = processesWithMarker(state);
+      expect(workers.length).toBeGreaterThan(0);
+      expect(lab.map((p) => (cmdline(p) ?? '').split(' ')[0]!.split('/').pop())).toContain('qemu-system-x86_64');
+      process.kill(main.pid!, 'SIGTERM');
+      await main;
+      const gone = Date.now() + scaled(30_000, scale);
+      const left = () => [...workers, ...lab].filter((p) => isAlive(p));
+      while (left().length && Date.now() < gone) await new Promise((r) => setTimeout(r, 200));
+      expect(left().map((p) => `${p} ${cmdline(p)?.slice(0, 120)}`)).toEqual([]);
+      expect(processesWithMarker(state)).toEqual([]);
+    } finally {
+      await allure.attachment('nested run ended by SIGTERM', output, { contentType: 'text/plain' });
+      if (main.exitCode === null) main.kill('SIGKILL');
+      for (const p of processesWithMarker(state)) signalIfOurs(p, state, 'SIGKILL');
+      rmSync(state, { recursive: true, force: true });
+      rmSync(results, { recursive: true, force: true });
+    }
+  });
 
   it('negative control: an SSH link cut under a healthy guest makes that test broken, and the next passes over a new link', async () => {
     const { results, dir } = await runFixture('tests/verdicts/linklost.suite.ts');

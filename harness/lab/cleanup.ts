@@ -35,6 +35,10 @@ export function own(o: Owned): void {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  // A vitest worker (a forked child) gets no signal when its main process alone is
+  // ended (a SIGTERM to that PID, a crash): its IPC channel closing is the sign, and
+  // an orphaned worker would otherwise keep its lab running to the end of its tests.
+  if (process.channel) process.on('disconnect', () => onSignal('SIGTERM'));
   process.on('exit', () => {
     for (const o of owned.values()) killNow(o);
   });
