@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 import { processTimeScale, scaled } from '../verdict/time-scale.ts';
-import type { LabNode } from '../lab/node.ts';
+import type { KmodGuest } from './guest.ts';
 import type { KmodArtifacts } from './build.ts';
 
 /** Where the module and its programs live on every node. */
@@ -25,7 +25,7 @@ export interface RemoteKmod {
  * programs share one libc, so 26 MB become 2.2 MB, and a TCG guest unpacks
  * them in 1.2-1.3 s where the plain copy took 3.2 s (measured 2026-12-06).
  */
-export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<RemoteKmod> {
+export async function deployKmod(node: KmodGuest, a: KmodArtifacts): Promise<RemoteKmod> {
   const files = [a.module, ...a.tools, ...a.tests, ...a.bench, ...a.proxy].map((f) => path.relative(a.dir, f));
   const staged = await stripped(a.dir, files);
   if (!node.ssh) throw new InfraError(`${node.name}: not connected`);
@@ -41,7 +41,7 @@ export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<Remot
 }
 
 /** insmod, unless the module is already in; returns whether this call loaded it. */
-export async function loadModule(node: LabNode, r: RemoteKmod): Promise<boolean> {
+export async function loadModule(node: KmodGuest, r: RemoteKmod): Promise<boolean> {
   const loaded = await node.sh('grep -q "^m3ipc " /proc/modules');
   if (loaded.code === 0) return false;
   const res = await node.sh(`insmod ${r.module}`);
@@ -49,7 +49,7 @@ export async function loadModule(node: LabNode, r: RemoteKmod): Promise<boolean>
   return true;
 }
 
-export async function unloadModule(node: LabNode): Promise<{ code: number | null; stderr: string }> {
+export async function unloadModule(node: KmodGuest): Promise<{ code: number | null; stderr: string }> {
   const res = await node.sh('rmmod m3ipc', 30000);
   return { code: res.code, stderr: res.stderr.trim() };
 }

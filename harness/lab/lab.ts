@@ -25,7 +25,7 @@ export { LabNode, type NodeState } from './node.ts';
 import { freePort } from './ports.ts';
 import { powerOnWithFreshPort, startFromSnapshot, type RestoreInfo } from './vm-start.ts';
 import { bootGuarded } from './guarded-boot.ts';
-import { isAlive, isOurs, stopProcess } from './procs.ts';
+import { isAlive, isOurs, stopProcess } from '../host/procs.ts';
 
 export const LAN_PREFIX = 24;
 /** A restored node answers SSH within this (x the lab's time scale) of its ready marker, or is restored again. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
-import { stopProcess } from '../lab/procs.ts';
+import { stopProcess } from '../host/procs.ts';
 
 /**
  * The private inter-node LAN: one VDE switch per lab. Frames travel over unix

@@ -5,7 +5,7 @@ import { excerpt } from '../console/scan.ts';
 import { findReports } from '../report/kernel-reports.ts';
 import { BootPanicError } from '../report/verdict.ts';
 import { BootError, BootTimeoutError, InfraError } from '../errors.ts';
-import { isAlive, signalIfOurs, stopProcess } from '../lab/procs.ts';
+import { isAlive, signalIfOurs, stopProcess } from '../host/procs.ts';
 import type { ConsoleLog, Power, Target } from '../target/target.ts';
 import type { SshEndpoint } from '../transport/ssh.ts';
 import { cpuModel, type Accel } from './accel.ts';

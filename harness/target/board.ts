@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { excerpt } from '../console/scan.ts';
 import { BootTimeoutError, InfraError } from '../errors.ts';
-import type { BoardSpec } from '../lab/board-spec.ts';
+import type { BoardSpec } from './board-spec.ts';
 import { findReports } from '../report/kernel-reports.ts';
 import { BootPanicError } from '../report/verdict.ts';
 import type { SshEndpoint } from '../transport/ssh.ts';

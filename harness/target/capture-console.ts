@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { InfraError } from '../errors.ts';
-import { isOurs, stopProcess } from '../lab/procs.ts';
+import { isOurs, stopProcess } from '../host/procs.ts';
 import type { ConsoleLog } from './target.ts';
 
 /**
