@@ -1,3 +1,4 @@
+// Over 400 lines: every subcommand's flags and dispatch in one place, the command line a user sees (docs/cli.md).
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
