@@ -4,7 +4,7 @@ import { BootError, ConfigError, InfraError } from './errors.ts';
 import { buildImage } from './image/build.ts';
 import { buildKernel } from './image/kernel/build.ts';
 import { parseKernelList } from './image/kernel/variants.ts';
-import { BootPanicError } from './report/verdict.ts';
+import { BootPanicError } from './verdict/verdict.ts';
 import { cmdBench, type BenchFlags } from './cli/bench.ts';
 import { cmdFault, cmdHeal } from './cli/fault.ts';
 import { cmdDown, cmdLab, cmdSsh, cmdStatus, cmdUp, oneKernel, type LabFlags } from './cli/lab-commands.ts';

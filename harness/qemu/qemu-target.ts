@@ -1,8 +1,8 @@
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { excerpt } from '../console/scan.ts';
-import { findReports } from '../report/kernel-reports.ts';
-import { BootPanicError } from '../report/verdict.ts';
+import { findReports } from '../console/kernel-reports.ts';
+import { BootPanicError } from '../verdict/verdict.ts';
 import { BootError, BootTimeoutError, InfraError } from '../errors.ts';
 import { startLongLived } from '../host/long-lived.ts';
 import { isAlive, signalIfOurs, stopProcess } from '../host/procs.ts';
