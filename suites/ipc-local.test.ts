@@ -1,3 +1,4 @@
+import path from 'node:path';
 import * as allure from 'allure-js-commons';
 import { describe, expect } from 'vitest';
 import type { RemoteKmod } from '../harness/kmod/deploy.ts';
@@ -114,6 +115,22 @@ describe(`ipc-local: M3-IPC on one node, in ${NODES.map(describeNode).join(', ')
       } else {
         expect({ node: n.name, online: await cpu('online') }).toEqual({ node: n.name, online: nodeCpus(n) > 1 ? `0-${nodeCpus(n) - 1}` : '0' });
       }
+    }
+  });
+
+  suite.it('the programs are deployed as symlinks to one multicall binary, which runs the program its name says and refuses any other', async () => {
+    const { lab } = suite.handle();
+    for (const n of used(lab)) {
+      const r = remote.get(n.name)!;
+      // m3ctl and a test program are links into multicall/; t_death re-executes itself, so it goes as its own file.
+      const kind = async (f: string) => (await n.sh(`if [ -L ${f} ]; then echo "link $(readlink ${f})"; elif [ -f ${f} ]; then echo file; else echo none; fi`)).stdout.trim();
+      expect({ node: n.name, m3ctl: await kind(r.m3ctl), t_ipc: await kind(r.tests.t_ipc!), t_death: await kind(r.tests.t_death!) }).toEqual({ node: n.name, m3ctl: 'link multicall/m3multi', t_ipc: 'link ../multicall/m3multi', t_death: 'file' });
+      // Negative control: a name the binary does not hold is refused, with its reason, and runs nothing.
+      const other = await n.sh(`ln -sf ${path.posix.dirname(r.m3ctl)}/multicall/m3multi /tmp/not-a-program && /tmp/not-a-program; echo "exit $?"; rm -f /tmp/not-a-program`);
+      expect(other.stdout.trim()).toBe('exit 127');
+      expect(other.stderr).toContain('m3multi: not-a-program is not one of its programs');
+      const usage = await n.sh(`${r.m3ctl} 2>&1; true`);
+      expect(usage.stdout).toMatch(/^usage: m3ctl dvs-init NODE/);
     }
   });
 

@@ -28,6 +28,12 @@ export interface KmodArtifacts {
   tests: string[];
   bench: string[];
   proxy: string[];
+  /**
+   * The programs linked into one static binary (kmod/Makefile `multicall`), which
+   * the deploy sends once with a symlink per program: paths as in the lists above.
+   * Absent for a tree whose Makefile has no such target (an older commit in a bisection).
+   */
+  multicall?: { binary: string; programs: string[] };
 }
 
 function listDir(dir: string): string[] {
@@ -50,10 +56,27 @@ function lockedMake(args: string[]) {
   return execa('flock', [path.join(kmodBuildDir, '.make.lock'), 'make', ...args], { reject: false, all: true });
 }
 
-/** The static user-space programs (the same for every kernel); make decides what is stale. */
+/** Whether the tree's Makefile can link its programs into one binary (kmod/Makefile `multicall`). */
+const hasMulticall = () => /^multicall:/m.test(readFileSync(path.join(kmodDir, 'Makefile'), 'utf8'));
+
+/** The static user-space programs (the same for every kernel), and their multicall binary; make decides what is stale. */
 async function buildUser(): Promise<void> {
   const res = await lockedMake(['-C', kmodDir, '-j2', 'user']);
   if (res.exitCode !== 0) throw new InfraError(`building kmod/ user space failed:\n${tail(res.all)}`);
+  if (!hasMulticall()) return;
+  const mc = await lockedMake(['-C', kmodDir, '-j2', 'multicall']);
+  if (mc.exitCode !== 0) throw new InfraError(`building kmod/ multicall binary failed:\n${tail(mc.all)}`);
+}
+
+/** The multicall binary and the programs it holds, as paths of the build folder (tools/m3ctl is build/m3ctl). */
+function multicallOf(): KmodArtifacts['multicall'] {
+  const dir = path.join(kmodBuildDir, 'multicall');
+  if (!hasMulticall() || !existsSync(path.join(dir, 'programs'))) return undefined;
+  const programs = readFileSync(path.join(dir, 'programs'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => path.join(kmodBuildDir, p.replace(/^tools\//, '')));
+  return { binary: path.join(dir, 'm3multi'), programs };
 }
 
 /** What a module build depends on: its sources as copied, and the kernel tree's identity. */
@@ -131,8 +154,9 @@ export async function buildKmod(k: KernelTree, log: (l: string) => void = () => 
     tests: listDir(path.join(kmodBuildDir, 'tests')),
     bench: listDir(path.join(kmodBuildDir, 'bench')),
     proxy: listDir(path.join(kmodBuildDir, 'proxy')),
+    multicall: multicallOf(),
   };
-  log(`kmod: m3ipc.ko (${vermagic}), ${a.tests.length} test programs, ${a.bench.length} bench programs`);
+  log(`kmod: m3ipc.ko (${vermagic}), ${a.tests.length} test programs, ${a.bench.length} bench programs${a.multicall ? ` (${a.multicall.programs.length} of all in one multicall binary)` : ''}`);
   return a;
 }
 

@@ -134,6 +134,8 @@ export async function startSlurmCluster(o: { cpus?: number; log?: (l: string) =>
       'SchedulerType=sched/backfill',
       'MpiDefault=none',
       'ReturnToService=2',
+      // Bind to the NodeAddr/SlurmctldHost address (127.0.0.1), not to every interface of the host.
+      'CommunicationParameters=NoInAddrAny',
       // Jobs stay known to scontrol for a while after they end (no accounting here).
       'MinJobAge=600',
       'KillWait=30',
