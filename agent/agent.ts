@@ -4,7 +4,7 @@
  * Needs nothing but Node.js and a Linux /proc, so a real board with SSH and node
  * runs it exactly as our guest image does.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from './spawn.ts';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { echoStart, echoStop, tcpRoundTrips, tcpSend } from './net.ts';

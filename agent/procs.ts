@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from './spawn.ts';
 import type { ProcInfo, SpawnParams, WaitResult } from './protocol.ts';
 
 /**

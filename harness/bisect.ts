@@ -1,5 +1,4 @@
-import { execa } from 'execa';
-import { execFileSync } from 'node:child_process';
+import { execa, execaSync } from 'execa';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -149,8 +148,8 @@ export async function cmdBisect(argv: string[]): Promise<number> {
         /* already gone */
       }
     }
-    execFileSync('git', ['bisect', 'reset'], { cwd: tree, stdio: 'ignore' });
-    if (!v.keep) execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: repo, stdio: 'ignore' });
+    execaSync('git', ['bisect', 'reset'], { cwd: tree, stdio: 'ignore' });
+    if (!v.keep) execaSync('git', ['worktree', 'remove', '--force', tree], { cwd: repo, stdio: 'ignore' });
     process.stderr.write(`bisect: ${sig}: stopped; work folder ${work}\n`);
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };

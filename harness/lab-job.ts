@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { buildImage } from './image/build.ts';
 import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, type LabOptions } from './lab/lab-file.ts';
@@ -34,11 +34,10 @@ export function suitePath(s: string): string {
 }
 
 /** Runs a command in the repository with this terminal; resolves with its exit code. */
-export function run(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', cwd: repoRoot });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
+export async function run(cmd: string, args: string[]): Promise<number> {
+  // No execa cleanup: on Ctrl-C the command gets the terminal's SIGINT itself and winds down its own way, as it always did.
+  const r = await execa(cmd, args, { stdio: 'inherit', cwd: repoRoot, reject: false, cleanup: false });
+  return r.exitCode ?? (r.signal ? 128 : 1);
 }
 
 /**

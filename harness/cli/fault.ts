@@ -76,8 +76,8 @@ export async function cmdFault(argv: string[]): Promise<number> {
   }
 }
 
-export async function cmdHeal(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { process: { type: 'string' }, cpu: { type: 'string' } } });
+/** `m3lab heal [all | KIND NODE] [--process NAME] [--cpu N]`. */
+export async function cmdHeal(positionals: string[], values: { process?: string; cpu?: string }): Promise<number> {
   const lab = await runningLab();
   try {
     if (positionals.length === 0 || positionals[0] === 'all') {

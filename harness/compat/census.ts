@@ -18,15 +18,15 @@
  *
  *   node --import tsx harness/compat/census.ts [--dvk] [--json] [--verbose] [--static]
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { execa } from 'execa';
 import { repoRoot } from '../paths.ts';
 
-const run = promisify(execFile);
+// Output as the tools wrote it, final newline and all (their stderr is parsed line by line).
+const run = (file: string, args: string[], o: { cwd?: string; maxBuffer?: number; env?: NodeJS.ProcessEnv } = {}) => execa(file, args, { ...o, stripFinalNewline: false });
 
 /** The 1.6 API headers (path from the tree's root): what a counted program includes. */
 export const apiHeaders = ['kernel/minix/config.h', 'kernel/minix/ipc.h', 'kernel/minix/kipc.h', 'kernel/minix/moldebug.h', 'kernel/minix/molerrno.h', 'stub_syscall.h'];

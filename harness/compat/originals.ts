@@ -9,16 +9,16 @@
  * M3COMPAT_SLEEP_MS milliseconds on the guest, so a suite keeps the order at a fraction of the
  * time.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { execa } from 'execa';
 import { repoRoot } from '../paths.ts';
 import { buildCompat, commonFlags, compatMirror, includeDirs } from './census.ts';
 
-const run = promisify(execFile);
+// Output as the tools wrote it, final newline and all (their stderr is parsed line by line).
+const run = (file: string, args: string[], o: { cwd?: string; maxBuffer?: number; env?: NodeJS.ProcessEnv } = {}) => execa(file, args, { ...o, stripFinalNewline: false });
 
 export const scaledSleepSource = path.join(repoRoot, 'tests', 'fixtures', 'compat', 'scaled-sleep.c');
 
@@ -105,6 +105,6 @@ export async function buildOriginals(tree: string, files: string[]): Promise<Ori
 export async function packOriginals(build: OriginalsBuild): Promise<Buffer> {
   const names = [...build.binaries.keys()].sort();
   const bin = path.dirname(build.binaries.get(names[0]!)!);
-  const res = await run('sh', ['-c', 'tar -c -C "$0" "$@" | xz -1 -T1 -c', bin, ...names], { encoding: 'buffer', maxBuffer: 256 << 20 });
-  return res.stdout;
+  const res = await execa('sh', ['-c', 'tar -c -C "$0" "$@" | xz -1 -T1 -c', bin, ...names], { encoding: 'buffer', maxBuffer: 256 << 20 });
+  return Buffer.from(res.stdout);
 }

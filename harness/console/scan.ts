@@ -1,9 +1,9 @@
-import { findReports, type ReportKind } from '../report/kernel-reports.ts';
+import { findReports, type ReportKind } from './kernel-reports.ts';
 
 /**
  * Console scanning for callers that want one line per kernel report (the lab
  * suite's "no console shows a report" check): a thin view of the report table
- * in harness/report/kernel-reports.ts.
+ * in harness/console/kernel-reports.ts.
  */
 export type FindingKind = ReportKind;
 

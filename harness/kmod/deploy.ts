@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 import { processTimeScale, scaled } from '../verdict/time-scale.ts';
-import type { LabNode } from '../lab/node.ts';
+import type { KmodGuest } from './guest.ts';
 import type { KmodArtifacts } from './build.ts';
 
 /** Where the module and its programs live on every node. */
@@ -29,7 +29,7 @@ export interface RemoteKmod {
  * A static binary, not dynamic ones: those unpack as fast but cost ~37 ms more
  * per exec under TCG (45 ms against 8), and the suites exec thousands.
  */
-export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<RemoteKmod> {
+export async function deployKmod(node: KmodGuest, a: KmodArtifacts): Promise<RemoteKmod> {
   const all = [a.module, ...a.tools, ...a.tests, ...a.bench, ...a.proxy].map((f) => path.relative(a.dir, f));
   // With a multicall binary, its programs go as symlinks to it: one copy of libc instead of ~40.
   const linked = new Set((a.multicall?.programs ?? []).map((f) => path.relative(a.dir, f)));
@@ -51,7 +51,7 @@ export async function deployKmod(node: LabNode, a: KmodArtifacts): Promise<Remot
 }
 
 /** insmod, unless the module is already in; returns whether this call loaded it. */
-export async function loadModule(node: LabNode, r: RemoteKmod): Promise<boolean> {
+export async function loadModule(node: KmodGuest, r: RemoteKmod): Promise<boolean> {
   const loaded = await node.sh('grep -q "^m3ipc " /proc/modules');
   if (loaded.code === 0) return false;
   const res = await node.sh(`insmod ${r.module}`);
@@ -59,7 +59,7 @@ export async function loadModule(node: LabNode, r: RemoteKmod): Promise<boolean>
   return true;
 }
 
-export async function unloadModule(node: LabNode): Promise<{ code: number | null; stderr: string }> {
+export async function unloadModule(node: KmodGuest): Promise<{ code: number | null; stderr: string }> {
   const res = await node.sh('rmmod m3ipc', 30000);
   return { code: res.code, stderr: res.stderr.trim() };
 }

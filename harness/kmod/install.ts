@@ -1,5 +1,5 @@
 import { InfraError } from '../errors.ts';
-import type { LabNode } from '../lab/node.ts';
+import type { KmodGuest } from './guest.ts';
 import { buildKmod, type KmodArtifacts } from './build.ts';
 import { deployKmod, loadModule, unloadModule, type RemoteKmod } from './deploy.ts';
 
@@ -9,7 +9,7 @@ import { deployKmod, loadModule, unloadModule, type RemoteKmod } from './deploy.
  * fresh m3ipc (an older copy left loaded by an earlier run on a reused lab is
  * removed first) with the DVS initialized as node id = node index.
  */
-export async function installKmod(nodes: LabNode[], nodeIds: number[], log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Map<string, RemoteKmod>> {
+export async function installKmod(nodes: KmodGuest[], nodeIds: number[], log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Map<string, RemoteKmod>> {
   const builds = new Map<string, Promise<KmodArtifacts>>();
   for (const n of nodes) {
     const k = n.record.kernel;

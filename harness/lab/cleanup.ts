@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { processesWithMarker, signalIfOurs } from './procs.ts';
+import { processesWithMarker, signalIfOurs } from '../host/procs.ts';
 
 /**
  * Labs this process is responsible for, killed synchronously if the process is

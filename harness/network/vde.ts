@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
-import { stopProcess } from '../lab/procs.ts';
+import { startLongLived } from '../host/long-lived.ts';
+import { stopProcess } from '../host/procs.ts';
 
 /**
  * The private inter-node LAN: one VDE switch per lab. Frames travel over unix
@@ -83,18 +83,22 @@ export class VdeSwitch {
    */
   async cableTo(otherCtl: string): Promise<number> {
     if (!existsSync(otherCtl)) throw new InfraError(`lan.uplink: no VDE switch at ${otherCtl}`);
-    const child = spawn('dpipe', ['vde_plug', this.ctl, '=', 'vde_plug', otherCtl], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.unref();
+    let cable;
+    try {
+      cable = await startLongLived('dpipe', ['vde_plug', this.ctl, '=', 'vde_plug', otherCtl], { detached: false, stdout: 'ignore', stderr: 'pipe' });
+    } catch {
+      throw new InfraError(`cannot cable the lab LAN to ${otherCtl}: dpipe vde_plug exited (-1): `);
+    }
+    const { subprocess } = cable;
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    subprocess.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = await new Promise<number | null | 'running'>((resolve) => {
-      child.once('error', () => resolve(-1));
-      child.once('exit', (code) => resolve(code));
+      subprocess.once('exit', (code) => resolve(code));
       setTimeout(() => resolve('running'), 500);
     });
     if (exited !== 'running') throw new InfraError(`cannot cable the lab LAN to ${otherCtl}: dpipe vde_plug exited (${exited}): ${err.trim()}`);
-    child.stderr!.destroy();
-    return child.pid!;
+    subprocess.stderr!.destroy();
+    return cable.pid;
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { cmdline } from '../lab/procs.ts';
+import { cmdline } from '../host/procs.ts';
 import { repoRoot } from '../paths.ts';
 
 /** What the night ran from: the commit, and whether the work tree differed from it. */

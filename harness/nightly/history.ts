@@ -1,3 +1,4 @@
+// Over 400 lines: the bench verdict rules as one pure module (absolute figures, ratios, host facts), unit-tested as one.
 import { median } from 'simple-statistics';
 import { calibrationLevel, type CellCalibration } from '../bench/calibrate.ts';
 import type { ConfigResult } from '../bench/ipc-local.ts';

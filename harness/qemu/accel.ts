@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 
 export type Accel = 'kvm' | 'tcg';
@@ -46,19 +46,11 @@ export async function chooseAccel(choice: AccelChoice, kernel: string, stateDir:
   return decision;
 }
 
-function probeKvm(kernel: string, timeoutMs = 8000): Promise<AccelDecision> {
-  return new Promise((resolve) => {
-    const args = ['-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256', '-display', 'none', '-nodefaults', '-no-reboot',
-      '-serial', 'stdio', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 loglevel=1'];
-    const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (/Kernel panic/.test(out)) resolve({ accel: 'kvm', reason: 'KVM probe boot reached the kernel' });
-      else resolve({ accel: 'tcg', reason: `KVM probe boot failed (${code === null ? `no kernel output in ${timeoutMs} ms` : out.trim().split('\n').pop()})` });
-    });
-  });
+async function probeKvm(kernel: string, timeoutMs = 8000): Promise<AccelDecision> {
+  const args = ['-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256', '-display', 'none', '-nodefaults', '-no-reboot',
+    '-serial', 'stdio', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 loglevel=1'];
+  const r = await execa('qemu-system-x86_64', args, { stdin: 'ignore', all: true, reject: false, timeout: timeoutMs, killSignal: 'SIGKILL' });
+  const out = r.all ?? '';
+  if (/Kernel panic/.test(out)) return { accel: 'kvm', reason: 'KVM probe boot reached the kernel' };
+  return { accel: 'tcg', reason: `KVM probe boot failed (${r.exitCode === undefined ? `no kernel output in ${timeoutMs} ms` : out.trim().split('\n').pop()})` };
 }

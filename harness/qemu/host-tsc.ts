@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execaSync } from 'execa';
 import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 
 /**
@@ -57,8 +57,8 @@ function measure(stateDir: string): number | undefined {
     const src = path.join(dir, 'tsc-khz.c');
     const bin = path.join(dir, `tsc-khz-${os.hostname()}`);
     writeFileSync(src, PROGRAM);
-    execFileSync('gcc', ['-O2', '-o', bin, src], { stdio: 'ignore', timeout: 30_000 });
-    const khz = Number(execFileSync(bin, { encoding: 'utf8', timeout: 10_000 }).trim());
+    execaSync('gcc', ['-O2', '-o', bin, src], { stdio: 'ignore', timeout: 30_000 });
+    const khz = Number(execaSync(bin, [], { timeout: 10_000 }).stdout.trim());
     // A TSC slower than 100 MHz or faster than 10 GHz is a measurement gone wrong.
     return Number.isFinite(khz) && khz > 100_000 && khz < 10_000_000 ? Math.round(khz) : undefined;
   } catch {

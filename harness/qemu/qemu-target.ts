@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { excerpt } from '../console/scan.ts';
-import { findReports } from '../report/kernel-reports.ts';
-import { BootPanicError } from '../report/verdict.ts';
+import { findReports } from '../console/kernel-reports.ts';
+import { BootPanicError } from '../verdict/verdict.ts';
 import { BootError, BootTimeoutError, InfraError } from '../errors.ts';
-import { isAlive, signalIfOurs, stopProcess } from '../lab/procs.ts';
+import { startLongLived } from '../host/long-lived.ts';
+import { isAlive, signalIfOurs, stopProcess } from '../host/procs.ts';
 import type { ConsoleLog, Power, Target } from '../target/target.ts';
 import type { SshEndpoint } from '../transport/ssh.ts';
 import { cpuModel, type Accel } from './accel.ts';
@@ -125,7 +125,6 @@ export class QemuTarget implements Target {
   readonly ssh: SshEndpoint;
   readonly power: Power;
   pid?: number;
-  private child?: ChildProcess;
   private goneResolve!: (why: string) => void;
   gone!: Promise<string>;
   private poller?: NodeJS.Timeout;
@@ -179,16 +178,13 @@ export class QemuTarget implements Target {
     const errFd = openSync(errPath, 'w');
     // Detached: a lab from `m3lab up` outlives the command; teardown code and the
     // stale-lab sweep stop it by PID.
-    const child = spawn('qemu-system-x86_64', this.argv, { detached: true, stdio: ['ignore', errFd, errFd] });
+    const started = startLongLived('qemu-system-x86_64', this.argv, { detached: true, stdout: errFd, stderr: errFd });
     closeSync(errFd);
-    this.child = child;
-    child.unref();
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', () => resolve());
-      child.once('error', (e) => reject(new InfraError(`${this.name}: cannot start qemu-system-x86_64: ${e.message}`)));
+    const qemu = await started.catch((e: Error) => {
+      throw new InfraError(`${this.name}: cannot start qemu-system-x86_64: ${e.message}`);
     });
-    this.pid = child.pid!;
-    child.once('exit', (code, signal) => {
+    this.pid = qemu.pid;
+    qemu.subprocess.once('exit', (code, signal) => {
       this.exitNote = signal ? `QEMU killed by ${signal}` : code === 1 && this.panickedOnConsole() ? 'guest kernel panicked (pvpanic: QEMU exited with status 1)' : `QEMU exited with code ${code}`;
       this.markGone();
     });

@@ -5,8 +5,8 @@ import { kmodBuildDir } from '../kmod/build.ts';
 import { isVm, machineNote, type Lab } from '../lab/lab.ts';
 import { stateRoot } from '../paths.ts';
 import { labFacts } from './environment.ts';
-import type { KernelReport } from './kernel-reports.ts';
-import type { Verdict } from './verdict.ts';
+import type { KernelReport } from '../console/kernel-reports.ts';
+import type { Verdict } from '../verdict/verdict.ts';
 
 /** Folder that holds one evidence bundle per failed or broken test (M3LAB_BUNDLES: a shard's or a bisect step's results). */
 export const bundlesRoot = () => (process.env.M3LAB_BUNDLES ? path.resolve(process.env.M3LAB_BUNDLES) : path.join(stateRoot(), 'bundles'));

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { InfraError } from '../errors.ts';
-import { isOurs, stopProcess } from '../lab/procs.ts';
+import { startLongLived } from '../host/long-lived.ts';
+import { isOurs, stopProcess } from '../host/procs.ts';
 import type { ConsoleLog } from './target.ts';
 
 /**
@@ -35,15 +35,13 @@ export class CaptureConsole implements ConsoleLog {
     const out = openSync(this.path, 'a');
     const err = openSync(`${this.path}.stderr`, 'a');
     // `exit $?` keeps the shell (and the marker in its command line) alive beside the command.
-    const child = spawn('/bin/sh', ['-c', `${this.command}\nexit $?`, this.marker], { detached: true, stdio: ['ignore', out, err] });
+    const started = startLongLived('/bin/sh', ['-c', `${this.command}\nexit $?`, this.marker], { detached: true, stdout: out, stderr: err });
     closeSync(out);
     closeSync(err);
-    child.unref();
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', () => resolve());
-      child.once('error', (e) => reject(new InfraError(`${this.board}: cannot start the console command: ${e.message}`)));
+    const capture = await started.catch((e: Error) => {
+      throw new InfraError(`${this.board}: cannot start the console command: ${e.message}`);
     });
-    this.pid = child.pid;
+    this.pid = capture.pid;
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 
 /**
@@ -12,7 +12,8 @@ import { InfraError } from '../errors.ts';
 export function hostCommand(cmd: string, what: string, timeoutMs: number, logFile?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn('/bin/sh', ['-c', cmd], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its exit, not execa's result, ends the wait (the result waits for the output's end): nothing buffered, never rejected.
+    const child = execa('/bin/sh', ['-c', cmd], { detached: true, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
     let out = '';
     const keep = (d: Buffer) => {
       if (out.length < 64 * 1024) out += d.toString();

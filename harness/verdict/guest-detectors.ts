@@ -1,5 +1,10 @@
-import type { LabNode } from '../lab/node.ts';
+import type { ExecResult } from '../../agent/protocol.ts';
 import { guestDetectorWrites, guestDetectors, type GuestDetectors, type TimeScale } from './time-scale.ts';
+
+/** A shell on a guest through its agent (a lab node is one): said here so the verdict layer needs nothing of the lab. */
+export interface GuestShell {
+  sh(script: string, timeoutMs?: number): Promise<ExecResult>;
+}
 
 /**
  * Sets a guest's hung-task, RCU-stall and lockup detectors to the lab's time
@@ -7,7 +12,7 @@ import { guestDetectorWrites, guestDetectors, type GuestDetectors, type TimeScal
  * debug kernel's 20 s hung-task bound is not judged on a host 3x slower).
  * Returns what was set; a detector the kernel lacks is left out, not an error.
  */
-export async function applyGuestDetectors(node: LabNode, scale: TimeScale): Promise<Partial<GuestDetectors>> {
+export async function applyGuestDetectors(node: GuestShell, scale: TimeScale): Promise<Partial<GuestDetectors>> {
   const d = guestDetectors(scale);
   const script = guestDetectorWrites(d)
     .map((w) => `if [ -w ${w.path} ]; then echo ${w.value} > ${w.path} && echo "${w.path}=$(cat ${w.path})"; fi`)

@@ -1,4 +1,4 @@
-import type { KernelReport, ReportKind } from '../report/kernel-reports.ts';
+import type { KernelReport, ReportKind } from '../console/kernel-reports.ts';
 import { describeWindow, isStarved, type VcpuWindow } from './vcpu-monitor.ts';
 
 /**

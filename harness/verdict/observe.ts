@@ -1,8 +1,9 @@
+import type { AgentClient } from '../agent-client.ts';
 import { InfraError } from '../errors.ts';
 import { BoardTarget, sshAnswers } from '../target/board.ts';
-import type { LabNode } from '../lab/node.ts';
-import { KernelFailure, NodeHangError } from '../report/verdict.ts';
-import { findReports, type KernelReport } from '../report/kernel-reports.ts';
+import { KernelFailure, NodeHangError } from './verdict.ts';
+import { findReports, type KernelReport } from '../console/kernel-reports.ts';
+import type { Target } from '../target/target.ts';
 import { SshTransport } from '../transport/ssh.ts';
 import type { Judgement, NodeObservation } from './judge.ts';
 import { scaled, type TimeScale } from './time-scale.ts';
@@ -14,12 +15,22 @@ import type { VcpuMonitor } from './vcpu-monitor.ts';
  * of a node that went silent, and the error the verdict becomes. Lives beside
  * the engine so any runner (vitest suites today) judges the same way.
  */
+/** What observing a machine needs of it (a lab node is one): said here so the verdict engine needs nothing of the lab. */
+export interface ObservedNode {
+  readonly name: string;
+  readonly state: string;
+  /** Its agent when connected; `rpc` is the same or throws saying why there is none. */
+  readonly agent?: AgentClient;
+  readonly rpc: AgentClient;
+  readonly target: Target;
+}
+
 /**
  * Runs the body until its deadline; past it, the body is cancelled: every
  * command it started on a node is killed (the agent's `cancel`), so it cannot
  * run on into the next test.
  */
-export async function withDeadline<T>(p: Promise<T>, ms: number, what: string, nodes: LabNode[]): Promise<T> {
+export async function withDeadline<T>(p: Promise<T>, ms: number, what: string, nodes: ObservedNode[]): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -35,7 +46,7 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, what: string, n
 }
 
 /** Console reports on every node since the marks, and kernel-log reports of nodes that still answer. */
-export async function collectReports(nodes: LabNode[], consoleMarks: Map<string, number>, dmesgMarks: Map<string, number>): Promise<{ reports: Map<string, KernelReport[]>; dmesg: Map<string, string>; dmesgErrors: Map<string, string> }> {
+export async function collectReports(nodes: ObservedNode[], consoleMarks: Map<string, number>, dmesgMarks: Map<string, number>): Promise<{ reports: Map<string, KernelReport[]>; dmesg: Map<string, string>; dmesgErrors: Map<string, string> }> {
   const reports = new Map<string, KernelReport[]>();
   const dmesg = new Map<string, string>();
   const dmesgErrors = new Map<string, string>();
@@ -69,7 +80,7 @@ export async function collectReports(nodes: LabNode[], consoleMarks: Map<string,
  * Does the node answer a command, or at least a fresh SSH login? Returns what
  * the host gave its vCPUs meanwhile, so silence is judged from progress.
  */
-export async function probe(n: LabNode, scale: TimeScale, monitor: VcpuMonitor | undefined, consoleMark = 0): Promise<Pick<NodeObservation, 'answered' | 'probeVcpu' | 'board'>> {
+export async function probe(n: ObservedNode, scale: TimeScale, monitor: VcpuMonitor | undefined, consoleMark = 0): Promise<Pick<NodeObservation, 'answered' | 'probeVcpu' | 'board'>> {
   const from = Date.now();
   let answered = await n.rpc
     .call('exec', { cmd: '/bin/true', args: [], timeoutMs: 5000 }, 10000)

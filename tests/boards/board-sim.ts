@@ -23,7 +23,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { buildImage } from '../../harness/image/build.ts';
 import { freePort } from '../../harness/lab/ports.ts';
-import { isAlive } from '../../harness/lab/procs.ts';
+import { isAlive } from '../../harness/host/procs.ts';
 import { VdeSwitch } from '../../harness/network/vde.ts';
 import { stateRoot } from '../../harness/paths.ts';
 import { chooseAccel } from '../../harness/qemu/accel.ts';

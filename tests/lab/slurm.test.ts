@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../harness/lab/procs.ts';
+import { isAlive } from '../../harness/host/procs.ts';
 import { readNight } from '../../harness/nightly/store.ts';
 import { repoRoot } from '../../harness/paths.ts';
 import { shardSlice } from '../../harness/shard.ts';

@@ -6,7 +6,7 @@ import { tempDir } from './support/temp-dir.ts';
 import { InfraError } from '../../harness/errors.ts';
 import { debianVersion, headerPins } from '../../harness/kmod/board-kernel.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
-import { isAlive } from '../../harness/lab/procs.ts';
+import { isAlive } from '../../harness/host/procs.ts';
 import { CaptureConsole } from '../../harness/target/capture-console.ts';
 import { hostCommand } from '../../harness/target/host-command.ts';
 import { fieldOf } from './support/field-of.ts';

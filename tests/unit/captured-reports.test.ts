@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findReports, stripLine } from '../../harness/report/kernel-reports.ts';
+import { findReports, stripLine } from '../../harness/console/kernel-reports.ts';
 
 /**
  * Real consoles captured from this lab (suites/verdicts.test.ts bundles): the

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { excerpt, scanConsole } from '../../harness/console/scan.ts';
-import { findReports } from '../../harness/report/kernel-reports.ts';
+import { findReports } from '../../harness/console/kernel-reports.ts';
 
 // Real serial logs captured from the lab's own guests (6.1.0-50-cloud-amd64 under TCG).
 const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, '..', 'fixtures', name), 'utf8');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findReports, type KernelReport } from '../../harness/report/kernel-reports.ts';
+import { findReports, type KernelReport } from '../../harness/console/kernel-reports.ts';
 import { judge, type JudgeInput, type NodeObservation, type Verdict, type Why } from '../../harness/verdict/judge.ts';
 import { isStarved, summarize, type VcpuSample } from '../../harness/verdict/vcpu-monitor.ts';
 import { computeTimeScale, guestDetectors } from '../../harness/verdict/time-scale.ts';

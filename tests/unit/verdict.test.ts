@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BootError, BootTimeoutError, InfraError, NodeGoneError } from '../../harness/errors.ts';
-import { BootPanicError, KernelFailure, NodeHangError, verdictOf } from '../../harness/report/verdict.ts';
+import { BootPanicError, KernelFailure, NodeHangError, verdictOf } from '../../harness/verdict/verdict.ts';
 
 const report = { kind: 'kasan' as const, title: 'KASAN: use-after-free Read in f', startLine: 0, endLine: 1, text: 'BUG: KASAN: use-after-free in f', fatal: false };
 

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../../../harness/lab/procs.ts';
+import { isAlive } from '../../../harness/host/procs.ts';
 import { hostFactor, scaled } from '../../../harness/verdict/time-scale.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { Status } from 'allure-js-commons';
 import { getStatusFromError } from 'allure-js-commons/sdk';
-import type { KernelReport } from './kernel-reports.ts';
+import type { KernelReport } from '../console/kernel-reports.ts';
 
 /**
  * The lab's verdicts, after syzkaller's split between kernel bugs and
