@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
-import { cmdline, isAlive, processesWithMarker, signalIfOurs } from '../harness/lab/procs.ts';
+import { cmdline, isAlive, processesWithMarker, signalIfOurs } from '../harness/host/procs.ts';
 import { hostFactor, scaled } from '../harness/verdict/time-scale.ts';
 
 /**
