@@ -6,6 +6,9 @@ import type { AccelChoice } from '../qemu/accel.ts';
 import { boolean, integer, join, list, object, oneOf, string } from '../config/validate.ts';
 import { KERNEL_VARIANTS, type KernelVariant } from '../image/kernel/variants.ts';
 import { resolveBoards, resolveLan, type BoardSpec } from './board-spec.ts';
+import { checkLabFile, LIMITS } from './lab-schema.ts';
+
+export { LIMITS } from './lab-schema.ts';
 
 export type { BoardSpec } from './board-spec.ts';
 
@@ -54,7 +57,6 @@ export interface LabOptions {
   kernel?: KernelVariant;
 }
 
-export const LIMITS = { nodes: 16, cpus: 8, memoryMin: 384, memoryMax: 8192 };
 const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel', 'boards', 'lan', 'insecure'] as const;
 const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'kernel'] as const;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -68,6 +70,8 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir =
   const doc = object(input ?? {}, '', TOP_FIELDS);
   const merged: Record<string, unknown> = { ...doc };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+  // The shape first (lab-schema.ts, also the editors' JSON Schema); the rules between fields below.
+  checkLabFile(merged);
 
   const name = merged.name === undefined ? 'lab' : string(merged.name, 'name', NAME);
   const accel = oneOf(merged.accel ?? 'auto', 'accel', ['auto', 'kvm', 'tcg'] as const);
