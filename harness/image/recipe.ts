@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.ts';
-import { join, list, object, oneOf, string } from '../config/validate.ts';
+import { z } from 'zod';
+import { parseWith } from '../config/schema.ts';
 
 export interface PackagePin {
   package: string;
@@ -17,13 +18,22 @@ export interface Recipe {
   compression: 'lz4' | 'gzip';
 }
 
-function pin(value: unknown, field: string): PackagePin {
-  const o = object(value, field, ['package', 'version']);
-  return {
-    package: string(o.package, join(field, 'package'), /^[a-z0-9][a-z0-9+.-]+$/),
-    version: string(o.version, join(field, 'version')),
-  };
-}
+const pin = z.strictObject({ package: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/), version: z.string().min(1) });
+
+/** images/recipe.yaml's shape (harness/config/schema.ts names the field of any mistake). */
+const recipeSchema = z.strictObject({
+  name: z.string().min(1),
+  kernel: z.strictObject({
+    release: z.string().min(1),
+    image: pin,
+    headers: z.array(pin),
+    modules: z.array(z.string().regex(/^[a-z0-9_]+$/)),
+  }),
+  packages: z.array(pin),
+  programs: z.array(z.strictObject({ from: z.string().regex(/^\//), to: z.string().regex(/^\//) })),
+  node: z.string().regex(/^\//),
+  compression: z.enum(['lz4', 'gzip']).default('lz4'),
+});
 
 export function parseRecipe(text: string, source = 'recipe'): Recipe {
   let doc: unknown;
@@ -32,29 +42,7 @@ export function parseRecipe(text: string, source = 'recipe'): Recipe {
   } catch (err) {
     throw new ConfigError(source, `not valid YAML: ${(err as Error).message}`);
   }
-  const r = object(doc, '', ['name', 'kernel', 'packages', 'programs', 'node', 'compression']);
-  const k = object(r.kernel, 'kernel', ['release', 'image', 'headers', 'modules']);
-  return {
-    name: string(r.name, 'name'),
-    kernel: {
-      release: string(k.release, 'kernel.release'),
-      image: pin(k.image, 'kernel.image'),
-      headers: list(k.headers, 'kernel.headers').map((h, i) => pin(h, join('kernel.headers', i))),
-      modules: list(k.modules, 'kernel.modules').map((m, i) =>
-        string(m, join('kernel.modules', i), /^[a-z0-9_]+$/),
-      ),
-    },
-    packages: list(r.packages, 'packages').map((p, i) => pin(p, join('packages', i))),
-    programs: list(r.programs, 'programs').map((p, i) => {
-      const o = object(p, join('programs', i), ['from', 'to']);
-      return {
-        from: string(o.from, join(join('programs', i), 'from'), /^\//),
-        to: string(o.to, join(join('programs', i), 'to'), /^\//),
-      };
-    }),
-    node: string(r.node, 'node', /^\//),
-    compression: oneOf(r.compression ?? 'lz4', 'compression', ['lz4', 'gzip'] as const),
-  };
+  return parseWith(recipeSchema, doc);
 }
 
 export function loadRecipe(path: string): Recipe {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../../errors.ts';
-import { join, list, object, string } from '../../config/validate.ts';
+import { z } from 'zod';
+import { parseWith } from '../../config/schema.ts';
 import { repoRoot } from '../../paths.ts';
 import type { PackagePin } from '../recipe.ts';
 
@@ -38,6 +39,19 @@ export function parseKernelList(value: string, field = '--kernel'): KernelVarian
   return out as KernelVariant[];
 }
 
+const builtVariant = z.strictObject({
+  fragments: z.array(z.string().regex(/^[a-z0-9-]+\.config$/)),
+  describe: z.string().default(''),
+  /** Boot parameters every guest of this variant gets (not part of the build key). */
+  append: z.string().regex(/^[A-Za-z0-9_.,=:/ -]*$/).default(''),
+});
+
+/** images/kernels/variants.yaml's shape: the source package and each built variant (harness/config/schema.ts names the field of any mistake). */
+const variantsSchema = z.strictObject({
+  source: z.strictObject({ package: z.string().regex(/^linux-source-[0-9.]+$/), version: z.string().min(1) }),
+  variants: z.strictObject({ debug: builtVariant.optional(), up: builtVariant.optional() }),
+});
+
 export function parseVariants(text: string, source = variantsPath): VariantsFile {
   let doc: unknown;
   try {
@@ -45,22 +59,10 @@ export function parseVariants(text: string, source = variantsPath): VariantsFile
   } catch (e) {
     throw new ConfigError(source, `not valid YAML: ${(e as Error).message}`);
   }
-  const top = object(doc, '', ['source', 'variants']);
-  const src = object(top.source, 'source', ['package', 'version']);
-  const vs = object(top.variants, 'variants', KERNEL_VARIANTS.filter((v) => v !== 'default'));
+  const top = parseWith(variantsSchema, doc);
   return {
-    source: { package: string(src.package, 'source.package', /^linux-source-[0-9.]+$/), version: string(src.version, 'source.version') },
-    variants: Object.entries(vs).map(([name, v]) => {
-      const o = object(v, join('variants', name), ['fragments', 'describe', 'append']);
-      return {
-        name: name as BuiltVariantSpec['name'],
-        fragments: list(o.fragments, join(join('variants', name), 'fragments')).map((f, i) =>
-          string(f, join(join(join('variants', name), 'fragments'), i), /^[a-z0-9-]+\.config$/),
-        ),
-        describe: o.describe === undefined ? '' : string(o.describe, join(join('variants', name), 'describe')),
-        append: o.append === undefined ? '' : string(o.append, join(join('variants', name), 'append'), /^[A-Za-z0-9_.,=:/ -]*$/),
-      };
-    }),
+    source: top.source,
+    variants: Object.entries(top.variants).map(([name, v]) => ({ name: name as BuiltVariantSpec['name'], fragments: v!.fragments, describe: v!.describe, append: v!.append })),
   };
 }
 
