@@ -75,7 +75,8 @@ export async function labJob(opts: { labFile?: string; overrides?: LabOptions; s
     // The suites must judge the lab they run on by its kernel: the one this job booted.
     if (opts.overrides?.kernel) process.env.M3LAB_KERNEL = opts.overrides.kernel;
     const testCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'lab', ...suites]);
-    const reportCode = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', results, '-o', path.join(repoRoot, 'allure-report')]);
+    const { generateLocalReport } = await import('./report/local-report.ts');
+    const reportCode = await generateLocalReport(results, 'm3lab lab');
     const v = readVerdicts(results);
     const lines = [
       '',

@@ -247,6 +247,9 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
       const picked = /seed (\d+) picked (\d+), the node said (\d+)/.exec(why);
       expect(picked, why).not.toBeNull();
       const bundle = bundleOf(first.dir, first.results[0]!);
+      // The report holds the evidence itself (a copied report is complete): the node's QEMU command line and dmesg.
+      expect(attachmentText(first.dir, first.results[0]!, /^node1\.qemu\.txt$/)).toMatch(/^qemu-system-x86_64 /);
+      expect(attachmentsOf(first.results[0]!).map((a) => a.name)).toContain('dmesg node1');
       // The one command, as a developer on a laptop would type it.
       const res = await execa('node', [path.join(repoRoot, 'bin', 'm3lab.js'), 'replay', bundle], {
         cwd: repoRoot,

@@ -79,12 +79,12 @@ export async function cmdReplay(positionals: string[], values: { print?: boolean
 export async function cmdReport(values: { serve?: boolean; port?: string }): Promise<number> {
   const results = path.join(repoRoot, 'allure-results');
   if (!existsSync(results)) throw new InfraError('no allure-results/ yet; run `m3lab run` first');
-  const allure = path.join(repoRoot, 'node_modules', '.bin', 'allure');
-  const out = path.join(repoRoot, 'allure-report');
-  const code = await run(allure, ['generate', results, '-o', out]);
+  const { generateLocalReport, localHistory, localReportDir } = await import('../report/local-report.ts');
+  const out = localReportDir();
+  const code = await generateLocalReport(results);
   if (code !== 0) return code;
   if (!values.serve) {
-    console.log(`report: ${out} (open it with \`m3lab report --serve\`: the page loads its data over HTTP and is blank from a file)`);
+    console.log(`report: ${path.join(out, 'index.html')} (one file: open it in a browser, or \`m3lab report --serve\`); history ${localHistory()}`);
     return 0;
   }
   const { serveUntilStopped } = await import('../report/serve.ts');

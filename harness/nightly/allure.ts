@@ -215,15 +215,16 @@ export function writeStep(out: NightResults, s: { name: string; group: string; s
  * the trend widgets, data/history/) and appends this report's point to it. The
  * file sits beside the nights, so each night's report carries the earlier ones.
  */
-export function writeAllureConfig(nightDir: string, o: { name: string; historyPath: string; historyLimit: number }): string {
+export function writeAllureConfig(nightDir: string, o: { name: string; historyPath: string; historyLimit: number; output?: string; singleFile?: boolean }): string {
   const file = path.join(nightDir, 'allurerc.json');
   const config = {
     name: o.name,
-    output: path.join(nightDir, 'allure-report'),
+    output: o.output ?? path.join(nightDir, 'allure-report'),
     historyPath: o.historyPath,
     historyLimit: o.historyLimit,
     categories: CATEGORIES,
-    plugins: { awesome: { options: { reportName: o.name, groupBy: ['parentSuite', 'suite', 'subSuite'] } } },
+    // singleFile: one index.html with its data inside, which opens from a file (no server) and copies whole.
+    plugins: { awesome: { options: { reportName: o.name, groupBy: ['parentSuite', 'suite', 'subSuite'], ...(o.singleFile ? { singleFile: true } : {}) } } },
   };
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;

@@ -11,7 +11,7 @@ import { collectReports, judgementError, probe, withDeadline } from '../../harne
 import { describeWindow, VcpuMonitor } from '../../harness/verdict/vcpu-monitor.ts';
 import { describeTimeScale, plannedTimeScale, scaled } from '../../harness/verdict/time-scale.ts';
 import { diagnoseVm } from '../../harness/verdict/diagnose.ts';
-import { isVm } from '../../harness/lab/lab.ts';
+import { isVm, machineNote } from '../../harness/lab/lab.ts';
 import { repoRoot } from '../../harness/paths.ts';
 import { releaseLab, useLab, type LabHandle } from './lab-fixture.ts';
 
@@ -175,6 +175,12 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
   return suite;
 }
 
+/** Attachments in the report stay small: a text's last ATTACH_MAX bytes, saying what was cut (the bundle has it all). */
+const ATTACH_MAX = 256 * 1024;
+function tail(text: string): string {
+  return text.length <= ATTACH_MAX ? text : `[first ${text.length - ATTACH_MAX} characters cut: the evidence bundle has the whole text]\n${text.slice(-ATTACH_MAX)}`;
+}
+
 /** The error with what an assertion compared, so a bundle explains itself without the report. */
 function describeError(e: unknown): string {
   const err = e as Error & { actual?: unknown; expected?: unknown };
@@ -276,7 +282,14 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
   for (const r of j.reports) await allure.attachment(`kernel report ${r.node}: ${r.report.title}`, r.report.text, { contentType: 'text/plain' });
   const failure = judgementError(j, err);
   if (failure !== undefined || softErrors.length > 0) {
-    for (const n of current) await allure.attachment(`console ${n.name} (during the test)`, n.target.console.text().slice(consoleMarks.get(n.name) ?? 0), { contentType: 'text/plain' });
+    // In the report itself, so a copied report (a CI artifact, one HTML file) holds the evidence; the bundle keeps whole files.
+    for (const n of current) {
+      await allure.attachment(`console ${n.name} (during the test)`, tail(n.target.console.text().slice(consoleMarks.get(n.name) ?? 0)), { contentType: 'text/plain' });
+      const d = dmesg.get(n.name);
+      if (d !== undefined) await allure.attachment(`dmesg ${n.name}`, tail(d), { contentType: 'text/plain' });
+      const note = machineNote(n);
+      await allure.attachment(note.file, tail(note.text), { contentType: 'text/plain' });
+    }
     const host = observations.filter((o) => o.vcpu || o.probeVcpu).map((o) => [o.vcpu && `during the test: ${describeWindow(o.node, o.vcpu)}`, o.probeVcpu && `during the probe: ${describeWindow(o.node, o.probeVcpu)}`].filter(Boolean).join('\n'));
     const hostText = [`time scale ${describeTimeScale(scale)}`, ...host].join('\n');
     await allure.attachment('host', hostText, { contentType: 'text/plain' });
