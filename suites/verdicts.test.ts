@@ -370,6 +370,16 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     }
   }, overloadSuites().length * 20 * 60_000 + 60_000);
 
+  it('a lab setup that stalls makes every test of its file broken at the setup bound, none skipped', async () => {
+    const { results, dir } = await runFixture('tests/verdicts/stall.suite.ts', { M3LAB_SETUP_BOUND_MS: '20000' });
+    try {
+      expect(results.map((r) => [r.name, r.status]).sort()).toEqual([['a first test', 'broken'], ['a second test', 'broken']]);
+      for (const r of results) expect(r.statusDetails?.message).toMatch(/the lab was not booted and set up within \d+ s/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a run whose vitest main process alone is ended (SIGTERM to its PID) leaves no QEMU, switch or worker behind', async () => {
     const scale = hostFactor();
     const state = mkdtempSync(path.join(os.tmpdir(), 'm3lab-orphan-state-'));

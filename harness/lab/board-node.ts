@@ -38,11 +38,16 @@ export function attachBoard(record: BoardRecord): BoardLabNode {
  */
 export async function bringUpBoard(n: BoardLabNode, deadline: number, bundle: Buffer, log: (l: string) => void): Promise<void> {
   const started = Date.now();
+  // Each step logged: a bring-up that stalls says where (two stalled in make test on 2026-12-07, unexplained).
+  const step = (what: string) => log(`lab: board ${n.name}: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   await n.target.console.start();
   n.record.consolePid = n.target.console.pid;
   await n.target.power.on();
+  step('powered on');
   await n.target.waitBooted(deadline);
+  step('SSH answers');
   await n.connect(deadline, bundle);
+  step('agent up');
   await resolveBoardKernel(n, log);
   const want = n.record.board.cpus;
   const online = n.hello!.cpusOnline.length;

@@ -78,7 +78,16 @@ export class LabNode<T extends Target = Target, R extends NodeRecordBase = NodeR
     const graceMs = scaled(120_000, processTimeScale());
     const token = this.zygoteToken;
     this.zygoteToken = undefined;
-    this.hello = await Promise.race([agent.start(bundle, { id: this.session, graceMs }, token), this.goneError()]);
+    // Bounded by the same deadline as the connect: an SSH channel the far side never opens has no timeout of its own.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new InfraError(`${this.name}: the agent did not start before the deadline (SSH connected, no hello)`)), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      this.hello = await Promise.race([agent.start(bundle, { id: this.session, graceMs }, token), this.goneError(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (this.hello.resumed) this.resumes.push(this.hello.resumed);
     this.state = 'ready';
   }

@@ -57,6 +57,12 @@ const log = (l: string) => process.stderr.write(`${l}\n`);
 const DEFAULT_TIMEOUT = 5 * 60_000;
 /** Room left after the test body for judging, dmesg, a probe and the bundle (scaled). */
 const JUDGE_MARGIN = 60_000;
+/**
+ * Bound of a suite's lab boot and setup on the reference host, before scaling:
+ * a first run may build the image and snapshot templates, and a restore may be
+ * retried; a setup still going after this has stalled.
+ */
+const LAB_SETUP_MS = Number(process.env.M3LAB_SETUP_BOUND_MS) || 8 * 60_000;
 
 /** What the suite remembers from one test to the next, for the verdict engine. */
 interface SuiteMemory {
@@ -104,10 +110,17 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
   const planned = plannedTimeScale([kernel], plannedVcpus(opts.need));
 
   let labSetupSeconds: number | undefined;
+  // The lab's boot and setup have a bound of their own, scaled like every other, under vitest's hook
+  // timeout: a setup that stalls makes every test of the file broken, with why, never skipped.
+  const setupBound = scaled(LAB_SETUP_MS, planned);
   beforeAll(async () => {
     const setupStarted = Date.now();
     if (opts.seed !== undefined) log(`seed ${opts.seed}: M3LAB_SEED=${opts.seed} replays this run's random choices`);
-    try {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new InfraError(`the lab was not booted and set up within ${Math.round(setupBound / 1000)} s (the suite's bound, scaled to this host and kernel); its log says which step it was at`)), setupBound);
+    });
+    const bringUp = async () => {
       handle = await useLab({ ...base, ...(typeof opts.need === 'function' ? await opts.need() : opts.need) }, opts.fresh);
       const facts = await labFacts(handle.lab);
       writeAllureEnvironment(process.env.M3LAB_ALLURE_RESULTS ?? path.join(repoRoot, 'allure-results'), `${handle.lab.state.spec.name}.`, [...factPairs(facts), ['timeScale', describeTimeScale(handle.lab.timeScale)]]);
@@ -124,11 +137,16 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
       memory.monitor.start();
       labSetupSeconds = (Date.now() - setupStarted) / 1000;
       log(`suite: time scale ${describeTimeScale(h.lab.timeScale)}`);
+    };
+    try {
+      await Promise.race([bringUp(), late]);
     } catch (e) {
       setupError = e;
       log(`suite: the lab is not usable, every test of this file will say why: ${(e as Error).message.split('\n')[0]}`);
+    } finally {
+      clearTimeout(timer);
     }
-  });
+  }, setupBound + 60_000);
 
   afterAll(async () => {
     memory.monitor?.stop();
