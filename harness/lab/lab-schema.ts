@@ -20,16 +20,18 @@ const name = (description: string) => z.string().regex(NAME).describe(descriptio
 const text = (description: string) => z.string().min(1).describe(description);
 const kernel = z.enum(KERNEL_VARIANTS).describe('kernel variant (images/kernels/variants.yaml)');
 
+/** What a node sets, and the lab for every node (WHOSE says which, in the editor's hover text). */
+const machineFields = (whose: string) => ({
+  cpus: int(1, LIMITS.cpus, `vCPUs at boot of ${whose}`).optional(),
+  maxcpus: int(1, LIMITS.cpus, `hot-pluggable vCPUs of ${whose} (at least cpus)`).optional(),
+  sockets: int(1, LIMITS.cpus, `CPU packages the vCPUs of ${whose} are spread over (divides maxcpus)`).optional(),
+  memory: int(LIMITS.memoryMin, LIMITS.memoryMax, `MiB of ${whose}`).optional(),
+  append: z.string().describe(`extra kernel command-line arguments of ${whose}`).optional(),
+  kernel: kernel.optional(),
+});
+
 const node = z
-  .strictObject({
-    name: name('node name, [a-z][a-z0-9-]*').optional(),
-    cpus: int(1, LIMITS.cpus, 'vCPUs at boot').optional(),
-    maxcpus: int(1, LIMITS.cpus, 'hot-pluggable vCPUs (at least cpus)').optional(),
-    sockets: int(1, LIMITS.cpus, 'CPU packages the vCPUs are spread over (divides maxcpus)').optional(),
-    memory: int(LIMITS.memoryMin, LIMITS.memoryMax, 'MiB').optional(),
-    append: z.string().describe('extra kernel command-line arguments of this node').optional(),
-    kernel: kernel.optional(),
-  })
+  .strictObject({ name: name('node name, [a-z][a-z0-9-]*').optional(), ...machineFields('this node') })
   .describe('one node and what it sets differently from the lab');
 
 const board = z
@@ -63,12 +65,7 @@ export const labFileSchema = z
     nodes: z
       .union([int(1, LIMITS.nodes, 'how many nodes'), z.array(node).min(1).max(LIMITS.nodes)], { error: `must be an integer count (1..${LIMITS.nodes}) or a list of 1 to ${LIMITS.nodes} nodes` })
       .optional(),
-    cpus: int(1, LIMITS.cpus, 'vCPUs at boot of every node').optional(),
-    maxcpus: int(1, LIMITS.cpus, 'hot-pluggable vCPUs of every node (at least cpus)').optional(),
-    sockets: int(1, LIMITS.cpus, 'CPU packages of every node (divides maxcpus)').optional(),
-    memory: int(LIMITS.memoryMin, LIMITS.memoryMax, 'MiB of every node').optional(),
-    append: z.string().describe('extra kernel command-line arguments of every node').optional(),
-    kernel: kernel.optional(),
+    ...machineFields('every node'),
     boards: z.array(board).describe('real machines the lab reaches but does not start').optional(),
     lan: z.strictObject({ uplink: text("an existing VDE switch's control folder the lab's LAN is cabled to").optional() }).optional(),
     insecure: z.boolean().describe('true: M3-IPC proxies may run with --insecure (unauthenticated links)').optional(),

@@ -146,7 +146,7 @@ export function labSuite(opts: LabSuiteOptions): LabSuite {
     } finally {
       clearTimeout(timer);
     }
-  }, setupBound + 60_000);
+  }, setupBound + scaled(60_000, planned));
 
   afterAll(async () => {
     memory.monitor?.stop();
