@@ -63,4 +63,23 @@ describe('harness layout', () => {
       .filter((x) => x.lines.length - 1 > 400 && !/^\/\/ Over 400 lines: \S/.test(x.lines[0] ?? ''));
     expect(long.map((x) => x.f)).toEqual([]);
   });
+
+  it('every package the harness, the agent and bin/ import at run time is a dependency, not a devDependency', () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(HARNESS, '../package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const files = [...tsFiles(HARNESS), ...tsFiles(path.resolve(HARNESS, '../agent')), path.resolve(HARNESS, '../bin/m3lab.js')];
+    const used = new Map<string, string>();
+    for (const f of files) {
+      const src = readFileSync(f, 'utf8');
+      // `import type` is erased at run time; node: builtins need no package.
+      for (const m of src.matchAll(/^import (?!type )[^;]*?from '([^.'][^']*)'|import\('([^.'][^']*)'\)/gm)) {
+        const spec = (m[1] ?? m[2])!;
+        if (spec.startsWith('node:')) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        used.set(name, path.relative(path.resolve(HARNESS, '..'), f));
+      }
+    }
+    expect(used.size).toBeGreaterThan(5);
+    const missing = [...used].filter(([name]) => !(name in pkg.dependencies)).map(([name, f]) => `${name} (${f})`);
+    expect(missing).toEqual([]);
+  });
 });
