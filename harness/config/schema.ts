@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InfraError } from '../errors.ts';
 
 /**
  * The project's files (lab file, image recipe, kernel variants) are declared as
@@ -15,6 +16,31 @@ export function parseWith<S extends z.ZodType>(schema: S, doc: unknown): z.outpu
   // An unknown key is the key's own problem: named as a field, like a misspelt one.
   if (issue.code === 'unrecognized_keys') throw new ConfigError(fieldOf([...issue.path, issue.keys[0]!]), 'unknown field');
   throw new ConfigError(fieldOf(issue.path), describeIssue(issue));
+}
+
+/**
+ * A file the lab wrote itself (lab.json, a cache's meta, a result file) or a
+ * JSON line a program printed, checked by SCHEMA. Not the user's to fix, so a
+ * bad one is an InfraError (a broken test, never a failed one), naming the file
+ * and the field.
+ */
+export function parseJsonWith<S extends z.ZodType>(where: string, schema: S, text: string): z.output<S> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new InfraError(`${where}: not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 120))}`);
+  }
+  const res = schema.safeParse(doc);
+  if (res.success) return res.data;
+  // zod's own words here: the project's-file wording (integers, non-empty strings) does not hold for these.
+  const issue = innermost(res.error.issues[0]!);
+  throw new InfraError(`${where}: ${fieldOf(issue.path) || '(the document)'}: ${issue.message}`);
+}
+
+/** parseJsonWith over a file's content. */
+export function readJsonWith<S extends z.ZodType>(file: string, schema: S): z.output<S> {
+  return parseJsonWith(file, schema, readFileSync(file, 'utf8'));
 }
 
 /**

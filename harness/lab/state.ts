@@ -1,5 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
+import { parseJsonWith } from '../config/schema.ts';
 import { InfraError } from '../errors.ts';
 import type { KernelVariant } from '../image/kernel/variants.ts';
 import { stateRoot } from '../paths.ts';
@@ -56,8 +58,47 @@ export interface LabState {
   boards?: BoardRecord[];
 }
 
-/** A lab.json this m3lab cannot read: written by another version of it. */
-export class LabStateVersionError extends InfraError {}
+const pid = z.number().int().positive();
+const kernelOf = z.looseObject({ variant: z.string(), release: z.string(), buildDir: z.string() });
+
+/**
+ * What lab.json must hold for another process to find and stop the lab's
+ * machines, and to reuse its nodes: checked on every read, so a damaged file
+ * is refused naming its field instead of killing a wrong pid or reaching a
+ * wrong port. Fields only this process's own code reads pass through.
+ */
+export const LabStateFile = z.looseObject({
+  version: z.literal(LAB_STATE_VERSION),
+  id: z.string().min(1),
+  dir: z.string().min(1),
+  detached: z.boolean(),
+  ownerPid: pid,
+  createdAt: z.string(),
+  accel: z.looseObject({ accel: z.enum(['kvm', 'tcg']), reason: z.string() }),
+  image: z.looseObject({ hash: z.string(), release: z.string(), kernel: z.string(), initrd: z.string() }),
+  spec: z.looseObject({}),
+  vdePid: pid.optional(),
+  uplinkPid: pid.optional(),
+  nodes: z.array(
+    z.looseObject({
+      name: z.string().min(1),
+      index: z.number().int().nonnegative(),
+      pid: pid.optional(),
+      sshPort: z.number().int().min(1).max(65535),
+      lanAddress: z.string(),
+      dir: z.string(),
+      spec: z.looseObject({ name: z.string(), cpus: z.number().int().positive(), maxcpus: z.number().int().positive(), lanAddress: z.string() }),
+      kernel: kernelOf,
+    }),
+  ),
+  boards: z.array(z.looseObject({ kind: z.literal('board'), name: z.string().min(1), dir: z.string(), consolePid: pid.optional(), kernel: kernelOf })).optional(),
+});
+
+/** A lab.json this m3lab cannot trust: damaged, or written by another version of it. */
+export class LabStateError extends InfraError {}
+
+/** A lab.json written by another version of m3lab. */
+export class LabStateVersionError extends LabStateError {}
 
 /** Where `m3lab up` keeps the lab it leaves running. */
 export const currentLabDir = () => path.join(stateRoot(), 'current');
@@ -88,13 +129,16 @@ export function writeState(state: LabState): void {
 
 /**
  * The lab's state, or undefined where there is none (no lab.json, or not JSON).
- * Throws LabStateVersionError for a state of another version.
+ * Throws LabStateVersionError for a state of another version, LabStateError
+ * for one that is damaged (the field named).
  */
 export function readState(dir: string): LabState | undefined {
   const file = path.join(dir, 'lab.json');
+  let text: string;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
+    raw = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -105,7 +149,12 @@ export function readState(dir: string): LabState | undefined {
         `stop that lab with the m3lab that started it, or remove ${dir} after stopping its processes`,
     );
   }
-  return raw as LabState;
+  // The schema checks what LabState declares for readers; the rest is this code's own.
+  try {
+    return parseJsonWith(file, LabStateFile, text) as unknown as LabState;
+  } catch (e) {
+    throw new LabStateError(`${(e as Error).message}; remove ${dir} after stopping its processes`);
+  }
 }
 
 /** Every host process the state names: VMs, board consoles, the LAN cable and the switch. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isAlive, isOurs } from '../host/procs.ts';
 import { stateRoot } from '../paths.ts';
 import { killNow } from './cleanup.ts';
-import { LabStateVersionError, readState, statePids } from './state.ts';
+import { LabStateError, readState, statePids } from './state.ts';
 
 /**
  * Finds labs left behind by runs that crashed or were killed and cleans them: a
@@ -23,7 +23,7 @@ export function sweepStale(root = stateRoot(), log: (l: string) => void = () => 
     try {
       s = readState(dir);
     } catch (e) {
-      if (!(e instanceof LabStateVersionError)) throw e;
+      if (!(e instanceof LabStateError)) throw e;
       log(`m3lab: left ${dir} alone: ${e.message}`);
       continue;
     }
