@@ -11,7 +11,8 @@ import { echoStart, echoStop, tcpRoundTrips, tcpSend } from './net.ts';
 import { perfStat } from './perf.ts';
 import { killAll, killProc, listProcs, liveProcs, spawnProc, waitProc } from './procs.ts';
 import { type Channel, endAgent, noteDetached, runSession, takeDetached } from './session.ts';
-import { AGENT_VERSION, type SpawnParams, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Request, type Response } from './protocol.ts';
+import { AGENT_VERSION, type AllMethods, type ExecParams, type ExecResult, type HelloResult, type KmsgRecord, type Method, type Response } from './protocol.ts';
+import { MethodParams, RequestLine, firstIssue } from './protocol-schema.ts';
 
 class AgentFailure extends Error {
   constructor(readonly code: string, message: string) {
@@ -150,17 +151,17 @@ function killExecs(): number {
   return killed;
 }
 
-type Handler = (params: any) => unknown;
+type Handlers = { [M in Method]: (params: AllMethods[M]['params']) => AllMethods[M]['result'] | Promise<AllMethods[M]['result']> };
 
-const handlers: Record<string, Handler> = {
-  hello: (p: { nonce: string }) => hello(p.nonce),
-  exec: (p: ExecParams) => exec(p),
+const handlers: Handlers = {
+  hello: (p) => hello(p.nonce),
+  exec: (p) => exec(p),
   dmesgMark: () => {
     const { records } = readKmsg(-1);
     return { seq: records.length ? records[records.length - 1]!.seq : -1 };
   },
-  dmesg: (p: { since: number }) => readKmsg(p.since ?? -1),
-  readFile: (p: { path: string; encoding?: 'utf8' | 'base64' }) => ({
+  dmesg: (p) => readKmsg(p.since),
+  readFile: (p) => ({
     data: readFileSync(p.path).toString(p.encoding ?? 'utf8'),
   }),
   cpus: () => ({
@@ -168,13 +169,13 @@ const handlers: Record<string, Handler> = {
     present: cpuList('/sys/devices/system/cpu/present'),
     possible: cpuList('/sys/devices/system/cpu/possible'),
   }),
-  cpuOnline: (p: { cpu: number; online: boolean }) => {
+  cpuOnline: (p) => {
     writeFileSync(`/sys/devices/system/cpu/cpu${Number(p.cpu)}/online`, p.online ? '1' : '0');
     return { online: cpuList('/sys/devices/system/cpu/online') };
   },
-  spawn: (p: SpawnParams) => spawnProc(p),
-  wait: (p: { id: number; timeoutMs?: number }) => waitProc(p.id, p.timeoutMs),
-  kill: (p: { id: number; signal?: NodeJS.Signals }) => killProc(p.id, p.signal),
+  spawn: (p) => spawnProc(p),
+  wait: (p) => waitProc(p.id, p.timeoutMs),
+  kill: (p) => killProc(p.id, p.signal as NodeJS.Signals | undefined),
   procs: () => listProcs(),
   cancel: () => ({ killed: killExecs() }),
   // The harness is done with this node: end now, children too, with no grace period.
@@ -182,13 +183,13 @@ const handlers: Record<string, Handler> = {
     setImmediate(() => endAgent(0));
     return {};
   },
-  perfStat: (p: ExecParams & { events: string[] }) => perfStat(p, exec),
-  echoStart: (p: { port: number; host?: string }) => echoStart(p.port, p.host),
-  echoStop: (p: { port: number }) => echoStop(p.port),
-  tcpSend: (p: { host: string; port: number; data: string; waitMs?: number }) => tcpSend(p.host, p.port, Buffer.from(p.data, 'base64'), p.waitMs),
-  tcpRoundTrips: (p: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }) =>
+  perfStat: (p) => perfStat(p, exec),
+  echoStart: (p) => echoStart(p.port, p.host),
+  echoStop: (p) => echoStop(p.port),
+  tcpSend: (p) => tcpSend(p.host, p.port, Buffer.from(p.data, 'base64'), p.waitMs),
+  tcpRoundTrips: (p) =>
     tcpRoundTrips(p.host, p.port, p.count, p.bytes, p.timeoutMs),
-  writeFile: (p: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }) => {
+  writeFile: (p) => {
     const data = Buffer.from(p.data, p.encoding ?? 'utf8');
     writeFileSync(p.path, data, { mode: p.mode });
     return { bytes: data.length };
@@ -210,23 +211,35 @@ function summary(result: unknown): string {
 }
 
 async function handle(ch: Channel, line: string): Promise<void> {
-  let req: Request;
+  let doc: unknown;
   try {
-    req = JSON.parse(line);
+    doc = JSON.parse(line);
   } catch {
     send(ch, '?', { id: -1, ok: false, error: { code: 'EPROTO', message: `not JSON: ${line.slice(0, 100)}` } });
     return;
   }
-  const h = handlers[req.method];
-  if (!h) {
-    send(ch, String(req.method), { id: req.id, ok: false, error: { code: 'ENOSYS', message: `unknown method ${String(req.method)}` } });
+  const req = RequestLine.safeParse(doc);
+  if (!req.success) {
+    const id = typeof (doc as { id?: unknown })?.id === 'number' ? (doc as { id: number }).id : -1;
+    send(ch, '?', { id, ok: false, error: { code: 'EPROTO', message: `not a request: ${firstIssue(req.error)}` } });
+    return;
+  }
+  const { id, method } = req.data;
+  if (!Object.hasOwn(MethodParams, method)) {
+    send(ch, method, { id, ok: false, error: { code: 'ENOSYS', message: `unknown method ${method}` } });
+    return;
+  }
+  const m = method as Method;
+  const params = MethodParams[m].safeParse(req.data.params ?? {});
+  if (!params.success) {
+    send(ch, m, { id, ok: false, error: { code: 'EINVAL', message: `${m}: ${firstIssue(params.error, 'params')}` } });
     return;
   }
   try {
-    send(ch, req.method, { id: req.id, ok: true, result: await h(req.params ?? {}) });
+    send(ch, m, { id, ok: true, result: await (handlers[m] as (p: unknown) => unknown)(params.data) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { code?: string };
-    send(ch, req.method, { id: req.id, ok: false, error: { code: err.code ?? 'EAGENT', message: err.message } });
+    send(ch, m, { id, ok: false, error: { code: err.code ?? 'EAGENT', message: err.message } });
   }
 }
 

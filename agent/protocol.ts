@@ -2,7 +2,14 @@
  * The node agent's wire protocol: JSON lines over the SSH channel's stdin/stdout.
  * Request {id, method, params}; answer {id, ok: true, result} or
  * {id, ok: false, error: {code, message}}. The agent writes nothing else to stdout.
+ * Parameters are declared as schemas (protocol-schema.ts) and their types
+ * inferred here; results are what the agent itself builds.
  */
+import type * as z from 'zod/mini';
+import type { MethodParams } from './protocol-schema.ts';
+
+type ParamsOf<M extends keyof typeof MethodParams> = z.infer<(typeof MethodParams)[M]>;
+
 export const AGENT_VERSION = '0.4.0';
 
 export interface HelloResult {
@@ -36,14 +43,7 @@ export interface DetachedAnswer {
   summary: string;
 }
 
-export interface ExecParams {
-  cmd: string;
-  args?: string[];
-  timeoutMs?: number;
-  stdin?: string;
-  cwd?: string;
-  env?: Record<string, string>;
-}
+export type ExecParams = ParamsOf<'exec'>;
 
 export interface ExecResult {
   code: number | null;
@@ -70,12 +70,7 @@ export interface PerfCounter {
   unavailable?: string;
 }
 
-export interface SpawnParams {
-  cmd: string;
-  args?: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-}
+export type SpawnParams = ParamsOf<'spawn'>;
 
 export interface WaitResult {
   id: number;
@@ -102,30 +97,30 @@ export interface KmsgRecord {
 }
 
 export interface Methods {
-  hello: { params: { nonce: string }; result: HelloResult };
-  exec: { params: ExecParams; result: ExecResult };
+  hello: { params: ParamsOf<'hello'>; result: HelloResult };
+  exec: { params: ParamsOf<'exec'>; result: ExecResult };
   /** The sequence number of the newest kernel log record: a mark to read from later. */
-  dmesgMark: { params: Record<string, never>; result: { seq: number } };
+  dmesgMark: { params: ParamsOf<'dmesgMark'>; result: { seq: number } };
   /** Kernel log records after a mark (all when the mark is -1). */
-  dmesg: { params: { since: number }; result: { records: KmsgRecord[]; lost: number } };
+  dmesg: { params: ParamsOf<'dmesg'>; result: { records: KmsgRecord[]; lost: number } };
   /** A command under `perf stat`; counters perf cannot count come back as unavailable. */
-  perfStat: { params: ExecParams & { events: string[] }; result: ExecResult & { counters: PerfCounter[] } };
+  perfStat: { params: ParamsOf<'perfStat'>; result: ExecResult & { counters: PerfCounter[] } };
   /** A long-running process (a proxy, a server); killed when the session ends. */
-  spawn: { params: SpawnParams; result: { id: number; pid: number } };
+  spawn: { params: ParamsOf<'spawn'>; result: { id: number; pid: number } };
   /** Waits up to timeoutMs (0: just look, -1: forever) for a spawned process to exit. */
-  wait: { params: { id: number; timeoutMs?: number }; result: WaitResult };
-  kill: { params: { id: number; signal?: string }; result: { sent: boolean } };
-  procs: { params: Record<string, never>; result: ProcInfo[] };
+  wait: { params: ParamsOf<'wait'>; result: WaitResult };
+  kill: { params: ParamsOf<'kill'>; result: { sent: boolean } };
+  procs: { params: ParamsOf<'procs'>; result: ProcInfo[] };
   /** Kills every command a running `exec` started (a test past its deadline); spawned processes stay. */
-  cancel: { params: Record<string, never>; result: { killed: number } };
+  cancel: { params: ParamsOf<'cancel'>; result: { killed: number } };
   /** Ends the session now: every child killed, no grace period. */
-  bye: { params: Record<string, never>; result: Record<string, never> };
+  bye: { params: ParamsOf<'bye'>; result: Record<string, never> };
   /** CPU lists from sysfs: online, present, possible. */
-  cpus: { params: Record<string, never>; result: { online: number[]; present: number[]; possible: number[] } };
+  cpus: { params: ParamsOf<'cpus'>; result: { online: number[]; present: number[]; possible: number[] } };
   /** Brings a CPU on- or offline through sysfs (works on VMs and boards alike). */
-  cpuOnline: { params: { cpu: number; online: boolean }; result: { online: number[] } };
-  readFile: { params: { path: string; encoding?: 'utf8' | 'base64' }; result: { data: string } };
-  writeFile: { params: { path: string; data: string; encoding?: 'utf8' | 'base64'; mode?: number }; result: { bytes: number } };
+  cpuOnline: { params: ParamsOf<'cpuOnline'>; result: { online: number[] } };
+  readFile: { params: ParamsOf<'readFile'>; result: { data: string } };
+  writeFile: { params: ParamsOf<'writeFile'>; result: { bytes: number } };
 }
 
 export interface RoundTrips {
@@ -138,12 +133,12 @@ export interface RoundTrips {
 
 export interface NetMethods {
   /** A TCP echo server inside the agent (the peer side of round-trip probes). */
-  echoStart: { params: { port: number; host?: string }; result: { port: number } };
-  echoStop: { params: { port: number }; result: { stopped: boolean } };
+  echoStart: { params: ParamsOf<'echoStart'>; result: { port: number } };
+  echoStop: { params: ParamsOf<'echoStop'>; result: { stopped: boolean } };
   /** 1-byte (or `bytes`) TCP round trips to an echo server, after a short warm-up. */
   /** Raw bytes to a TCP port (base64 in and out); says whether the peer closed on us. */
-  tcpSend: { params: { host: string; port: number; data: string; waitMs?: number }; result: { connected: boolean; closedByPeer: boolean; received: string; ms: number } };
-  tcpRoundTrips: { params: { host: string; port: number; count: number; bytes?: number; timeoutMs?: number }; result: RoundTrips };
+  tcpSend: { params: ParamsOf<'tcpSend'>; result: { connected: boolean; closedByPeer: boolean; received: string; ms: number } };
+  tcpRoundTrips: { params: ParamsOf<'tcpRoundTrips'>; result: RoundTrips };
 }
 
 export type AllMethods = Methods & NetMethods;

@@ -16,6 +16,8 @@ export async function agentBundle(): Promise<{ path: string; code: Buffer }> {
     .sort();
   const h = createHash('sha256');
   for (const f of sources) h.update(f).update('\0').update(readFileSync(path.join(agentDir, f))).update('\0');
+  // The packages bundled into it (zod/mini, for the protocol's schemas) are part of what it is.
+  h.update(readFileSync(path.join(repoRoot, 'node_modules', 'zod', 'package.json')));
   const out = agentBundlePath(h.digest('hex').slice(0, 16));
   if (!existsSync(out)) {
     mkdirSync(path.dirname(out), { recursive: true });

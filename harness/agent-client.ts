@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import readline from 'node:readline';
 import type { ClientChannel } from 'ssh2';
-import type { AllMethods, HelloResult, Method, Response } from '../agent/protocol.ts';
+import { HelloLine, ResponseLine, firstIssue } from '../agent/protocol-schema.ts';
+import type { AllMethods, HelloResult, Method } from '../agent/protocol.ts';
 import { AgentError, InfraError } from './errors.ts';
 import type { SshTransport } from './transport/ssh.ts';
 import { processTimeScale, scaled } from './verdict/time-scale.ts';
@@ -23,7 +25,6 @@ interface Pending {
  */
 export class AgentClient {
   private ch?: ClientChannel;
-  private buf = '';
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private dead?: Error;
@@ -43,14 +44,18 @@ export class AgentClient {
     this.ch = ch;
     let stderr = '';
     ch.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
-    ch.on('data', (d: Buffer) => this.onData(d.toString('utf8')));
+    // readline frames the lines (the agent's side does the same) and decodes UTF-8 across chunks.
+    readline.createInterface({ input: ch, crlfDelay: Infinity }).on('line', (line) => this.onLine(line));
     // A forwarded connection (the zygote's) closed by the agent is an EOF here: close ours so 'close' follows.
     ch.on('end', () => ch.end());
     ch.on('close', () => {
       if (!this.dead) this.onUnexpectedClose(new InfraError(`${this.node}: agent channel closed${stderr ? `: ${stderr.trim()}` : ''}`));
     });
     const nonce = randomBytes(8).toString('hex');
-    const hello = await this.call('hello', { nonce }, 30000);
+    const answer = await this.call('hello', { nonce }, 30000);
+    const checked = HelloLine.safeParse(answer);
+    if (!checked.success) throw new InfraError(`${this.node}: the agent's hello is not one: ${firstIssue(checked.error)}`);
+    const hello = answer;
     if (hello.nonce !== nonce) throw new InfraError(`${this.node}: agent answered nonce ${hello.nonce}, expected ${nonce}`);
     return hello;
   }
@@ -84,25 +89,26 @@ export class AgentClient {
     }
   }
 
-  private onData(chunk: string): void {
-    this.buf += chunk;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      let msg: Response;
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        continue; // not ours: the agent writes only JSON lines
-      }
-      const p = this.pending.get(msg.id);
-      if (!p) continue;
-      this.pending.delete(msg.id);
-      if (p.timer) clearTimeout(p.timer);
-      if (msg.ok) p.resolve(msg.result);
-      else p.reject(new AgentError(this.node, msg.error.code, msg.error.message));
+  private onLine(line: string): void {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(line);
+    } catch {
+      return; // not ours: the agent writes only JSON lines
     }
+    const msg = ResponseLine.safeParse(doc);
+    if (!msg.success) {
+      // The agent's own lines broken: nothing more from this link can be trusted.
+      this.fail(new InfraError(`${this.node}: agent sent a line that is not an answer: ${firstIssue(msg.error)}`));
+      return;
+    }
+    const m = msg.data;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (p.timer) clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new AgentError(this.node, m.error.code, m.error.message));
   }
 
   /** Rejects every pending and future call with this error (node gone, link lost). */
