@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { buildImage } from './image/build.ts';
@@ -6,6 +6,7 @@ import { Lab, currentLabDir, readState, sweepStale } from './lab/lab.ts';
 import { loadLabFile, type LabOptions } from './lab/lab-file.ts';
 import { repoRoot } from './paths.ts';
 import { qemuVersionOnce } from './report/environment.ts';
+import { readAllureResult } from './report/allure-result.ts';
 
 export interface Verdicts {
   passed: number;
@@ -20,7 +21,7 @@ export function readVerdicts(dir: string): Verdicts {
   const v: Verdicts = { passed: 0, failed: 0, broken: 0, skipped: 0, failures: [] };
   if (!existsSync(dir)) return v;
   for (const f of readdirSync(dir).filter((x) => x.endsWith('-result.json'))) {
-    const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { name: string; fullName?: string; status: string; statusDetails?: { message?: string } };
+    const r = readAllureResult(path.join(dir, f));
     const key = (['passed', 'failed', 'broken', 'skipped'] as const).find((k) => k === r.status) ?? 'broken';
     v[key]++;
     if (key === 'failed' || key === 'broken') v.failures.push({ name: r.fullName ?? r.name, status: key, message: (r.statusDetails?.message ?? '').split('\n')[0]!.slice(0, 200) });

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import { parseWith } from './config/schema.ts';
+import { z } from 'zod';
 
 /**
  * Shards: a night (or a run of suites, or a bench matrix) cut into N
@@ -85,22 +87,37 @@ export function writeShardRecord(dir: string, r: ShardRecord): void {
   writeFileSync(path.join(dir, SHARD_FILE), `${JSON.stringify(r, null, 2)}\n`);
 }
 
-/** A shard's record, checked field by field: a broken file names what is wrong. */
+const ShardRecordFile = z.object({
+  run: z.string().min(1),
+  shard: z
+    .object({ index: z.number().int(), count: z.number().int() })
+    .refine((s) => s.index >= 1 && s.index <= s.count, { message: 'must be {index, count} with 1 <= index <= count' }),
+  kind: z.enum(['nightly', 'run', 'bench']),
+  host: z.string().min(1),
+  started: z.string(),
+  finished: z.string().optional(),
+  code: z.number().int().optional(),
+  commit: z.string().optional(),
+  command: z.string().optional(),
+});
+
+/** A shard's record, checked by its schema: a broken file names the field that is wrong. */
 export function readShardRecord(dir: string): ShardRecord {
   const f = path.join(dir, SHARD_FILE);
   if (!existsSync(f)) throw new ConfigError(f, 'missing: not a shard results directory (written by --shard K/N)');
-  let r: Partial<ShardRecord>;
+  let doc: unknown;
   try {
-    r = JSON.parse(readFileSync(f, 'utf8')) as Partial<ShardRecord>;
+    doc = JSON.parse(readFileSync(f, 'utf8'));
   } catch (e) {
     throw new ConfigError(f, `not JSON: ${(e as Error).message}`);
   }
-  if (typeof r.run !== 'string' || !r.run) throw new ConfigError(`${f}: run`, 'must be a non-empty string');
-  if (!r.shard || !Number.isInteger(r.shard.index) || !Number.isInteger(r.shard.count) || r.shard.index < 1 || r.shard.index > r.shard.count) throw new ConfigError(`${f}: shard`, `must be {index, count} with 1 <= index <= count, got ${JSON.stringify(r.shard)}`);
-  if (r.kind !== 'nightly' && r.kind !== 'run' && r.kind !== 'bench') throw new ConfigError(`${f}: kind`, `must be nightly, run or bench, got ${JSON.stringify(r.kind)}`);
-  if (typeof r.host !== 'string' || !r.host) throw new ConfigError(`${f}: host`, 'must name the host that ran the shard');
-  if (typeof r.started !== 'string') throw new ConfigError(`${f}: started`, 'must be an ISO time');
-  return r as ShardRecord;
+  try {
+    const r = parseWith(ShardRecordFile, doc);
+    return { ...r, command: r.command ?? '' };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${f}: ${e.field}`, e.message.slice(e.field.length + 2));
+    throw e;
+  }
 }
 
 export const hostName = () => os.hostname();

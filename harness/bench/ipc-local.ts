@@ -12,6 +12,7 @@ import { repoRoot } from '../paths.ts';
 import { shardSlice, shardText, type Shard } from '../shard.ts';
 import { benchCsv, benchPlots } from './plots.ts';
 import { formatRate, ratio, summarize, type Summary } from './stats.ts';
+import { IpcbenchLine, programLine } from './program-line.ts';
 
 /** One ipcbench invocation: a case, its size and how many iterations. */
 interface Case {
@@ -124,19 +125,12 @@ export interface ConfigResult {
   perf: Record<string, { perMessage: Record<string, number | null>; counters: PerfCounter[] }>;
 }
 
-interface CaseLine {
-  value: number;
-  unit: string;
-  rttP50Ns?: number;
-  rttP99Ns?: number;
-}
-
-async function runCase(node: LabNode, ipcbench: string, c: Case): Promise<CaseLine> {
+async function runCase(node: LabNode, ipcbench: string, c: Case) {
   const bin = c.program === 'compatbench' ? path.posix.join(path.posix.dirname(ipcbench), 'compatbench') : ipcbench;
   const cmd = c.spinUs === undefined ? `exec ${bin} ${c.args.join(' ')}` : `old=$(cat ${SPIN_PARAM}) && echo ${c.spinUs} > ${SPIN_PARAM} && ${bin} ${c.args.join(' ')}; rc=$?; echo $old > ${SPIN_PARAM}; exit $rc`;
   const res = await node.rpc.call('exec', { cmd: '/bin/sh', args: ['-c', cmd], timeoutMs: 300_000 }, 320_000);
   if (res.code !== 0) throw new InfraError(`${node.name}: ${path.posix.basename(bin)} ${c.args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as CaseLine;
+  return programLine(`${node.name}: ${path.posix.basename(bin)} ${c.args.join(' ')}`, res.stdout, IpcbenchLine);
 }
 
 /**

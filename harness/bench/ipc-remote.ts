@@ -8,6 +8,7 @@ import { M3Cluster, spawnedEndpoint, type DataPath } from '../m3/cluster.ts';
 import { repoRoot } from '../paths.ts';
 import { cpuSnapshot, formatProfile, profileOf, type CpuProfile } from './cpu-profile.ts';
 import { ratio, summarize, type Summary } from './stats.ts';
+import { programLine } from './program-line.ts';
 
 const TCP_PORT = 7100;
 const SERVER_SLOT = 10;
@@ -23,7 +24,7 @@ interface Figure {
 async function json(node: LabNode, cmd: string, args: string[]): Promise<Record<string, number>> {
   const res = await node.rpc.call('exec', { cmd, args, timeoutMs: 300_000 }, 320_000);
   if (res.code !== 0) throw new InfraError(`${node.name}: ${path.basename(cmd)} ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!);
+  return programLine(`${node.name}: ${path.basename(cmd)} ${args.join(' ')}`, res.stdout) as Record<string, number>;
 }
 
 /**
@@ -39,7 +40,7 @@ async function grantedVcopy(cluster: M3Cluster, n1: LabNode, n2: LabNode, rb: st
     await n1.rpc.call('kill', { id, signal: 'SIGUSR1' });
     const r = await n1.rpc.call('wait', { id, timeoutMs: 300_000 }, 320_000);
     if (!r.exited || r.code !== 0) throw new InfraError(`${n1.name}: rbench ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+    return programLine(`${n1.name}: rbench ${args.join(' ')}`, r.stdout) as Record<string, number>;
   } finally {
     await n1.rpc.call('kill', { id, signal: 'SIGKILL' }).catch(() => {});
   }

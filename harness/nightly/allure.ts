@@ -7,6 +7,7 @@ import { repoRoot } from '../paths.ts';
 import { CATEGORIES, classify, PERF_FIGURE, PERF_LABEL, PERF_RATIO, PERF_TARGET } from './categories.ts';
 import type { BenchCell, Judged, RatioJudged, TargetCheck } from './history.ts';
 import { formatFigure } from './history.ts';
+import { readAllureResult } from '../report/allure-result.ts';
 
 /**
  * The night's own Allure results (bench figures, targets, build steps; the
@@ -247,9 +248,9 @@ export function nightFailures(resultsDir: string): Failure[] {
   if (!existsSync(resultsDir)) return [];
   const out: Failure[] = [];
   for (const f of readdirSync(resultsDir).filter((x) => x.endsWith('-result.json'))) {
-    const r = JSON.parse(readFileSync(path.join(resultsDir, f), 'utf8')) as { name: string; status: string; labels?: Label[]; statusDetails?: { message?: string; trace?: string } };
+    const r = readAllureResult(path.join(resultsDir, f));
     if (r.status !== 'failed' && r.status !== 'broken') continue;
-    out.push({ category: classify(r)?.name ?? r.status, name: r.name, status: r.status, message: (r.statusDetails?.message ?? '').split('\n')[0]!.slice(0, 300) });
+    out.push({ category: classify({ ...r, status: r.status })?.name ?? r.status, name: r.name, status: r.status, message: (r.statusDetails?.message ?? '').split('\n')[0]!.slice(0, 300) });
   }
   return out.sort((a, b) => a.category.localeCompare(b.category) || a.name.localeCompare(b.name));
 }

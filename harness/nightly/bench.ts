@@ -15,6 +15,7 @@ import { benchCsv, benchPlots } from '../bench/plots.ts';
 import { repoRoot } from '../paths.ts';
 import type { NightFile } from './allure.ts';
 import type { BenchLocalPlan, BenchRemotePlan } from './plan.ts';
+import { programLine } from '../bench/program-line.ts';
 
 /** A bench cell that did not produce figures (its lab failed): reported broken, the night goes on. */
 export interface CellError {
@@ -57,7 +58,7 @@ export function plantedDelay(): number | undefined {
 async function runGuestIpcbench(node: LabNode, args: string[]): Promise<number> {
   const res = await node.rpc.call('exec', { cmd: `${REMOTE_KMOD_DIR}/bench/ipcbench`, args, timeoutMs: 60_000 }, 70_000);
   if (res.code !== 0) throw new InfraError(`${node.name}: ipcbench ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  return (JSON.parse(res.stdout.trim().split('\n').pop()!) as { value: number }).value;
+  return programLine(`${node.name}: ipcbench ${args.join(' ')}`, res.stdout).value;
 }
 
 export async function calibrationPoint(node?: LabNode): Promise<CalibrationPoint> {

@@ -1,15 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { NightRecord, NightTest } from './store.ts';
+import { readAllureResult } from '../report/allure-result.ts';
 
-
-/** A suite result file as far as a night reads it. */
-interface ResultFile {
-  name: string;
-  fullName?: string;
-  status: string;
-  labels?: { name: string; value: string }[];
-}
 
 /**
  * The suite tests of a vitest run's result files (allure-vitest's: full name
@@ -20,10 +13,10 @@ export function suiteTests(resultsDir: string, files: string[], project: string,
   for (const f of files) {
     const p = path.join(resultsDir, f);
     if (!existsSync(p)) continue;
-    const r = JSON.parse(readFileSync(p, 'utf8')) as ResultFile;
+    const r = readAllureResult(p);
     const m = /^[^:]*:([^#]+)#/.exec(r.fullName ?? '');
     if (!m) continue;
-    out.push({ fullName: r.fullName!, name: r.name, file: m[1]!, project, ...(env && Object.keys(env).length ? { env } : {}), status: r.status, host: r.labels?.find((l) => l.name === 'host')?.value });
+    out.push({ fullName: r.fullName!, name: r.name, file: m[1]!, project, ...(env && Object.keys(env).length ? { env } : {}), status: r.status ?? 'unknown', host: r.labels?.find((l) => l.name === 'host')?.value });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { readNight, nightDirs, nightlyRoot, pointLatest, writeNight, type NightR
 import { newFailures, type NewFailure } from '../nightly/tests.ts';
 import { readVerdicts } from '../lab-job.ts';
 import { readShardRecord, shardText, type ShardRecord } from '../shard.ts';
+import { readAllureResult } from './allure-result.ts';
 
 /**
  * `m3lab report merge DIR... --out DIR`: the results directories of the N
@@ -125,7 +126,7 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
         copyFileSync(src, path.join(resultsOut, f));
         continue;
       }
-      const r = JSON.parse(readFileSync(src, 'utf8')) as Result;
+      const r = readAllureResult(src) as Result;
       s.results++;
       r.labels = (r.labels ?? []).filter((l) => l.name !== 'host' && l.name !== 'shard');
       r.labels.push({ name: 'host', value: s.record.host }, { name: 'shard', value: shardText(s.record.shard) });
