@@ -2,7 +2,6 @@ import { execa, execaSync } from 'execa';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, InfraError } from './errors.ts';
 import { readVerdicts, run, suitePath } from './lab-job.ts';
 import { NIGHTLY_SEED } from './nightly/plan.ts';
@@ -49,60 +48,47 @@ export interface StepVerdict {
 
 const EXIT = { good: 0, bad: 1, skip: 125, none: 128 } as const;
 
-function usage(): string {
-  return `m3lab bisect GOOD BAD [--repeat N] [--seed S] [--project P] [--repo DIR] [--kmod PATH] [--keep] -- SUITE [-t TEST]
-    git bisect run between GOOD (the test passed) and BAD (it failed): at each commit the module
-    (PATH, default kmod/) is built against the cached kernels and the test runs on a fresh lab
-    N times (default 3) with seed S (default ${NIGHTLY_SEED}, the nights' seed); any failed run
-    marks the commit bad, N passes good, a module that does not build or a broken run skips it.
-    The suites and harness are this clone's; --repo (default this clone) is the history bisected.
-    --project P: the vitest project whose kernel and setup the test runs with (default lab).
-    Prints the first bad commit with its evidence bundle. Work folder: ${path.join(stateRoot(), 'bisect')}/`;
-}
-
 const git = async (cwd: string, args: string[]) => {
   const r = await execa('git', args, { cwd, reject: false, all: true });
   return { code: r.exitCode ?? 1, out: r.stdout.trim(), all: (r.all ?? '').trim() };
 };
 
-/** `GOOD BAD ... -- SUITE [-t TEST]`: the options before `--`, vitest's words after it. */
-export function parseBisectArgs(argv: string[]): { good: string; bad: string; suite: string; test?: string; values: Record<string, string | boolean | undefined> } {
-  const dd = argv.indexOf('--');
-  if (dd < 0) throw new ConfigError('--', `the suite comes after --: m3lab bisect GOOD BAD -- SUITE [-t TEST]\n${usage()}`);
-  const { values, positionals } = parseArgs({
-    args: argv.slice(0, dd),
-    allowPositionals: true,
-    options: { repeat: { type: 'string' }, seed: { type: 'string' }, project: { type: 'string' }, repo: { type: 'string' }, kmod: { type: 'string' }, keep: { type: 'boolean' } },
-  });
-  if (positionals.length !== 2) throw new ConfigError('GOOD BAD', `two commits before --, got ${positionals.length ? positionals.join(' ') : 'none'}`);
-  const after = argv.slice(dd + 1);
-  let test: string | undefined;
-  const words: string[] = [];
-  for (let i = 0; i < after.length; i++) {
-    const a = after[i]!;
-    if (a === '-t' || a === '--testNamePattern') {
-      if (after[i + 1] === undefined) throw new ConfigError('-t', 'needs a test name (a pattern, as vitest -t)');
-      test = after[++i];
-    } else if (a.startsWith('--testNamePattern=')) test = a.slice('--testNamePattern='.length);
-    else words.push(a);
-  }
-  if (words.length !== 1) throw new ConfigError('SUITE', `one suite after --, got ${words.length ? words.join(' ') : 'none'}`);
-  return { good: positionals[0]!, bad: positionals[1]!, suite: words[0]!, test, values };
+/** The flags of `m3lab bisect` (cli.ts declares them). */
+export interface BisectFlags {
+  repeat?: string;
+  seed?: string;
+  project?: string;
+  repo?: string;
+  kmod?: string;
+  keep?: boolean;
 }
 
-export async function cmdBisect(argv: string[]): Promise<number> {
-  if (argv[0] === '--step') return bisectStep(argv[1]);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(usage());
-    return 0;
+/** The words after `--`, vitest's: one suite and perhaps `-t TEST`. */
+export function bisectTarget(words: string[]): { suite: string; test?: string } {
+  if (words.length === 0) throw new ConfigError('--', 'the suite comes after --, two commits before it: m3lab bisect GOOD BAD -- SUITE [-t TEST]');
+  let test: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const a = words[i]!;
+    if (a === '-t' || a === '--testNamePattern') {
+      if (words[i + 1] === undefined) throw new ConfigError('-t', 'needs a test name (a pattern, as vitest -t)');
+      test = words[++i];
+    } else if (a.startsWith('--testNamePattern=')) test = a.slice('--testNamePattern='.length);
+    else rest.push(a);
   }
-  const a = parseBisectArgs(argv);
-  const v = a.values;
+  if (rest.length !== 1) throw new ConfigError('SUITE', `one suite after --, got ${rest.length ? rest.join(' ') : 'none'}`);
+  return { suite: rest[0]!, test };
+}
+
+/** `m3lab bisect GOOD BAD [flags] -- SUITE [-t TEST]`; target: the words after `--`. */
+export async function cmdBisect(goodRef: string | undefined, badRef: string | undefined, target: string[], v: BisectFlags): Promise<number> {
+  if (goodRef === undefined || badRef === undefined) throw new ConfigError('GOOD BAD', `two commits before --, got ${goodRef ?? 'none'}`);
+  const a = { good: goodRef, bad: badRef, ...bisectTarget(target) };
   const repeat = v.repeat === undefined ? 3 : Number(v.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new ConfigError('--repeat', `must be an integer 1..20, got ${JSON.stringify(v.repeat)}`);
   const seed = v.seed === undefined ? NIGHTLY_SEED : Number(v.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError('--seed', `must be a non-negative integer, got ${JSON.stringify(v.seed)}`);
-  const repo = path.resolve((v.repo as string | undefined) ?? repoRoot);
+  const repo = path.resolve(v.repo ?? repoRoot);
   const top = await git(repo, ['rev-parse', '--show-toplevel']);
   if (top.code !== 0) throw new ConfigError('--repo', `${repo} is not a git repository: ${top.all}`);
   const resolve = async (ref: string, what: string) => {
@@ -114,11 +100,11 @@ export async function cmdBisect(argv: string[]): Promise<number> {
   const bad = await resolve(a.bad, 'BAD');
   if (good === bad) throw new ConfigError('GOOD BAD', 'are the same commit');
   if ((await git(repo, ['merge-base', '--is-ancestor', good, bad])).code !== 0) throw new ConfigError('GOOD', `${a.good} is not an ancestor of ${a.bad}`);
-  const kmodRel = (v.kmod as string | undefined) ?? 'kmod';
+  const kmodRel = v.kmod ?? 'kmod';
   if ((await git(repo, ['cat-file', '-e', `${bad}:${kmodRel}/module`])).code !== 0) throw new ConfigError('--kmod', `${kmodRel}/module is not in ${a.bad} of ${repo}: where is the module's tree?`);
   const suite = suitePath(a.suite);
   if (!existsSync(path.join(repoRoot, suite))) throw new ConfigError('SUITE', `${suite} is not a suite of this clone (${repoRoot})`);
-  const project = (v.project as string | undefined) ?? 'lab';
+  const project = v.project ?? 'lab';
   const { labProjects } = await import('./nightly/suites.ts');
   const projects = await labProjects();
   const p = projects.find((x) => x.name === project);
@@ -253,8 +239,8 @@ function readStep(work: string, sha: string): StepVerdict | undefined {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as StepVerdict) : undefined;
 }
 
-/** One commit: git bisect run's script (see the file's comment); cwd is the worktree at that commit. */
-async function bisectStep(work: string | undefined): Promise<number> {
+/** One commit (`m3lab bisect --step WORK`): git bisect run's script (see the file's comment); cwd is the worktree at that commit. */
+export async function bisectStep(work: string | undefined): Promise<number> {
   if (!work || !existsSync(path.join(work, 'bisect.json'))) throw new ConfigError('--step', `needs the bisection's work folder, got ${JSON.stringify(work)}`);
   const cfg = JSON.parse(readFileSync(path.join(work, 'bisect.json'), 'utf8')) as BisectConfig;
   const sha = (await git(cfg.tree, ['rev-parse', 'HEAD'])).out;

@@ -1,14 +1,21 @@
 // The command line: every command, its flags and its help, declared with commander; the work is in harness/cli/.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import path from 'node:path';
 import { BootError, ConfigError, InfraError } from './errors.ts';
 import { buildImage } from './image/build.ts';
 import { buildKernel } from './image/kernel/build.ts';
 import { parseKernelList } from './image/kernel/variants.ts';
+import { NIGHT_FUZZ_SECONDS, NIGHTLY_SEED } from './nightly/plan.ts';
+import { nightlyRoot } from './nightly/store.ts';
+import { stateRoot } from './paths.ts';
 import { BootPanicError } from './verdict/verdict.ts';
+import type { BisectFlags } from './bisect.ts';
 import { cmdBench, type BenchFlags } from './cli/bench.ts';
-import { cmdFault, cmdHeal } from './cli/fault.ts';
+import { cmdFault, cmdHeal, FAULT_HELP_TEXT, type FaultFlags } from './cli/fault.ts';
+import type { MinimizeFlags } from './cli/fuzz.ts';
 import { cmdDown, cmdLab, cmdSsh, cmdStatus, cmdUp, oneKernel, type LabFlags } from './cli/lab-commands.ts';
 import { cmdMerge, cmdReplay, cmdReport, cmdRun, type RunFlags } from './cli/tests-and-reports.ts';
+import type { NightlyFlags } from './nightly/command.ts';
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 
@@ -38,23 +45,6 @@ function labFlags(cmd: Command): Command {
     .option('--kernel <variant>', 'default, debug or up')
     .option('--append <args>', 'extra kernel command line')
     .option('--cold', 'a real boot of every node, no snapshot');
-}
-
-/**
- * Commands that parse their own flags and print their own help (fault, fuzz,
- * nightly, bisect): their words reach them as given, `--` and all.
- */
-function ownParsing(program: Command, name: string, summary: string, run: (argv: string[]) => Promise<number>, done: (code: number) => void): void {
-  program
-    .command(name)
-    .summary(summary)
-    .description(`${summary} (m3lab ${name} --help)`)
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .passThroughOptions()
-    .argument('[args...]')
-    .action(async (args: string[]) => done(await run(args)));
 }
 
 /** The program; `done` receives the exit code of the command that ran, `argv` is the whole command line. */
@@ -192,9 +182,65 @@ function program(argv: string[], done: (code: number) => void): Command {
     .argument('[suites...]')
     .action(async (suites: string[], _o, cmd: Command) => done(await cmdLab(flags<LabFlags>(cmd), suites)));
 
-  ownParsing(p, 'bisect', 'git bisect run: the module of each commit built and the test run on a fresh lab', async (a) => (await import('./bisect.ts')).cmdBisect(a), done);
-  ownParsing(p, 'fuzz', "a failed fuzz test cut down to a C reproducer, and the module's line coverage", async (a) => (await import('./cli/fuzz.ts')).cmdFuzz(a), done);
-  ownParsing(p, 'fault', 'break the running lab by hand', cmdFault, done);
+  p.command('bisect')
+    .summary('git bisect run: the module of each commit built and the test run on a fresh lab')
+    .description(
+      "git bisect run between GOOD (the test passed) and BAD (it failed): at each commit the module is built against the cached kernels and the test runs on a fresh lab N times with the seed; any failed run marks the commit bad, N passes good, a module that does not build or a broken run skips it. The suites and harness are this clone's. Prints the first bad commit with its evidence bundle. " +
+        `Work folder: ${path.join(stateRoot(), 'bisect')}/`,
+    )
+    .usage('GOOD BAD [options] -- SUITE [-t TEST]')
+    .argument('[good]', 'a commit where the test passed')
+    .argument('[bad]', 'a commit where it failed')
+    .argument('[vitest...]', "after --: the suite, and vitest's -t TEST")
+    .option('--repeat <n>', 'runs of the test at each commit, 1..20 (default 3)')
+    .option('--seed <s>', `the seed of every run (default ${NIGHTLY_SEED}, the nights' seed)`)
+    .option('--project <p>', 'the vitest project whose kernel and setup the test runs with (default lab)')
+    .option('--repo <dir>', 'the repository whose history is bisected (default this clone)')
+    .option('--kmod <path>', "the module's tree in that repository (default kmod)")
+    .option('--keep', "keep the bisection's worktree")
+    // The step script git bisect run calls at each commit.
+    .addOption(new Option('--step <work>').hideHelp())
+    .action(async (good: string | undefined, bad: string | undefined, vitest: string[], o: BisectFlags & { step?: string }) => {
+      const { bisectStep, cmdBisect } = await import('./bisect.ts');
+      done(o.step !== undefined ? await bisectStep(o.step) : await cmdBisect(good, bad, vitest, o));
+    });
+
+  const fuzz = p.command('fuzz').summary("a failed fuzz test cut down to a C reproducer, and the module's line coverage");
+  fuzz
+    .command('minimize')
+    .summary("a failed fuzz test's calls cut down to a C reproducer")
+    .description(
+      "cut the calls of a failed fuzz test (its evidence bundle) down to a small reproducer: a standalone C program with TAP output (cc -static -pthread -I kmod), tried on a lab node of the bundle's kernel; it must print the bundle's kernel report (--any: any report)",
+    )
+    .argument('<bundle>', "a fuzz test's evidence bundle (.m3lab/bundles/...)")
+    .option('--seconds <s>', 'seconds a trial, 1..600 (default 10)')
+    .option('--trials <n>', 'at most this many trials (default 80)')
+    .option('--out <file>', 'where the reproducer goes (default BUNDLE/repro.c)')
+    .option('--name <text>', "the reproducer's title")
+    .option('--any', "any kernel report will do, not only the bundle's")
+    .action(async (bundle: string, o: MinimizeFlags) => done(await (await import('./cli/fuzz.ts')).cmdMinimize(bundle, o)));
+  fuzz
+    .command('coverage')
+    .description("the module's line and block coverage from m3fuzz --cover FILE")
+    .argument('<cover-file>', 'what m3fuzz --cover wrote')
+    .option('--kernel <variant>', 'the kernel the module was built for (default debug)')
+    .option('--json', 'as JSON')
+    .option('--missed', 'list the lines no run reached')
+    .action(async (file: string, o: { kernel?: string; json?: boolean; missed?: boolean }) => done(await (await import('./cli/fuzz.ts')).cmdCoverage(file, o)));
+
+  p.command('fault')
+    .summary('break the running lab by hand')
+    .description('break the running lab by hand: one fault on one node or several')
+    .usage('KIND NODE[,NODE...] [options]')
+    .argument('<kind>', 'the fault (kinds below)')
+    .argument('<node>', 'a node, or several: node1,node2')
+    .option('--for <seconds>', 'heal it after this many seconds, 1..3600 (and at Ctrl-C)')
+    .option('--process <name>', 'the process of a kill or stop fault')
+    .option('--cpu <n>', 'the CPU of a cpu-offline fault (1 or more)')
+    .option('--delay <ms>', 'netem: the delay, 0..10000 ms')
+    .option('--loss <pct>', 'netem: the loss, 0..100 %')
+    .addHelpText('after', FAULT_HELP_TEXT)
+    .action(async (kind: string, node: string, o: FaultFlags) => done(await cmdFault(kind, node, o)));
   p.command('heal')
     .description('heal what m3lab fault broke: all of it, or one fault')
     .usage('[all | KIND NODE] [options]')
@@ -202,7 +248,36 @@ function program(argv: string[], done: (code: number) => void): Command {
     .option('--process <name>', 'the process of a kill or stop fault')
     .option('--cpu <n>', 'the CPU of a cpu-offline fault')
     .action(async (what: string[], o: { process?: string; cpu?: string }) => done(await cmdHeal(what, o)));
-  ownParsing(p, 'nightly', 'suites over the kernel variants and the bench matrix, compared with earlier nights', async (a) => (await import('./nightly/command.ts')).cmdNightly(a), done);
+  const nightly = p
+    .command('nightly')
+    .summary('suites over the kernel variants and the bench matrix, compared with earlier nights')
+    .description(
+      `build what is missing, run the suites over the kernel variants and the bench matrix, compare the figures with earlier nights, write one Allure report with history; exit 0 only when the night passed. Results: ${nightlyRoot()} (M3LAB_NIGHTLY_DIR).\n\n` +
+        '--shard K/N: only slice K of N (vitest --shard for the suites, the same cut over the bench cells), into a self-contained results directory; merge the N with m3lab report merge. --slurm: the N shards as a Slurm job array, merged by a job that runs when the array ends; waits for it unless --submit-only. See docs/shards.md.',
+    )
+    .enablePositionalOptions()
+    .option('--quick', 'a short night: ipc-local on the default kernel, one bench cell, no fuzzing')
+    .option('--suite <file>', 'with --quick: a suite to run instead of ipc-local (repeatable)', collect)
+    .option('--lab <file>', 'the lab file the default-kernel suites run on')
+    .option('--margin <pct>', 'how far a ratio may move before it is a regression, 0..100 % (default 10)')
+    .option('--seed <n>', `the seed of every suite, or random (default ${NIGHTLY_SEED})`)
+    .option('--fuzz-seconds <s>', `a full night's seconds of fuzzing on each of the debug and up kernels (default ${NIGHT_FUZZ_SECONDS})`)
+    .option('--rounds <n>', 'bench rounds per cell, 1..50 (default 5)')
+    .option('--shard <k/n>', 'only slice K of N')
+    .option('--results <dir>', `a shard's results directory (default ${path.join(nightlyRoot(), 'shards', 'NIGHT', 'shard-K-of-N')})`)
+    .option('--night <name>', 'the name of the night its shards share')
+    .option('--slurm', 'the shards as a Slurm job array, merged when it ends')
+    .option('--shards <n>', 'with --slurm: how many (default 2)')
+    .option('--max-running <m>', 'with --slurm: at most this many at once')
+    .option('--sbatch-arg <arg>', 'with --slurm: an sbatch argument (repeatable)', collect)
+    .option('--submit-only', 'with --slurm: submit and return')
+    .action(async (_o, cmd: Command) => done(await (await import('./nightly/command.ts')).cmdNightly(flags<NightlyFlags>(cmd), argv.slice(1))));
+  nightly
+    .command('serve')
+    .description("a night's report (default: the latest) on http://127.0.0.1:PORT/")
+    .argument('[night]', 'the night, by name')
+    .option('--port <n>', 'the port to serve on')
+    .action(async (night: string | undefined, o: { port?: string }) => done(await (await import('./nightly/command.ts')).serveNight(night, o)));
   errorsNamed(p, 'm3lab');
   return p;
 }
@@ -237,11 +312,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // Help asked for is success; anything else commander refused (an unknown command or flag, a missing value) is a usage error.
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const err = e as Error & { code?: string };
-    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`m3lab ${argv[0]}: ${err.message.split('. ')[0]} (m3lab ${argv[0]} --help lists its flags)\n`);
-      return 2;
-    }
+    const err = e as Error;
     if (err instanceof BootError || err instanceof BootPanicError) process.stderr.write(`m3lab: boot failed: ${err.message}\n`);
     else if (err instanceof ConfigError) process.stderr.write(`m3lab: invalid configuration: ${err.message}\n`);
     else if (err instanceof InfraError) process.stderr.write(`m3lab: lab error: ${err.message}\n`);

@@ -1,13 +1,12 @@
-import { parseArgs } from 'node:util';
+// `m3lab fault` and `m3lab heal`: faults injected into the running lab by hand, and undone.
 import { ConfigError, InfraError } from '../errors.ts';
 import { FAULT_HELP, FAULT_KINDS, faultName, isFaultKind, type FaultSpec } from '../faults/kinds.ts';
 import { healAllFaults, healFault, injectFault } from '../faults/manual.ts';
 import { readFaults, timelineText } from '../faults/store.ts';
 import { Lab, currentLabDir, readState } from '../lab/lab.ts';
 
-export const FAULT_USAGE = `m3lab fault KIND NODE[,NODE...] [--for SECONDS] [--process NAME] [--cpu N] [--delay MS] [--loss PCT]
-m3lab heal [all | KIND NODE]
-
+/** What `m3lab fault --help` says after the flags: how faults end, and every kind. */
+export const FAULT_HELP_TEXT = `
 Breaks the running lab (\`m3lab up\`) by hand; every step goes on the lab's
 fault timeline (\`m3lab status\`). With --for the fault is healed after that
 many seconds (and at Ctrl-C); without it, it stays until \`m3lab heal\`,
@@ -27,7 +26,16 @@ async function runningLab(): Promise<Lab> {
   return Lab.attach(currentLabDir());
 }
 
-function specFrom(kind: string | undefined, node: string | undefined, values: { process?: string; cpu?: string; delay?: string; loss?: string }): FaultSpec {
+/** The flags of `m3lab fault` (cli.ts declares them); heal takes --process and --cpu. */
+export interface FaultFlags {
+  for?: string;
+  process?: string;
+  cpu?: string;
+  delay?: string;
+  loss?: string;
+}
+
+function specFrom(kind: string | undefined, node: string | undefined, values: Omit<FaultFlags, 'for'>): FaultSpec {
   if (!kind || !isFaultKind(kind)) throw new ConfigError('KIND', `unknown fault kind ${JSON.stringify(kind)} (have: ${FAULT_KINDS.join(', ')}; see m3lab fault --help)`);
   if (!node) throw new ConfigError('NODE', `m3lab fault ${kind} needs a node name`);
   const cpu = values.cpu === undefined ? undefined : Number(values.cpu);
@@ -41,13 +49,9 @@ function specFrom(kind: string | undefined, node: string | undefined, values: { 
   return { kind, node, process: values.process, cpu, delayMs, lossPct };
 }
 
-export async function cmdFault(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { for: { type: 'string' }, process: { type: 'string' }, cpu: { type: 'string' }, delay: { type: 'string' }, loss: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(FAULT_USAGE);
-    return values.help ? 0 : 2;
-  }
-  const spec = specFrom(positionals[0], positionals[1], values);
+/** `m3lab fault KIND NODE[,NODE...]`: injected now, healed after --for seconds or by `m3lab heal`. */
+export async function cmdFault(kind: string, node: string, values: FaultFlags): Promise<number> {
+  const spec = specFrom(kind, node, values);
   const forSeconds = values.for === undefined ? undefined : Number(values.for);
   if (forSeconds !== undefined && !(forSeconds > 0 && forSeconds <= 3600)) throw new ConfigError('--for', `must be 1..3600 seconds, got ${values.for}`);
   const lab = await runningLab();

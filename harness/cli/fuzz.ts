@@ -1,7 +1,7 @@
+// `m3lab fuzz minimize` and `m3lab fuzz coverage`: a failed fuzz test cut down to a C reproducer, and the module's coverage of a run.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { ConfigError, InfraError } from '../errors.ts';
 import { describeSignature, minimize, reportSignature, signatureMatches, type ReportSignature, type Trial, type TrialResult } from '../fuzz/minimize.ts';
@@ -16,15 +16,6 @@ import { Lab } from '../lab/lab.ts';
 import { resolveLab } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { repoRoot } from '../paths.ts';
-
-export const FUZZ_USAGE = `m3lab fuzz minimize BUNDLE [--seconds S] [--trials N] [--out FILE] [--name TEXT] [--any]
-    cut the calls of a failed fuzz test (its evidence bundle) down to a small
-    reproducer: a standalone C program with TAP output (cc -static -pthread -I kmod),
-    tried on a lab node of the bundle's kernel; it must print the bundle's report
-    (--any: any kernel report). --out defaults to BUNDLE/repro.c.
-m3lab fuzz coverage COVER_FILE [--kernel V] [--missed]
-    the module's line and block coverage from m3fuzz --cover FILE (debug kernel)
-`;
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 
@@ -99,14 +90,18 @@ class NodeTrials {
   }
 }
 
-async function cmdMinimize(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { seconds: { type: 'string' }, trials: { type: 'string' }, out: { type: 'string' }, name: { type: 'string' }, any: { type: 'boolean' } },
-  });
-  if (positionals.length !== 1) throw new ConfigError('minimize', 'usage: m3lab fuzz minimize BUNDLE');
-  const dir = path.resolve(positionals[0]!);
+/** The flags of `m3lab fuzz minimize` (cli.ts declares them). */
+export interface MinimizeFlags {
+  seconds?: string;
+  trials?: string;
+  out?: string;
+  name?: string;
+  any?: boolean;
+}
+
+/** `m3lab fuzz minimize BUNDLE`: the bundle's calls cut down to a C reproducer that still shows its report. */
+export async function cmdMinimize(bundle: string, values: MinimizeFlags): Promise<number> {
+  const dir = path.resolve(bundle);
   const testFile = path.join(dir, 'test.json');
   if (!existsSync(testFile)) throw new ConfigError('BUNDLE', `${dir} has no test.json`);
   const facts = JSON.parse(readFileSync(testFile, 'utf8')) as BundleTest;
@@ -169,22 +164,13 @@ async function cmdMinimize(argv: string[]): Promise<number> {
   }
 }
 
-async function cmdCoverage(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, json: { type: 'boolean' }, missed: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new ConfigError('coverage', 'usage: m3lab fuzz coverage COVER_FILE [--kernel V] [--missed]');
+/** `m3lab fuzz coverage COVER_FILE`: the module's line and block coverage of an m3fuzz --cover file. */
+export async function cmdCoverage(coverFile: string, values: { kernel?: string; json?: boolean; missed?: boolean }): Promise<number> {
   const kernel = (values.kernel ?? 'debug') as KernelVariant;
   parseKernelList(kernel);
   const k = await resolveKernel(kernel, log);
   const a = await buildKmod(k, log);
-  const r = await moduleCoverage(a.module, readFileSync(positionals[0]!, 'utf8'));
+  const r = await moduleCoverage(a.module, readFileSync(coverFile, 'utf8'));
   console.log(values.json ? JSON.stringify(r, null, 2) : formatCoverage(r, { missed: values.missed }));
   return 0;
-}
-
-export async function cmdFuzz(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'minimize') return cmdMinimize(rest);
-  if (sub === 'coverage') return cmdCoverage(rest);
-  process.stdout.write(FUZZ_USAGE);
-  return sub === undefined || sub === '--help' || sub === '-h' ? 0 : 2;
 }

@@ -2,7 +2,6 @@ import { Status } from 'allure-js-commons';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, InfraError } from '../errors.ts';
 import { buildImage } from '../image/build.ts';
 import { resolveKernels } from '../image/kernel/resolve.ts';
@@ -15,7 +14,7 @@ import { generateReport, NightResults, nightFailures, writeAllureConfig, writeBe
 import { benchCellKeys, plantedDelay, runBench, type NightBench } from './bench.ts';
 import { commitText, gitCommit, hostPairs, watchForeignQemus } from './facts.ts';
 import type { Judged, RatioJudged, TargetCheck } from './history.ts';
-import { describePlan, NIGHT_FUZZ_SECONDS, nightPlan, parseFuzzSeconds, parseMargin, parseRounds, seedFor, type NightPlan } from './plan.ts';
+import { describePlan, nightPlan, parseFuzzSeconds, parseMargin, parseRounds, seedFor, type NightPlan } from './plan.ts';
 import { repoRoot } from '../paths.ts';
 import { historyFile, keepCount, nightDirs, nightlyRoot, nightName, pointLatest, pruneNights, readNight, storedNights, writeNight, type NightRecord } from './store.ts';
 import { newFailures, suiteTests } from './tests.ts';
@@ -75,29 +74,29 @@ function accelerators(bench: NightBench | undefined, resultsDir: string): string
   return [...seen].sort();
 }
 
-function usage(): string {
-  return `m3lab nightly [--quick [--suite FILE]...] [--lab FILE] [--margin PCT] [--seed N|random] [--fuzz-seconds S] [--rounds N]
-              [--shard K/N [--results DIR] [--night NAME]]
-              [--slurm [--shards N] [--max-running M] [--sbatch-arg ARG]... [--submit-only]]
-    build what is missing, run the suites over the kernel variants and the bench matrix,
-    compare the figures with earlier nights, write one Allure report with history.
-    A full night fuzzes the module for S seconds (default ${NIGHT_FUZZ_SECONDS}) on each of the
-    debug and up kernels; --quick does not fuzz. --suite: the quick night's suites instead of
-    ipc-local; --rounds: bench rounds per cell (default 5).
-    --shard K/N: only slice K of N (vitest --shard for the suites, the same cut over the bench
-    cells), into a self-contained results directory (DIR, default ${path.join(nightlyRoot(), 'shards', 'NIGHT', 'shard-K-of-N')});
-    merge the N with \`m3lab report merge\`. --slurm: the N shards (default 2) as a Slurm job
-    array (sbatch; at most M at once), merged by a job that runs when the array ends
-    (afterany); waits for it unless --submit-only. See docs/shards.md.
-    Results: ${nightlyRoot()} (M3LAB_NIGHTLY_DIR); exit 0 only when the night passed.
-m3lab nightly serve [NIGHT] [--port N]
-    show a night's report (default: the latest) on http://127.0.0.1:PORT/`;
+/** The flags of `m3lab nightly` (cli.ts declares them and says what each does). */
+export interface NightlyFlags {
+  quick?: boolean;
+  lab?: string;
+  margin?: string;
+  seed?: string;
+  'fuzz-seconds'?: string;
+  suite?: string[];
+  rounds?: string;
+  shard?: string;
+  results?: string;
+  night?: string;
+  slurm?: boolean;
+  shards?: string;
+  'max-running'?: string;
+  'sbatch-arg'?: string[];
+  'submit-only'?: boolean;
 }
 
-async function serveNight(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { port: { type: 'string' } } });
+/** `m3lab nightly serve [NIGHT]`: a night's report (default: the latest) on 127.0.0.1. */
+export async function serveNight(night: string | undefined, values: { port?: string }): Promise<number> {
   const root = nightlyRoot();
-  const dir = positionals[0] ? path.resolve(root, positionals[0]) : path.join(root, 'latest');
+  const dir = night ? path.resolve(root, night) : path.join(root, 'latest');
   const report = path.join(dir, 'allure-report');
   if (!existsSync(path.join(report, 'index.html'))) throw new InfraError(`no report in ${report}; run \`m3lab nightly\` first`);
   const { serveUntilStopped } = await import('../report/serve.ts');
@@ -105,36 +104,8 @@ async function serveNight(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `m3lab nightly`: see usage(). */
-export async function cmdNightly(argv: string[]): Promise<number> {
-  if (argv[0] === 'serve') return serveNight(argv.slice(1));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      quick: { type: 'boolean' },
-      lab: { type: 'string' },
-      margin: { type: 'string' },
-      seed: { type: 'string' },
-      'fuzz-seconds': { type: 'string' },
-      suite: { type: 'string', multiple: true },
-      rounds: { type: 'string' },
-      shard: { type: 'string' },
-      results: { type: 'string' },
-      night: { type: 'string' },
-      slurm: { type: 'boolean' },
-      shards: { type: 'string' },
-      'max-running': { type: 'string' },
-      'sbatch-arg': { type: 'string', multiple: true },
-      'submit-only': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(usage());
-    return 0;
-  }
-  if (positionals.length) throw new ConfigError('nightly', `unexpected ${positionals.join(' ')}\n${usage()}`);
+/** `m3lab nightly`; argv: its words as given, for a shard's record and the Slurm shards' command lines. */
+export async function cmdNightly(values: NightlyFlags, argv: string[]): Promise<number> {
   const shard = values.shard !== undefined ? parseShard(values.shard) : undefined;
   if (values.slurm && shard) throw new ConfigError('--shard', 'not with --slurm: --slurm submits every shard itself (--shards N)');
   if (!values.slurm && (values.shards !== undefined || values['max-running'] !== undefined || values['sbatch-arg'] || values['submit-only'])) throw new ConfigError(values.shards !== undefined ? '--shards' : values['max-running'] !== undefined ? '--max-running' : values['sbatch-arg'] ? '--sbatch-arg' : '--submit-only', 'only with --slurm');

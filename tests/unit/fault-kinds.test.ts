@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FAULT_HELP, FAULT_KINDS, faultName, isFaultKind } from '../../harness/faults/kinds.ts';
-import { FAULT_USAGE } from '../../harness/cli/fault.ts';
+import { FAULT_HELP_TEXT } from '../../harness/cli/fault.ts';
 
 describe('fault kinds', () => {
   it('every kind says what it does, how it heals and which targets can do it, and the help lists it', () => {
@@ -8,7 +8,7 @@ describe('fault kinds', () => {
       expect(FAULT_HELP[k].what.length).toBeGreaterThan(10);
       expect(FAULT_HELP[k].heal.length).toBeGreaterThan(3);
       expect(FAULT_HELP[k].qemu || FAULT_HELP[k].board).toBe(true);
-      expect(FAULT_USAGE).toContain(`  ${k.padEnd(12)} `);
+      expect(FAULT_HELP_TEXT).toContain(`  ${k.padEnd(12)} `);
     }
   });
 

@@ -12,7 +12,7 @@ import { repoRoot } from '../../harness/paths.ts';
 import { mergeShards } from '../../harness/report/merge.ts';
 import { parseShard, readShardRecord, shardRange, shardSlice, writeShardRecord } from '../../harness/shard.ts';
 import { batchScripts, parseShardCount, shardArgv, TASK } from '../../harness/slurm.ts';
-import { parseBisectArgs } from '../../harness/bisect.ts';
+import { bisectTarget, cmdBisect } from '../../harness/bisect.ts';
 import { tempDir } from './support/temp-dir.ts';
 
 const M3LAB = path.join(repoRoot, 'bin', 'm3lab.js');
@@ -175,16 +175,21 @@ describe('nightly: new failures come with their bisect command', () => {
     const fresh = newFailures(tonight, earlier);
     expect(fresh.map((f) => f.test.name)).toEqual(['t_ipc passes on every node']);
     expect(fresh[0]!.command).toBe(`npx m3lab bisect ${b} ${c} --project lab --seed 7 -- suites/ipc-local.test.ts -t 't_ipc passes on every node$'`);
-    // The command is one bisect itself reads back.
-    const argv = ['bisect', b, c, '--project', 'lab', '--seed', '7', '--', 'suites/ipc-local.test.ts', '-t', 't_ipc passes on every node$'].slice(1);
-    expect(parseBisectArgs(argv)).toMatchObject({ good: b, bad: c, suite: 'suites/ipc-local.test.ts', test: 't_ipc passes on every node$', values: { project: 'lab', seed: '7' } });
+    // The command is one bisect itself reads back: commander takes its flags, bisect the words after --,
+    // and the first check that needs the history is GOOD's (b is no commit of this clone).
+    const words = ['bisect', b, c, '--project', 'lab', '--seed', '7', '--', 'suites/ipc-local.test.ts', '-t', 't_ipc passes on every node$'];
+    expect(bisectTarget(words.slice(words.indexOf('--') + 1))).toEqual({ suite: 'suites/ipc-local.test.ts', test: 't_ipc passes on every node$' });
+    const r = spawnSync(process.execPath, [M3LAB, ...words], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`GOOD: "${b}" is not a commit`);
   });
 
-  it('bisect names a bad argument', () => {
-    expect(() => parseBisectArgs(['a', 'b'])).toThrow(/^--: /);
-    expect(() => parseBisectArgs(['a', '--', 's'])).toThrow(/^GOOD BAD: /);
-    expect(() => parseBisectArgs(['a', 'b', '--', 's', '-t'])).toThrow(/^-t: /);
-    expect(() => parseBisectArgs(['a', 'b', '--', 's', 't'])).toThrow(/^SUITE: /);
+  it('bisect names a bad argument', async () => {
+    expect(() => bisectTarget([])).toThrow(/^--: /);
+    await expect(cmdBisect('a', undefined, ['s'], {})).rejects.toThrow(/^GOOD BAD: /);
+    expect(() => bisectTarget(['s', '-t'])).toThrow(/^-t: /);
+    expect(() => bisectTarget(['s', 't'])).toThrow(/^SUITE: /);
+    expect(bisectTarget(['s', '--testNamePattern=x'])).toEqual({ suite: 's', test: 'x' });
   });
 });
 
