@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, InfraError } from './errors.ts';
+import { sleep, waitUntil } from './host/wait.ts';
 import { MAX_SHARDS } from './shard.ts';
 import { repoRoot } from './paths.ts';
 
@@ -103,29 +104,31 @@ export async function submitArray(j: ArrayJob): Promise<number> {
     console.log(`submitted: array ${arrayId}, merge ${mergeId}; follow with squeue -j ${arrayId},${mergeId}; the report will be ${path.join(j.out, 'allure-report')}`);
     return 0;
   }
-  // Wait for the merge job: it ends after the array, whatever the shards did.
+  // Wait for the merge job: it ends after the array, whatever the shards did. A job queues for as long as the cluster makes it: no bound.
   let last = '';
   let gone = 0;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const [a, m] = await Promise.all([jobState(arrayId), jobState(mergeId)]);
-    if (!m) {
-      // The controller forgets a job MinJobAge after it ended; a job it never knew is an error at once.
-      if (++gone > 5) throw new InfraError(`slurm: merge job ${mergeId} is unknown to the controller (scontrol show job ${mergeId})`);
-      continue;
-    }
-    gone = 0;
-    const now = `array ${a ? a.states.join(',') : '?'}; merge ${m.states.join(',')}`;
-    if (now !== last) j.log(`slurm: ${now} (${Math.round((Date.now() - started) / 1000)} s)`);
-    last = now;
-    if (ENDED.test(m.states[0] ?? '')) {
-      const logFile = path.join(j.base, `slurm-merge-${mergeId}.out`);
-      if (existsSync(logFile)) process.stdout.write(readFileSync(logFile, 'utf8'));
-      const code = Number((m.exitCodes[0] ?? '1:0').split(':')[0]);
-      console.log(`slurm: ${j.shards} shard(s) and the merge took ${Math.round((Date.now() - started) / 1000)} s from submission; merge ${m.states[0]}, exit ${code}`);
-      return m.states[0] === 'COMPLETED' || m.states[0] === 'FAILED' ? code : 1;
-    }
-  }
+  await sleep(1000);
+  const merge = await waitUntil(
+    async () => {
+      const [a, m] = await Promise.all([jobState(arrayId), jobState(mergeId)]);
+      if (!m) {
+        // The controller forgets a job MinJobAge after it ended; a job it never knew is an error at once.
+        if (++gone > 5) throw new InfraError(`slurm: merge job ${mergeId} is unknown to the controller (scontrol show job ${mergeId})`);
+        return undefined;
+      }
+      gone = 0;
+      const now = `array ${a ? a.states.join(',') : '?'}; merge ${m.states.join(',')}`;
+      if (now !== last) j.log(`slurm: ${now} (${Math.round((Date.now() - started) / 1000)} s)`);
+      last = now;
+      return ENDED.test(m.states[0] ?? '') ? m : undefined;
+    },
+    { what: `slurm merge job ${mergeId}`, deadline: Infinity, intervalMs: 1000 },
+  );
+  const logFile = path.join(j.base, `slurm-merge-${mergeId}.out`);
+  if (existsSync(logFile)) process.stdout.write(readFileSync(logFile, 'utf8'));
+  const code = Number((merge.exitCodes[0] ?? '1:0').split(':')[0]);
+  console.log(`slurm: ${j.shards} shard(s) and the merge took ${Math.round((Date.now() - started) / 1000)} s from submission; merge ${merge.states[0]}, exit ${code}`);
+  return merge.states[0] === 'COMPLETED' || merge.states[0] === 'FAILED' ? code : 1;
 }
 
 /**

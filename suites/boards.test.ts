@@ -5,6 +5,7 @@ import * as allure from 'allure-js-commons';
 import { afterAll, describe, expect } from 'vitest';
 import { makeFault } from '../harness/faults/kinds.ts';
 import { Nemesis } from '../harness/faults/nemesis.ts';
+import { sleep } from '../harness/host/wait.ts';
 import { unloadModule, type RemoteKmod } from '../harness/kmod/deploy.ts';
 import { installKmod } from '../harness/kmod/install.ts';
 import { isBoard, isVm, type AnyLabNode, type BoardLabNode } from '../harness/lab/lab.ts';
@@ -115,7 +116,7 @@ describe('boards: a QEMU node and a simulated board in one lab', () => {
     try {
       // The call starts, then the board drops every LAN frame in and out: only the heartbeat timeout can end it.
       const waiting = client(vm(), 40, s, 'hang', 'EHOSTDOWN', `${1500 + TIMEOUT_MS + 3000}`);
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       await nemesis.inject(makeFault(suite.handle().lab, { kind: 'partition', node: board().name }));
       await waiting;
       expect(await nemesis.healAll()).toEqual([]);

@@ -4,6 +4,7 @@ import { InfraError } from '../harness/errors.ts';
 import { seededRandom } from '../harness/bench/stats.ts';
 import { checkCounters, checkHistory, historyText, parseHistory, type ClientHistory, type ServerCounts } from '../harness/faults/history.ts';
 import { makeFault } from '../harness/faults/kinds.ts';
+import { sleep } from '../harness/host/wait.ts';
 import type { Fault } from '../harness/faults/nemesis.ts';
 import type { LabNode } from '../harness/lab/node.ts';
 import { QemuTarget } from '../harness/qemu/qemu-target.ts';
@@ -149,13 +150,13 @@ async function underLoad(fault: Fault, index: number, o: { loadMs?: number; dies
       }
     }
   }
-  await new Promise((r) => setTimeout(r, warmupMs));
+  await sleep(warmupMs);
   const faultAt = Date.now();
   await cs.nemesis.inject(fault);
-  await new Promise((r) => setTimeout(r, holdMs));
+  await sleep(holdMs);
   await cs.nemesis.heal(fault);
   const healedAt = Date.now();
-  await new Promise((r) => setTimeout(r, AFTER_HEAL_MS));
+  await sleep(AFTER_HEAL_MS);
   for (const n of nodes()) await n.sh(`touch ${stopFile}`);
 
   const histories: ClientHistory[] = [];

@@ -3,6 +3,7 @@ import { describe, expect } from 'vitest';
 import { InfraError } from '../harness/errors.ts';
 import { killProcess } from '../harness/faults/faults.ts';
 import { Nemesis, type Fault } from '../harness/faults/nemesis.ts';
+import { sleep, waitUntil } from '../harness/host/wait.ts';
 import type { LabNode } from '../harness/lab/node.ts';
 import type { DataPath, RtServer } from '../harness/m3/cluster.ts';
 import { num, parseTable } from '../harness/m3/procfs.ts';
@@ -48,13 +49,10 @@ async function rejectedCount(on: LabNode, of: LabNode): Promise<number> {
   return num(row, 'rejected');
 }
 
-/** Until ON's count for OF reaches WANT (the receiver reports it every ~100 ms), or 5 s. */
+/** Until ON's count for OF reaches WANT (the receiver reports it every ~100 ms), or 5 s (scaled); the count then. */
 async function rejectedReaches(on: LabNode, of: LabNode, want: number): Promise<number> {
-  let n = await rejectedCount(on, of);
-  for (let i = 0; i < 50 && n < want; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    n = await rejectedCount(on, of);
-  }
+  let n = 0;
+  await waitUntil(async () => (n = await rejectedCount(on, of)) >= want, { what: `${on.name}'s rejected count for ${of.name} to reach ${want}`, timeoutMs: scaled(5000, processTimeScale()), intervalMs: 100, onTimeout: 'return' });
   return n;
 }
 
@@ -74,16 +72,16 @@ async function peek(node: LabNode, slot: number, srv: Server, off: number, len: 
   return Number(m[1]);
 }
 
-/** The endpoint of the descriptor in SLOT of the lab DC on NODE, once it exists (5 s). */
+/** The endpoint of the descriptor in SLOT of the lab DC on NODE, once it exists (5 s, scaled). */
 async function descriptorEndpoint(node: LabNode, slot: number): Promise<number> {
   const ctl = c().remote.get(node.name)!.m3ctl;
-  for (let i = 0; i < 50; i++) {
-    const dump = JSON.parse((await node.sh(`${ctl} dump`)).stdout) as { dcs: { name: string; procs: { p_nr: number; endpoint: number }[] }[] };
-    const p = dump.dcs.find((d) => d.name === c().opts.dc)?.procs.find((x) => x.p_nr === slot);
-    if (p) return p.endpoint;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new InfraError(`${node.name}: no descriptor in slot ${slot} of ${c().opts.dc}`);
+  return waitUntil(
+    async () => {
+      const dump = JSON.parse((await node.sh(`${ctl} dump`)).stdout) as { dcs: { name: string; procs: { p_nr: number; endpoint: number }[] }[] };
+      return dump.dcs.find((d) => d.name === c().opts.dc)?.procs.find((x) => x.p_nr === slot)?.endpoint;
+    },
+    { what: `a descriptor in slot ${slot} on ${node.name}`, timeoutMs: scaled(5000, processTimeScale()), intervalMs: 100, timeoutError: () => new InfraError(`${node.name}: no descriptor in slot ${slot} of ${c().opts.dc}`) },
+  );
 }
 
 /**
@@ -125,18 +123,23 @@ async function expectLinkBack(from: LabNode, to: LabNode, serverSlot: number, cl
   const s2 = await startServer(to, serverSlot);
   try {
     const cmd = c().remote.get(from.name)!.tests.rt_client!;
-    const deadline = Date.now() + 20_000;
-    for (let probes = 1; ; probes++) {
-      const t0 = Date.now();
-      const r = await from.rpc.call('exec', { cmd, args: [c().opts.dc, `${clientSlot + 1}`, `${s2.ep}`, `${c().nodeId(to)}`, 'load', '1'], timeoutMs: 30_000 }, 40_000);
-      if (r.code === 0) break;
-      const ms = Date.now() - t0;
-      cs.nemesis.timeline.record('note', 'first requests after the heal', `probe ${probes} failed after ${ms} ms: ${r.stdout.replace(/\n/g, ' | ')}`);
-      // Flapping ends a call at once with -EHOSTDOWN; anything else (a timeout: the request or its reply lost) is the bug.
-      expect({ probe: probes, hostDown: /sendrec 0: -EHOSTDOWN\b/.test(r.stdout), out: r.stdout }, `probe ${probes} after the heal failed otherwise than with -EHOSTDOWN (a lost request, issue 17)`).toEqual({ probe: probes, hostDown: true, out: r.stdout });
-      expect(Date.now(), `the link is not back 20 s after the heal (${probes} probes, see the timeline)`).toBeLessThan(deadline);
-      await new Promise((res) => setTimeout(res, 500));
-    }
+    let probes = 0;
+    const back = await waitUntil(
+      async () => {
+        probes++;
+        const t0 = Date.now();
+        const r = await from.rpc.call('exec', { cmd, args: [c().opts.dc, `${clientSlot + 1}`, `${s2.ep}`, `${c().nodeId(to)}`, 'load', '1'], timeoutMs: 30_000 }, 40_000);
+        if (r.code === 0) return true;
+        const ms = Date.now() - t0;
+        cs.nemesis.timeline.record('note', 'first requests after the heal', `probe ${probes} failed after ${ms} ms: ${r.stdout.replace(/\n/g, ' | ')}`);
+        // Flapping ends a call at once with -EHOSTDOWN; anything else (a timeout: the request or its reply lost) is the bug.
+        expect({ probe: probes, hostDown: /sendrec 0: -EHOSTDOWN\b/.test(r.stdout), out: r.stdout }, `probe ${probes} after the heal failed otherwise than with -EHOSTDOWN (a lost request, issue 17)`).toEqual({ probe: probes, hostDown: true, out: r.stdout });
+        return false;
+      },
+      { what: `${from.name}'s requests to reach ${to.name} again`, timeoutMs: 20_000, intervalMs: 500, onTimeout: 'return' },
+    );
+    // A test failure, not a broken lab: the link did not come back.
+    expect(back, `the link is not back 20 s after the heal (${probes} probes, see the timeline)`).toBe(true);
     await client(from, clientSlot, s2, 'load', '20');
   } finally {
     await stopServer(s2);
@@ -157,11 +160,13 @@ async function onPath(a: LabNode, b: LabNode, path: DataPath): Promise<void> {
   // Up comes with the first HELLO; the links are handed over around it (both within a heartbeat or two).
   for (const [from, to] of [[a, b], [b, a]] as const) {
     let row: Record<string, string> | undefined;
-    for (const until = Date.now() + scaled(5000, processTimeScale()); ; ) {
-      row = (await c().proxyTable(from)).find((r) => Number(r.node_id) === c().nodeId(to));
-      if (row?.data_path === path || Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(
+      async () => {
+        row = (await c().proxyTable(from)).find((r) => Number(r.node_id) === c().nodeId(to));
+        return row?.data_path === path;
+      },
+      { what: `${from.name}'s link to ${to.name} on the ${path} path`, timeoutMs: scaled(5000, processTimeScale()), intervalMs: 100, onTimeout: 'return' },
+    );
     expect(row?.data_path, `${from.name}'s link to ${to.name}`).toBe(path);
   }
   // Restarted pairs take the link down and up a few times while both sides catch up (a reconnect resets the
@@ -169,14 +174,20 @@ async function onPath(a: LabNode, b: LabNode, path: DataPath): Promise<void> {
   const quietMs = scaled(2 * c().opts.timeoutMs, processTimeScale());
   const events = async () => Promise.all([a, b].map(async (n) => (await n.sh('dmesg | grep -c "m3ipc: node"')).stdout.trim()));
   const deadline = Date.now() + scaled(30_000, processTimeScale());
-  for (let before = await events(); ; ) {
-    await new Promise((r) => setTimeout(r, quietMs));
-    await c().waitAllUp(20_000);
-    const now = await events();
-    if (now.join() === before.join()) break;
-    expect(Date.now(), `the link between ${a.name} and ${b.name} did not settle within 30 s (scaled) of the restart`).toBeLessThan(deadline);
-    before = now;
-  }
+  let before = await events();
+  const settled = await waitUntil(
+    async () => {
+      // The quiet window is part of the check, never cut short by the bound.
+      await sleep(quietMs);
+      await c().waitAllUp(20_000);
+      const now = await events();
+      const quiet = now.join() === before.join();
+      before = now;
+      return quiet;
+    },
+    { what: `the link between ${a.name} and ${b.name} to settle`, deadline, intervalMs: 0, onTimeout: 'return' },
+  );
+  expect(settled, `the link between ${a.name} and ${b.name} did not settle within 30 s (scaled) of the restart`).toBe(true);
 }
 const onUserPath = (a: LabNode, b: LabNode) => onPath(a, b, 'user');
 
@@ -218,7 +229,7 @@ async function injected(on: LabNode, of: LabNode, mode: string, want: number): P
   const p = c().proxy(on, of);
   await c().stopProxy(of, on);
   try {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const before = await rejectedCount(on, of);
     const logBefore = (await on.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
     const since = await nodeEvents(on);
@@ -363,7 +374,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     const [n1, n2] = nodes();
     const s = await startServer(n2, 16);
     const waiting = client(n1, 40, s, 'hang', 'EPIPE', `${TIMEOUT_MS + 2000}`);
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     await cs.nemesis.inject(killProcess(n2, s.id, 'rt_server'));
     await waiting;
   });
@@ -373,7 +384,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     const s = await startServer(n3, 17);
     try {
       const waiting = client(n1, 41, s, 'hang', 'EHOSTDOWN', `${TIMEOUT_MS + 3000}`);
-      await new Promise((r) => setTimeout(r, 700));
+      await sleep(700);
       const p = c().proxy(n1, n3);
       const row = (await c().proxyTable(n1)).find((r) => Number(r.node_id) === c().nodeId(n3))!;
       await cs.nemesis.inject({
@@ -407,7 +418,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       // rt_client's own sendrec timeout is 30 s: an answer within 4 s can only be the unbind's.
       const waiting = client(n1, 53, s, 'hang', 'ENOTCONN', '4000');
       const ep = await descriptorEndpoint(n2, 53);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const un = await n2.sh(`${c().remote.get(n2.name)!.m3ctl} unbind ${c().opts.dc} ${ep}`);
       expect({ code: un.code, stderr: un.stderr.trim() }).toEqual({ code: 0, stderr: '' });
       cs.nemesis.timeline.record('note', `m3ctl unbind on ${n2.name}`, `descriptor ${ep} of ${n1.name}'s blocked client`);
@@ -488,11 +499,13 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     };
     const both = async (want: number) => {
       let got: number[] = [];
-      for (let i = 0; i < 100; i++) {
-        got = [await linkPayload(n1, n2), await linkPayload(n2, n1)];
-        if (got[0] === want && got[1] === want) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitUntil(
+        async () => {
+          got = [await linkPayload(n1, n2), await linkPayload(n2, n1)];
+          return got[0] === want && got[1] === want;
+        },
+        { what: `both ends' link payload to be ${want}`, timeoutMs: scaled(10_000, processTimeScale()), intervalMs: 100, onTimeout: 'return' },
+      );
       return got;
     };
     const s2 = await startServer(n2, 28);
@@ -504,7 +517,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       small = true;
       await c().waitAllUp(30_000);
       // The restart's own downs and ups settle, and HELLOs go both ways (one per 200 ms), first (see expectLinkBack).
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       const downsBefore = (await n1.sh('dmesg | grep -c "m3ipc: node [0-9]* down" || true')).stdout.trim();
       // 1 MiB + 3 B: many windows of 16 KiB chunks, both ways, from each end.
       await client(n1, 56, s2, 'vcopy', '1048579');
@@ -671,19 +684,16 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     await c().stopProxy(n1, n2);
     try {
       const buf = await serverBuf(s);
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       // rt_inject holds the key (an authenticated link) and claims KERNEL in every frame.
       const cmd = c().remote.get(n1.name)!.tests.rt_inject!;
       const args = [`${c().nodeId(n1)}`, `${c().nodeId(n2)}`, n2.record.lanAddress, `${c().opts.basePort + c().nodeId(n1)}`, c().opts.keyPath, 'vcopy', `${c().opts.dcid}`, `${forged}`, `${s.ep}`, buf, 'FORGED-kernel', `${BigInt(buf) + 4096n}`, 'GRANTED'];
       const { id } = await n1.rpc.call('spawn', { cmd, args });
       let out = '';
-      for (let i = 0; i < 50 && !/^sent 1$/m.test(out); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        out = (await n1.rpc.call('wait', { id, timeoutMs: 0 })).stdout;
-      }
+      await waitUntil(async () => /^sent 1$/m.test((out = (await n1.rpc.call('wait', { id, timeoutMs: 0 })).stdout)), { what: "rt_inject's first frame", timeoutMs: scaled(5000, processTimeScale()), intervalMs: 100, onTimeout: 'return' });
       expect(out).toMatch(/^handshake=ok$/m);
       expect(out).toMatch(/^sent 1$/m);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       // The forged caller got a descriptor on node2 at level USER (4): its claim was ignored, the copy refused.
       const procs = parseTable((await n2.rpc.call('readFile', { path: `/proc/m3ipc/dc/${c().opts.dc}/procs` })).data);
       const row = procs.find((r) => Number(r.endpoint) === forged);
@@ -743,20 +753,14 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
       const h = await n2.rpc.call('spawn', { cmd: squat, args: [`${port}`, '3000', 'root'] });
       holder = h.id;
       let out = '';
-      for (let i = 0; i < 50 && !/^holding$/m.test(out); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        out = (await n2.rpc.call('wait', { id: h.id, timeoutMs: 0 })).stdout;
-      }
+      await waitUntil(async () => /^holding$/m.test((out = (await n2.rpc.call('wait', { id: h.id, timeoutMs: 0 })).stdout)), { what: `rt_squat holding port ${port}`, timeoutMs: scaled(5000, processTimeScale()), intervalMs: 100, onTimeout: 'return' });
       expect(out).toMatch(/^uid=0 bind=0$/m);
       const p = await c().startProxy(n2, n1);
       restarted = true;
       // Not waitAllUp alone: right after proxy_bind the node counts as up until its timeout, port or not.
       const held = await n2.rpc.call('wait', { id: h.id, timeoutMs: 10_000 });
       let log = '';
-      for (let i = 0; i < 150 && !/connection from the peer is up/.test(log); i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        log = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr;
-      }
+      await waitUntil(async () => /connection from the peer is up/.test((log = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr)), { what: `${n2.name}'s proxy for ${n1.name} to log its peer up`, timeoutMs: scaled(30_000, processTimeScale()), intervalMs: 200, onTimeout: 'return' });
       await c().waitAllUp(30_000);
       await allure.attachment(`proxy ${n2.name}->${n1.name} log`, log, { contentType: 'text/plain' });
       expect(held.stdout).toMatch(/^released$/m);
@@ -783,7 +787,7 @@ describe(`ipc-remote: M3-IPC across a 3-node lab through proxies (${process.env.
     const logBefore = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.length;
     const flood = await n1.sh(`for i in $(seq 100); do busybox nc ${n2.record.lanAddress} ${port} </dev/null >/dev/null 2>&1; done; echo done`, 120_000);
     expect(flood.stdout.trim()).toBe('done');
-    await new Promise((r) => setTimeout(r, 600));
+    await sleep(600);
     // One more after the pause: the count of the lines left out goes out before it.
     await n1.rpc.call('tcpSend', { host: n2.record.lanAddress, port, data: '', waitMs: 1000 });
     const fresh = (await n2.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(logBefore);

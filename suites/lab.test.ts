@@ -4,6 +4,8 @@ import { NodeGoneError } from '../harness/errors.ts';
 import { lanLinkDown } from '../harness/faults/faults.ts';
 import { makeFault } from '../harness/faults/kinds.ts';
 import { Nemesis } from '../harness/faults/nemesis.ts';
+import { waitUntil } from '../harness/host/wait.ts';
+import { scaled } from '../harness/verdict/time-scale.ts';
 import { attachConsoles, consoleFindings } from './support/lab-fixture.ts';
 import { labSuite } from './support/lab-suite.ts';
 
@@ -162,14 +164,15 @@ describe('lab: a 3-node QEMU lab', () => {
     expect((await cpus()).present).toEqual([0]);
     expect((await cpus()).possible).toEqual([0, 1]);
     const id = await node.target.hotplugCpu();
-    const poll = async (want: (c: Awaited<ReturnType<typeof cpus>>) => boolean) => {
-      for (let i = 0; i < 100; i++) {
-        const c = await cpus();
-        if (want(c)) return c;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return cpus();
-    };
+    // Until the guest's CPUs are as wanted (10 s, scaled); then as they are.
+    const poll = async (want: (c: Awaited<ReturnType<typeof cpus>>) => boolean) =>
+      (await waitUntil(
+        async () => {
+          const c = await cpus();
+          return want(c) ? c : undefined;
+        },
+        { what: `${node.name}'s CPUs`, timeoutMs: scaled(10_000, lab.timeScale), intervalMs: 100, onTimeout: 'return' },
+      )) ?? cpus();
     // The guest learns of the new vCPU but does not online it by itself.
     expect((await poll((c) => c.present.includes(1))).present).toEqual([0, 1]);
     expect((await cpus()).online).toEqual([0]);

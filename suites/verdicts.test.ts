@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
 import { cmdline, isAlive, processesWithMarker, signalIfOurs } from '../harness/host/procs.ts';
+import { waitUntil } from '../harness/host/wait.ts';
 import { hostFactor, scaled } from '../harness/verdict/time-scale.ts';
 
 /**
@@ -393,8 +394,7 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     let output = '';
     main.all?.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      const until = Date.now() + scaled(180_000, scale);
-      while (!output.includes('M3LAB-ORPHAN-WAITING') && main.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      await waitUntil(() => output.includes('M3LAB-ORPHAN-WAITING') || main.exitCode !== null, { what: 'the nested run to wait in its test, or end', timeoutMs: scaled(180_000, scale), intervalMs: 200, onTimeout: 'return' });
       expect(output, output.slice(-3000)).toContain('M3LAB-ORPHAN-WAITING');
       // Negative control: while the run lives, its lab's processes and its worker are there to be seen.
       const workers = descendants(main.pid!).filter((p) => /\bnode\b/.test(cmdline(p) ?? ''));
@@ -403,9 +403,8 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
       expect(lab.map((p) => (cmdline(p) ?? '').split(' ')[0]!.split('/').pop())).toContain('qemu-system-x86_64');
       process.kill(main.pid!, 'SIGTERM');
       await main;
-      const gone = Date.now() + scaled(30_000, scale);
       const left = () => [...workers, ...lab].filter((p) => isAlive(p));
-      while (left().length && Date.now() < gone) await new Promise((r) => setTimeout(r, 200));
+      await waitUntil(() => left().length === 0, { what: "the nested run's workers and lab processes to end", timeoutMs: scaled(30_000, scale), intervalMs: 200, onTimeout: 'return' });
       expect(left().map((p) => `${p} ${cmdline(p)?.slice(0, 120)}`)).toEqual([]);
       expect(processesWithMarker(state)).toEqual([]);
     } finally {

@@ -1,8 +1,10 @@
 import { InfraError } from '../errors.ts';
+import { sleep, waitUntil } from '../host/wait.ts';
 import type { Lab } from '../lab/lab.ts';
 import type { LabNode } from '../lab/node.ts';
 import { QemuTarget } from '../qemu/qemu-target.ts';
 import { BoardTarget } from '../target/board.ts';
+import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 import { lanLinkDown } from './faults.ts';
 import type { Fault } from './nemesis.ts';
 
@@ -142,7 +144,7 @@ async function unplugVcpu(node: LabNode, spec: FaultSpec): Promise<string> {
     cpu = await newGuestCpu(node, before, id);
     await node.rpc.call('cpuOnline', { cpu, online: true });
     notes.push(`hot-added vCPU ${id} (CPU ${cpu}) first`);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
   const { online } = await node.rpc.call('cpus', {});
   if (online.includes(cpu)) await node.rpc.call('cpuOnline', { cpu, online: false });
@@ -160,14 +162,15 @@ async function replugVcpu(node: LabNode): Promise<string> {
   return `vCPU ${id} plugged back as CPU ${cpu}; online now ${r.online.join(',')}`;
 }
 
-/** The guest CPU a vCPU just hot-added became: the one present now that was not before (offline CPUs show no topology). */
-async function newGuestCpu(node: LabNode, before: number[], id: string): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const added = (await node.rpc.call('cpus', {})).present.filter((c) => !before.includes(c));
-    if (added.length === 1) return added[0]!;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new InfraError(`${node.name}: the guest never saw hot-added vCPU ${id}`);
+/** The guest CPU a vCPU just hot-added became: the one present now that was not before (offline CPUs show no topology). Within 10 s, scaled. */
+function newGuestCpu(node: LabNode, before: number[], id: string): Promise<number> {
+  return waitUntil(
+    async () => {
+      const added = (await node.rpc.call('cpus', {})).present.filter((c) => !before.includes(c));
+      return added.length === 1 ? added[0]! : undefined;
+    },
+    { what: `${node.name}'s guest to see hot-added vCPU ${id}`, timeoutMs: scaled(10_000, processTimeScale()), intervalMs: 100, timeoutError: () => new InfraError(`${node.name}: the guest never saw hot-added vCPU ${id}`) },
+  );
 }
 
 /** The nodes of a split group (`node1,node2`), each a VM. */

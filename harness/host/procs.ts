@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { waitUntil } from './wait.ts';
 
 /**
  * Process checks by PID, with a marker (the lab's state folder) that must appear in
@@ -55,14 +56,10 @@ export function signalIfOurs(pid: number, marker: string, sig: NodeJS.Signals): 
 /** SIGTERM, a grace period, then SIGKILL; resolves when the process is gone. */
 export async function stopProcess(pid: number, marker: string, graceMs = 3000): Promise<void> {
   if (!signalIfOurs(pid, marker, 'SIGTERM')) return;
-  const until = Date.now() + graceMs;
-  while (Date.now() < until) {
-    if (!isAlive(pid)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const gone = () => !isAlive(pid);
+  if (await waitUntil(gone, { what: `process ${pid} to end`, timeoutMs: graceMs, intervalMs: 50, onTimeout: 'return' })) return;
   signalIfOurs(pid, marker, 'SIGKILL');
-  const hard = Date.now() + 5000;
-  while (isAlive(pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
+  await waitUntil(gone, { what: `process ${pid} to end after SIGKILL`, timeoutMs: 5000, intervalMs: 50, onTimeout: 'return' });
 }
 
 /**

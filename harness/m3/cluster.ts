@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, InfraError } from '../errors.ts';
+import { waitUntil } from '../host/wait.ts';
 import { unloadModule, type RemoteKmod } from '../kmod/deploy.ts';
 import { installKmod } from '../kmod/install.ts';
 import type { LabNode } from '../lab/node.ts';
@@ -274,27 +275,28 @@ export class M3Cluster {
     return parseTable(r.data);
   }
 
-  /** Until every node lists every peer's proxy as up, or the deadline. */
   /** Until every proxy pair is up; the bound is a base figure, scaled like every bound of the lab. */
   async waitAllUp(timeoutMs = 30000): Promise<void> {
-    const until = Date.now() + scaled(timeoutMs, processTimeScale());
     let last = '';
-    while (Date.now() < until) {
-      let ok = true;
-      for (const n of this.nodes) {
-        const rows = await this.proxyTable(n);
-        for (const m of this.nodes) {
-          if (m === n) continue;
-          const row = rows.find((r) => Number(r.node_id) === this.nodeId(m));
-          if (row?.state !== 'up') {
-            ok = false;
-            last = `${n.name}: proxy for ${m.name} is ${row?.state ?? 'absent'}`;
+    const up = await waitUntil(
+      async () => {
+        let ok = true;
+        for (const n of this.nodes) {
+          const rows = await this.proxyTable(n);
+          for (const m of this.nodes) {
+            if (m === n) continue;
+            const row = rows.find((r) => Number(r.node_id) === this.nodeId(m));
+            if (row?.state !== 'up') {
+              ok = false;
+              last = `${n.name}: proxy for ${m.name} is ${row?.state ?? 'absent'}`;
+            }
           }
         }
-      }
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+        return ok;
+      },
+      { what: 'every proxy pair up', timeoutMs: scaled(timeoutMs, processTimeScale()), intervalMs: 200, onTimeout: 'return' },
+    );
+    if (up) return;
     const logs = await Promise.all(this.proxies.map(async (p) => `${p.from.name}->${p.to.name}: ${(await p.from.rpc.call('wait', { id: p.id, timeoutMs: 0 })).stderr.slice(-500)}`));
     throw new InfraError(`proxies not up in ${timeoutMs} ms (${last})\n${logs.join('\n')}`);
   }

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 import { startLongLived } from '../host/long-lived.ts';
 import { stopProcess } from '../host/procs.ts';
+import { waitUntil } from '../host/wait.ts';
 
 /**
  * The private inter-node LAN: one VDE switch per lab. Frames travel over unix
@@ -26,8 +27,7 @@ export class VdeSwitch {
     // -d daemonizes and chdirs to /: every path must be absolute.
     const res = await execa('vde_switch', ['-s', this.ctl, '-M', this.mgmt, '-d', '-p', pidFile], { reject: false, all: true });
     if (res.exitCode !== 0) throw new InfraError(`vde_switch failed to start: ${res.all}`);
-    const until = Date.now() + 5000;
-    while (!(existsSync(pidFile) && existsSync(this.mgmt)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => existsSync(pidFile) && existsSync(this.mgmt), { what: "vde_switch's pid file and management socket", timeoutMs: 5000, intervalMs: 20, onTimeout: 'return' });
     if (!existsSync(pidFile)) throw new InfraError('vde_switch did not write its pid file');
     this.pid = Number(readFileSync(pidFile, 'utf8').trim());
   }

@@ -6,6 +6,7 @@ import { BootPanicError } from '../verdict/verdict.ts';
 import { BootError, BootTimeoutError, InfraError } from '../errors.ts';
 import { startLongLived } from '../host/long-lived.ts';
 import { isAlive, signalIfOurs, stopProcess } from '../host/procs.ts';
+import { waitUntil } from '../host/wait.ts';
 import type { ConsoleLog, Power, Target } from '../target/target.ts';
 import type { SshEndpoint } from '../transport/ssh.ts';
 import { cpuModel, type Accel } from './accel.ts';
@@ -237,46 +238,49 @@ export class QemuTarget implements Target {
     let bytes = this.consoleBytes();
     let grew = Date.now();
     void this.gone.then((why) => (exited = why));
-    for (;;) {
-      const text = this.console.text().slice(this.bootMark);
-      const found = findReports(text);
-      const fatal = found.filter((r) => r.fatal);
-      if (fatal.length) {
-        // Every report before the panic explains it; all are attached.
-        throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), found.map((report) => ({ node: this.name, report })));
-      }
-      const ready = text.includes(marker);
-      // A report storm can keep a kernel from ever getting ready: judge it at the deadline too.
-      if (found.length && (ready || Date.now() > deadline)) {
-        throw new BootPanicError(this.name, excerpt(text, found[0]!.startLine, 5, 60), found.map((report) => ({ node: this.name, report })), 'kernel report during boot');
-      }
-      if (ready) {
-        this.bootedAt ??= Date.now();
-        return;
-      }
-      if (exited !== undefined) {
-        const err = this.stderrText();
-        throw new BootError(`${this.name}: ${exited} before the guest was ready${err ? `: ${err}` : ''}`, this.name, excerpt(text));
-      }
-      if (Date.now() > deadline) {
-        throw new BootTimeoutError(`${this.name}: not ready before the boot deadline`, this.name, excerpt(text));
-      }
-      const now = this.consoleBytes();
-      if (now !== bytes) {
-        bytes = now;
-        grew = Date.now();
-      } else if (stall) {
-        const silent = Date.now() - grew;
-        if (silent > stall.silentMs) {
-          throw new BootTimeoutError(`${this.name}: console silent for ${Math.round(silent / 1000)} s before the guest was ready`, this.name, excerpt(text));
+    let text = '';
+    let found: ReturnType<typeof findReports> = [];
+    // A report storm can keep a kernel from ever getting ready: judged once ready, and at the deadline too.
+    const storm = () => new BootPanicError(this.name, excerpt(text, found[0]!.startLine, 5, 60), found.map((report) => ({ node: this.name, report })), 'kernel report during boot');
+    await waitUntil(
+      () => {
+        text = this.console.text().slice(this.bootMark);
+        found = findReports(text);
+        const fatal = found.filter((r) => r.fatal);
+        if (fatal.length) {
+          // Every report before the panic explains it; all are attached.
+          throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), found.map((report) => ({ node: this.name, report })));
         }
-        const uptime = silent > stall.earlyMs ? lastUptime(text) : undefined;
-        if (uptime !== undefined && uptime < 1) {
-          throw new BootTimeoutError(`${this.name}: kernel stalled in its first second of uptime (console silent at [${uptime.toFixed(6)}] for ${Math.round(silent / 1000)} s)`, this.name, excerpt(text));
+        const ready = text.includes(marker);
+        if (found.length && ready) throw storm();
+        if (ready) {
+          this.bootedAt ??= Date.now();
+          return true;
         }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+        if (exited !== undefined) {
+          const err = this.stderrText();
+          throw new BootError(`${this.name}: ${exited} before the guest was ready${err ? `: ${err}` : ''}`, this.name, excerpt(text));
+        }
+        // Past the deadline the wait's own end says why (below), before any stall does.
+        if (Date.now() > deadline) return false;
+        const now = this.consoleBytes();
+        if (now !== bytes) {
+          bytes = now;
+          grew = Date.now();
+        } else if (stall) {
+          const silent = Date.now() - grew;
+          if (silent > stall.silentMs) {
+            throw new BootTimeoutError(`${this.name}: console silent for ${Math.round(silent / 1000)} s before the guest was ready`, this.name, excerpt(text));
+          }
+          const uptime = silent > stall.earlyMs ? lastUptime(text) : undefined;
+          if (uptime !== undefined && uptime < 1) {
+            throw new BootTimeoutError(`${this.name}: kernel stalled in its first second of uptime (console silent at [${uptime.toFixed(6)}] for ${Math.round(silent / 1000)} s)`, this.name, excerpt(text));
+          }
+        }
+        return false;
+      },
+      { what: `${this.name}'s ready marker`, deadline, intervalMs: 100, timeoutError: () => (found.length ? storm() : new BootTimeoutError(`${this.name}: not ready before the boot deadline`, this.name, excerpt(text))) },
+    );
   }
 
   private async stop(graceMs: number): Promise<void> {

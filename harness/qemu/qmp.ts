@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { InfraError } from '../errors.ts';
+import { waitUntil } from '../host/wait.ts';
 
 /**
  * QMP framing: QEMU writes one JSON object per line (\r\n). A frame can arrive split
@@ -90,19 +91,23 @@ export class QmpClient extends EventEmitter {
    * monitor that is still starting refuses or is absent for a moment: retry those
    * two answers until the deadline, give up on anything else.
    */
-  private async openSocket(deadline: number): Promise<net.Socket> {
-    for (;;) {
-      const sock = net.createConnection(this.socketPath);
-      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-        sock.once('connect', () => resolve(undefined));
-        sock.once('error', (e) => resolve(e));
-      });
-      if (!err) return sock;
-      sock.destroy();
-      const retry = err.code === 'ECONNREFUSED' || err.code === 'ENOENT';
-      if (!retry || Date.now() >= deadline) throw new InfraError(`QMP ${this.socketPath}: ${err.message}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  private openSocket(deadline: number): Promise<net.Socket> {
+    let last: Error | undefined;
+    return waitUntil(
+      async () => {
+        const sock = net.createConnection(this.socketPath);
+        const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+          sock.once('connect', () => resolve(undefined));
+          sock.once('error', (e) => resolve(e));
+        });
+        if (!err) return sock;
+        sock.destroy();
+        if (err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT') throw new InfraError(`QMP ${this.socketPath}: ${err.message}`);
+        last = err;
+        return undefined;
+      },
+      { what: `QMP ${this.socketPath}`, deadline, intervalMs: 25, timeoutError: () => new InfraError(`QMP ${this.socketPath}: ${last?.message}`) },
+    );
   }
 
   private dispatch(m: Record<string, unknown>): void {

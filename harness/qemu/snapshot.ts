@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BootTimeoutError, InfraError } from '../errors.ts';
+import { waitUntil } from '../host/wait.ts';
 import { cacheDir } from '../paths.ts';
 import { qemuArgs, type QemuNodeSpec, type QemuTarget } from './qemu-target.ts';
 
@@ -128,14 +129,22 @@ export const templateConsole = (key: string) => path.join(snapshotRoot(), key, '
 async function waitMigration(target: QemuTarget, deadline: number, what: string): Promise<void> {
   const q = await target.qmp();
   try {
-    for (;;) {
-      const st = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
-      if (st.status === 'completed') return;
-      if (st.status === 'failed' || st.status === 'cancelled') throw new InfraError(`${target.name}: ${what} ${st.status}: ${st['error-desc'] ?? 'QEMU gave no reason'}${stderrOf(target)}`);
-      // Past the boot deadline is what a slow cold boot would be: a boot timeout, not a bad snapshot.
-      if (Date.now() > deadline) throw new BootTimeoutError(`${target.name}: not ready before the boot deadline (${what}: migration status ${st.status ?? 'none'})`, target.name, target.console.text().slice(-2000));
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let status: string | undefined;
+    await waitUntil(
+      async () => {
+        const st = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+        status = st.status;
+        if (st.status === 'failed' || st.status === 'cancelled') throw new InfraError(`${target.name}: ${what} ${st.status}: ${st['error-desc'] ?? 'QEMU gave no reason'}${stderrOf(target)}`);
+        return st.status === 'completed';
+      },
+      {
+        what: `${target.name}'s ${what}`,
+        deadline,
+        intervalMs: 50,
+        // Past the boot deadline is what a slow cold boot would be: a boot timeout, not a bad snapshot.
+        timeoutError: () => new BootTimeoutError(`${target.name}: not ready before the boot deadline (${what}: migration status ${status ?? 'none'})`, target.name, target.console.text().slice(-2000)),
+      },
+    );
   } finally {
     q.close();
   }
@@ -238,22 +247,26 @@ export function identityLine(id: NodeIdentity, seed = randomBytes(32), nowMs = D
 export async function sendIdentity(target: QemuTarget, id: NodeIdentity, deadline: number): Promise<void> {
   const sock = target.spec.ctlSocket;
   if (!sock) throw new InfraError(`${target.name}: no control serial port to hand the identity over`);
-  for (;;) {
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const c = net.createConnection(sock);
-        c.once('error', reject);
-        c.once('connect', () => {
-          // The clock is read at the last moment: it is the guest's new time.
-          c.end(identityLine(id), () => resolve());
+  let last: Error | undefined;
+  await waitUntil(
+    async () => {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const c = net.createConnection(sock);
+          c.once('error', reject);
+          c.once('connect', () => {
+            // The clock is read at the last moment: it is the guest's new time.
+            c.end(identityLine(id), () => resolve());
+          });
         });
-      });
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw new InfraError(`${target.name}: cannot reach the control serial port ${sock}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+        return true;
+      } catch (e) {
+        last = e as Error;
+        return false;
+      }
+    },
+    { what: `${target.name}'s control serial port`, deadline, intervalMs: 50, timeoutError: () => new InfraError(`${target.name}: cannot reach the control serial port ${sock}: ${last?.message}`) },
+  );
 }
 
 /** The saved state's description, for logs and the time table. */

@@ -9,6 +9,7 @@ import { BootPanicError } from '../verdict/verdict.ts';
 import type { SshEndpoint } from '../transport/ssh.ts';
 import { CaptureConsole } from './capture-console.ts';
 import { hostCommand } from './host-command.ts';
+import { waitUntil } from '../host/wait.ts';
 import type { Power, Target } from './target.ts';
 
 /** Resolves whether an SSH server answers at host:port (its banner, not just a TCP accept). */
@@ -115,24 +116,28 @@ export class BoardTarget implements Target {
   }
 
   async waitBooted(deadline: number): Promise<void> {
-    for (;;) {
-      const text = this.console.text().slice(this.bootMark);
-      const found = findReports(text);
-      const fatal = found.filter((r) => r.fatal);
-      if (fatal.length) throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), found.map((report) => ({ node: this.name, report })));
-      if (await sshAnswers(this.spec.ssh.host, this.spec.ssh.port, 2000)) return;
-      if (Date.now() > deadline) throw new BootTimeoutError(`${this.name}: SSH at ${this.spec.ssh.host}:${this.spec.ssh.port} did not answer before the boot deadline`, this.name, excerpt(text));
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const { host, port } = this.spec.ssh;
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = this.console.text().slice(this.bootMark);
+        const found = findReports(text);
+        const fatal = found.filter((r) => r.fatal);
+        if (fatal.length) throw new BootPanicError(this.name, excerpt(text, fatal[0]!.startLine, 30, 20), found.map((report) => ({ node: this.name, report })));
+        return sshAnswers(host, port, 2000);
+      },
+      { what: `${this.name}'s SSH`, deadline, intervalMs: 300, timeoutError: () => new BootTimeoutError(`${this.name}: SSH at ${host}:${port} did not answer before the boot deadline`, this.name, excerpt(text)) },
+    );
   }
 
   /** Waits until SSH stops answering (a reboot through SSH has begun), up to the deadline. */
   async waitDown(deadline: number): Promise<void> {
-    while (Date.now() < deadline) {
-      if (!(await sshAnswers(this.spec.ssh.host, this.spec.ssh.port, 1000))) return;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    throw new InfraError(`${this.name}: still answering SSH after the reboot was asked for`);
+    await waitUntil(async () => !(await sshAnswers(this.spec.ssh.host, this.spec.ssh.port, 1000)), {
+      what: `${this.name}'s SSH to stop answering`,
+      deadline,
+      intervalMs: 300,
+      timeoutError: () => new InfraError(`${this.name}: still answering SSH after the reboot was asked for`),
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Client, type ClientChannel } from 'ssh2';
 import { InfraError } from '../errors.ts';
+import { waitUntil } from '../host/wait.ts';
 import { processTimeScale, scaled } from '../verdict/time-scale.ts';
 
 export interface SshEndpoint {
@@ -35,16 +36,18 @@ export class SshTransport extends EventEmitter {
   /** Connects, retrying refused or reset attempts until the deadline. */
   async connect(deadline: number): Promise<void> {
     let lastErr: Error | undefined;
-    while (Date.now() < deadline) {
-      try {
-        await this.connectOnce(Math.max(1000, deadline - Date.now()));
-        return;
-      } catch (e) {
-        lastErr = e as Error;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    throw new InfraError(`${this.label}: SSH to ${this.endpoint.host}:${this.endpoint.port} failed: ${lastErr?.message ?? 'deadline passed'}`);
+    await waitUntil(
+      async () => {
+        try {
+          await this.connectOnce(Math.max(1000, deadline - Date.now()));
+          return true;
+        } catch (e) {
+          lastErr = e as Error;
+          return false;
+        }
+      },
+      { what: `${this.label}'s SSH`, deadline, intervalMs: 200, timeoutError: () => new InfraError(`${this.label}: SSH to ${this.endpoint.host}:${this.endpoint.port} failed: ${lastErr?.message ?? 'deadline passed'}`) },
+    );
   }
 
   private connectOnce(timeoutMs: number): Promise<void> {

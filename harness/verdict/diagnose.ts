@@ -1,4 +1,5 @@
 import type { QemuTarget } from '../qemu/qemu-target.ts';
+import { sleep } from '../host/wait.ts';
 
 /**
  * Before a silent VM is judged hung, ask it what it is doing, as syzkaller's
@@ -28,7 +29,7 @@ export async function diagnoseVm(t: QemuTarget, waitMs: number): Promise<string>
   } finally {
     q.close();
   }
-  await new Promise((r) => setTimeout(r, waitMs));
+  await sleep(waitMs);
   const answer = t.console.text().slice(before);
   out.push(`--- console after sysrq l and w (${answer.length} bytes in ${Math.round(waitMs / 1000)} s) ---`, answer.trim() || '(nothing: the guest did not take the keys)');
   return out.join('\n');

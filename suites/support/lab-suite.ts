@@ -2,6 +2,7 @@ import * as allure from 'allure-js-commons';
 import path from 'node:path';
 import { afterAll, beforeAll, it, type TestContext } from 'vitest';
 import { InfraError } from '../../harness/errors.ts';
+import { sleep } from '../../harness/host/wait.ts';
 import { saveTestBundle } from '../../harness/report/bundle.ts';
 import { factPairs, labFacts, writeAllureEnvironment } from '../../harness/report/environment.ts';
 import { findReports, type KernelReport } from '../../harness/console/kernel-reports.ts';
@@ -245,7 +246,7 @@ async function judged(suite: LabSuite, ctx: TestContext, name: string, fn: (h: L
     }
   }
   // A node that died under the test: give its last console lines a moment to land.
-  if (err !== undefined || nodes.some((n) => n.state === 'gone')) await new Promise((r) => setTimeout(r, scaled(1500, scale)));
+  if (err !== undefined || nodes.some((n) => n.state === 'gone')) await sleep(scaled(1500, scale));
   const current = suite.handle().lab.nodes;
   const collected = await collectReports(current, consoleMarks, dmesgMarks);
   const { dmesg } = collected;

@@ -1,0 +1,71 @@
+import { InfraError } from '../errors.ts';
+
+/**
+ * The one wait of the harness and its suites: every poll (check, sleep, check
+ * again until a bound) is waitUntil, every plain pause is sleep. The bound is
+ * the caller's, scaled by the caller (a lab deadline in epoch ms, or a base
+ * figure times the lab's time scale): this module scales nothing.
+ */
+
+/** What a check answers while it waits: not yet. Any other value (0 and '' too) is the result. */
+type NotYet = undefined | null | false;
+
+export interface WaitOptions {
+  /** What is awaited, in words ("node1's SSH"): the timeout's error names it. */
+  what: string;
+  /** The bound as an epoch-ms deadline (the lab's own deadlines); Infinity waits for as long as it takes. */
+  deadline?: number;
+  /** The bound in ms from now; used when no deadline is given. */
+  timeoutMs?: number;
+  /** Pause between checks, in ms (default 100); the last pause ends at the bound. */
+  intervalMs?: number;
+  /** Ends the wait at once, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+  /** At the bound: throw (the default) or resolve undefined, for a caller that judges the last state itself. */
+  onTimeout?: 'throw' | 'return';
+  /** The error thrown at the bound (the caller's class and words, from the last check's state); by default an InfraError naming `what`. */
+  timeoutError?: (waitedMs: number) => Error;
+}
+
+/** A pause of `ms`; rejects with the signal's reason when it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls `check` until it answers a value (anything but undefined, null or
+ * false), which it resolves with; `intervalMs` apart, the first call at once.
+ * A check that throws ends the wait with its error. At the bound, after a last
+ * check, it throws `timeoutError` (default: an InfraError naming `what` and
+ * how long it waited) or, with onTimeout 'return', resolves undefined.
+ */
+export function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>, o: WaitOptions & { onTimeout: 'return' }): Promise<T | undefined>;
+export function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>, o: WaitOptions & { onTimeout?: 'throw' }): Promise<T>;
+export async function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>, o: WaitOptions): Promise<T | undefined> {
+  const started = Date.now();
+  if (o.deadline === undefined && o.timeoutMs === undefined) throw new InfraError(`waiting for ${o.what}: no bound given (deadline or timeoutMs)`);
+  const deadline = o.deadline ?? started + o.timeoutMs!;
+  const interval = o.intervalMs ?? 100;
+  for (;;) {
+    o.signal?.throwIfAborted();
+    const v = await check();
+    if (v !== undefined && v !== null && v !== false) return v;
+    const now = Date.now();
+    if (now >= deadline) {
+      if (o.onTimeout === 'return') return undefined;
+      throw o.timeoutError?.(now - started) ?? new InfraError(`timed out after ${((now - started) / 1000).toFixed(1)} s waiting for ${o.what}`);
+    }
+    await sleep(Math.min(interval, deadline - now), o.signal);
+  }
+}
