@@ -4,10 +4,12 @@
 SHELL := /bin/bash
 M3LAB := node bin/m3lab.js
 
-# Host tools the lab needs, and the Debian packages that provide them.
+# Host tools the lab and its tests need, and the Debian packages that provide them
+# (chromium: the verdicts suite opens a report in headless Chromium).
 HOST_TOOLS := qemu-system-x86_64:qemu-system-x86 vde_switch:vde2 lz4:lz4 readelf:binutils \
 	dpkg-deb:dpkg cpio:cpio gcc:gcc make:make flex:flex bison:bison bc:bc xz:xz-utils \
-	socat:socat vagrant:vagrant slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge
+	socat:socat vagrant:vagrant slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge \
+	chromium:chromium
 # Files (not commands) the build needs: static glibc for the guest programs, and
 # the headers a kernel build from linux-source needs (libelf for objtool, OpenSSL
 # for the certificate tools).

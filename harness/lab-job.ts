@@ -35,9 +35,10 @@ export function suitePath(s: string): string {
 }
 
 /** Runs a command in the repository with this terminal; resolves with its exit code. */
-export async function run(cmd: string, args: string[]): Promise<number> {
+export async function run(cmd: string, args: string[], o: { timeoutMs?: number } = {}): Promise<number> {
   // No execa cleanup: on Ctrl-C the command gets the terminal's SIGINT itself and winds down its own way, as it always did.
-  const r = await execa(cmd, args, { stdio: 'inherit', cwd: repoRoot, reject: false, cleanup: false });
+  // A bound (a test's) ends the command (SIGTERM, then execa's SIGKILL) and makes the run fail.
+  const r = await execa(cmd, args, { stdio: 'inherit', cwd: repoRoot, reject: false, cleanup: false, ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}) });
   return r.exitCode ?? (r.signal ? 128 : 1);
 }
 

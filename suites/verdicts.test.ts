@@ -7,9 +7,11 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/paths.ts';
-import { cmdline, isAlive, processesWithMarker, signalIfOurs } from '../harness/host/procs.ts';
+import { cmdline, descendants, isAlive, processesWithMarker, signalIfOurs } from '../harness/host/procs.ts';
 import { waitUntil } from '../harness/host/wait.ts';
 import { hostFactor, scaled } from '../harness/verdict/time-scale.ts';
+import { generateLocalReport, localReportDir } from '../harness/report/local-report.ts';
+import { openAttachment, openReport, openTestResult, shownText, withChromium } from './support/report-browser.ts';
 
 /**
  * Proof that the lab tells the truth: suites that fail on purpose
@@ -35,25 +37,6 @@ interface FixtureRun {
   results: Result[];
   dir: string;
   output: string;
-}
-
-/** Every process below PID (children, their children, ...), from /proc. */
-function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [c, pp] of parent) if (pp === p) (out.push(c), walk(c));
-  };
-  walk(pid);
-  return out;
 }
 
 async function runFixture(file: string | string[], env?: Record<string, string>, timeoutMs?: number): Promise<FixtureRun> {
@@ -142,6 +125,45 @@ function expectCrashBetweenTests(results: Result[], dir: string): void {
   expect(later.statusDetails?.message).toMatch(/node1 crashed earlier \(.*panic.*\), reported as failed by test "finds the node crashed"/i);
   // Exactly one result carries the crash as a failure.
   expect(results.filter((x) => x.status === 'failed').length).toBe(1);
+}
+
+/**
+ * The report of the between-tests fixture as a person reads it: made by the
+ * lab's own pipeline (one index.html, data inside) into a folder of its own,
+ * opened from file:// in headless Chromium, the failed test reached by its
+ * leaf in the tree, its kernel report opened: the panic shows there. Negative
+ * controls, so that a page showing everything or nothing fails: the same
+ * test's QEMU command line shows that command and no panic, and the page of
+ * the test that passed shows no panic. Each browser wait is bounded by a step
+ * scaled with the host, like every bound of the lab.
+ */
+async function expectReportShowsPanic(results: string): Promise<void> {
+  const panic = 'Kernel panic - not syncing';
+  const step = scaled(30_000, hostFactor());
+  const out = mkdtempSync(path.join(os.tmpdir(), 'm3lab-verdicts-report-'));
+  try {
+    expect(await generateLocalReport(results, 'm3lab verdicts: between', { dir: out, timeoutMs: 4 * step })).toBe(0);
+    const index = path.join(localReportDir(out), 'index.html');
+    await withChromium(step, async (browser) => {
+      const { page, refused } = await openReport(browser, index, step);
+      const failedId = await openTestResult(page, 'finds the node crashed');
+      const report = await openAttachment(page, 'kernel report node1');
+      await allure.attachment('the report in Chromium: finds the node crashed, its kernel report open', Buffer.from(await page.screenshot({ type: 'png' })), { contentType: 'image/png' });
+      expect(report).toContain(panic);
+      const qemu = await openAttachment(page, 'node1.qemu.txt');
+      expect(qemu).toContain('qemu-system-x86_64 ');
+      expect(qemu).not.toContain(panic);
+      const other = (await openReport(browser, index, step)).page;
+      const passedId = await openTestResult(other, 'arms a crash for after its end');
+      expect(passedId).not.toBe(failedId);
+      const shown = await shownText(other);
+      expect(shown).toContain('Passed');
+      expect(shown).not.toContain(panic);
+      if (refused.length) await allure.attachment('requests the report made outside its file (refused)', refused.join('\n'), { contentType: 'text/plain' });
+    });
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -305,10 +327,11 @@ describe('verdicts: the lab reports kernel bugs as failed and host faults as bro
     }
   });
 
-  it('a panic between two tests fails the test that finds it, with the panic attached; later tests are broken naming it', async () => {
+  it('a panic between two tests fails the test that finds it, with the panic attached; later tests are broken naming it; the report, in a browser, shows the panic in that test\'s kernel report', async () => {
     const { results, dir } = await runFixture('tests/verdicts/between.suite.ts');
     try {
       expectCrashBetweenTests(results, dir);
+      await expectReportShowsPanic(dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

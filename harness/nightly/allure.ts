@@ -231,9 +231,9 @@ export function writeAllureConfig(nightDir: string, o: { name: string; historyPa
   return file;
 }
 
-/** `allure generate` with the night's config; resolves with its exit code. */
-export function generateReport(resultsDir: string, configFile: string): Promise<number> {
-  return run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile]);
+/** `allure generate` with the night's config; resolves with its exit code (non-zero when it outlived TIMEOUTMS, if given). */
+export function generateReport(resultsDir: string, configFile: string, timeoutMs?: number): Promise<number> {
+  return run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile], { timeoutMs });
 }
 
 export interface Failure {
