@@ -1,6 +1,8 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FaultSpec } from './kinds.ts';
+import { z } from 'zod';
+import { readJsonWith } from '../config/schema.ts';
+import { FAULT_KINDS, type FaultSpec } from './kinds.ts';
 import type { TimelineEvent } from './timeline.ts';
 
 /**
@@ -15,12 +17,30 @@ export interface FaultState {
 
 const file = (labDir: string) => path.join(labDir, 'faults.json');
 
+const FaultStateFile = z.object({
+  active: z.array(
+    z.looseObject({
+      kind: z.enum(FAULT_KINDS),
+      node: z.string().min(1),
+      process: z.string().optional(),
+      cpu: z.number().int().nonnegative().optional(),
+      delayMs: z.number().nonnegative().optional(),
+      lossPct: z.number().min(0).max(100).optional(),
+      injectedAt: z.string(),
+      until: z.string().optional(),
+    }),
+  ),
+  timeline: z.array(z.looseObject({ t: z.number(), at: z.string(), kind: z.enum(['inject', 'heal', 'note', 'error']), fault: z.string(), node: z.string() })),
+});
+
+/**
+ * The lab's faults; none when the file is absent. A damaged file is an error
+ * naming its field: read as "no faults", a lab left partitioned would be taken
+ * for a healed one.
+ */
 export function readFaults(labDir: string): FaultState {
-  try {
-    return JSON.parse(readFileSync(file(labDir), 'utf8')) as FaultState;
-  } catch {
-    return { active: [], timeline: [] };
-  }
+  if (!existsSync(file(labDir))) return { active: [], timeline: [] };
+  return readJsonWith(file(labDir), FaultStateFile) as FaultState;
 }
 
 export function writeFaults(labDir: string, s: FaultState): void {

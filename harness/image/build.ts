@@ -12,9 +12,37 @@ import { prepareHeaders } from './headers.ts';
 import { indexModules, loadOrder } from './kmods.ts';
 import { loadRecipe, type Recipe } from './recipe.ts';
 import { labKey, type LabKey } from './sshkey.ts';
+import { z } from 'zod';
+import { parseJsonWith } from '../config/schema.ts';
 
 /** Bump when the builder's output changes for the same inputs. */
 const BUILDER_VERSION = 3;
+
+/**
+ * A built image's record (image.json). Damaged or short of a field (a build
+ * killed while writing it, an older m3lab): no image, built again.
+ */
+const BuiltImageFile = z.looseObject({
+  hash: z.string().min(1),
+  name: z.string(),
+  dir: z.string().min(1),
+  kernel: z.string().min(1),
+  initrd: z.string().min(1),
+  release: z.string().min(1),
+  headersDir: z.string().min(1),
+  builtAt: z.string(),
+  initrdBytes: z.number(),
+});
+
+function readBuiltImage(meta: string): Omit<BuiltImage, 'key'> | undefined {
+  if (!existsSync(meta)) return undefined;
+  try {
+    return parseJsonWith(meta, BuiltImageFile, readFileSync(meta, 'utf8')) as Omit<BuiltImage, 'key'>;
+  } catch (e) {
+    process.stderr.write(`image: ${(e as Error).message}: building again\n`);
+    return undefined;
+  }
+}
 
 export interface BuiltImage {
   hash: string;
@@ -110,10 +138,8 @@ export async function buildImage(opts: { force?: boolean; log?: Log } = {}): Pro
   const hash = await imageHash(recipe, key);
   const dir = path.join(cache, 'images', hash);
   const metaPath = path.join(dir, 'image.json');
-  if (!opts.force && existsSync(metaPath)) {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as BuiltImage;
-    return { ...meta, key };
-  }
+  const cached = opts.force ? undefined : readBuiltImage(metaPath);
+  if (cached) return { ...cached, key };
 
   const started = Date.now();
   log(`image ${recipe.name}: building ${hash} (inputs changed or not built yet)`);

@@ -232,8 +232,30 @@ export function writeAllureConfig(nightDir: string, o: { name: string; historyPa
 }
 
 /** `allure generate` with the night's config; resolves with its exit code (non-zero when it outlived TIMEOUTMS, if given). */
-export function generateReport(resultsDir: string, configFile: string, timeoutMs?: number): Promise<number> {
-  return run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile], { timeoutMs });
+export async function generateReport(resultsDir: string, configFile: string, timeoutMs?: number): Promise<number> {
+  const code = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile], { timeoutMs });
+  const output = (JSON.parse(readFileSync(configFile, 'utf8')) as { output?: string }).output ?? 'allure-report';
+  if (code === 0) stripAnalytics(path.resolve(repoRoot, output));
+  return code;
+}
+
+/**
+ * Allure 3's report pages load Google's tag manager whenever they are opened
+ * with a network (the awesome plugin has it on with no option to turn it
+ * off): a lab's report must not tell a third party who opened it, from where.
+ * Cut from every page; the browser check of the report refuses any request
+ * outside the file and fails on one.
+ */
+export function stripAnalytics(reportDir: string): number {
+  let cut = 0;
+  if (!existsSync(reportDir)) return 0;
+  for (const f of readdirSync(reportDir).filter((x) => x.endsWith('.html'))) {
+    const file = path.join(reportDir, f);
+    const html = readFileSync(file, 'utf8');
+    const clean = html.replace(/<script async src="https:\/\/www\.googletagmanager\.com\/gtag\/js\?id=[\w-]+"><\/script>\s*<script>\s*window\.dataLayer[\s\S]*?<\/script>/g, () => (cut++, ''));
+    if (clean !== html) writeFileSync(file, clean);
+  }
+  return cut;
 }
 
 export interface Failure {

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { execa } from 'execa';
 import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 
@@ -39,7 +40,7 @@ export async function chooseAccel(choice: AccelChoice, kernel: string, stateDir:
     return { accel: 'tcg', reason: '/dev/kvm is not usable' };
   }
   const cacheFile = path.join(stateDir, 'accel-probe.json');
-  const cached = readThisBoot<AccelDecision>(cacheFile);
+  const cached = readThisBoot(cacheFile, z.object({ accel: z.enum(['kvm', 'tcg']), reason: z.string() }));
   if (cached) return { accel: cached.accel, reason: `${cached.reason} (probed earlier this host boot)` };
   const decision = await probeKvm(kernel);
   keepThisBoot(cacheFile, decision);

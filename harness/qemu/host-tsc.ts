@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 import { execaSync } from 'execa';
 import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 
@@ -22,7 +23,7 @@ import { keepThisBoot, readThisBoot } from './host-boot-cache.ts';
 export function hostTscKhz(stateDir: string): number | undefined {
   if (process.arch !== 'x64') return undefined;
   const cacheFile = path.join(stateDir, 'host-tsc.json');
-  const cached = readThisBoot<{ khz: number }>(cacheFile);
+  const cached = readThisBoot(cacheFile, z.object({ khz: z.number().positive() }));
   if (cached && cached.khz > 0) return cached.khz;
   const khz = measure(stateDir);
   if (khz !== undefined) keepThisBoot(cacheFile, { khz });

@@ -3,6 +3,8 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, re
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { z } from 'zod';
+import { parseJsonWith } from '../../config/schema.ts';
 import { InfraError } from '../../errors.ts';
 import { cacheDir } from '../../paths.ts';
 import { fetchAndExtract, pinKey } from '../debs.ts';
@@ -125,13 +127,40 @@ function variantDir(cache: string, name: string, key: string): string {
   return path.join(cache, 'kernels', `${name}-${key}`);
 }
 
+/**
+ * A cached build's record (kernel.json). One that is damaged or lacks a field
+ * (a build killed while writing it, an older m3lab) counts as no build: the
+ * kernel is built again rather than booted from a path that is not there.
+ */
+const BuiltKernelFile = z.looseObject({
+  variant: z.string(),
+  key: z.string(),
+  kernel: z.string().min(1),
+  release: z.string().min(1),
+  buildDir: z.string().min(1),
+  source: z.string(),
+  buildSeconds: z.number(),
+  builtAt: z.string(),
+  describe: z.string(),
+});
+
+function readBuiltKernel(meta: string): BuiltKernel | undefined {
+  if (!existsSync(meta)) return undefined;
+  try {
+    return parseJsonWith(meta, BuiltKernelFile, readFileSync(meta, 'utf8')) as BuiltKernel;
+  } catch (e) {
+    process.stderr.write(`kernel: ${(e as Error).message}: building again\n`);
+    return undefined;
+  }
+}
+
 /** The cached build of a variant, if its inputs were built before. */
 export async function cachedKernel(name: string): Promise<BuiltKernel | undefined> {
   const file = loadVariants();
   const v = file.variants.find((x) => x.name === name);
   if (!v) throw new InfraError(`kernel variant ${name} is not in images/kernels/variants.yaml`);
   const meta = path.join(variantDir(cacheDir(), name, await kernelKey(file, v)), 'kernel.json');
-  return existsSync(meta) ? (JSON.parse(readFileSync(meta, 'utf8')) as BuiltKernel) : undefined;
+  return readBuiltKernel(meta);
 }
 
 /**
@@ -149,7 +178,8 @@ export async function buildKernel(name: string, opts: { log?: Log; force?: boole
   const key = await kernelKey(file, v);
   const dir = variantDir(cache, name, key);
   const metaPath = path.join(dir, 'kernel.json');
-  if (!opts.force && existsSync(metaPath)) return JSON.parse(readFileSync(metaPath, 'utf8')) as BuiltKernel;
+  const cached = opts.force ? undefined : readBuiltKernel(metaPath);
+  if (cached) return cached;
 
   const started = Date.now();
   const src = await sourceTree(cache, file, log);
