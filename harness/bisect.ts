@@ -6,6 +6,9 @@ import { ConfigError, InfraError } from './errors.ts';
 import { readVerdicts, run, suitePath } from './lab-job.ts';
 import { NIGHTLY_SEED } from './nightly/plan.ts';
 import { repoRoot, stateRoot } from './paths.ts';
+import { readBundleTest } from './report/bundle-file.ts';
+import { z } from 'zod';
+import { readJsonWith } from './config/schema.ts';
 
 /**
  * `m3lab bisect GOOD BAD -- SUITE [-t TEST]`: which commit between GOOD and BAD
@@ -47,6 +50,10 @@ export interface StepVerdict {
 }
 
 const EXIT = { good: 0, bad: 1, skip: 125, none: 128 } as const;
+
+/** bisect.json and each step's verdict.json: written by the bisection for its own steps, checked when read back. */
+const BisectConfigFile = z.looseObject({ repo: z.string(), tree: z.string(), kmod: z.string(), suite: z.string(), test: z.string().optional(), project: z.string(), kernels: z.array(z.string()), repeat: z.number().int().positive(), seed: z.number().int(), work: z.string() });
+const StepVerdictFile = z.looseObject({ sha: z.string(), verdict: z.enum(['good', 'bad', 'skip', 'none']), why: z.string(), runs: z.array(z.looseObject({ run: z.number(), passed: z.number(), failed: z.number(), broken: z.number(), skipped: z.number(), code: z.number(), bundles: z.array(z.string()), results: z.string() })), seconds: z.number() });
 
 const git = async (cwd: string, args: string[]) => {
   const r = await execa('git', args, { cwd, reject: false, all: true });
@@ -236,13 +243,13 @@ export async function seedUserBuild(treeKmod: string, log: (l: string) => void):
 
 function readStep(work: string, sha: string): StepVerdict | undefined {
   const f = path.join(work, 'steps', sha, 'verdict.json');
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as StepVerdict) : undefined;
+  return existsSync(f) ? (readJsonWith(f, StepVerdictFile) as StepVerdict) : undefined;
 }
 
 /** One commit (`m3lab bisect --step WORK`): git bisect run's script (see the file's comment); cwd is the worktree at that commit. */
 export async function bisectStep(work: string | undefined): Promise<number> {
   if (!work || !existsSync(path.join(work, 'bisect.json'))) throw new ConfigError('--step', `needs the bisection's work folder, got ${JSON.stringify(work)}`);
-  const cfg = JSON.parse(readFileSync(path.join(work, 'bisect.json'), 'utf8')) as BisectConfig;
+  const cfg = readJsonWith(path.join(work, 'bisect.json'), BisectConfigFile) as BisectConfig;
   const sha = (await git(cfg.tree, ['rev-parse', 'HEAD'])).out;
   const dir = path.join(work, 'steps', sha);
   mkdirSync(dir, { recursive: true });
@@ -287,7 +294,7 @@ export async function bisectStep(work: string | undefined): Promise<number> {
     runs.push({ run: i, passed: v.passed, failed: v.failed, broken: v.broken, skipped: v.skipped, code, bundles, results: path.join(out, 'allure-results') });
     // The lab's own verdict, in each bundle, decides: a test that made soft assertions and was then found
     // starved is broken by the lab's rules though Allure shows its first (assertion) error as failed.
-    const judged = bundles.map((b) => (existsSync(path.join(b, 'test.json')) ? (JSON.parse(readFileSync(path.join(b, 'test.json'), 'utf8')) as { verdict?: string }).verdict : undefined));
+    const judged = bundles.map((b) => (existsSync(path.join(b, 'test.json')) ? readBundleTest(path.join(b, 'test.json')).verdict : undefined));
     if (v.failed > 0 && judged.length > 0 && judged.every((x) => x === 'broken')) return done('skip', `run ${i} broken by the lab's verdict (the host, not the module): ${v.failures.map((f) => f.message).join('; ')}`, runs);
     if (v.failed > 0) return done('bad', `run ${i}: ${v.failures.filter((f) => f.status === 'failed').map((f) => `${f.name}: ${f.message}`).join('; ')}`, runs);
     if (v.broken > 0) return done('skip', `run ${i} broken (the host, not the module): ${v.failures.map((f) => f.message).join('; ')}`, runs);

@@ -16,14 +16,10 @@ import { Lab } from '../lab/lab.ts';
 import { resolveLab } from '../lab/lab-file.ts';
 import type { LabNode } from '../lab/node.ts';
 import { repoRoot } from '../paths.ts';
+import { readBundleTest } from '../report/bundle-file.ts';
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 
-interface BundleTest {
-  lab?: { spec?: { nodes?: { kernel?: string }[] } };
-  reports?: { node: string; kind: string; title: string }[];
-  seed?: number;
-}
 
 /** The fuzzer's raw ring dumps of one node of a bundle, and which node. */
 function bundleDumps(dir: string, node?: string): { node: string; text: string } {
@@ -104,7 +100,7 @@ export async function cmdMinimize(bundle: string, values: MinimizeFlags): Promis
   const dir = path.resolve(bundle);
   const testFile = path.join(dir, 'test.json');
   if (!existsSync(testFile)) throw new ConfigError('BUNDLE', `${dir} has no test.json`);
-  const facts = JSON.parse(readFileSync(testFile, 'utf8')) as BundleTest;
+  const facts = readBundleTest(testFile);
   const seconds = Number(values.seconds ?? 10);
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 600) throw new ConfigError('--seconds', `must be an integer 1..600, got ${values.seconds}`);
   const maxTrials = Number(values.trials ?? 80);

@@ -8,6 +8,8 @@ import { CATEGORIES, classify, PERF_FIGURE, PERF_LABEL, PERF_RATIO, PERF_TARGET 
 import type { BenchCell, Judged, RatioJudged, TargetCheck } from './history.ts';
 import { formatFigure } from './history.ts';
 import { readAllureResult } from '../report/allure-result.ts';
+import { z } from 'zod';
+import { readJsonWith } from '../config/schema.ts';
 
 /**
  * The night's own Allure results (bench figures, targets, build steps; the
@@ -234,7 +236,7 @@ export function writeAllureConfig(nightDir: string, o: { name: string; historyPa
 /** `allure generate` with the night's config; resolves with its exit code (non-zero when it outlived TIMEOUTMS, if given). */
 export async function generateReport(resultsDir: string, configFile: string, timeoutMs?: number): Promise<number> {
   const code = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile], { timeoutMs });
-  const output = (JSON.parse(readFileSync(configFile, 'utf8')) as { output?: string }).output ?? 'allure-report';
+  const output = readJsonWith(configFile, z.looseObject({ output: z.string().optional() })).output ?? 'allure-report';
   if (code === 0) stripAnalytics(path.resolve(repoRoot, output));
   return code;
 }

@@ -16,6 +16,17 @@ import { repoRoot } from '../paths.ts';
 import type { NightFile } from './allure.ts';
 import type { BenchLocalPlan, BenchRemotePlan } from './plan.ts';
 import { programLine } from '../bench/program-line.ts';
+import { z } from 'zod';
+import { readJsonWith } from '../config/schema.ts';
+
+/** bench-ipc-remote.json as the night keeps it: when it was measured, its figures and ratios. */
+const RemoteBenchFile = z.looseObject({
+  date: z.string(),
+  accel: z.string(),
+  kernel: z.string(),
+  figures: z.array(z.looseObject({ id: z.string(), unit: z.string(), samples: z.array(z.number()) })),
+  ratios: z.array(z.looseObject({ a: z.string(), b: z.string(), value: z.number() })),
+});
 
 /** A bench cell that did not produce figures (its lab failed): reported broken, the night goes on. */
 export interface CellError {
@@ -175,7 +186,7 @@ async function benchRemote(plan: BenchRemotePlan, dir: string, accel: AccelChoic
     const { benchIpcRemote } = await import('../bench/ipc-remote.ts');
     const code = await benchIpcRemote({ repeat: plan.repeat, iters: plan.iters, json: false, accel, kernel: plan.kernel });
     const file = path.join(repoRoot, 'reports', 'bench-ipc-remote.json');
-    const doc = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RemoteResult & { date: string }) : undefined;
+    const doc = existsSync(file) ? (readJsonWith(file, RemoteBenchFile) as unknown as RemoteResult & { date: string }) : undefined;
     if (code !== 0 || !doc || Date.parse(doc.date) < start) throw new Error(`bench ipc-remote wrote no figures (exit ${code})`);
     const copy = path.join(dir, 'bench-ipc-remote.json');
     copyFileSync(file, copy);

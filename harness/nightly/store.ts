@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CellCalibration } from '../bench/calibrate.ts';
 import type { Judged, RatioJudged, StoredNight, TargetCheck } from './history.ts';
+import { z } from 'zod';
+import { parseJsonWith } from '../config/schema.ts';
 
 /**
  * Where nights accumulate: outside the clone, so a fresh clone (or `git clean`)
@@ -87,12 +89,34 @@ export function writeNight(dir: string, rec: NightRecord): void {
   renameSync(tmp, path.join(dir, 'night.json'));
 }
 
+/** What a night's record must hold to be compared with, listed or merged; the rest passes through. */
+const NightRecordFile = z.looseObject({
+  name: z.string(),
+  mode: z.enum(['quick', 'full']),
+  started: z.string(),
+  finished: z.string().optional(),
+  commit: z.string(),
+  seed: z.number(),
+  margin: z.number(),
+  plan: z.array(z.string()),
+  environment: z.record(z.string(), z.string()),
+  figures: z.array(z.looseObject({ key: z.string() })),
+  ratios: z.array(z.looseObject({ key: z.string() })).optional(),
+  targets: z.array(z.looseObject({})),
+  failures: z.array(z.looseObject({ category: z.string(), name: z.string(), message: z.string() })),
+});
+
+/**
+ * A night's record, or undefined where there is none. A damaged one is said on
+ * stderr and left out (one bad night must not stop every later comparison).
+ */
 export function readNight(dir: string): NightRecord | undefined {
   const f = path.join(dir, 'night.json');
   if (!existsSync(f)) return undefined;
   try {
-    return JSON.parse(readFileSync(f, 'utf8')) as NightRecord;
-  } catch {
+    return parseJsonWith(f, NightRecordFile, readFileSync(f, 'utf8')) as unknown as NightRecord;
+  } catch (e) {
+    process.stderr.write(`nightly: left out: ${(e as Error).message}\n`);
     return undefined;
   }
 }

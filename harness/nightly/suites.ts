@@ -7,6 +7,11 @@ import { readVerdicts, run } from '../lab-job.ts';
 import { repoRoot } from '../paths.ts';
 import { shardText, type Shard } from '../shard.ts';
 import type { SuiteRun } from './plan.ts';
+import { z } from 'zod';
+import { parseJsonWith } from '../config/schema.ts';
+
+/** A project's M3LAB_NODES: the lab's nodes, each maybe with its own kernel. */
+const NodesEnv = z.array(z.looseObject({ kernel: z.string().optional() }));
 
 const resultFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('-result.json')) : []);
 
@@ -41,7 +46,7 @@ export async function labProjects(): Promise<{ name: string; kernel: KernelVaria
       const k = p.test?.env?.M3LAB_KERNEL ?? 'default';
       const kernel: KernelVariant = isKernelVariant(k) ? k : 'default';
       // Nodes of one lab may boot other kernels (M3LAB_NODES): the night builds those too.
-      const nodes = p.test?.env?.M3LAB_NODES ? (JSON.parse(p.test.env.M3LAB_NODES) as { kernel?: string }[]) : [];
+      const nodes = p.test?.env?.M3LAB_NODES ? parseJsonWith(`vitest project ${p.test.name}: env M3LAB_NODES`, NodesEnv, p.test.env.M3LAB_NODES) : [];
       const nodeKernels = [...new Set(nodes.map((n) => n.kernel).filter((x): x is KernelVariant => x !== undefined && isKernelVariant(x)))];
       return { name: p.test!.name!, kernel, ...(nodeKernels.length ? { nodeKernels } : {}) };
     });

@@ -8,6 +8,11 @@ import { newFailures, type NewFailure } from '../nightly/tests.ts';
 import { readVerdicts } from '../lab-job.ts';
 import { readShardRecord, shardText, type ShardRecord } from '../shard.ts';
 import { readAllureResult } from './allure-result.ts';
+import { z } from 'zod';
+import { readJsonWith } from '../config/schema.ts';
+
+/** A shard's bench-ipc-local.json, as the merge combines it: its cells and their calibrations. */
+const BenchLocalFile = z.looseObject({ configs: z.array(z.unknown()), calibration: z.record(z.string(), z.unknown()).optional() });
 
 /**
  * `m3lab report merge DIR... --out DIR`: the results directories of the N
@@ -186,7 +191,7 @@ export async function mergeShards(o: MergeOptions): Promise<MergeOutcome> {
   const local = shards.map((s) => path.join(shardLayout(s.dir, kind).bench, 'bench-ipc-local.json')).filter((f) => existsSync(f));
   let cells = 0;
   if (local.length) {
-    const docs = local.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { configs: unknown[]; calibration?: Record<string, unknown>; [k: string]: unknown });
+    const docs = local.map((f) => readJsonWith(f, BenchLocalFile));
     const configs = docs.flatMap((d) => d.configs);
     cells = configs.length;
     const doc = { ...docs[0], date: new Date().toISOString(), calibration: Object.assign({}, ...docs.map((d) => d.calibration ?? {})), configs, shards: local.map((f) => path.dirname(f)) };

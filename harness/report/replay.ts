@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { repoRoot } from '../paths.ts';
+import { readBundleTest } from './bundle-file.ts';
 
 /**
  * One command to run a failed test again the way it ran: the suite file, the
@@ -53,9 +54,9 @@ export function readBundle(dir: string): Replay {
   if (!existsSync(f)) throw new ConfigError('bundle', `${dir} has no test.json (is it a folder under .m3lab/bundles/?)`);
   let facts: BundleFacts;
   try {
-    facts = JSON.parse(readFileSync(f, 'utf8')) as BundleFacts;
+    facts = readBundleTest(f);
   } catch (e) {
-    throw new ConfigError('test.json', `${f} is not JSON: ${(e as Error).message}`);
+    throw new ConfigError('test.json', (e as Error).message);
   }
   return replayOf(facts, f);
 }
