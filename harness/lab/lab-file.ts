@@ -3,10 +3,9 @@ import nodePath from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
-import { boolean, integer, join, list, object, oneOf, string } from '../config/validate.ts';
 import { KERNEL_VARIANTS, type KernelVariant } from '../image/kernel/variants.ts';
 import { resolveBoards, resolveLan, type BoardSpec } from './board-spec.ts';
-import { checkLabFile, LIMITS } from './lab-schema.ts';
+import { checkLabFile, type LabFile } from './lab-schema.ts';
 
 export { LIMITS } from './lab-schema.ts';
 
@@ -57,58 +56,56 @@ export interface LabOptions {
   kernel?: KernelVariant;
 }
 
-const TOP_FIELDS = ['name', 'nodes', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'accel', 'kernel', 'boards', 'lan', 'insecure'] as const;
-const NODE_FIELDS = ['name', 'cpus', 'maxcpus', 'sockets', 'memory', 'append', 'kernel'] as const;
-const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const join = (field: string, key: string | number) => (typeof key === 'number' ? `${field}[${key}]` : field ? `${field}.${key}` : key);
+
+/** A range rule between fields, worded like the schema's own range errors. */
+function atLeast(value: number, min: number, field: string): number {
+  if (value < min) throw new ConfigError(field, `must be at least ${min}, got ${value}`);
+  return value;
+}
 
 /**
  * Validates a lab description (parsed YAML or flags) and expands it to one spec per
  * node. Every error names the field, e.g. `nodes[1].maxcpus: must be at least 2`.
- * `nodes` is a count, or a list of per-node overrides.
+ * `nodes` is a count, or a list of per-node overrides. The schema (lab-schema.ts,
+ * also the editors' JSON Schema) checks each field's type and range; this adds
+ * the defaults and the rules between fields.
  */
 export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir = process.cwd()): LabSpec {
-  const doc = object(input ?? {}, '', TOP_FIELDS);
+  // Unknown top-level keys and non-mappings are the schema's to refuse, before flags are merged in.
+  const doc = checkLabFile(input);
   const merged: Record<string, unknown> = { ...doc };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
-  // The shape first (lab-schema.ts, also the editors' JSON Schema); the rules between fields below.
-  checkLabFile(merged);
+  const f = checkLabFile(merged);
 
-  const name = merged.name === undefined ? 'lab' : string(merged.name, 'name', NAME);
-  const accel = oneOf(merged.accel ?? 'auto', 'accel', ['auto', 'kvm', 'tcg'] as const);
-  const cpus = integer(merged.cpus ?? 1, 'cpus', { min: 1, max: LIMITS.cpus });
-  const maxcpus = integer(merged.maxcpus ?? cpus, 'maxcpus', { min: cpus, max: LIMITS.cpus });
-  const sockets = integer(merged.sockets ?? 1, 'sockets', { min: 1, max: LIMITS.cpus });
-  const memory = integer(merged.memory ?? 1024, 'memory', { min: LIMITS.memoryMin, max: LIMITS.memoryMax });
-  const kernel = oneOf(merged.kernel ?? 'default', 'kernel', KERNEL_VARIANTS);
-  const append = merged.append === undefined ? '' : typeof merged.append === 'string' ? merged.append : string(merged.append, 'append');
+  const name = f.name ?? 'lab';
+  const accel = f.accel ?? 'auto';
+  const cpus = f.cpus ?? 1;
+  const maxcpus = atLeast(f.maxcpus ?? cpus, cpus, 'maxcpus');
+  const sockets = f.sockets ?? 1;
+  const memory = f.memory ?? 1024;
+  const kernel = f.kernel ?? 'default';
+  const append = f.append ?? '';
 
-  let entries: Record<string, unknown>[];
-  if (Array.isArray(merged.nodes)) {
-    const l = list(merged.nodes, 'nodes');
-    if (l.length === 0) throw new ConfigError('nodes', 'must list at least one node');
-    if (l.length > LIMITS.nodes) throw new ConfigError('nodes', `at most ${LIMITS.nodes} nodes, got ${l.length}`);
-    entries = l.map((n, i) => object(n ?? {}, join('nodes', i), NODE_FIELDS));
-  } else {
-    const count = integer(merged.nodes ?? 3, 'nodes', { min: 1, max: LIMITS.nodes });
-    entries = Array.from({ length: count }, () => ({}));
-  }
+  const listed = Array.isArray(f.nodes);
+  const entries = Array.isArray(f.nodes) ? f.nodes : Array.from({ length: f.nodes ?? 3 }, () => ({}) as NonNullable<Extract<LabFile['nodes'], unknown[]>>[number]);
 
   const nodes = entries.map((e, i): NodeSpec => {
-    const f = (k: string) => join(Array.isArray(merged.nodes) ? join('nodes', i) : '', k) || k;
-    const nCpus = e.cpus === undefined ? cpus : integer(e.cpus, f('cpus'), { min: 1, max: LIMITS.cpus });
-    const nMax = e.maxcpus === undefined ? Math.max(maxcpus, nCpus) : integer(e.maxcpus, f('maxcpus'), { min: nCpus, max: LIMITS.cpus });
-    const nSockets = e.sockets === undefined ? sockets : integer(e.sockets, f('sockets'), { min: 1, max: LIMITS.cpus });
+    const at = (k: string) => (listed ? join(join('nodes', i), k) : k);
+    const nCpus = e.cpus ?? cpus;
+    const nMax = e.maxcpus === undefined ? Math.max(maxcpus, nCpus) : atLeast(e.maxcpus, nCpus, at('maxcpus'));
+    const nSockets = e.sockets ?? sockets;
     // QEMU needs sockets x cores = maxcpus.
-    if (nMax % nSockets !== 0) throw new ConfigError(e.sockets === undefined ? 'sockets' : f('sockets'), `must divide maxcpus (${nMax}), got ${nSockets}`);
+    if (nMax % nSockets !== 0) throw new ConfigError(e.sockets === undefined ? 'sockets' : at('sockets'), `must divide maxcpus (${nMax}), got ${nSockets}`);
     return {
-      name: e.name === undefined ? `node${i + 1}` : string(e.name, f('name'), NAME),
+      name: e.name ?? `node${i + 1}`,
       cpus: nCpus,
       maxcpus: nMax,
       sockets: nSockets,
-      memoryMb: e.memory === undefined ? memory : integer(e.memory, f('memory'), { min: LIMITS.memoryMin, max: LIMITS.memoryMax }),
-      append: [append, e.append === undefined ? '' : string(e.append, f('append'))].filter(Boolean).join(' '),
+      memoryMb: e.memory ?? memory,
+      append: [append, e.append ?? ''].filter(Boolean).join(' '),
       // A --kernel on the command line wins over per-node choices, as other flags do.
-      kernel: overrides.kernel ?? (e.kernel === undefined ? kernel : oneOf(e.kernel, f('kernel'), KERNEL_VARIANTS)),
+      kernel: overrides.kernel ?? e.kernel ?? kernel,
     };
   });
   const seen = new Set<string>();
@@ -116,7 +113,7 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir =
     if (seen.has(n.name)) throw new ConfigError(join('nodes', i) + '.name', `duplicate node name ${n.name}`);
     seen.add(n.name);
   });
-  const boards = resolveBoards(merged.boards, NAME, baseDir);
+  const boards = resolveBoards(f.boards, baseDir);
   const lanAddresses = new Set<string>();
   boards.forEach((b, i) => {
     if (seen.has(b.name)) throw new ConfigError(join('boards', i) + '.name', `duplicate node name ${b.name}`);
@@ -127,8 +124,8 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir =
     lanAddresses.add(b.lanAddress);
   });
   // From the file only: a flag must not turn authentication off behind the file's back.
-  const insecure = doc.insecure === undefined ? false : boolean(doc.insecure, 'insecure');
-  return { name, accel, nodes, boards, lan: resolveLan(merged.lan, baseDir), insecure };
+  const insecure = doc.insecure ?? false;
+  return { name, accel, nodes, boards, lan: resolveLan(f.lan, baseDir), insecure };
 }
 
 export function loadLabFile(path: string, overrides: LabOptions = {}): LabSpec {

@@ -77,7 +77,10 @@ export function labFileJsonSchema(): Record<string, unknown> {
   return { ...z.toJSONSchema(labFileSchema, { io: 'input' }), $id: 'https://m3lab.invalid/lab.schema.json', title: 'm3lab lab file' };
 }
 
-/** Checks a parsed lab file (or flags) against the schema; the first problem is a ConfigError naming its field. */
-export function checkLabFile(doc: unknown): void {
-  parseWith(labFileSchema, doc ?? {});
+export type LabFile = z.output<typeof labFileSchema>;
+export type BoardFile = NonNullable<LabFile['boards']>[number];
+
+/** A parsed lab file (or flags) checked against the schema; the first problem is a ConfigError naming its field. */
+export function checkLabFile(doc: unknown): LabFile {
+  return parseWith(labFileSchema, doc ?? {});
 }
