@@ -8,7 +8,7 @@ M3LAB := node bin/m3lab.js
 # (chromium: the verdicts suite opens a report in headless Chromium).
 HOST_TOOLS := qemu-system-x86_64:qemu-system-x86 vde_switch:vde2 lz4:lz4 readelf:binutils \
 	dpkg-deb:dpkg cpio:cpio gcc:gcc make:make flex:flex bison:bison bc:bc xz:xz-utils \
-	socat:socat vagrant:vagrant slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge \
+	socat:socat file:file vagrant:vagrant slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge \
 	chromium:chromium
 # Files (not commands) the build needs: static glibc for the guest programs, and
 # the headers a kernel build from linux-source needs (libelf for objtool, OpenSSL
