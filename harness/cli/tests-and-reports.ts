@@ -1,5 +1,5 @@
 // Tests and their reports: `m3lab run` (whole, or a shard of it), `replay`, `report` and `report merge`.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, InfraError } from '../errors.ts';
 import { run, suitePath } from '../lab-job.ts';
@@ -30,7 +30,15 @@ export async function cmdRun(values: RunFlags, positionals: string[], argv: stri
   if (!/^[\w.:-]+$/.test(project)) throw new ConfigError('--project', `not a project name: ${JSON.stringify(project)}`);
   if (values.shard === undefined && values.results === undefined) {
     if (values.run !== undefined) throw new ConfigError('--run', 'only with --shard K/N or --results DIR');
-    return run(vitest, ['run', '--project', project, ...suites]);
+    // This run's results only, and its report made the way make lab and the nightly make theirs (categories, history).
+    const results = path.join(repoRoot, 'allure-results');
+    rmSync(results, { recursive: true, force: true });
+    const testCode = await run(vitest, ['run', '--project', project, ...suites]);
+    if (!existsSync(results)) return testCode;
+    const { generateLocalReport, localHistory, localReportDir } = await import('../report/local-report.ts');
+    const reportCode = await generateLocalReport(results, `m3lab run ${project}`);
+    log(reportCode === 0 ? `report: ${path.join(localReportDir(), 'index.html')}; history ${localHistory()}` : 'report: not generated (allure failed)');
+    return testCode !== 0 ? testCode : reportCode;
   }
   return runShard({ shard: values.shard, results: values.results, run: values.run, project, suites, argv });
 }
