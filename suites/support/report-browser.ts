@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
 import { cmdline, descendants, isAlive, processesWithArg } from '../../harness/host/procs.ts';
+import { waitUntil } from '../../harness/host/wait.ts';
 
 /**
  * The report as a person sees it: Allure 3's single-file report (index.html,
@@ -27,8 +28,6 @@ function browserProcesses(profile: string, pid: number | undefined): number[] {
   const below = pid === undefined ? [] : [pid, ...descendants(pid)].filter((p) => (cmdline(p) ?? '').includes('chromium'));
   return [...new Set([...own, ...below])].filter(isAlive);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs FN with a headless Chromium of its own, then closes it: a polite close,
@@ -63,12 +62,8 @@ export async function withChromium<T>(stepMs: number, fn: (browser: Browser) => 
       await Promise.race([browser.close().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, stepMs)))]);
       clearTimeout(timer);
     }
-    const until = Date.now() + stepMs;
-    let left = stillRunning();
-    while (left.length && Date.now() < until) {
-      await sleep(100);
-      left = stillRunning();
-    }
+    let left: number[] = [];
+    await waitUntil(() => (left = stillRunning()).length === 0, { what: "Chromium's processes to end", timeoutMs: stepMs, intervalMs: 100, onTimeout: 'return' });
     const described = left.map((p) => `${p} ${(cmdline(p) ?? '').slice(0, 100)}`);
     for (const p of left) {
       try {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentBundle } from '../../harness/agent-bundle.ts';
+import { sleep, waitUntil } from '../../harness/host/wait.ts';
 
 /**
  * The agent's session (agent/session.ts), run for real on this host: the same
@@ -60,13 +61,9 @@ const alive = (pid: number) => {
   }
 };
 
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return what();
+/** True once `done` holds, checked every 50 ms; false if it still does not at `ms`. */
+async function until(done: () => boolean, ms: number): Promise<boolean> {
+  return (await waitUntil(done, { what: 'the processes to end', timeoutMs: ms, intervalMs: 50, onTimeout: 'return' })) ?? false;
 }
 
 describe('agent session: children survive a dropped link for the grace period', () => {
@@ -77,7 +74,7 @@ describe('agent session: children survive a dropped link for the grace period', 
     expect(h1.resumed).toBeUndefined();
     const sp = await a.call('spawn', { cmd: 'sleep', args: ['30'] });
     a.proc.stdin.end(); // the link drops (SSH gone); the agent is not told why
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(alive(h1.pid), 'the agent waits out its grace period').toBe(true);
     expect(alive(sp.pid)).toBe(true);
 
@@ -99,7 +96,7 @@ describe('agent session: children survive a dropped link for the grace period', 
     await a.call('hello', { nonce: 'one' });
     void a.call('exec', { cmd: '/bin/sh', args: ['-c', 'sleep 0.5; exit 3'] }).catch(() => {});
     a.proc.stdin.end();
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     const b = link(session);
     const h2 = await b.call('hello', { nonce: 'two' });
     expect(h2.resumed.answers).toEqual([{ id: 2, method: 'exec', ok: true, summary: 'exit 3' }]);
@@ -112,7 +109,7 @@ describe('agent session: children survive a dropped link for the grace period', 
     const h = await a.call('hello', { nonce: 'x' });
     const sp = await a.call('spawn', { cmd: 'sleep', args: ['30'] });
     a.proc.stdin.end();
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     expect(alive(sp.pid)).toBe(true);
     expect(await until(() => !alive(sp.pid) && !alive(h.pid), 5_000)).toBe(true);
   }, 30_000);

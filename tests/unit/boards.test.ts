@@ -7,6 +7,7 @@ import { InfraError } from '../../harness/errors.ts';
 import { debianVersion, headerPins } from '../../harness/kmod/board-kernel.ts';
 import { loadLabFile, resolveLab } from '../../harness/lab/lab-file.ts';
 import { isAlive } from '../../harness/host/procs.ts';
+import { sleep, waitUntil } from '../../harness/host/wait.ts';
 import { CaptureConsole } from '../../harness/target/capture-console.ts';
 import { hostCommand } from '../../harness/target/host-command.ts';
 import { fieldOf } from './support/field-of.ts';
@@ -83,7 +84,7 @@ describe('board power and console on the host', () => {
     expect(err).toBeInstanceOf(InfraError);
     expect((err as Error).message).toMatch(/b1: power on: `sleep 30 .*` did not finish in 0.7 s/);
     expect(Date.now() - started).toBeLessThan(5000);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(isAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
     expect(readFileSync(path.join(dir, 'power.log'), 'utf8')).toContain('-> timed out');
   });
@@ -99,7 +100,7 @@ describe('board power and console on the host', () => {
     const con = new CaptureConsole('b1', log, `echo first; echo second; sleep 30`);
     await con.start();
     try {
-      for (let i = 0; i < 50 && !con.text().includes('second'); i++) await new Promise((r) => setTimeout(r, 50));
+      await waitUntil(() => con.text().includes('second'), { what: "the console's second line", timeoutMs: 2500, intervalMs: 50, onTimeout: 'return' });
       expect(con.text()).toBe('first\nsecond\n');
       expect(con.running()).toBe(true);
       // Started again while running: nothing new, no second capture.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labSuite } from '../../suites/support/lab-suite.ts';
 import { plannedTimeScale, processTimeScale, scaled } from '../../harness/verdict/time-scale.ts';
+import { waitUntil } from '../../harness/host/wait.ts';
 
 /**
  * A node's kernel panics between two tests: the test that finds it must be
@@ -21,8 +22,7 @@ describe('verdict fixture: kernel panic between two tests', () => {
   // Not a lab test: the host only waits while the node crashes.
   it('(the host waits while the node crashes)', async () => {
     const node = suite.handle().lab.nodes[0]!;
-    const deadline = Date.now() + scaled(60_000, processTimeScale());
-    while (node.state !== 'gone' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await waitUntil(() => node.state === 'gone', { what: `${node.name} to be gone`, timeoutMs: scaled(60_000, processTimeScale()), intervalMs: 200, onTimeout: 'return' });
     expect(node.state).toBe('gone');
   }, scaled(90_000, plannedTimeScale(['default'], 1)));
 

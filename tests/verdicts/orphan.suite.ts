@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { labSuite } from '../../suites/support/lab-suite.ts';
 import { processTimeScale, scaled } from '../../harness/verdict/time-scale.ts';
+import { sleep } from '../../harness/host/wait.ts';
 
 /**
  * A lab left running by a test that waits (bounded): suites/verdicts.test.ts
@@ -15,6 +16,6 @@ describe('verdict fixture: a run ended from outside', () => {
     const node = suite.handle().lab.nodes[0]!;
     await node.sh('true');
     process.stdout.write('M3LAB-ORPHAN-WAITING\n');
-    await new Promise((r) => setTimeout(r, scaled(120_000, processTimeScale())));
+    await sleep(scaled(120_000, processTimeScale()));
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { labSuite } from '../../suites/support/lab-suite.ts';
 import { isVm } from '../../harness/lab/lab.ts';
+import { sleep } from '../../harness/host/wait.ts';
 
 /**
  * The host stops a node's QEMU (SIGSTOP) for M3LAB_STOP_SECONDS (60 by
@@ -19,10 +20,10 @@ describe('verdict fixture: the host stops a guest for a minute', () => {
     if (!isVm(node)) throw new Error('needs a VM');
     const pid = node.target.pid!;
     const work = node.sh('i=0; while [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done; echo done', 240_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     process.kill(pid, 'SIGSTOP');
     try {
-      await new Promise((r) => setTimeout(r, STOP_SECONDS * 1000));
+      await sleep(STOP_SECONDS * 1000);
     } finally {
       process.kill(pid, 'SIGCONT');
     }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../../harness/host/procs.ts';
+import { waitUntil } from '../../../harness/host/wait.ts';
 import { hostFactor, scaled } from '../../../harness/verdict/time-scale.ts';
 
 /**
@@ -60,14 +61,14 @@ function hook(): void {
   }
 }
 
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, logs: string[]): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`slurm cluster: ${what} not within ${Math.round(deadlineMs / 1000)} s\n${logs.filter((f) => existsSync(f)).map((f) => `--- ${f} ---\n${readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Probes every 250 ms until it answers true; at the bound, an error with the tail of each log. */
+function waitFor(what: string, deadlineMs: number, probe: () => Promise<true | undefined>, logs: string[]): Promise<true> {
+  return waitUntil(probe, {
+    what: `slurm cluster: ${what}`,
+    timeoutMs: deadlineMs,
+    intervalMs: 250,
+    timeoutError: () => new Error(`slurm cluster: ${what} not within ${Math.round(deadlineMs / 1000)} s\n${logs.filter((f) => existsSync(f)).map((f) => `--- ${f} ---\n${readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`).join('\n')}`),
+  });
 }
 
 /** Daemon binaries as Debian installs them (slurmctld, slurmd: /usr/sbin; munged: /usr/sbin). */
@@ -162,22 +163,24 @@ export async function startSlurmCluster(o: { cpus?: number; log?: (l: string) =>
       // Jobs first: a job step (slurmstepd and the job's processes) outlives a stopped slurmd.
       if (isAlive(ctld.pid!)) {
         await execa('scancel', ['--full', '--partition=m3lab'], { env: { ...process.env, ...env }, reject: false });
-        const until = Date.now() + scaled(60_000, scale);
-        while (Date.now() < until) {
-          const q = await execa('squeue', ['-h', '-o', '%i'], { env: { ...process.env, ...env }, reject: false });
-          if (q.exitCode !== 0 || !q.stdout.trim()) break;
-          await new Promise((r) => setTimeout(r, 500));
-        }
+        // Bounded: at the bound the daemons are stopped all the same.
+        await waitUntil(
+          async () => {
+            const q = await execa('squeue', ['-h', '-o', '%i'], { env: { ...process.env, ...env }, reject: false });
+            return q.exitCode !== 0 || !q.stdout.trim();
+          },
+          { what: 'the cancelled jobs to leave the queue', timeoutMs: scaled(60_000, scale), intervalMs: 500, onTimeout: 'return' },
+        );
       }
       // Then the daemons, newest first, by the PIDs started here.
       for (const d of started.splice(mine).reverse()) {
         const pid = d.child.pid;
         if (!pid || !isAlive(pid)) continue;
         d.child.kill('SIGTERM');
-        const until = Date.now() + scaled(10_000, scale);
-        while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+        await waitUntil(() => !isAlive(pid), { what: `${d.name} (${pid}) to end after SIGTERM`, timeoutMs: scaled(10_000, scale), intervalMs: 100, onTimeout: 'return' });
         if (isAlive(pid)) d.child.kill('SIGKILL');
-        while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+        // No bound: SIGKILL ends it.
+        await waitUntil(() => !isAlive(pid), { what: `${d.name} (${pid}) to end after SIGKILL`, deadline: Infinity, intervalMs: 50 });
       }
       rmSync(dir, { recursive: true, force: true });
     },
