@@ -66,6 +66,13 @@ export async function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>
       if (o.onTimeout === 'return') return undefined;
       throw o.timeoutError?.(now - started) ?? new InfraError(`timed out after ${((now - started) / 1000).toFixed(1)} s waiting for ${o.what}`);
     }
-    await sleep(Math.min(interval, deadline - now), o.signal);
+    if (deadline - now > interval) {
+      await sleep(interval, o.signal);
+      continue;
+    }
+    // The pause cut to end at the bound: the next check is the last, made at the bound, never
+    // before it (a timer may fire a millisecond before Date.now() says it is due).
+    do await sleep(deadline - Date.now(), o.signal);
+    while (Date.now() < deadline);
   }
 }
