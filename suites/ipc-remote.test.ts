@@ -136,10 +136,10 @@ async function expectLinkBack(from: LabNode, to: LabNode, serverSlot: number, cl
         expect({ probe: probes, hostDown: /sendrec 0: -EHOSTDOWN\b/.test(r.stdout), out: r.stdout }, `probe ${probes} after the heal failed otherwise than with -EHOSTDOWN (a lost request, issue 17)`).toEqual({ probe: probes, hostDown: true, out: r.stdout });
         return false;
       },
-      { what: `${from.name}'s requests to reach ${to.name} again`, timeoutMs: 20_000, intervalMs: 500, onTimeout: 'return' },
+      { what: `${from.name}'s requests to reach ${to.name} again`, timeoutMs: scaled(20_000, processTimeScale()), intervalMs: 500, onTimeout: 'return' },
     );
     // A test failure, not a broken lab: the link did not come back.
-    expect(back, `the link is not back 20 s after the heal (${probes} probes, see the timeline)`).toBe(true);
+    expect(back, `the link is not back 20 s (scaled) after the heal (${probes} probes, see the timeline)`).toBe(true);
     await client(from, clientSlot, s2, 'load', '20');
   } finally {
     await stopServer(s2);
