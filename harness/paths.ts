@@ -16,6 +16,13 @@ export function cacheDir(): string {
   return path.join(xdg, 'm3lab');
 }
 
+/**
+ * Facts about this host that hold until it reboots (the KVM probe, the TSC
+ * rate): in the cache, not the clone, so every clone on the host uses the same
+ * figures (a TSC measured anew in each clone changed the snapshots' keys).
+ */
+export const hostFactsDir = () => path.join(cacheDir(), 'host');
+
 /** Running labs (pids, sockets, console logs); one folder per lab. */
 export function stateRoot(): string {
   return path.resolve(process.env.M3LAB_STATE ?? path.join(repoRoot, '.m3lab'));

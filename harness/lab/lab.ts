@@ -85,7 +85,7 @@ export class Lab {
     sweepStale(root, log);
     const image = await buildImage({ log });
     const kernels = await resolveKernels(spec.nodes.map((n) => n.kernel), log);
-    const platform = await chooseVmPlatform(spec, image, root, log);
+    const platform = await chooseVmPlatform(spec, image, log);
 
     const id = `${spec.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const dir = opts.detached ? currentLabDir() : path.join(root, `run-${process.pid}-${randomBytes(3).toString('hex')}`);

@@ -6,6 +6,7 @@ import type { KernelInfo } from '../image/kernel/resolve.ts';
 import type { KernelVariant } from '../image/kernel/variants.ts';
 import { chooseAccel, type AccelDecision } from '../qemu/accel.ts';
 import { hostTscKhz } from '../qemu/host-tsc.ts';
+import { hostFactsDir } from '../paths.ts';
 import { QemuTarget, type QemuNodeSpec } from '../qemu/qemu-target.ts';
 import type { LabSpec } from './lab-file.ts';
 import type { QemuLabNode } from './machines.ts';
@@ -24,11 +25,11 @@ export interface VmPlatform {
 }
 
 /** The accelerator this host offers the lab file's choice, and under TCG the TSC rate its guests are given. */
-export async function chooseVmPlatform(spec: LabSpec, image: BuiltImage, root: string, log: (line: string) => void): Promise<VmPlatform> {
-  const accel = await chooseAccel(spec.accel, image.kernel, root);
+export async function chooseVmPlatform(spec: LabSpec, image: BuiltImage, log: (line: string) => void): Promise<VmPlatform> {
+  const accel = await chooseAccel(spec.accel, image.kernel, hostFactsDir());
   log(`lab: accelerator ${accel.accel} (${accel.reason})`);
   // TCG guests read the host's TSC: given its rate, they need not calibrate it under load (host-tsc.ts).
-  const tscKhz = accel.accel === 'tcg' ? hostTscKhz(root) : undefined;
+  const tscKhz = accel.accel === 'tcg' ? hostTscKhz(hostFactsDir()) : undefined;
   return { accel, tscKhz };
 }
 

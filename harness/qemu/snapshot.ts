@@ -78,8 +78,20 @@ export async function snapshotInputs(shape: SnapshotShape, qemu?: string): Promi
     image: shape.imageHash,
     kernel: await fileSha256(shape.kernel),
     initrd: await fileSha256(shape.initrd),
-    argv,
+    argv: argv.map(tscToMhz),
   };
+}
+
+/**
+ * The host's TSC rate is measured (host-tsc.ts) and jitters by a few kHz from
+ * one measurement to the next: in the key it counts in whole MHz. Keyed by the
+ * exact figure, every fresh clone (every CI run) measured anew and made every
+ * snapshot again (2596132 against 2596125 kHz, 2026-12-07). A restored node
+ * keeps its template's calibration either way; its clock is stepped to the
+ * host's at restore.
+ */
+function tscToMhz(arg: string): string {
+  return arg.replace(/\btsc_early_khz=(\d+)/g, (_, khz: string) => `tsc_early_khz~${Math.round(Number(khz) / 1000)}MHz`);
 }
 
 export function keyOf(inputs: Record<string, unknown>): string {

@@ -25,7 +25,7 @@ import { buildImage } from '../../harness/image/build.ts';
 import { freePort } from '../../harness/lab/ports.ts';
 import { isAlive } from '../../harness/host/procs.ts';
 import { VdeSwitch } from '../../harness/network/vde.ts';
-import { stateRoot } from '../../harness/paths.ts';
+import { hostFactsDir } from '../../harness/paths.ts';
 import { chooseAccel } from '../../harness/qemu/accel.ts';
 import { hostTscKhz } from '../../harness/qemu/host-tsc.ts';
 import { qemuArgs } from '../../harness/qemu/qemu-target.ts';
@@ -55,8 +55,8 @@ export interface PreparedSim {
 export async function prepareSim(dir: string, o: BoardSimOptions = DEFAULT_SIM): Promise<PreparedSim> {
   mkdirSync(dir, { recursive: true });
   const image = await buildImage({ log: () => {} });
-  const accel = await chooseAccel('auto', image.kernel, stateRoot());
-  const tsc = accel.accel === 'tcg' ? hostTscKhz(stateRoot()) : undefined;
+  const accel = await chooseAccel('auto', image.kernel, hostFactsDir());
+  const tsc = accel.accel === 'tcg' ? hostTscKhz(hostFactsDir()) : undefined;
   const lan = new VdeSwitch(dir);
   if (!existsSync(path.join(dir, 'vde.pid')) || !isAlive(Number(readFileSync(path.join(dir, 'vde.pid'), 'utf8')))) await lan.start();
   const sshPort = await freePort();

@@ -61,6 +61,15 @@ describe('snapshot cache key', () => {
     for (const o of others) expect(o).not.toBe(base);
     expect(new Set(others).size).toBe(others.length);
   });
+
+  it("counts the host's TSC in whole MHz: a measurement's jitter keeps the key, another host's rate changes it", async () => {
+    const at = (khz: number) => key({ append: `tsc_early_khz=${khz}` });
+    // Two measurements on one host (two clones, 2026-12-07): one key.
+    expect(await at(2596132)).toBe(await at(2596125));
+    // Negative control: another host's TSC rate, and another command line beside the same rate.
+    expect(await at(2400000)).not.toBe(await at(2596132));
+    expect(await key({ append: 'tsc_early_khz=2596132 nosmp' })).not.toBe(await at(2596132));
+  });
 });
 
 describe('identity line', () => {
