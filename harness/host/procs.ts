@@ -62,20 +62,30 @@ export async function stopProcess(pid: number, marker: string, graceMs = 3000): 
   await waitUntil(gone, { what: `process ${pid} to end after SIGKILL`, timeoutMs: 5000, intervalMs: 50, onTimeout: 'return' });
 }
 
-/**
- * Every live process whose command line names the marker (a lab folder): finds the
- * QEMU and switch processes of a lab whose state was never written in full.
- */
-export function processesWithMarker(marker: string): number[] {
+/** Every live process but this one whose arguments (from /proc, NUL-separated) MATCH. */
+function livePidsWhere(match: (args: string[]) => boolean): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     if (pid === process.pid) continue;
-    const cl = cmdline(pid);
-    if (cl?.includes(`${marker}/`) && isAlive(pid)) pids.push(pid);
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (match(args) && isAlive(pid)) pids.push(pid);
   }
   return pids;
+}
+
+/**
+ * Every live process whose command line names the marker (a lab folder): finds the
+ * QEMU and switch processes of a lab whose state was never written in full.
+ */
+export function processesWithMarker(marker: string): number[] {
+  return livePidsWhere((args) => args.join(' ').includes(`${marker}/`));
 }
 
 /** Every process below PID (children, their children, ...), from /proc. */
@@ -99,16 +109,5 @@ export function descendants(pid: number): number[] {
 
 /** Every live process one of whose arguments is exactly ARG (a browser's `--user-data-dir=<its temp profile>`). */
 export function processesWithArg(arg: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(arg) && isAlive(pid)) pids.push(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  return livePidsWhere((args) => args.includes(arg));
 }
