@@ -28,32 +28,34 @@ import { readJsonWith } from './config/schema.ts';
  * and its run is the evidence when BAD itself is the first bad commit.
  */
 
-interface BisectConfig {
-  repo: string;
-  tree: string;
-  kmod: string;
-  suite: string;
-  test?: string;
-  project: string;
-  kernels: string[];
-  repeat: number;
-  seed: number;
-  work: string;
-}
+/**
+ * bisect.json and each step's verdict.json: written by the bisection for its
+ * own steps, checked when read back; their types are these schemas'.
+ */
+const BisectConfigFile = z.object({
+  repo: z.string(),
+  tree: z.string(),
+  kmod: z.string(),
+  suite: z.string(),
+  test: z.string().optional(),
+  project: z.string(),
+  kernels: z.array(z.string()),
+  repeat: z.number().int().positive(),
+  seed: z.number().int(),
+  work: z.string(),
+});
+type BisectConfig = z.output<typeof BisectConfigFile>;
 
-export interface StepVerdict {
-  sha: string;
-  verdict: 'good' | 'bad' | 'skip' | 'none';
-  why: string;
-  runs: { run: number; passed: number; failed: number; broken: number; skipped: number; code: number; bundles: string[]; results: string }[];
-  seconds: number;
-}
+const StepVerdictFile = z.object({
+  sha: z.string(),
+  verdict: z.enum(['good', 'bad', 'skip', 'none']),
+  why: z.string(),
+  runs: z.array(z.object({ run: z.number(), passed: z.number(), failed: z.number(), broken: z.number(), skipped: z.number(), code: z.number(), bundles: z.array(z.string()), results: z.string() })),
+  seconds: z.number(),
+});
+export type StepVerdict = z.output<typeof StepVerdictFile>;
 
 const EXIT = { good: 0, bad: 1, skip: 125, none: 128 } as const;
-
-/** bisect.json and each step's verdict.json: written by the bisection for its own steps, checked when read back. */
-const BisectConfigFile = z.looseObject({ repo: z.string(), tree: z.string(), kmod: z.string(), suite: z.string(), test: z.string().optional(), project: z.string(), kernels: z.array(z.string()), repeat: z.number().int().positive(), seed: z.number().int(), work: z.string() });
-const StepVerdictFile = z.looseObject({ sha: z.string(), verdict: z.enum(['good', 'bad', 'skip', 'none']), why: z.string(), runs: z.array(z.looseObject({ run: z.number(), passed: z.number(), failed: z.number(), broken: z.number(), skipped: z.number(), code: z.number(), bundles: z.array(z.string()), results: z.string() })), seconds: z.number() });
 
 const git = async (cwd: string, args: string[]) => {
   const r = await execa('git', args, { cwd, reject: false, all: true });
@@ -243,13 +245,13 @@ export async function seedUserBuild(treeKmod: string, log: (l: string) => void):
 
 function readStep(work: string, sha: string): StepVerdict | undefined {
   const f = path.join(work, 'steps', sha, 'verdict.json');
-  return existsSync(f) ? (readJsonWith(f, StepVerdictFile) as StepVerdict) : undefined;
+  return existsSync(f) ? readJsonWith(f, StepVerdictFile) : undefined;
 }
 
 /** One commit (`m3lab bisect --step WORK`): git bisect run's script (see the file's comment); cwd is the worktree at that commit. */
 export async function bisectStep(work: string | undefined): Promise<number> {
   if (!work || !existsSync(path.join(work, 'bisect.json'))) throw new ConfigError('--step', `needs the bisection's work folder, got ${JSON.stringify(work)}`);
-  const cfg = readJsonWith(path.join(work, 'bisect.json'), BisectConfigFile) as BisectConfig;
+  const cfg = readJsonWith(path.join(work, 'bisect.json'), BisectConfigFile);
   const sha = (await git(cfg.tree, ['rev-parse', 'HEAD'])).out;
   const dir = path.join(work, 'steps', sha);
   mkdirSync(dir, { recursive: true });
