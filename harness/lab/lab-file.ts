@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
 import { KERNEL_VARIANTS, type KernelVariant } from '../image/kernel/variants.ts';
 import { resolveBoards, resolveLan, type BoardSpec } from './board-spec.ts';
-import { checkLabFile, type LabFile } from './lab-schema.ts';
+import { checkLabFile, type NodeFile } from './lab-schema.ts';
 
 export { LIMITS } from './lab-schema.ts';
 
@@ -56,8 +56,6 @@ export interface LabOptions {
   kernel?: KernelVariant;
 }
 
-const join = (field: string, key: string | number) => (typeof key === 'number' ? `${field}[${key}]` : field ? `${field}.${key}` : key);
-
 /** A range rule between fields, worded like the schema's own range errors. */
 function atLeast(value: number, min: number, field: string): number {
   if (value < min) throw new ConfigError(field, `must be at least ${min}, got ${value}`);
@@ -88,10 +86,10 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir =
   const append = f.append ?? '';
 
   const listed = Array.isArray(f.nodes);
-  const entries = Array.isArray(f.nodes) ? f.nodes : Array.from({ length: f.nodes ?? 3 }, () => ({}) as NonNullable<Extract<LabFile['nodes'], unknown[]>>[number]);
+  const entries: NodeFile[] = Array.isArray(f.nodes) ? f.nodes : Array.from({ length: f.nodes ?? 3 }, () => ({}));
 
   const nodes = entries.map((e, i): NodeSpec => {
-    const at = (k: string) => (listed ? join(join('nodes', i), k) : k);
+    const at = (k: string) => (listed ? `nodes[${i}].${k}` : k);
     const nCpus = e.cpus ?? cpus;
     const nMax = e.maxcpus === undefined ? Math.max(maxcpus, nCpus) : atLeast(e.maxcpus, nCpus, at('maxcpus'));
     const nSockets = e.sockets ?? sockets;
@@ -110,17 +108,17 @@ export function resolveLab(input: unknown, overrides: LabOptions = {}, baseDir =
   });
   const seen = new Set<string>();
   nodes.forEach((n, i) => {
-    if (seen.has(n.name)) throw new ConfigError(join('nodes', i) + '.name', `duplicate node name ${n.name}`);
+    if (seen.has(n.name)) throw new ConfigError(`nodes[${i}].name`, `duplicate node name ${n.name}`);
     seen.add(n.name);
   });
   const boards = resolveBoards(f.boards, baseDir);
   const lanAddresses = new Set<string>();
   boards.forEach((b, i) => {
-    if (seen.has(b.name)) throw new ConfigError(join('boards', i) + '.name', `duplicate node name ${b.name}`);
+    if (seen.has(b.name)) throw new ConfigError(`boards[${i}].name`, `duplicate node name ${b.name}`);
     seen.add(b.name);
     // VMs take 169.254.77.<position>; a board must not answer for one of them.
-    if (/^169\.254\.77\.(\d+)$/.test(b.lanAddress) && Number(b.lanAddress.split('.')[3]) <= nodes.length) throw new ConfigError(join('boards', i) + '.lan', `${b.lanAddress} is a VM's LAN address in this lab (169.254.77.1-${nodes.length})`);
-    if (lanAddresses.has(b.lanAddress)) throw new ConfigError(join('boards', i) + '.lan', `duplicate LAN address ${b.lanAddress}`);
+    if (/^169\.254\.77\.(\d+)$/.test(b.lanAddress) && Number(b.lanAddress.split('.')[3]) <= nodes.length) throw new ConfigError(`boards[${i}].lan`, `${b.lanAddress} is a VM's LAN address in this lab (169.254.77.1-${nodes.length})`);
+    if (lanAddresses.has(b.lanAddress)) throw new ConfigError(`boards[${i}].lan`, `duplicate LAN address ${b.lanAddress}`);
     lanAddresses.add(b.lanAddress);
   });
   // From the file only: a flag must not turn authentication off behind the file's back.

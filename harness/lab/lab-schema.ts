@@ -79,6 +79,7 @@ export function labFileJsonSchema(): Record<string, unknown> {
 
 export type LabFile = z.output<typeof labFileSchema>;
 export type BoardFile = NonNullable<LabFile['boards']>[number];
+export type NodeFile = z.output<typeof node>;
 
 /** A parsed lab file (or flags) checked against the schema; the first problem is a ConfigError naming its field. */
 export function checkLabFile(doc: unknown): LabFile {
