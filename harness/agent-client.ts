@@ -52,10 +52,9 @@ export class AgentClient {
       if (!this.dead) this.onUnexpectedClose(new InfraError(`${this.node}: agent channel closed${stderr ? `: ${stderr.trim()}` : ''}`));
     });
     const nonce = randomBytes(8).toString('hex');
-    const answer = await this.call('hello', { nonce }, 30000);
-    const checked = HelloLine.safeParse(answer);
+    const hello = await this.call('hello', { nonce }, 30000);
+    const checked = HelloLine.safeParse(hello);
     if (!checked.success) throw new InfraError(`${this.node}: the agent's hello is not one: ${firstIssue(checked.error)}`);
-    const hello = answer;
     if (hello.nonce !== nonce) throw new InfraError(`${this.node}: agent answered nonce ${hello.nonce}, expected ${nonce}`);
     return hello;
   }
