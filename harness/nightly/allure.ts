@@ -236,8 +236,8 @@ export function writeAllureConfig(nightDir: string, o: { name: string; historyPa
 /** `allure generate` with the night's config; resolves with its exit code (non-zero when it outlived TIMEOUTMS, if given). */
 export async function generateReport(resultsDir: string, configFile: string, timeoutMs?: number): Promise<number> {
   const code = await run(path.join(repoRoot, 'node_modules', '.bin', 'allure'), ['generate', resultsDir, '--config', configFile], { timeoutMs });
-  const output = readJsonWith(configFile, z.looseObject({ output: z.string().optional() })).output ?? 'allure-report';
-  if (code === 0) stripAnalytics(path.resolve(repoRoot, output));
+  // writeAllureConfig always names the report's folder.
+  if (code === 0) stripAnalytics(path.resolve(repoRoot, readJsonWith(configFile, z.looseObject({ output: z.string() })).output));
   return code;
 }
 
