@@ -129,7 +129,7 @@ function program(argv: string[], done: (code: number) => void): Command {
     .option('--lab <file>', "ipc-local, ipc-remote: a lab file's machines (VMs or boards)")
     .option('--nodes <n>', 'lab: nodes to boot')
     .option('--seconds <s>', 'fuzz: seconds per run (with --calls: its cap)')
-    .option('--arms <list>', 'fuzz: random, guided, swarm, guided+swarm (the first is the baseline)')
+    .option('--arms <list>', 'fuzz: random, guided, swarm, guided+swarm, hints, guided+hints, guided+swarm+hints (the first is the baseline)')
     .option('--calls <n>', 'fuzz: a budget of calls per run instead of time')
     .option('--shard <k/n>', "ipc-local: slice K of N of the matrix's cells")
     .option('--results <dir>', "ipc-local: a shard's results directory")

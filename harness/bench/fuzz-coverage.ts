@@ -33,7 +33,7 @@ export interface FuzzBenchOptions {
   accel?: LabOptions['accel'];
 }
 
-export const FUZZ_ARMS = ['random', 'guided', 'swarm', 'guided+swarm'] as const;
+export const FUZZ_ARMS = ['random', 'guided', 'swarm', 'guided+swarm', 'hints', 'guided+hints', 'guided+swarm+hints'] as const;
 export type Mode = (typeof FUZZ_ARMS)[number];
 
 interface Run {
@@ -44,6 +44,8 @@ interface Run {
   calls: number;
   seconds: number;
   timeline: string;
+  /** --hints: what the comparisons gave (m3fuzz's summary line). */
+  hints?: string;
 }
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
@@ -51,7 +53,15 @@ const COVER = '/tmp/m3fuzz.cover';
 /** Each run's cover file, for `m3lab fuzz coverage FILE --missed` (not under .m3lab/: the lab sweeps folders there). */
 export const benchCoverDir = path.join(repoRoot, 'reports', 'bench-fuzz');
 
-const MODE_ARGS: Record<Mode, string[]> = { random: [], guided: ['--guided'], swarm: ['--swarm'], 'guided+swarm': ['--guided', '--swarm'] };
+const MODE_ARGS: Record<Mode, string[]> = {
+  random: [],
+  guided: ['--guided'],
+  swarm: ['--swarm'],
+  'guided+swarm': ['--guided', '--swarm'],
+  hints: ['--hints'],
+  'guided+hints': ['--guided', '--hints'],
+  'guided+swarm+hints': ['--guided', '--swarm', '--hints'],
+};
 
 /** Round i's order: the modes turned by i, reversed on odd rounds (ABBA for two). */
 export function roundOrder<T>(modes: readonly T[], i: number): T[] {
@@ -64,6 +74,9 @@ async function runOnce(node: LabNode, fuzzer: string, ko: string, mode: Mode, se
   const args = ['--seed', `${seed}`, '--procs', '6', '--threads', '3', '--seconds', `${seconds}`, ...budget, '--log-dir', '/tmp/m3fuzz', '--cover', COVER, ...MODE_ARGS[mode]];
   const res = await node.rpc.call('exec', { cmd: fuzzer, args, timeoutMs: (seconds + 60) * 1000 }, (seconds + 90) * 1000);
   if (res.code !== 0) throw new Error(`m3fuzz ${args.join(' ')} exited ${res.code}: ${res.stdout.split('\n').filter((l) => l.startsWith('m3fuzz:')).join(' | ')}`);
+  // An arm that could not be what it says would be compared as another.
+  const unavailable = /^m3fuzz: (coverage|hints) unavailable: .*$/m.exec(res.stdout);
+  if (unavailable) throw new Error(`bench fuzz: ${mode}: ${unavailable[0]}`);
   const cover = await node.sh(`cat ${COVER}`);
   mkdirSync(benchCoverDir, { recursive: true });
   writeFileSync(path.join(benchCoverDir, `${mode}-${seed}.cover`), cover.stdout);
@@ -77,6 +90,7 @@ async function runOnce(node: LabNode, fuzzer: string, ko: string, mode: Mode, se
     calls: Number(/m3fuzz: (\d+) calls/.exec(res.stdout)?.[1] ?? 0),
     seconds: Number(/ calls \(\d+ ok\) in ([\d.]+) s/.exec(res.stdout)?.[1] ?? 0),
     timeline: /timeline (.*)$/m.exec(res.stdout)?.[1] ?? '',
+    hints: /^m3fuzz: hints: (.*)$/m.exec(res.stdout)?.[1],
   };
 }
 
@@ -98,7 +112,7 @@ export async function benchFuzzCoverage(o: FuzzBenchOptions): Promise<number> {
         const r = await runOnce(node, remote.tests.m3fuzz!, ko, mode, 1000 + i, o.seconds, o.calls);
         if (o.calls && r.calls < o.calls) throw new Error(`bench fuzz: ${mode} made ${r.calls} of its ${o.calls} calls in the ${o.seconds} s cap: raise --seconds`);
         runs.push(r);
-        log(`bench fuzz: round ${i + 1}/${o.repeat} ${mode.padEnd(12)} seed ${r.seed}: ${r.blocks} blocks, ${r.lines} lines, ${r.calls} calls in ${r.seconds} s; distinct PCs over time:${r.timeline}`);
+        log(`bench fuzz: round ${i + 1}/${o.repeat} ${mode.padEnd(12)} seed ${r.seed}: ${r.blocks} blocks, ${r.lines} lines, ${r.calls} calls in ${r.seconds} s; distinct PCs over time:${r.timeline}${r.hints ? `; hints: ${r.hints}` : ''}`);
       }
     }
     const of = (m: Mode, k: 'blocks' | 'lines') => runs.filter((r) => r.mode === m).map((r) => r[k]);

@@ -87,12 +87,23 @@ fail:
 	}
 }
 
-/* in the thread that is traced */
-static inline int kcov_enable(struct kcov_thread *k)
+/* in the thread that is traced; mode KCOV_TRACE_PC, or KCOV_TRACE_CMP (fuzz_hints.h) */
+static inline int kcov_enable_mode(struct kcov_thread *k, unsigned long mode)
 {
 	if (k->fd < 0)
 		return -EBADF;
-	return ioctl(k->fd, KCOV_ENABLE, KCOV_TRACE_PC) ? -errno : 0;
+	return ioctl(k->fd, KCOV_ENABLE, mode) ? -errno : 0;
+}
+
+static inline int kcov_enable(struct kcov_thread *k)
+{
+	return kcov_enable_mode(k, KCOV_TRACE_PC);
+}
+
+/* a task traces into one buffer at a time: the other is enabled after this */
+static inline int kcov_disable(struct kcov_thread *k)
+{
+	return ioctl(k->fd, KCOV_DISABLE, 0) ? -errno : 0;
 }
 
 static inline void kcov_reset(struct kcov_thread *k)

@@ -6,7 +6,7 @@
  *          [--total-calls N] [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]
  *          [--rt-threads N] [--no-stop-on-report]
  *          [--swarm] [--cover FILE [--guided [--replay PERMILLE] [--edges]
- *          [--swarm-pool PCT]]]
+ *          [--swarm-pool PCT]] [--hints]]
  *          [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]
  *   m3fuzz --dump DIR|FILE [--last N] [--raw]  the recorded calls, as text
  *
@@ -99,6 +99,7 @@
 
 #include "../uapi/m3ipc.h"
 #include "fuzz_kcov.h"
+#include "fuzz_hints.h"
 #include "fuzz_kmsg.h"
 
 /* values around limits are drawn as ints and stored in fields of any sign */
@@ -229,6 +230,7 @@ struct shared {
 	volatile int dc_nodes[8][2];	/* (dcid, node) of the last add_node calls that worked */
 	struct opstat st[MAXPROCS][NOPS];
 	long rcalls[MAXPROCS], rok[MAXPROCS];	/* calls naming a remote endpoint, and their successes */
+	long hint_passes, hint_cands, hint_fresh;	/* --hints: calls traced for comparisons, candidates made, candidates that reached new PCs */
 };
 
 static struct shared *sh;
@@ -238,6 +240,8 @@ static struct progs *corpus;	/* --guided: programs that reached new PCs or edges
 static struct pcset *edges;	/* --guided --edges: the edges seen; else NULL */
 static struct swarms *swarm_pool;	/* --guided: configurations that reached new PCs; else NULL */
 static char cover_why[128];	/* why coverage is unavailable */
+static int hints_ok;		/* --hints: the kernel traces comparisons */
+static char hints_why[128];	/* why hints are unavailable */
 static uint8_t *data;		/* DATA_LEN + a PROT_NONE guard page, same address in every process */
 static uint8_t *rdonly;		/* a read-only page */
 static uint8_t *unmapped;	/* an address with nothing mapped */
@@ -257,6 +261,7 @@ static int opt_edges;		/* a new edge admits a program too, not only a new PC */
 static int opt_replay = 40;	/* per mille of the calls that follow no program: start one */
 static int opt_swarm;		/* threads draw swarm configurations (fuzz_swarm.h) */
 static int opt_swarm_pool = 70;	/* --guided: percent of configurations taken from the pool */
+static int opt_hints;		/* --hints: candidates from the module's comparisons (fuzz_hints.h) */
 
 /* per process */
 static int fd = -1, my_slot, my_incarnation, my_uid;
@@ -305,6 +310,16 @@ struct th {
 	int lfd, lk[2];
 	int tmpfd;	/* a socket made for one call only, closed after it */
 	int proxy_node;	/* the node this thread became a proxy of (-1: none) */
+	/*
+	 * --hints: the comparison trace (NULL: none), the candidates of the
+	 * last call traced, the argument they apply to, and the next one;
+	 * hint_req: this call is to be traced for comparisons after it ran.
+	 */
+	struct kcov_thread *kcmp;
+	struct hints hq;
+	uint8_t hq_base[ARGMAX];
+	uint32_t hq_i, hq_alen;
+	int hq_op, hint_req, hint_cand;
 };
 
 static uint64_t rnd(struct th *t) { return splitmix(&t->rng); }
@@ -1111,6 +1126,12 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 	if (!t->kc)
 		return;
 	fresh = kcov_collect(t->kc, pcs, edges, &fresh_edges);
+	if (fresh && t->kcmp && pk == PK_GOOD && op < OP_LINK_SET) {
+		/* a call at the frontier: what did its next check want? */
+		t->hint_req = 1;
+		if (t->hint_cand)
+			__atomic_fetch_add(&sh->hint_fresh, 1, __ATOMIC_RELAXED);
+	}
 	if (fresh && swarm_pool && !t->swarm_kept) {
 		swarms_add(swarm_pool, t->swarm);
 		t->swarm_kept = 1;
@@ -1120,6 +1141,69 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 	phist_push(&t->hist, op, pk, op == OP_RAW, arg, alen);
 	if (fresh || fresh_edges)
 		progs_add(corpus, &t->hist);
+}
+
+/*
+ * --hints: the call that just reached new PCs made once more, its
+ * comparisons traced instead of its PCs; the candidates they give are the
+ * thread's next calls (hint_next). A candidate that reaches new PCs is
+ * traced in turn, so a frame passes the module's checks one after another.
+ */
+static void hint_pass(struct th *t, int op, unsigned long cmd, const uint8_t *in, uint32_t alen, uint8_t *fbuf)
+{
+	union { uint8_t b[ARGMAX]; uint64_t align; } a;
+	uint32_t mlen = alen + (op == OP_PUT2LCL ? sizeof(struct m3_rhdr) : 0);
+	struct rec *r;
+	int ret;
+
+	t->hint_req = 0;
+	/* in is the log's copy, which the pass's own record may come to overwrite */
+	memcpy(t->hq_base, in, ARGMAX);
+	in = t->hq_base;
+	memcpy(a.b, in, ARGMAX);
+	if (op == OP_PUT2LCL)	/* the frame it names is this thread's buffer, as it was */
+		memcpy(fbuf, a.b + sizeof(struct m3_put2lcl), sizeof(struct m3_rhdr));
+	if (kcov_disable(t->kc))
+		return;
+	if (kcov_enable_mode(t->kcmp, KCOV_TRACE_CMP)) {
+		t->kcmp = NULL;
+		kcov_enable(t->kc);
+		return;
+	}
+	r = rec_begin(t, op, PK_GOOD, cmd, a.b, alen, (uint64_t)(uintptr_t)&a);
+	kcov_reset(t->kcmp);
+	ret = ioctl(fd, cmd, &a);
+	if (ret < 0)
+		ret = -errno;
+	kcov_disable(t->kcmp);
+	if (kcov_enable(t->kc))
+		t->kc = NULL;
+	rec_end(r, ret);
+	count(op, ret);
+	if (corpus)
+		phist_push(&t->hist, op, PK_GOOD, 0, in, alen);
+	hints_from_cmps(&t->hq, t->kcmp->words, KCOV_WORDS, in, mlen > ARGMAX ? ARGMAX : mlen, rnd(t));
+	t->hq_op = op;
+	t->hq_alen = alen;
+	t->hq_i = 0;
+	__atomic_fetch_add(&sh->hint_passes, 1, __ATOMIC_RELAXED);
+}
+
+/* the next candidate of the last hint pass, if any is left */
+static int hint_next(struct th *t, int *op, void *argp, uint32_t *alen, uint8_t *fbuf)
+{
+	if (t->hq_i >= t->hq.n)
+		return 0;
+	*op = t->hq_op;
+	*alen = t->hq_alen;
+	memcpy(argp, t->hq_base, ARGMAX);
+	hints_apply(&t->hq, t->hq_i++, argp);
+	if (*op == OP_PUT2LCL) {	/* the frame, hinted too, in this thread's buffer */
+		memcpy(fbuf, (uint8_t *)argp + sizeof(struct m3_put2lcl), sizeof(struct m3_rhdr));
+		((struct m3_put2lcl *)argp)->buf = (uint64_t)(uintptr_t)fbuf;
+	}
+	__atomic_fetch_add(&sh->hint_cands, 1, __ATOMIC_RELAXED);
+	return 1;
 }
 
 static void one_call(struct th *t)
@@ -1145,7 +1229,11 @@ static void one_call(struct th *t)
 		if (!opt_swarm || (t->swarm >> op & 1))
 			sum += ops[op].weight;
 	pk = -1;
-	if (corpus && prog_next(t, &op, &pk, &arg, &alen, fbuf)) {
+	t->hint_cand = 0;
+	if (t->kcmp && hint_next(t, &op, &arg, &alen, fbuf)) {
+		pk = PK_GOOD;
+		t->hint_cand = 1;
+	} else if (corpus && prog_next(t, &op, &pk, &arg, &alen, fbuf)) {
 		/* a call of a corpus program */
 	} else if ((!opt_swarm || (t->swarm >> SWARM_HOT & 1)) && pct(t, opt_bias)) {
 		gen_hot(t, &op, &arg);
@@ -1165,7 +1253,7 @@ static void one_call(struct th *t)
 
 	/* where the argument lives (a program's call: where it lived, mostly) */
 	k = rn(t, 100);
-	if (pk < 0 || k >= 90)
+	if (!t->hint_cand && (pk < 0 || k >= 90))
 		pk = k < 92 ? PK_GOOD : 1 + (int)rn(t, NPK - 1);
 	argp = &arg;
 	switch (pk) {
@@ -1258,6 +1346,8 @@ static void one_call(struct th *t)
 	guide(t, op, pk, r->arg, alen);
 	rec_end(r, ret);
 	count(op, ret);
+	if (t->hint_req)
+		hint_pass(t, op, cmd, r->arg, alen, fbuf);
 	if (t->remote) {
 		sh->rcalls[my_slot]++;
 		sh->rok[my_slot] += ret >= 0;
@@ -1405,7 +1495,7 @@ static void child_main(int slot, int inc, long long deadline)
 {
 	uint64_t pseed = opt_seed ^ ((uint64_t)slot << 32) ^ ((uint64_t)inc << 48);
 	struct th th[MAXTHREADS];
-	static struct kcov_thread kcs[MAXTHREADS];
+	static struct kcov_thread kcs[MAXTHREADS], kcmps[MAXTHREADS];
 	pthread_t pt[MAXTHREADS];
 	struct sigaction sa;
 	pthread_attr_t attr;
@@ -1422,9 +1512,12 @@ static void child_main(int slot, int inc, long long deadline)
 	if (ring_open(slot, inc, pseed))
 		_exit(10);
 	/* debugfs' kcov is root's: every thread's trace is opened before setuid */
-	for (i = 0; pcs && i < opt_threads; i++)
+	for (i = 0; pcs && i < opt_threads; i++) {
 		if (kcov_open(&kcs[i]))
 			kcs[i].fd = -1;
+		if (!hints_ok || kcov_open(&kcmps[i]))
+			kcmps[i].fd = -1;
+	}
 	/* the hole must still be one, or "unmapped" calls write into our memory */
 	{
 		unsigned char vec;
@@ -1455,6 +1548,7 @@ static void child_main(int slot, int inc, long long deadline)
 		th[i].proxy_node = -1;
 		th[i].my_dc = HOT_DCID0;
 		th[i].kc = pcs && kcs[i].fd >= 0 ? &kcs[i] : NULL;
+		th[i].kcmp = th[i].kc && kcmps[i].fd >= 0 ? &kcmps[i] : NULL;
 		if (i && pthread_create(&pt[i], &attr, thread_main, &th[i]))
 			_exit(13);
 	}
@@ -1816,6 +1910,16 @@ static void cover_setup(void)
 			 e == -ENOENT ? " (a kernel without CONFIG_KCOV, or no debugfs)" : "");
 		return;
 	}
+	/* --hints: does this kernel trace comparisons (CONFIG_KCOV_ENABLE_COMPARISONS)? */
+	if (opt_hints) {
+		e = kcov_enable_mode(&probe, KCOV_TRACE_CMP);
+		if (e)
+			snprintf(hints_why, sizeof(hints_why), "KCOV_TRACE_CMP: %s%s", strerror(-e),
+				 e == -524 ? " (a kernel without CONFIG_KCOV_ENABLE_COMPARISONS)" : "");
+		else
+			kcov_disable(&probe);
+		hints_ok = !e;
+	}
 	munmap(probe.words, KCOV_WORDS * sizeof(uint64_t));
 	close(probe.fd);
 	pcs = mmap(NULL, sizeof(*pcs), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1839,7 +1943,11 @@ static void cover_setup(void)
 
 static const char *mode_name(void)
 {
-	return corpus ? (opt_swarm ? "guided+swarm" : "guided") : opt_swarm ? "swarm" : "random";
+	static char name[32];
+
+	snprintf(name, sizeof(name), "%s%s", corpus ? (opt_swarm ? "guided+swarm" : "guided") :
+		 opt_swarm ? "swarm" : "random", hints_ok ? "+hints" : "");
+	return name;
 }
 
 /*
@@ -1866,6 +1974,11 @@ static void cover_report(const char *timeline)
 		printf("m3fuzz: corpus: %u programs reached new PCs%s\n", corpus->n, edges ? " or edges" : "");
 	if (swarm_pool)
 		printf("m3fuzz: swarm pool: %u configurations reached new PCs\n", swarm_pool->n);
+	if (opt_hints && !hints_ok)
+		printf("m3fuzz: hints unavailable: %s\n", hints_why);
+	else if (opt_hints)
+		printf("m3fuzz: hints: %ld calls traced for comparisons, %ld candidates made, %ld of them reached new PCs\n",
+		       sh->hint_passes, sh->hint_cands, sh->hint_fresh);
 	if (edges)
 		printf("m3fuzz: %llu distinct edges\n", (unsigned long long)edges->count);
 	f = fopen(opt_cover, "w");
@@ -1919,7 +2032,7 @@ static void usage(void)
 		"usage: m3fuzz [--seed N] [--procs N] [--threads N] [--seconds S] [--calls N] [--total-calls N]\n"
 		"              [--log-dir DIR] [--ring N] [--admin-bias PCT] [--kill-ms MS]\n"
 		"              [--rt-threads N] [--no-stop-on-report]\n"
-		"              [--swarm] [--cover FILE [--guided [--replay PERMILLE] [--edges] [--swarm-pool PCT]]]\n"
+		"              [--swarm] [--cover FILE [--guided [--replay PERMILLE] [--edges] [--swarm-pool PCT]] [--hints]]\n"
 		"              [--remote-dc DCID --remote-ep EP [--remote-ep EP ...]]\n"
 		"       m3fuzz --dump DIR [--last N] [--raw]\n");
 	exit(2);
@@ -1935,7 +2048,7 @@ int main(int argc, char **argv)
 		{ "remote-dc", 1, 0, 'D' }, { "remote-ep", 1, 0, 'E' },
 		{ "cover", 1, 0, 'C' }, { "guided", 0, 0, 'G' }, { "raw", 0, 0, 'W' },
 		{ "replay", 1, 0, 'P' }, { "edges", 0, 0, 'e' },
-		{ "swarm", 0, 0, 'w' }, { "swarm-pool", 1, 0, 'X' }, { "total-calls", 1, 0, 'T' },
+		{ "swarm", 0, 0, 'w' }, { "swarm-pool", 1, 0, 'X' }, { "total-calls", 1, 0, 'T' }, { "hints", 0, 0, 'H' },
 		{ 0 }
 	};
 	const char *dump = NULL, *report = NULL;
@@ -1972,6 +2085,7 @@ int main(int argc, char **argv)
 		case 'e': opt_edges = 1; break;
 		case 'w': opt_swarm = 1; break;
 		case 'X': opt_swarm_pool = atoi(optarg); break;
+		case 'H': opt_hints = 1; break;
 		case 'T': opt_total_calls = atoll(optarg); break;
 		case 'W': opt_raw = 1; break;
 		case 'E':
@@ -1987,7 +2101,7 @@ int main(int argc, char **argv)
 	if (opt_procs < 1 || opt_procs > MAXPROCS || opt_threads < 1 || opt_threads > MAXTHREADS ||
 	    opt_seconds < 1 || opt_seconds > 24 * 3600 || opt_ring < 1 || opt_ring > 65536 ||
 	    opt_calls < 1 || opt_bias < 0 || opt_bias > 100 || opt_kill_ms < 0 || opt_rt < 0 ||
-	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS || (opt_guided && !opt_cover) ||
+	    (opt_rdc >= 0) != (opt_nreps > 0) || opt_rdc >= M3_MAX_DCS || (opt_guided && !opt_cover) || (opt_hints && !opt_cover) ||
 	    opt_swarm_pool < 0 || opt_swarm_pool > 100 || opt_total_calls < 0)
 		usage();
 
