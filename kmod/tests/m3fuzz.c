@@ -57,7 +57,11 @@
  * by the processes; a thread starts a corpus program, mutated, on --replay
  * per mille (default 40) of the calls that follow none (fuzz_prog.h). The corpus
  * depends on the scheduling, so a guided seed replays less exactly than a
- * random one.
+ * random one. --hints (a kernel with CONFIG_KCOV_ENABLE_COMPARISONS): a call
+ * that reached new PCs, and a third of the kept calls a program mutates, are
+ * made once more with the module's comparisons traced; each operand found in
+ * the argument gives a candidate call with the other operand in its place
+ * (fuzz_hints.h), and the candidates are the thread's next calls.
  *
  * Each process records its last --ring calls per thread in a file of
  * --log-dir (pSLOT.ring; the previous incarnation's is kept as
@@ -986,7 +990,14 @@ static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen,
 	*pk = c->pk < NPK ? c->pk : PK_GOOD;
 	*alen = c->alen;
 	memcpy(argp, c->arg, ARGMAX);
-	if ((int)t->plan_i == t->plan_mut)
+	/*
+	 * --hints: a third of the mutations are hints instead: the call as
+	 * it was kept, traced for comparisons after it ran (hint_pass). A
+	 * kept program's refusals are where the next check is.
+	 */
+	if ((int)t->plan_i == t->plan_mut && t->kcmp && *op < OP_LINK_SET && pct(t, 33))
+		t->hint_req = 1;
+	else if ((int)t->plan_i == t->plan_mut)
 		mutate_arg(t, *op, argp, *alen, fbuf);
 	t->plan_i++;
 	/*
@@ -1346,7 +1357,7 @@ static void one_call(struct th *t)
 	guide(t, op, pk, r->arg, alen);
 	rec_end(r, ret);
 	count(op, ret);
-	if (t->hint_req)
+	if (t->hint_req && t->kc && t->kcmp)
 		hint_pass(t, op, cmd, r->arg, alen, fbuf);
 	if (t->remote) {
 		sh->rcalls[my_slot]++;
