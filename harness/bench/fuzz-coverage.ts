@@ -111,6 +111,8 @@ export async function benchFuzzCoverage(o: FuzzBenchOptions): Promise<number> {
         await node.sh(`${remote.m3ctl} dvs-init 1`);
         const r = await runOnce(node, remote.tests.m3fuzz!, ko, mode, 1000 + i, o.seconds, o.calls);
         if (o.calls && r.calls < o.calls) throw new Error(`bench fuzz: ${mode} made ${r.calls} of its ${o.calls} calls in the ${o.seconds} s cap: raise --seconds`);
+        // The threads stop within a few calls of the budget: far past it, m3fuzz's own counters were overwritten.
+        if (o.calls && r.calls > 2 * o.calls) throw new Error(`bench fuzz: ${mode} seed ${r.seed} counted ${r.calls} calls for a budget of ${o.calls}: m3fuzz's counters are corrupt, the run says nothing`);
         runs.push(r);
         log(`bench fuzz: round ${i + 1}/${o.repeat} ${mode.padEnd(12)} seed ${r.seed}: ${r.blocks} blocks, ${r.lines} lines, ${r.calls} calls in ${r.seconds} s; distinct PCs over time:${r.timeline}${r.hints ? `; hints: ${r.hints}` : ''}`);
       }

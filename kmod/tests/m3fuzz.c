@@ -1154,6 +1154,15 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 		progs_add(corpus, &t->hist);
 }
 
+/* --hints: the user addresses a hint may aim a pointer at, those gen_addr draws */
+static int hint_addr_ok(uint64_t a)
+{
+	uint64_t d = (uint64_t)(uintptr_t)data, ro = (uint64_t)(uintptr_t)rdonly, un = (uint64_t)(uintptr_t)unmapped;
+
+	return (a >= d && a < d + DATA_LEN + pagesz) || (a >= ro && a < ro + pagesz) ||
+	       (a >= un && a < un + pagesz);
+}
+
 /*
  * --hints: the call that just reached new PCs made once more, its
  * comparisons traced instead of its PCs; the candidates they give are the
@@ -1194,6 +1203,7 @@ static void hint_pass(struct th *t, int op, unsigned long cmd, const uint8_t *in
 	if (corpus)
 		phist_push(&t->hist, op, PK_GOOD, 0, in, alen);
 	hints_from_cmps(&t->hq, t->kcmp->words, KCOV_WORDS, in, mlen > ARGMAX ? ARGMAX : mlen, rnd(t));
+	hints_drop_pointers(&t->hq, in, mlen > ARGMAX ? ARGMAX : mlen, hint_addr_ok);
 	t->hq_op = op;
 	t->hq_alen = alen;
 	t->hq_i = 0;

@@ -37,6 +37,11 @@ describe('m3fuzz hints (fuzz_hints.h)', () => {
     expect(out()['none-but-short']).toBe('12:2:1286');
   });
 
+  it('never changes a pointer field, and writes a user address only where the fuzzer allows one', () => {
+    // Kept: the plain field, the allowed address, the kernel address. Dropped: the pointer's half, the .bss address twice.
+    expect(out().pointers).toBe('8:4:7 16:8:139637976735744 24:8:18446744071578845184');
+  });
+
   it('keeps at most HINTS_MAX distinct candidates, whatever the trace holds, and applies one in place', () => {
     const o = out();
     expect(o.reservoir).toBe('16 seen 1312 dup 0');
