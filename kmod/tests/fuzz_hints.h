@@ -128,22 +128,20 @@ static inline void hints_from_cmps(struct hints *hs, const uint64_t *words, uint
 	}
 }
 
-static inline int hints_user_addr(uint64_t v)
-{
-	return v >= 0x10000 && v < 0x800000000000ULL;	/* x86-64 user space, past the zero page's neighbours */
-}
-
 /*
- * Candidates that would aim the kernel at the fuzzer's own memory go: one
- * that changes an aligned word of the argument holding a user address (a
- * pointer field: a 4-byte hint in it moves it anywhere in its 4 GiB), and
- * one that leaves such a word holding a user address @safe does not allow
- * (its heap, stacks, shared counters). The kernel writes answers through
- * those pointers, and a fuzzer that corrupts itself reports nonsense (one
- * run here counted 6.5e18 calls).
+ * Candidates that would aim the kernel at the fuzzer's own memory go. @ours
+ * says whether an address is in the fuzzer's memory (its image and heap,
+ * its mappings and stacks), @safe whether it is one of the scratch regions
+ * the generators aim at. Dropped: a candidate that changes an aligned word
+ * holding one of our addresses (a pointer field: a 4-byte hint in its low
+ * half moves it anywhere in our 4 GiB), and one that leaves a word holding
+ * one of our addresses that is not scratch. The kernel writes answers
+ * through those pointers, and a fuzzer that corrupts itself reports
+ * nonsense (one run here counted 6.5e18 calls). Words of two small fields
+ * (an endpoint and a dcid) are not addresses of ours, and stay free.
  */
 static inline void hints_drop_pointers(struct hints *hs, const uint8_t *a, uint32_t len,
-				       int (*safe)(uint64_t addr))
+				       int (*ours)(uint64_t addr), int (*safe)(uint64_t addr))
 {
 	uint8_t b[HINTS_ARGMAX];
 	uint32_t i, k = 0;
@@ -163,7 +161,7 @@ static inline void hints_drop_pointers(struct hints *hs, const uint8_t *a, uint3
 
 			memcpy(&old, a + w, 8);
 			memcpy(&new, b + w, 8);
-			ok = !hints_user_addr(old) && (!hints_user_addr(new) || safe(new));
+			ok = !ours(old) && (!ours(new) || safe(new));
 		}
 		if (ok)
 			hs->h[k++] = *h;

@@ -1154,7 +1154,20 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 		progs_add(corpus, &t->hist);
 }
 
-/* --hints: the user addresses a hint may aim a pointer at, those gen_addr draws */
+/*
+ * --hints: our memory, which a hint must not aim the kernel at: this
+ * program's image and heap (static, below the mappings), and the mappings
+ * and stacks at the top of user space.
+ */
+static int hint_addr_ours(uint64_t a)
+{
+	extern char __executable_start;
+	uint64_t lo = (uint64_t)(uintptr_t)&__executable_start, brk = (uint64_t)(uintptr_t)sbrk(0);
+
+	return (a >= lo && a < brk + (64 << 20)) || (a >= 0x7f0000000000ULL && a < 0x800000000000ULL);
+}
+
+/* --hints: the addresses of ours a hint may aim a pointer at, those gen_addr draws */
 static int hint_addr_ok(uint64_t a)
 {
 	uint64_t d = (uint64_t)(uintptr_t)data, ro = (uint64_t)(uintptr_t)rdonly, un = (uint64_t)(uintptr_t)unmapped;
@@ -1203,7 +1216,7 @@ static void hint_pass(struct th *t, int op, unsigned long cmd, const uint8_t *in
 	if (corpus)
 		phist_push(&t->hist, op, PK_GOOD, 0, in, alen);
 	hints_from_cmps(&t->hq, t->kcmp->words, KCOV_WORDS, in, mlen > ARGMAX ? ARGMAX : mlen, rnd(t));
-	hints_drop_pointers(&t->hq, in, mlen > ARGMAX ? ARGMAX : mlen, hint_addr_ok);
+	hints_drop_pointers(&t->hq, in, mlen > ARGMAX ? ARGMAX : mlen, hint_addr_ours, hint_addr_ok);
 	t->hq_op = op;
 	t->hq_alen = alen;
 	t->hq_i = 0;
