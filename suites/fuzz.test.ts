@@ -23,14 +23,18 @@ const LOG_DIR = '/tmp/m3fuzz';
 // KCOV traces of the module's PCs (the debug kernel has them; another says "coverage unavailable").
 const COVER = '/tmp/m3fuzz.cover';
 const KERNEL = process.env.M3LAB_KERNEL || 'default';
-// M3LAB_FUZZ_GUIDED=1: coverage-guided (m3fuzz --guided --swarm; see m3lab bench fuzz for what it gains).
-const GUIDED = process.env.M3LAB_FUZZ_GUIDED === '1' ? ['--guided', '--swarm'] : [];
+// Coverage-guided with comparison hints (m3fuzz --guided --hints) where KCOV is (the debug kernel): it beats random
+// on coverage at equal calls (docs/fuzzing.md, m3lab bench fuzz). M3LAB_FUZZ_GUIDED=0: random, whose seed replays the
+// calls most exactly; =1: guided on any kernel (without KCOV m3fuzz says so and fuzzes at random).
+const GUIDED_ON = process.env.M3LAB_FUZZ_GUIDED === undefined || process.env.M3LAB_FUZZ_GUIDED === '' ? KERNEL === 'debug' : process.env.M3LAB_FUZZ_GUIDED === '1';
+const GUIDED = GUIDED_ON ? ['--guided', '--hints'] : [];
+const MODE = GUIDED_ON ? 'coverage-guided' : 'random';
 
 let remote = new Map<string, RemoteKmod>();
 let fuzzOutput = '';
 let cluster: M3Cluster | undefined;
 
-describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc calls for ${SECONDS} s on one 2-vCPU node, then ${REMOTE_SECONDS} s on both nodes of a cluster (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
+describe(`fuzz: ${PROCS} processes x ${THREADS} threads of ${MODE} /dev/m3ipc calls for ${SECONDS} s on one 2-vCPU node, then ${REMOTE_SECONDS} s on both nodes of a cluster (${process.env.M3LAB_KERNEL || 'default'} kernel)`, () => {
   // Any kernel report while a test runs fails it, with the report attached (lab-suite.ts).
   const suite = labSuite({
     // node1 fuzzes alone first; node2 joins it for the remote mode.
@@ -83,6 +87,11 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of random /dev/m3ipc cal
     const r = await moduleCoverage(ko, texts);
     const text = formatCoverage(r);
     process.stderr.write(`fuzz ${what}: ${text}\n`);
+    if (GUIDED_ON) {
+      // The guided loop really ran: calls were traced for their comparisons and their candidates made.
+      const outputs = texts.length === 1 ? [fuzzOutput] : fuzzOutput.split('\n=== ');
+      for (const o of outputs) expect(/m3fuzz: hints: [1-9]\d* calls traced for comparisons, [1-9]\d* candidates made/.test(o) ? 'hints made' : o.match(/m3fuzz: (hints|corpus|coverage).*/g)).toBe('hints made');
+    }
     await allure.attachment(`coverage (${what})`, text, { contentType: 'text/plain' });
     await allure.attachment(`coverage (${what}).json`, JSON.stringify(r, null, 2), { contentType: 'application/json' });
     // The mapping holds: every traced PC is at an instrumented site of this module, and the run covered some.
