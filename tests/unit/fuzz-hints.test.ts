@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../harness/paths.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { runCDriver } from './support/c-driver.ts';
 
 /**
  * m3fuzz --hints (kmod/tests/fuzz_hints.h): candidates from the module's
@@ -11,16 +8,7 @@ import { tempDir } from './support/temp-dir.ts';
  * buffers.
  */
 describe('m3fuzz hints (fuzz_hints.h)', () => {
-  const bin = path.join(tempDir('m3lab-fuzzhints-'), 'hints-driver');
-  const out = () => {
-    execFileSync('gcc', ['-Wall', '-Wextra', '-Werror', '-o', bin, path.join(repoRoot, 'tests/fixtures/fuzz/hints-driver.c')]);
-    return Object.fromEntries(
-      execFileSync(bin, { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
-    ) as Record<string, string>;
-  };
+  const out = () => runCDriver('tests/fixtures/fuzz/hints-driver.c');
 
   it('an operand found in the argument is replaced by the other one, a constant only offered', () => {
     const o = out();

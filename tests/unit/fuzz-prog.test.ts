@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../harness/paths.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { runCDriver } from './support/c-driver.ts';
 
 /**
  * The program corpus of m3fuzz --guided (kmod/tests/fuzz_prog.h), compiled on
@@ -10,16 +7,7 @@ import { tempDir } from './support/temp-dir.ts';
  * tests/fixtures/fuzz/prog-driver.c.
  */
 describe('m3fuzz programs (fuzz_prog.h)', () => {
-  const bin = path.join(tempDir('m3lab-fuzzprog-'), 'prog-driver');
-  const out = () => {
-    execFileSync('gcc', ['-Wall', '-Wextra', '-Werror', '-o', bin, path.join(repoRoot, 'tests/fixtures/fuzz/prog-driver.c')]);
-    return Object.fromEntries(
-      execFileSync(bin, { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
-    ) as Record<string, string>;
-  };
+  const out = () => runCDriver('tests/fixtures/fuzz/prog-driver.c');
 
   it('a call that reached new coverage joins with the calls before it, oldest first, at most six, and the corpus keeps the newest', () => {
     const o = out();
