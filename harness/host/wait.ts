@@ -57,15 +57,21 @@ export async function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>
   if (o.deadline === undefined && o.timeoutMs === undefined) throw new InfraError(`waiting for ${o.what}: no bound given (deadline or timeoutMs)`);
   const deadline = o.deadline ?? started + o.timeoutMs!;
   const interval = o.intervalMs ?? 100;
+  // A check that never settles must not hold the wait past its bound: it is given a tenth of
+  // the whole wait beyond the deadline (at least one interval), then the wait times out.
+  const grace = Math.max(interval, (deadline - started) / 10);
+  const timedOut = (now: number) => {
+    if (o.onTimeout === 'return') return undefined;
+    throw o.timeoutError?.(now - started) ?? new InfraError(`timed out after ${((now - started) / 1000).toFixed(1)} s waiting for ${o.what}`);
+  };
   for (;;) {
     o.signal?.throwIfAborted();
-    const v = await check();
+    const r = await settledBy(check(), deadline + grace);
+    if (!r.settled) return timedOut(Date.now());
+    const v = r.value;
     if (v !== undefined && v !== null && v !== false) return v;
     const now = Date.now();
-    if (now >= deadline) {
-      if (o.onTimeout === 'return') return undefined;
-      throw o.timeoutError?.(now - started) ?? new InfraError(`timed out after ${((now - started) / 1000).toFixed(1)} s waiting for ${o.what}`);
-    }
+    if (now >= deadline) return timedOut(now);
     if (deadline - now > interval) {
       await sleep(interval, o.signal);
       continue;
@@ -74,5 +80,19 @@ export async function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>
     // before it (a timer may fire a millisecond before Date.now() says it is due).
     do await sleep(deadline - Date.now(), o.signal);
     while (Date.now() < deadline);
+  }
+}
+
+/** The check's value, or settled false once `by` (epoch ms) passed first; the check's error is thrown. */
+async function settledBy<T>(v: T | Promise<T>, by: number): Promise<{ settled: true; value: T } | { settled: false }> {
+  if (!(v instanceof Promise)) return { settled: true, value: v };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ settled: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ settled: false }), Math.max(0, by - Date.now()));
+  });
+  try {
+    return await Promise.race([v.then((value) => ({ settled: true as const, value })), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -23,6 +23,10 @@ export function sshAnswers(host: string, port: number, timeoutMs: number): Promi
     s.setTimeout(timeoutMs, () => done(false));
     s.once('data', (d: Buffer) => done(d.toString().startsWith('SSH-')));
     s.once('error', () => done(false));
+    // QEMU's user network accepts a forwarded port before the guest listens, then closes it
+    // cleanly: no data, no error, and no idle timeout once closed. Unheard, that probe never
+    // answered, and a board's bring-up waited on it past every bound (two make test runs).
+    s.once('close', () => done(false));
   });
 }
 

@@ -125,6 +125,22 @@ describe('waitUntil', () => {
     await expect(still).rejects.toThrow('done with the control');
   });
 
+  it('a check that never settles ends the wait a tenth of the bound after it, with the timeout error', async () => {
+    const t0 = Date.now();
+    const hung = () => new Promise<boolean>(() => undefined);
+    const err = await waitUntil(hung, { what: 'a probe that hangs', timeoutMs: 200, intervalMs: 5 }).catch((e: Error) => e);
+    const ms = Date.now() - t0;
+    expect((err as Error).message).toMatch(/waiting for a probe that hangs$/);
+    // The bound (200 ms) and its grace (20 ms), not forever; generous above for a loaded host.
+    expect(ms).toBeGreaterThanOrEqual(215);
+    expect(ms).toBeLessThan(2000);
+    expect(await waitUntil(hung, { what: 'hangs', timeoutMs: 50, intervalMs: 5, onTimeout: 'return' })).toBeUndefined();
+    // Negative control: the last check, made at the bound, answers within the grace and is taken.
+    const c = counted((n) => (n === 1 ? false : sleep(5).then(() => 'late but there')));
+    expect(await waitUntil(c.check, { what: 'slow', timeoutMs: 100, intervalMs: 1000 })).toBe('late but there');
+    expect(c.at.length).toBe(2);
+  });
+
   it('refuses a wait without a bound', async () => {
     await expect(waitUntil(() => false, { what: 'for ever' })).rejects.toThrow(/waiting for for ever: no bound given/);
     // Negative control: Infinity is a bound the caller chose (a Slurm job may queue for hours).
