@@ -86,9 +86,12 @@ export async function waitUntil<T>(check: () => T | NotYet | Promise<T | NotYet>
 /** The check's value, or settled false once `by` (epoch ms) passed first; the check's error is thrown. */
 async function settledBy<T>(v: T | Promise<T>, by: number): Promise<{ settled: true; value: T } | { settled: false }> {
   if (!(v instanceof Promise)) return { settled: true, value: v };
+  // An unbounded wait (deadline Infinity) has nothing to cut a check at; and a timer past
+  // 2^31 - 1 ms fires after 1 ms in Node, which would end every such wait at once.
+  if (!Number.isFinite(by)) return { settled: true, value: await v };
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<{ settled: false }>((resolve) => {
-    timer = setTimeout(() => resolve({ settled: false }), Math.max(0, by - Date.now()));
+    timer = setTimeout(() => resolve({ settled: false }), Math.min(2 ** 31 - 1, Math.max(0, by - Date.now())));
   });
   try {
     return await Promise.race([v.then((value) => ({ settled: true as const, value })), late]);

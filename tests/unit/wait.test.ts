@@ -141,6 +141,17 @@ describe('waitUntil', () => {
     expect(c.at.length).toBe(2);
   });
 
+  it('an unbounded wait (deadline Infinity) waits for an async check as long as it takes', async () => {
+    // Node fires a timer of more than 2^31 - 1 ms after 1 ms: a grace timer at Infinity ended the
+    // Slurm job wait after 0.1 s. The check below answers at its third call, 20 ms apart.
+    const c = counted((n) => sleep(2).then(() => (n >= 3 ? 'done' : undefined)));
+    expect(await waitUntil(c.check, { what: 'a Slurm job', deadline: Infinity, intervalMs: 20 })).toBe('done');
+    expect(c.at.length).toBe(3);
+    // Negative control: a far but finite deadline, past what a Node timer holds, is no different.
+    const far = counted((n) => sleep(2).then(() => (n >= 2 ? 'done' : undefined)));
+    expect(await waitUntil(far.check, { what: 'far', deadline: Date.now() + 2 ** 33, intervalMs: 20 })).toBe('done');
+  });
+
   it('refuses a wait without a bound', async () => {
     await expect(waitUntil(() => false, { what: 'for ever' })).rejects.toThrow(/waiting for for ever: no bound given/);
     // Negative control: Infinity is a bound the caller chose (a Slurm job may queue for hours).
