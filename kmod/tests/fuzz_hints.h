@@ -22,6 +22,7 @@
 #define KCOV_TRACE_CMP		1
 #define KCOV_CMP_CONST		1	/* arg1 is the compiler's constant */
 #define KCOV_CMP_BYTES(type)	(1u << (((type) >> 1) & 3))
+#define KERNEL_ENOTSUPP		524	/* KCOV_ENABLE's answer to a mode the kernel lacks (no libc name) */
 #define HINTS_MAX		16	/* candidates kept per call */
 #define HINTS_RECORDS		4096	/* comparisons looked at per call */
 #define HINTS_ARGMAX		256	/* the largest argument a hint looks into */
@@ -92,6 +93,15 @@ static inline void hints_replace(struct hints *hs, const uint8_t *a, uint32_t le
 	}
 }
 
+/* one comparison of c1 (the constant, if @konst) with c2, looked for as @width-byte fields */
+static inline void hints_compared(struct hints *hs, const uint8_t *a, uint32_t len, unsigned int width,
+				  uint64_t c1, uint64_t c2, int konst)
+{
+	hints_replace(hs, a, len, width, c2, c1);
+	if (!konst)
+		hints_replace(hs, a, len, width, c1, c2);
+}
+
 /*
  * The candidates for argument @a (@len bytes) from a KCOV_TRACE_CMP
  * buffer: words[0] records of four words (type, arg1, arg2, pc). A
@@ -114,17 +124,13 @@ static inline void hints_from_cmps(struct hints *hs, const uint64_t *words, uint
 		const uint64_t *rec = &words[1 + 4 * i];
 		unsigned int width = KCOV_CMP_BYTES(rec[0]);
 		uint64_t m = hints_mask(width), c1 = rec[1] & m, c2 = rec[2] & m;
+		int konst = rec[0] & KCOV_CMP_CONST;
 
 		if (c1 == c2)
 			continue;
-		hints_replace(hs, a, len, width, c2, c1);
-		if (!(rec[0] & KCOV_CMP_CONST))
-			hints_replace(hs, a, len, width, c1, c2);
-		if (width == 8 && c1 <= 0xffffffffULL && c2 <= 0xffffffffULL) {
-			hints_replace(hs, a, len, 4, c2, c1);
-			if (!(rec[0] & KCOV_CMP_CONST))
-				hints_replace(hs, a, len, 4, c1, c2);
-		}
+		hints_compared(hs, a, len, width, c1, c2, konst);
+		if (width == 8 && c1 <= 0xffffffffULL && c2 <= 0xffffffffULL)
+			hints_compared(hs, a, len, 4, c1, c2, konst);
 	}
 }
 

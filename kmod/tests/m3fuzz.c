@@ -942,6 +942,24 @@ static void mutate_arg(struct th *t, int op, uint8_t *a, uint32_t alen, uint8_t 
 	}
 }
 
+/* a put2lcl's forged frame (its header kept after the struct) into this thread's buffer, which the call names */
+static void frame_to_buffer(void *argp, uint8_t *fbuf)
+{
+	struct m3_put2lcl *p = argp;
+
+	memcpy(fbuf, (uint8_t *)argp + sizeof(*p), sizeof(struct m3_rhdr));
+	p->buf = (uint64_t)(uintptr_t)fbuf;
+}
+
+/*
+ * --hints: the calls a hint pass may make again. The link calls name
+ * sockets made for that one call and closed after it.
+ */
+static int hintable(int op)
+{
+	return op < OP_LINK_SET;
+}
+
 /* the newest programs (the frontier) half of the time */
 static uint32_t prog_pick(struct th *t, uint32_t n)
 {
@@ -995,7 +1013,7 @@ static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen,
 	 * it was kept, traced for comparisons after it ran (hint_pass). A
 	 * kept program's refusals are where the next check is.
 	 */
-	if ((int)t->plan_i == t->plan_mut && t->kcmp && *op < OP_LINK_SET && pct(t, 33))
+	if ((int)t->plan_i == t->plan_mut && t->kcmp && hintable(*op) && pct(t, 33))
 		t->hint_req = 1;
 	else if ((int)t->plan_i == t->plan_mut)
 		mutate_arg(t, *op, argp, *alen, fbuf);
@@ -1016,12 +1034,8 @@ static int prog_next(struct th *t, int *op, int *pk, void *argp, uint32_t *alen,
 		((struct m3_rhdr *)((uint8_t *)argp + sizeof(struct m3_put2lcl)))->snode = t->proxy_node;
 	}
 	/* a forged frame lives in this thread's buffer; the program has its header */
-	if (*op == OP_PUT2LCL && pct(t, 90)) {
-		struct m3_put2lcl *p = argp;
-
-		memcpy(fbuf, (uint8_t *)argp + sizeof(*p), sizeof(struct m3_rhdr));
-		p->buf = (uint64_t)(uintptr_t)fbuf;
-	}
+	if (*op == OP_PUT2LCL && pct(t, 90))
+		frame_to_buffer(argp, fbuf);
 	return 1;
 }
 
@@ -1137,7 +1151,7 @@ static void guide(struct th *t, int op, int pk, const void *arg, uint32_t alen)
 	if (!t->kc)
 		return;
 	fresh = kcov_collect(t->kc, pcs, edges, &fresh_edges);
-	if (fresh && t->kcmp && pk == PK_GOOD && op < OP_LINK_SET) {
+	if (fresh && t->kcmp && pk == PK_GOOD && hintable(op)) {
 		/* a call at the frontier: what did its next check want? */
 		t->hint_req = 1;
 		if (t->hint_cand)
@@ -1185,6 +1199,7 @@ static int hint_addr_ok(uint64_t a)
 static void hint_pass(struct th *t, int op, unsigned long cmd, const uint8_t *in, uint32_t alen, uint8_t *fbuf)
 {
 	union { uint8_t b[ARGMAX]; uint64_t align; } a;
+	/* put2lcl: the forged frame's header, kept after the struct, is looked into too */
 	uint32_t mlen = alen + (op == OP_PUT2LCL ? sizeof(struct m3_rhdr) : 0);
 	struct rec *r;
 	int ret;
@@ -1215,8 +1230,10 @@ static void hint_pass(struct th *t, int op, unsigned long cmd, const uint8_t *in
 	count(op, ret);
 	if (corpus)
 		phist_push(&t->hist, op, PK_GOOD, 0, in, alen);
-	hints_from_cmps(&t->hq, t->kcmp->words, KCOV_WORDS, in, mlen > ARGMAX ? ARGMAX : mlen, rnd(t));
-	hints_drop_pointers(&t->hq, in, mlen > ARGMAX ? ARGMAX : mlen, hint_addr_ours, hint_addr_ok);
+	if (mlen > ARGMAX)
+		mlen = ARGMAX;
+	hints_from_cmps(&t->hq, t->kcmp->words, KCOV_WORDS, in, mlen, rnd(t));
+	hints_drop_pointers(&t->hq, in, mlen, hint_addr_ours, hint_addr_ok);
 	t->hq_op = op;
 	t->hq_alen = alen;
 	t->hq_i = 0;
@@ -1232,10 +1249,8 @@ static int hint_next(struct th *t, int *op, void *argp, uint32_t *alen, uint8_t 
 	*alen = t->hq_alen;
 	memcpy(argp, t->hq_base, ARGMAX);
 	hints_apply(&t->hq, t->hq_i++, argp);
-	if (*op == OP_PUT2LCL) {	/* the frame, hinted too, in this thread's buffer */
-		memcpy(fbuf, (uint8_t *)argp + sizeof(struct m3_put2lcl), sizeof(struct m3_rhdr));
-		((struct m3_put2lcl *)argp)->buf = (uint64_t)(uintptr_t)fbuf;
-	}
+	if (*op == OP_PUT2LCL)	/* the frame, hinted too */
+		frame_to_buffer(argp, fbuf);
 	__atomic_fetch_add(&sh->hint_cands, 1, __ATOMIC_RELAXED);
 	return 1;
 }
@@ -1949,7 +1964,7 @@ static void cover_setup(void)
 		e = kcov_enable_mode(&probe, KCOV_TRACE_CMP);
 		if (e)
 			snprintf(hints_why, sizeof(hints_why), "KCOV_TRACE_CMP: %s%s", strerror(-e),
-				 e == -524 ? " (a kernel without CONFIG_KCOV_ENABLE_COMPARISONS)" : "");
+				 e == -KERNEL_ENOTSUPP ? " (a kernel without CONFIG_KCOV_ENABLE_COMPARISONS)" : "");
 		else
 			kcov_disable(&probe);
 		hints_ok = !e;
