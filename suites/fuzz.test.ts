@@ -70,9 +70,9 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of ${MODE} /dev/m3ipc ca
   /**
    * The module's line coverage of a run, mapped on the host (harness/fuzz/coverage.ts).
    * The debug kernel has KCOV: there it must be there and every PC must be the module's;
-   * elsewhere it is said to be unavailable, with the fuzzer's reason.
+   * elsewhere it is said to be unavailable, with the fuzzer's reason. OUTPUTS: each node's m3fuzz output.
    */
-  async function coverage(nodes: LabNode[], what: string): Promise<void> {
+  async function coverage(nodes: LabNode[], what: string, outputs: string[]): Promise<void> {
     const texts: string[] = [];
     for (const n of nodes) {
       const f = await n.sh(`cat ${COVER} 2>/dev/null`);
@@ -89,7 +89,6 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of ${MODE} /dev/m3ipc ca
     process.stderr.write(`fuzz ${what}: ${text}\n`);
     if (GUIDED_ON) {
       // The guided loop really ran: calls were traced for their comparisons and their candidates made.
-      const outputs = texts.length === 1 ? [fuzzOutput] : fuzzOutput.split('\n=== ');
       for (const o of outputs) expect(/m3fuzz: hints: [1-9]\d* calls traced for comparisons, [1-9]\d* candidates made/.test(o) ? 'hints made' : o.match(/m3fuzz: (hints|corpus|coverage).*/g)).toBe('hints made');
     }
     await allure.attachment(`coverage (${what})`, text, { contentType: 'text/plain' });
@@ -123,7 +122,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of ${MODE} /dev/m3ipc ca
       const rows = res.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => r.length >= 3 && /^\d+$/.test(r[1]!) && /^[a-z_0-9]+$/.test(r[0]!));
       const uncalled = rows.filter((r) => Number(r[1]) === 0).map((r) => r[0]);
       expect({ ops: rows.length, uncalled }).toEqual({ ops: 35, uncalled: [] });
-      await coverage([n], 'local');
+      await coverage([n], 'local', [res.stdout]);
     },
     (SECONDS + 120) * 1000,
   );
@@ -184,7 +183,7 @@ describe(`fuzz: ${PROCS} processes x ${THREADS} threads of ${MODE} /dev/m3ipc ca
       const remoteOk = runs.map((r) => Number(r.res.stdout.match(/m3fuzz: remote: \d+ calls .*, (\d+) ok/)?.[1] ?? 0));
       await allure.attachment('remote calls per node (named, ok)', JSON.stringify({ remoteCalls, remoteOk }), { contentType: 'application/json' });
       expect(remoteCalls.every((n) => n > 1000)).toBe(true);
-      await coverage([n1, n2], 'remote, both nodes');
+      await coverage([n1, n2], 'remote, both nodes', runs.map((r) => r.res.stdout));
     },
     (REMOTE_SECONDS + 180) * 1000,
   );

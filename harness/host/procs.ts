@@ -6,8 +6,13 @@ import { waitUntil } from './wait.ts';
  * the command line: we only ever signal processes a lab of ours started.
  */
 export function cmdline(pid: number): string | undefined {
+  return procArgs(pid)?.join(' ');
+}
+
+/** A process's arguments as /proc has them (NUL-separated; the last is empty), or undefined once it is gone. */
+function procArgs(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return undefined;
   }
@@ -69,13 +74,8 @@ function livePidsWhere(match: (args: string[]) => boolean): number[] {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     if (pid === process.pid) continue;
-    let args: string[];
-    try {
-      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // gone meanwhile
-    }
-    if (match(args) && isAlive(pid)) pids.push(pid);
+    const args = procArgs(pid);
+    if (args && match(args) && isAlive(pid)) pids.push(pid);
   }
   return pids;
 }
